@@ -1,0 +1,63 @@
+// Package caller carries, through a context, the tenant a request is for (from its host,
+// never from its body) and the principal making it.
+package caller
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/concorde-civic/concorde/tenants"
+)
+
+// Principal is who is calling: a signed-in user, or an anonymous visitor (maybe with a
+// participant cookie).
+type Principal struct {
+	Subject       string // Casbin subject: "u:<tenant>:<user>" or "anonymous"
+	UserTenantID  int64  // the tenant the account belongs to (the platform tenant for platform staff)
+	UserID        int64  // 0 for anonymous visitors
+	Email         string
+	ParticipantID string // the anonymous participant cookie's id, if any
+	Via           string // "session", "token" or "" for anonymous
+	SessionKey    string // what CSRF tokens are bound to: the session token or the participant id
+}
+
+// Anonymous reports whether nobody is signed in.
+func (p Principal) Anonymous() bool { return p.UserID == 0 }
+
+// Actor names the principal in the audit log.
+func (p Principal) Actor() string {
+	if p.Anonymous() {
+		return "anonymous"
+	}
+	return p.Email + " (" + p.Subject + ")"
+}
+
+// Domain is the Casbin domain of a tenant.
+func Domain(tenantID int64) string { return strconv.FormatInt(tenantID, 10) }
+
+type tenantKey struct{}
+type principalKey struct{}
+
+// WithTenant returns ctx carrying the request's tenant.
+func WithTenant(ctx context.Context, t *tenants.Tenant) context.Context {
+	return context.WithValue(ctx, tenantKey{}, t)
+}
+
+// Tenant returns the request's tenant, or nil outside a tenant's site (health checks).
+func Tenant(ctx context.Context) *tenants.Tenant {
+	t, _ := ctx.Value(tenantKey{}).(*tenants.Tenant)
+	return t
+}
+
+// WithPrincipal returns ctx carrying the caller.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalOf returns the caller; anonymous when none was set.
+func PrincipalOf(ctx context.Context) Principal {
+	if p, ok := ctx.Value(principalKey{}).(Principal); ok {
+		return p
+	}
+	return Principal{Subject: "anonymous"}
+}

@@ -1,0 +1,401 @@
+// Package cli is the concorde command: the server (serve) and the admin commands, which all
+// read the same configuration (flags and CONCORDE_* variables).
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/concorde-civic/concorde/core/app"
+	"github.com/concorde-civic/concorde/core/audit"
+	"github.com/concorde-civic/concorde/core/config"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/staff"
+	"github.com/concorde-civic/concorde/core/store"
+	"github.com/concorde-civic/concorde/tenants"
+)
+
+// Env is what a command runs with: arguments, environment and output streams.
+type Env struct {
+	Args   []string
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+type command struct {
+	name, usage string
+	run         func(ctx context.Context, e Env, cfg *config.Config, fs *flag.FlagSet, args []string) error
+	flags       func(fs *flag.FlagSet) // command flags, declared before parsing
+}
+
+var errUsage = errors.New("usage")
+
+// Main runs the command line and returns the exit status: 0 ok, 1 failure, 2 bad usage.
+func Main(ctx context.Context, e Env) int {
+	cmds := commands()
+	if len(e.Args) == 0 || e.Args[0] == "help" || e.Args[0] == "-h" || e.Args[0] == "--help" {
+		usage(e.Stdout, cmds)
+		return 0
+	}
+	name := e.Args[0]
+	rest := e.Args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		if _, ok := cmds[name+" "+rest[0]]; ok {
+			name, rest = name+" "+rest[0], rest[1:]
+		}
+	}
+	cmd, ok := cmds[name]
+	if !ok {
+		fmt.Fprintf(e.Stderr, "concorde: unknown command %q\n\n", strings.Join(e.Args[:min(2, len(e.Args))], " "))
+		usage(e.Stderr, cmds)
+		return 2
+	}
+	fs := flag.NewFlagSet("concorde "+name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	var cfg config.Config
+	config.Register(fs, &cfg, e.Getenv)
+	if cmd.flags != nil {
+		cmd.flags(fs)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(e.Stderr, "usage: concorde %s %s\n\nflags:\n", name, cmd.usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(e.Stderr, "concorde: %v\n", err)
+		return 1
+	}
+	err := cmd.run(ctx, e, &cfg, fs, fs.Args())
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fs.Usage()
+		return 2
+	default:
+		msg, field := errs.MessageOf(err)
+		if errs.KindOf(err) == errs.Internal {
+			msg = err.Error()
+		}
+		if field != "" && !strings.Contains(msg, field) {
+			msg = field + ": " + msg
+		}
+		fmt.Fprintf(e.Stderr, "concorde: %s\n", msg)
+		return 1
+	}
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "concorde: citizen consultations, multi-tenant.\n\nusage: concorde COMMAND [flags]\n\ncommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-16s %s\n", n, cmds[n].usage)
+	}
+	fmt.Fprintln(w, "\nEvery command reads the same configuration: run 'concorde serve -h' for the flags and CONCORDE_* variables.")
+}
+
+// open wires the services for an admin command (logs go to stderr, warnings only).
+func open(ctx context.Context, e Env, cfg *config.Config) (*app.App, error) {
+	log := slog.New(slog.NewJSONHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return app.Open(ctx, *cfg, log, app.Options{})
+}
+
+// cliActor names the person running an admin command in the audit log.
+func cliActor() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return "cli:" + name + "@" + host
+}
+
+func tenantBySlug(ctx context.Context, a *app.App, slug string) (tenants.Tenant, error) {
+	if slug == "" {
+		return tenants.Tenant{}, errs.Field("tenant", "give --tenant SLUG")
+	}
+	return a.Tenants.BySlug(ctx, slug)
+}
+
+func randomPassword() string {
+	var b [18]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func commands() map[string]command {
+	var (
+		slug, kind, name, locale, email, role, password, tokenName string
+		hosts                                                      multi
+	)
+	list := []command{
+		{name: "serve", usage: "[--demo]  start the server", run: serve, flags: func(fs *flag.FlagSet) { fs.Bool("demo", false, "create the demo tenants and print their admin logins") }},
+		{name: "tenant create", usage: "--slug S --kind region|city|company --name N --host H [--host H2] [--locale fr|en]",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&slug, "slug", "", "tenant slug")
+				fs.StringVar(&kind, "kind", "", "region, city or company")
+				fs.StringVar(&name, "name", "", "display name")
+				fs.StringVar(&locale, "locale", "fr", "default locale")
+				fs.Var(&hosts, "host", "host name (repeatable)")
+			},
+			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+				if len(args) > 0 {
+					return errUsage
+				}
+				return withApp(ctx, e, cfg, func(a *app.App) error {
+					t, err := a.Tenants.Create(ctx, cliActor(), tenants.NewTenant{Slug: slug, Kind: kind, Name: name, Hosts: hosts, DefaultLocale: locale})
+					if err != nil {
+						return err
+					}
+					printTenant(e.Stdout, t)
+					return nil
+				})
+			}},
+		{name: "tenant list", usage: "list tenants", run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+			return withApp(ctx, e, cfg, func(a *app.App) error {
+				ts, err := a.Tenants.List(ctx)
+				if err != nil {
+					return err
+				}
+				w := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "SLUG\tKIND\tSTATUS\tNAME\tHOSTS")
+				for _, t := range ts {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Slug, t.Kind, t.Status, t.Name, strings.Join(t.Hosts, " "))
+				}
+				return w.Flush()
+			})
+		}},
+		{name: "tenant show", usage: "SLUG  show one tenant", run: oneSlug(func(ctx context.Context, e Env, a *app.App, slug string, _ []string) error {
+			t, err := a.Tenants.BySlug(ctx, slug)
+			if err == nil {
+				printTenant(e.Stdout, t)
+			}
+			return err
+		}, 0)},
+		{name: "tenant suspend", usage: "SLUG  stop serving a tenant's site (503)", run: oneSlug(func(ctx context.Context, e Env, a *app.App, slug string, _ []string) error {
+			t, err := a.Tenants.SetStatus(ctx, cliActor(), slug, tenants.Suspended)
+			if err == nil {
+				fmt.Fprintf(e.Stdout, "tenant %s suspended\n", t.Slug)
+			}
+			return err
+		}, 0)},
+		{name: "tenant resume", usage: "SLUG  serve a suspended tenant's site again", run: oneSlug(func(ctx context.Context, e Env, a *app.App, slug string, _ []string) error {
+			t, err := a.Tenants.SetStatus(ctx, cliActor(), slug, tenants.Active)
+			if err == nil {
+				fmt.Fprintf(e.Stdout, "tenant %s resumed\n", t.Slug)
+			}
+			return err
+		}, 0)},
+		{name: "tenant add-host", usage: "SLUG HOST  serve a tenant on one more host name", run: oneSlug(func(ctx context.Context, e Env, a *app.App, slug string, args []string) error {
+			t, err := a.Tenants.AddHost(ctx, cliActor(), slug, args[0])
+			if err == nil {
+				printTenant(e.Stdout, t)
+			}
+			return err
+		}, 1)},
+		{name: "user create", usage: "--tenant SLUG --email E --role ROLE [--name N] [--password P]  (a password is generated and printed if none is given)",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&slug, "tenant", "", "tenant slug (platform for platform staff)")
+				fs.StringVar(&email, "email", "", "email address")
+				fs.StringVar(&role, "role", "", "platform-admin, tenant-admin, moderator, auditor, ops or citizen")
+				fs.StringVar(&name, "name", "", "display name")
+				fs.StringVar(&password, "password", "", "password (at least 10 characters); generated when empty")
+			},
+			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+				if len(args) > 0 {
+					return errUsage
+				}
+				return withApp(ctx, e, cfg, func(a *app.App) error {
+					t, err := tenantBySlug(ctx, a, slug)
+					if err != nil {
+						return err
+					}
+					pw, generated := password, password == ""
+					if generated {
+						pw = randomPassword()
+					}
+					m, err := a.Staff.Create(ctx, cliActor(), t.ID, staffUser(email, name, pw, role))
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(e.Stdout, "user %s (id %d) created in %s with role %s\n", m.Email, m.ID, t.Slug, strings.Join(m.Roles, ", "))
+					if generated {
+						fmt.Fprintf(e.Stdout, "password: %s\n", pw)
+					}
+					return nil
+				})
+			}},
+		{name: "token create", usage: "--tenant SLUG --email E [--name N]  print a new API token for Authorization: Bearer",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&slug, "tenant", "", "tenant slug")
+				fs.StringVar(&email, "email", "", "email of the account the token acts for")
+				fs.StringVar(&tokenName, "name", "cli", "a name to recognise the token by")
+			},
+			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+				if len(args) > 0 {
+					return errUsage
+				}
+				return withApp(ctx, e, cfg, func(a *app.App) error {
+					t, err := tenantBySlug(ctx, a, slug)
+					if err != nil {
+						return err
+					}
+					m, err := a.Staff.ByEmail(ctx, t.ID, email)
+					if err != nil {
+						return err
+					}
+					plain, _, err := a.Staff.CreateToken(ctx, cliActor(), t.ID, m.ID, tokenName)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(e.Stdout, plain)
+					return nil
+				})
+			}},
+		{name: "migrate up", usage: "apply pending migrations", run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+			db, err := store.Open(ctx, cfg.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			applied, err := store.Migrate(ctx, db)
+			if err != nil {
+				return err
+			}
+			if len(applied) == 0 {
+				fmt.Fprintln(e.Stdout, "database is up to date")
+			}
+			for _, m := range applied {
+				fmt.Fprintf(e.Stdout, "applied %s\n", m)
+			}
+			return nil
+		}},
+		{name: "migrate status", usage: "list migrations and whether each is applied", run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+			db, err := store.Open(ctx, cfg.DatabaseURL)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			st, err := store.Status(ctx, db)
+			if err != nil {
+				return err
+			}
+			for _, m := range st {
+				state := "pending"
+				if m.Applied {
+					state = "applied"
+				}
+				fmt.Fprintf(e.Stdout, "%-8s %s\n", state, m.Name)
+			}
+			return nil
+		}},
+		{name: "audit verify", usage: "[--tenant SLUG]  recompute the audit hash chains and name the first broken entry",
+			flags: func(fs *flag.FlagSet) { fs.StringVar(&slug, "tenant", "", "only this tenant (default: all)") },
+			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+				if len(args) > 0 {
+					return errUsage
+				}
+				return withApp(ctx, e, cfg, func(a *app.App) error { return auditVerify(ctx, e, a, slug) })
+			}},
+	}
+	out := make(map[string]command, len(list))
+	for _, c := range list {
+		out[c.name] = c
+	}
+	return out
+}
+
+func withApp(ctx context.Context, e Env, cfg *config.Config, fn func(a *app.App) error) error {
+	a, err := open(ctx, e, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
+// oneSlug adapts a command taking SLUG and n more positional arguments.
+func oneSlug(fn func(ctx context.Context, e Env, a *app.App, slug string, args []string) error, n int) func(context.Context, Env, *config.Config, *flag.FlagSet, []string) error {
+	return func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+		if len(args) != n+1 {
+			return errUsage
+		}
+		return withApp(ctx, e, cfg, func(a *app.App) error { return fn(ctx, e, a, args[0], args[1:]) })
+	}
+}
+
+func printTenant(w io.Writer, t tenants.Tenant) {
+	fmt.Fprintf(w, "slug:    %s\nkind:    %s\nname:    %s\nstatus:  %s\nhosts:   %s\nlocale:  %s\ncolours: %s %s\n",
+		t.Slug, t.Kind, t.Name, t.Status, strings.Join(t.Hosts, " "), t.DefaultLocale, t.ColorPrimary, t.ColorAccent)
+}
+
+// auditVerify checks one tenant's chain, or all of them; a broken chain is a failure.
+func auditVerify(ctx context.Context, e Env, a *app.App, slug string) error {
+	var reports []audit.Report
+	if slug != "" {
+		t, err := a.Tenants.BySlug(ctx, slug)
+		if err != nil {
+			return err
+		}
+		r, err := a.Audit.Verify(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		reports = append(reports, r)
+	} else {
+		var err error
+		if reports, err = a.Audit.VerifyAll(ctx); err != nil {
+			return err
+		}
+	}
+	slugs := map[int64]string{}
+	if ts, err := a.Tenants.List(ctx); err == nil {
+		for _, t := range ts {
+			slugs[t.ID] = t.Slug
+		}
+	}
+	broken := 0
+	for _, r := range reports {
+		if r.OK {
+			fmt.Fprintf(e.Stdout, "ok      %-20s %d entries\n", slugs[r.TenantID], r.Entries)
+			continue
+		}
+		broken++
+		fmt.Fprintf(e.Stdout, "BROKEN  %-20s %d entries; first broken entry: #%d (%s)\n", slugs[r.TenantID], r.Entries, r.FirstBroken, r.Reason)
+	}
+	if broken > 0 {
+		return fmt.Errorf("%d audit chain(s) broken", broken)
+	}
+	return nil
+}
+
+func staffUser(email, name, password, role string) staff.NewUser {
+	return staff.NewUser{Email: email, Name: name, Password: password, Role: role}
+}

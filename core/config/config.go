@@ -1,0 +1,125 @@
+// Package config reads the settings every command shares, from flags and CONCORDE_*
+// environment variables (flags win), and checks them before anything starts.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/concorde-civic/concorde/core/store"
+)
+
+// Config is what the server and every admin command read.
+type Config struct {
+	Addr         string        // CONCORDE_ADDR: where the site and API listen
+	MetricsAddr  string        // CONCORDE_METRICS_ADDR: a separate listener for /metrics; empty: only behind the ops role
+	DatabaseURL  string        // CONCORDE_DATABASE_URL: a SQLite file path or a postgres:// URL
+	Secret       string        // CONCORDE_SECRET: signs cookies, CSRF tokens and vote keys
+	Env          string        // CONCORDE_ENV: development or production
+	PlatformHost string        // CONCORDE_PLATFORM_HOST: host of the platform admin site
+	CookieSecure bool          // CONCORDE_COOKIE_SECURE: mark cookies Secure (browsers accept them on http://*.localhost)
+	SessionTTL   time.Duration // CONCORDE_SESSION_TTL: how long a sign-in lasts
+	LogLevel     string        // CONCORDE_LOG_LEVEL: debug, info, warn, error
+	DataDir      string        // derived: the folder of the SQLite file, where a development secret is kept
+}
+
+// Register declares the shared flags on fs, with defaults taken from the environment.
+func Register(fs *flag.FlagSet, c *Config, getenv func(string) string) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("CONCORDE_ADDR", ":8080"), "listen address of the site and API (CONCORDE_ADDR)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("CONCORDE_METRICS_ADDR", ":9090"), "listen address of /metrics; empty to serve it only to the ops role (CONCORDE_METRICS_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("CONCORDE_DATABASE_URL", "data/concorde.db"), "SQLite file path or postgres:// URL (CONCORDE_DATABASE_URL)")
+	fs.StringVar(&c.Secret, "secret", env("CONCORDE_SECRET", ""), "secret of at least 32 characters; required in production (CONCORDE_SECRET)")
+	fs.StringVar(&c.Env, "env", env("CONCORDE_ENV", "development"), "development or production (CONCORDE_ENV)")
+	fs.StringVar(&c.PlatformHost, "platform-host", env("CONCORDE_PLATFORM_HOST", "admin.localhost"), "host name of the platform admin site (CONCORDE_PLATFORM_HOST)")
+	secure := env("CONCORDE_COOKIE_SECURE", "true")
+	c.CookieSecure = secure != "false" && secure != "0"
+	fs.BoolVar(&c.CookieSecure, "cookie-secure", c.CookieSecure, "mark cookies Secure (CONCORDE_COOKIE_SECURE)")
+	ttl := env("CONCORDE_SESSION_TTL", "12h")
+	d, err := time.ParseDuration(ttl)
+	if err != nil {
+		d = -1 // reported by Validate
+	}
+	fs.DurationVar(&c.SessionTTL, "session-ttl", d, "how long a sign-in lasts (CONCORDE_SESSION_TTL)")
+	fs.StringVar(&c.LogLevel, "log-level", env("CONCORDE_LOG_LEVEL", "info"), "debug, info, warn or error (CONCORDE_LOG_LEVEL)")
+}
+
+// Validate checks the settings and completes the derived ones. In development, a missing
+// secret is generated once and kept beside the SQLite file so restarts keep sessions.
+func (c *Config) Validate() error {
+	if c.Env != "development" && c.Env != "production" {
+		return fmt.Errorf("CONCORDE_ENV must be development or production, not %q", c.Env)
+	}
+	if c.SessionTTL < time.Minute {
+		return errors.New("CONCORDE_SESSION_TTL must be a duration of at least 1m, such as 12h")
+	}
+	if _, err := c.Level(); err != nil {
+		return err
+	}
+	if c.Addr == "" {
+		return errors.New("CONCORDE_ADDR must not be empty")
+	}
+	if strings.HasPrefix(c.DatabaseURL, "postgres") && !store.IsPostgresURL(c.DatabaseURL) {
+		return fmt.Errorf("CONCORDE_DATABASE_URL %q is malformed: a PostgreSQL URL starts with postgres://", c.DatabaseURL)
+	}
+	if !store.IsPostgresURL(c.DatabaseURL) {
+		c.DataDir = filepath.Dir(strings.TrimPrefix(strings.TrimPrefix(c.DatabaseURL, "sqlite:"), "file:"))
+	}
+	switch {
+	case c.Secret != "" && len(c.Secret) < 32:
+		return errors.New("CONCORDE_SECRET must be at least 32 characters")
+	case c.Secret == "" && c.Env == "production":
+		return errors.New("CONCORDE_SECRET is required in production: set it to at least 32 random characters")
+	case c.Secret == "":
+		s, err := devSecret(c.DataDir)
+		if err != nil {
+			return err
+		}
+		c.Secret = s
+	}
+	return nil
+}
+
+// Level is the slog level named by LogLevel.
+func (c *Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("CONCORDE_LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	return l, nil
+}
+
+func devSecret(dir string) (string, error) {
+	if dir == "" {
+		dir = "data"
+	}
+	path := filepath.Join(dir, "dev-secret")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	s := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("create %s: %v", dir, err)
+	}
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write development secret %s: %v", path, err)
+	}
+	return s, nil
+}

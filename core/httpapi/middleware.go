@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/caller"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/identity"
+	"github.com/concorde-civic/concorde/tenants"
+)
+
+const (
+	sessionCookie     = "concorde_session"
+	participantCookie = "concorde_participant"
+	csrfHeader        = "X-CSRF-Token"
+	csrfField         = "_csrf"
+)
+
+// observe records metrics and one structured log line per request.
+func (s *Server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	s.Metrics.InFlight.Inc()
+	err := c.Next()
+	if err != nil {
+		// Let the error handler write the response now, so the status below is the real one.
+		if herr := s.App.Config().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+		err = nil
+	}
+	s.Metrics.InFlight.Dec()
+	route := routeTemplate(c)
+	status := c.Response().StatusCode()
+	method := c.Method()
+	s.Metrics.Requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	s.Metrics.Duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+	attrs := []any{"request_id", c.Locals("requestid"), "method", method, "route", route, "status", status,
+		"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+	if t := caller.Tenant(c.UserContext()); t != nil {
+		attrs = append(attrs, "tenant", t.Slug)
+	}
+	if status >= 500 {
+		s.Log.Error("request", attrs...)
+	} else {
+		s.Log.Info("request", attrs...)
+	}
+	return err
+}
+
+// routeTemplate is the matched route's template, never the raw path (bounded label values).
+func routeTemplate(c *fiber.Ctx) string {
+	r := c.Route()
+	if r == nil || r.Path == "" || r.Path == "/" && c.Path() != "/" {
+		return "unmatched"
+	}
+	return r.Path
+}
+
+// resolveTenant finds the tenant from the Host header, and nowhere else.
+func (s *Server) resolveTenant(c *fiber.Ctx) error {
+	t := s.Tenants.Index().ByHost(string(c.Request().Host()))
+	if t == nil {
+		return errs.E(errs.NotFound, "no Concorde site is served at this address")
+	}
+	if t.Status == tenants.Suspended {
+		c.SetUserContext(caller.WithTenant(c.UserContext(), t))
+		return errs.E(errs.Unavailable, "this site is suspended for now; please come back later")
+	}
+	c.SetUserContext(caller.WithTenant(c.UserContext(), t))
+	return c.Next()
+}
+
+// authenticate finds the principal: an API token, a session cookie, or an anonymous
+// participant cookie (created on the first visit to a page).
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	t := caller.Tenant(ctx)
+	p := caller.Principal{Subject: "anonymous"}
+	if auth := c.Get(fiber.HeaderAuthorization); auth != "" {
+		raw, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			return errs.E(errs.Unauthorized, "the Authorization header must be \"Bearer <token>\"")
+		}
+		tok, err := s.Tokens.Lookup(ctx, strings.TrimSpace(raw))
+		if err != nil {
+			return err
+		}
+		if tok.TenantID != t.ID && tok.TenantID != tenants.PlatformID {
+			return errs.E(errs.Unauthorized, "this API token is not valid on this site")
+		}
+		u, err := s.Users.ByID(ctx, tok.TenantID, tok.UserID)
+		if err != nil || u.Disabled() {
+			return errs.E(errs.Unauthorized, "this API token's account is disabled")
+		}
+		p = caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: u.Email, Via: "token"}
+	} else if tokStr := c.Cookies(sessionCookie); tokStr != "" {
+		sess, err := s.Sessions.Lookup(ctx, t.ID, tokStr)
+		if err == nil {
+			u, uerr := s.Users.ByID(ctx, sess.UserTenantID, sess.UserID)
+			if uerr == nil && !u.Disabled() {
+				p = caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID,
+					Email: u.Email, Via: "session", SessionKey: "s:" + strings.Clone(tokStr)}
+			}
+		}
+		if p.Anonymous() {
+			c.ClearCookie(sessionCookie)
+		}
+	}
+	if id, ok := s.Participants.Parse(c.Cookies(participantCookie)); ok {
+		p.ParticipantID = strings.Clone(id)
+		if p.SessionKey == "" {
+			p.SessionKey = "p:" + p.ParticipantID
+		}
+	} else if c.Method() == fiber.MethodGet && !strings.HasPrefix(c.Path(), "/api/") {
+		id, cookie := s.Participants.New()
+		s.setCookie(c, participantCookie, cookie, 365*24*time.Hour)
+		p.ParticipantID, p.SessionKey = id, "p:"+id
+	}
+	c.SetUserContext(caller.WithPrincipal(ctx, p))
+	return c.Next()
+}
+
+// checkCSRF requires a CSRF token on unsafe requests that carry cookies (the only ones a
+// third-party page could forge). Token-authenticated API calls carry no cookies.
+func (s *Server) checkCSRF(c *fiber.Ctx) error {
+	switch c.Method() {
+	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
+		return c.Next()
+	}
+	p := caller.PrincipalOf(c.UserContext())
+	if p.Via == "token" || len(c.Request().Header.Peek(fiber.HeaderCookie)) == 0 {
+		return c.Next()
+	}
+	got := c.Get(csrfHeader)
+	if got == "" && isForm(c) {
+		got = c.FormValue(csrfField)
+	}
+	if p.SessionKey == "" || !identity.CheckCSRF(s.Secret, p.SessionKey, got) {
+		return errs.E(errs.Forbidden, "the form has expired or did not come from this site (missing or wrong CSRF token); reload the page and try again")
+	}
+	return c.Next()
+}
+
+// csrfToken is the token pages and /api/v1/auth/me give the caller.
+func (s *Server) csrfToken(ctx context.Context) string {
+	p := caller.PrincipalOf(ctx)
+	if p.SessionKey == "" {
+		return ""
+	}
+	return identity.CSRFToken(s.Secret, p.SessionKey)
+}
+
+// authorize enforces a route's permission with Casbin.
+func (s *Server) authorize(perm Perm) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		p := caller.PrincipalOf(ctx)
+		dom := caller.Domain(tenants.PlatformID)
+		if perm.Scope == TenantScope {
+			dom = caller.Domain(caller.Tenant(ctx).ID)
+		}
+		ok, err := s.Authz.Allowed(p.Subject, dom, perm.Object, perm.Action)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if p.Anonymous() {
+				return errs.E(errs.Unauthorized, "sign in to do this")
+			}
+			return errs.E(errs.Forbidden, "your role does not allow %s on %s here", perm.Action, perm.Object)
+		}
+		return c.Next()
+	}
+}
+
+func (s *Server) setCookie(c *fiber.Ctx, name, value string, ttl time.Duration) {
+	c.Cookie(&fiber.Cookie{Name: name, Value: value, Path: "/", HTTPOnly: true, Secure: s.CookieSecure,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Now().Add(ttl), MaxAge: int(ttl.Seconds())})
+}
+
+func userSubject(tenantID, userID int64) string { return authz.UserSubject(tenantID, userID) }

@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+
+	"github.com/concorde-civic/concorde/core/caller"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/tenants"
+)
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// meResponse tells a client who it is and the CSRF token its cookie-authenticated writes need.
+type meResponse struct {
+	Authenticated bool     `json:"authenticated"`
+	UserID        int64    `json:"user_id,omitempty"`
+	Email         string   `json:"email,omitempty"`
+	Roles         []string `json:"roles"`
+	CSRFToken     string   `json:"csrf_token,omitempty"`
+	Tenant        string   `json:"tenant"`
+}
+
+func (s *Server) authRoutes() {
+	loginLimit := limiter.New(limiter.Config{
+		Max:        s.LoginLimit,
+		Expiration: time.Minute,
+		KeyGenerator: func(c *fiber.Ctx) string {
+			return caller.Tenant(c.UserContext()).Slug + "|" + c.IP()
+		},
+		LimitReached: func(c *fiber.Ctx) error {
+			return errs.E(errs.TooMany, "too many sign-in attempts; wait a minute and try again")
+		},
+	})
+	s.handle(fiber.MethodPost, "/api/v1/auth/login", Perm{Object: "session", Action: "create"}, true, s.login, loginLimit)
+	s.handle(fiber.MethodPost, "/api/v1/auth/logout", Perm{Object: "session", Action: "delete"}, false, s.logout)
+	s.handle(fiber.MethodGet, "/api/v1/auth/me", permSite, false, s.me)
+}
+
+func (s *Server) login(c *fiber.Ctx) error {
+	var req loginRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	t := caller.Tenant(ctx)
+	u, err := s.Users.Authenticate(ctx, t.ID, req.Email, req.Password)
+	if errs.Is(err, errs.Unauthorized) && t.ID != tenants.PlatformID {
+		// Platform staff (admins, auditors) sign in on any site where they hold a role.
+		if pu, perr := s.Users.Authenticate(ctx, tenants.PlatformID, req.Email, req.Password); perr == nil &&
+			s.Authz.HasAnyRoleIn(userSubject(pu.TenantID, pu.ID), caller.Domain(t.ID)) {
+			u, err = pu, nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	token, sess, err := s.Sessions.Create(ctx, t.ID, u)
+	if err != nil {
+		return err
+	}
+	s.setCookie(c, sessionCookie, token, time.Until(sess.ExpiresAt))
+	p := caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: u.Email, Via: "session", SessionKey: "s:" + token}
+	return c.JSON(s.describe(caller.WithPrincipal(ctx, p)))
+}
+
+func (s *Server) logout(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if tok := c.Cookies(sessionCookie); tok != "" {
+		if err := s.Sessions.Delete(ctx, caller.Tenant(ctx).ID, tok); err != nil {
+			return err
+		}
+	}
+	c.ClearCookie(sessionCookie)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) me(c *fiber.Ctx) error { return c.JSON(s.describe(c.UserContext())) }
+
+func (s *Server) describe(ctx context.Context) meResponse {
+	p := caller.PrincipalOf(ctx)
+	t := caller.Tenant(ctx)
+	r := meResponse{Authenticated: !p.Anonymous(), UserID: p.UserID, Email: p.Email, Roles: []string{}, CSRFToken: s.csrfToken(ctx), Tenant: t.Slug}
+	if !p.Anonymous() {
+		for _, role := range s.Authz.RolesOf(p.Subject, caller.Domain(t.ID)) {
+			r.Roles = append(r.Roles, string(role))
+		}
+	}
+	return r
+}

@@ -1,0 +1,200 @@
+// Package staff manages a tenant's accounts, their roles and their API tokens, and audits
+// every change. The HTTP API and the admin CLI both go through it.
+package staff
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/uptrace/bun"
+
+	"github.com/concorde-civic/concorde/core/audit"
+	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/identity"
+	"github.com/concorde-civic/concorde/tenants"
+)
+
+// Service is the staff service.
+type Service struct {
+	db     *bun.DB
+	users  *identity.Users
+	tokens *identity.Tokens
+	authz  *authz.Authorizer
+	log    *audit.Log
+}
+
+// New wires the staff service.
+func New(db *bun.DB, users *identity.Users, tokens *identity.Tokens, az *authz.Authorizer, log *audit.Log) *Service {
+	return &Service{db: db, users: users, tokens: tokens, authz: az, log: log}
+}
+
+// NewUser is what creating an account takes.
+type NewUser struct {
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Role     string `json:"role"`
+}
+
+// Member is an account with its roles on the tenant.
+type Member struct {
+	identity.User
+	Roles []string `json:"roles"`
+}
+
+// GrantDomain is where a tenant's accounts receive their roles: the tenant itself, or every
+// tenant ("*") for accounts of the platform tenant (platform admins, platform-wide auditors).
+func GrantDomain(tenantID int64) string {
+	if tenantID == tenants.PlatformID {
+		return "*"
+	}
+	return authz.Domain(tenantID)
+}
+
+// Create makes an account in the tenant and grants it a role.
+func (s *Service) Create(ctx context.Context, actor string, tenantID int64, in NewUser) (Member, error) {
+	role, err := authz.ParseRole(in.Role)
+	if err != nil {
+		return Member{}, err
+	}
+	if err := s.checkGrantable(tenantID, role); err != nil {
+		return Member{}, err
+	}
+	u, err := s.users.Create(ctx, tenantID, in.Email, in.Name, in.Password)
+	if err != nil {
+		return Member{}, err
+	}
+	sub := authz.UserSubject(tenantID, u.ID)
+	if err := s.authz.Grant(ctx, sub, role, GrantDomain(tenantID)); err != nil {
+		return Member{}, err
+	}
+	if _, err := s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: actor, Action: "user.create", Object: "user:" + u.Email,
+		Detail: map[string]any{"user_id": u.ID, "role": string(role)}}); err != nil {
+		return Member{}, err
+	}
+	return s.member(u), nil
+}
+
+// List returns the tenant's accounts with their roles.
+func (s *Service) List(ctx context.Context, tenantID int64, limit, offset int) ([]Member, error) {
+	us, err := s.users.List(ctx, tenantID, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, len(us))
+	for i, u := range us {
+		out[i] = s.member(u)
+	}
+	return out, nil
+}
+
+// Get returns one account of the tenant.
+func (s *Service) Get(ctx context.Context, tenantID, userID int64) (Member, error) {
+	u, err := s.users.ByID(ctx, tenantID, userID)
+	if err != nil {
+		return Member{}, err
+	}
+	return s.member(u), nil
+}
+
+// ByEmail returns one account of the tenant by email.
+func (s *Service) ByEmail(ctx context.Context, tenantID int64, email string) (Member, error) {
+	u, err := s.users.ByEmail(ctx, tenantID, email)
+	if err != nil {
+		return Member{}, err
+	}
+	return s.member(u), nil
+}
+
+// Grant gives an account of the tenant one more role.
+func (s *Service) Grant(ctx context.Context, actor string, tenantID, userID int64, roleName string) (Member, error) {
+	return s.changeRole(ctx, actor, tenantID, userID, roleName, true)
+}
+
+// Revoke takes a role from an account of the tenant.
+func (s *Service) Revoke(ctx context.Context, actor string, tenantID, userID int64, roleName string) (Member, error) {
+	return s.changeRole(ctx, actor, tenantID, userID, roleName, false)
+}
+
+func (s *Service) changeRole(ctx context.Context, actor string, tenantID, userID int64, roleName string, grant bool) (Member, error) {
+	role, err := authz.ParseRole(roleName)
+	if err != nil {
+		return Member{}, err
+	}
+	if err := s.checkGrantable(tenantID, role); err != nil {
+		return Member{}, err
+	}
+	u, err := s.users.ByID(ctx, tenantID, userID)
+	if err != nil {
+		return Member{}, err
+	}
+	sub, dom := authz.UserSubject(tenantID, u.ID), GrantDomain(tenantID)
+	action := "role.grant"
+	if grant {
+		err = s.authz.Grant(ctx, sub, role, dom)
+	} else {
+		action = "role.revoke"
+		err = s.authz.Revoke(ctx, sub, role, dom)
+	}
+	if err != nil {
+		return Member{}, err
+	}
+	if _, err := s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: actor, Action: action, Object: "user:" + u.Email,
+		Detail: map[string]any{"user_id": u.ID, "role": string(role)}}); err != nil {
+		return Member{}, err
+	}
+	return s.member(u), nil
+}
+
+// checkGrantable refuses platform roles outside the platform tenant.
+func (s *Service) checkGrantable(tenantID int64, role authz.Role) error {
+	if tenantID != tenants.PlatformID && (role == authz.PlatformAdmin || role == authz.Ops) {
+		return errs.Field("role", "role %s can only be held by platform staff", role)
+	}
+	return nil
+}
+
+func (s *Service) member(u identity.User) Member {
+	m := Member{User: u, Roles: []string{}}
+	for _, r := range s.authz.RolesOf(authz.UserSubject(u.TenantID, u.ID), GrantDomain(u.TenantID)) {
+		m.Roles = append(m.Roles, string(r))
+	}
+	return m
+}
+
+// CreateToken issues an API token for an account of the tenant; the plaintext is shown once.
+func (s *Service) CreateToken(ctx context.Context, actor string, tenantID, userID int64, name string) (string, identity.Token, error) {
+	if _, err := s.users.ByID(ctx, tenantID, userID); err != nil {
+		return "", identity.Token{}, err
+	}
+	var plain string
+	var tok identity.Token
+	err := s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		plain, tok, err = s.tokens.Create(ctx, tenantID, userID, strings.TrimSpace(name))
+		if err != nil {
+			return err
+		}
+		_, err = s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: actor, Action: "token.create", Object: fmt.Sprintf("token:%d", tok.ID),
+			Detail: map[string]any{"user_id": userID, "name": tok.Name, "prefix": tok.Prefix}})
+		return err
+	})
+	return plain, tok, err
+}
+
+// RevokeToken revokes an API token of the tenant.
+func (s *Service) RevokeToken(ctx context.Context, actor string, tenantID, tokenID int64) error {
+	if err := s.tokens.Revoke(ctx, tenantID, tokenID); err != nil {
+		return err
+	}
+	_, err := s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: actor, Action: "token.revoke", Object: fmt.Sprintf("token:%d", tokenID)})
+	return err
+}
+
+// Tokens lists the tenant's API tokens (userID 0: all of them).
+func (s *Service) Tokens(ctx context.Context, tenantID, userID int64) ([]identity.Token, error) {
+	return s.tokens.List(ctx, tenantID, userID)
+}

@@ -1,0 +1,186 @@
+// Package tenants holds the tenants (regions, cities, companies) that each get an isolated,
+// branded site: their model and rules, their storage, the host-name index that finds the
+// tenant of every request, and the service that provisions and changes them.
+package tenants
+
+import (
+	"math"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/concorde-civic/concorde/core/errs"
+)
+
+// PlatformID is the tenant that holds platform staff (platform admins, platform-wide auditors)
+// and the platform's own audit chain. The first migration creates it.
+const PlatformID int64 = 1
+
+// Kind is what sort of organisation a tenant is.
+type Kind string
+
+const (
+	Region   Kind = "region"
+	City     Kind = "city"
+	Company  Kind = "company"
+	Platform Kind = "platform"
+)
+
+// Status says whether a tenant's site is served.
+type Status string
+
+const (
+	Active    Status = "active"
+	Suspended Status = "suspended"
+)
+
+// Locales the product is translated into.
+var Locales = []string{"fr", "en"}
+
+// Tenant is one organisation's isolated site.
+type Tenant struct {
+	bun.BaseModel `bun:"table:tenants"`
+
+	ID            int64     `bun:"id,pk" json:"id"`
+	Slug          string    `bun:"slug" json:"slug"`
+	Kind          Kind      `bun:"kind" json:"kind"`
+	Name          string    `bun:"name" json:"name"`
+	LogoURL       string    `bun:"logo_url" json:"logo_url"`
+	ColorPrimary  string    `bun:"color_primary" json:"color_primary"`
+	ColorAccent   string    `bun:"color_accent" json:"color_accent"`
+	DefaultLocale string    `bun:"default_locale" json:"default_locale"`
+	Status        Status    `bun:"status" json:"status"`
+	CreatedAt     time.Time `bun:"created_at" json:"created_at"`
+	UpdatedAt     time.Time `bun:"updated_at" json:"updated_at"`
+
+	Hosts []string `bun:"-" json:"hosts"`
+}
+
+// Host is one host name that serves a tenant's site.
+type Host struct {
+	bun.BaseModel `bun:"table:tenant_hosts"`
+
+	TenantID int64  `bun:"tenant_id,pk"`
+	Host     string `bun:"host,pk"`
+}
+
+func (h *Host) SetTenantID(id int64) { h.TenantID = id }
+
+var (
+	slugRe  = regexp.MustCompile(`^[a-z][a-z0-9-]{1,39}$`)
+	colorRe = regexp.MustCompile(`^#[0-9a-f]{6}$`)
+	labelRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// reserved slugs would shadow platform paths or confuse users.
+var reserved = map[string]bool{"platform": true, "admin": true, "api": true, "www": true, "static": true}
+
+// ValidateSlug checks a tenant slug: 2 to 40 lowercase letters, digits or dashes.
+func ValidateSlug(s string) error {
+	if !slugRe.MatchString(s) {
+		return errs.Field("slug", "slug must be 2 to 40 characters: lowercase letters, digits and dashes, starting with a letter")
+	}
+	if reserved[s] {
+		return errs.Field("slug", "slug %q is reserved", s)
+	}
+	return nil
+}
+
+// ParseKind accepts the kinds a tenant can be created with.
+func ParseKind(s string) (Kind, error) {
+	switch k := Kind(s); k {
+	case Region, City, Company:
+		return k, nil
+	}
+	return "", errs.Field("kind", "kind must be region, city or company")
+}
+
+// NormalizeHost lowercases a host name and strips a port and a trailing dot.
+func NormalizeHost(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	return strings.TrimSuffix(h, ".")
+}
+
+// ValidateHost checks a host name (no scheme, no port, no path).
+func ValidateHost(h string) (string, error) {
+	n := NormalizeHost(h)
+	if n == "" || len(n) > 253 || n != strings.ToLower(strings.TrimSpace(h)) {
+		return "", errs.Field("host", "host %q must be a bare host name such as nantes.example.org, without scheme or port", h)
+	}
+	for _, label := range strings.Split(n, ".") {
+		if !labelRe.MatchString(label) {
+			return "", errs.Field("host", "host %q is not a valid host name", h)
+		}
+	}
+	return n, nil
+}
+
+// ValidateName checks a display name.
+func ValidateName(s string) error {
+	if n := len([]rune(strings.TrimSpace(s))); n < 2 || n > 120 {
+		return errs.Field("name", "name must be 2 to 120 characters")
+	}
+	return nil
+}
+
+// ValidateLocale checks a locale against those the product is translated into.
+func ValidateLocale(s string) error {
+	for _, l := range Locales {
+		if s == l {
+			return nil
+		}
+	}
+	return errs.Field("default_locale", "default_locale must be one of %s", strings.Join(Locales, ", "))
+}
+
+// ValidateLogoURL accepts an https URL or a site-relative path, or nothing.
+func ValidateLogoURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || len(s) > 500 || !(u.Scheme == "https" && u.Host != "" || u.Scheme == "" && u.Host == "" && strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//")) {
+		return errs.Field("logo_url", "logo_url must be an https:// URL or a path starting with /")
+	}
+	return nil
+}
+
+// ValidateColor checks a brand colour: #rrggbb, and readable white text on it (WCAG AA,
+// contrast at least 4.5:1), since buttons and the header put white text on brand colours.
+func ValidateColor(field, c string) error {
+	if !colorRe.MatchString(c) {
+		return errs.Field(field, "%s must be a colour written #rrggbb in lowercase", field)
+	}
+	if r := Contrast(c, "#ffffff"); r < 4.5 {
+		return errs.Field(field, "%s %s gives white text a contrast of %.2f:1; WCAG AA needs at least 4.5:1, choose a darker colour", field, c, r)
+	}
+	return nil
+}
+
+// Contrast is the WCAG 2.1 contrast ratio between two #rrggbb colours.
+func Contrast(a, b string) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+func luminance(c string) float64 {
+	ch := func(i int) float64 {
+		v, _ := strconv.ParseUint(c[i:i+2], 16, 8)
+		s := float64(v) / 255
+		if s <= 0.03928 {
+			return s / 12.92
+		}
+		return math.Pow((s+0.055)/1.055, 2.4)
+	}
+	return 0.2126*ch(1) + 0.7152*ch(3) + 0.0722*ch(5)
+}

@@ -1,0 +1,137 @@
+// Package web renders the site's pages: html/template files and static assets embedded in
+// the binary, in the tenant's name and colours, with texts from message catalogues.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"path"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concorde-civic/concorde/tenants"
+)
+
+//go:embed templates/*.html static messages/*.json
+var files embed.FS
+
+// Pages renders the embedded templates.
+type Pages struct {
+	tmpl     map[string]*template.Template
+	messages map[string]map[string]string // locale → key → text
+}
+
+// Page is what every template receives.
+type Page struct {
+	Tenant    *tenants.Tenant
+	Locale    string
+	Title     string
+	CSRFToken string
+	Status    int
+	Message   string
+	Data      any
+}
+
+// New parses the templates and catalogues; it fails at start, not at the first request.
+func New() (*Pages, error) {
+	p := &Pages{tmpl: map[string]*template.Template{}, messages: map[string]map[string]string{}}
+	for _, loc := range tenants.Locales {
+		b, err := files.ReadFile("messages/" + loc + ".json")
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("messages/%s.json: %w", loc, err)
+		}
+		p.messages[loc] = m
+	}
+	pages, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range pages {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" {
+			continue
+		}
+		t := template.New("layout.html").Funcs(template.FuncMap{"t": func(string) string { return "" }})
+		if _, err := t.ParseFS(files, "templates/layout.html", f); err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		p.tmpl[name] = t
+	}
+	return p, nil
+}
+
+// T returns the text of key in locale, falling back to English, then to the key itself
+// (which a test forbids: every key used must exist in every catalogue).
+func (p *Pages) T(locale, key string) string {
+	if s, ok := p.messages[locale][key]; ok {
+		return s
+	}
+	if s, ok := p.messages["en"][key]; ok {
+		return s
+	}
+	return key
+}
+
+// Keys lists the catalogue keys of a locale, for tests.
+func (p *Pages) Keys(locale string) map[string]string { return p.messages[locale] }
+
+// Render writes template name with data as an HTML response.
+func (p *Pages) Render(c *fiber.Ctx, status int, name string, pg Page) error {
+	t, ok := p.tmpl[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	if pg.Locale == "" {
+		pg.Locale = "en"
+		if pg.Tenant != nil {
+			pg.Locale = pg.Tenant.DefaultLocale
+		}
+	}
+	pg.Status = status
+	t, err := t.Clone()
+	if err != nil {
+		return err
+	}
+	t.Funcs(template.FuncMap{"t": func(key string) string { return p.T(pg.Locale, key) }})
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, pg); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	c.Type("html", "utf-8")
+	return c.Status(status).Send(buf.Bytes())
+}
+
+// Error renders the error page, branded when the tenant is known.
+func (p *Pages) Error(c *fiber.Ctx, status int, t *tenants.Tenant, msg string) error {
+	return p.Render(c, status, "error", Page{Tenant: t, Title: fmt.Sprint(status), Message: msg})
+}
+
+// Static returns an embedded asset and its content type.
+func Static(name string) ([]byte, string, error) {
+	clean := path.Clean("/" + name)[1:]
+	b, err := files.ReadFile("static/" + clean)
+	if err != nil {
+		return nil, "", err
+	}
+	ct := mime.TypeByExtension(path.Ext(clean))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return b, ct, nil
+}
+
+// ThemeCSS is the stylesheet that gives a tenant's colours to the site's CSS custom properties.
+func ThemeCSS(t *tenants.Tenant) string {
+	// Colours are validated as #rrggbb on the way in; nothing else reaches this string.
+	return fmt.Sprintf(":root{--primary:%s;--accent:%s}\n", t.ColorPrimary, t.ColorAccent)
+}
