@@ -75,4 +75,3 @@ func dialectName(url string) string {
 	}
 	return "sqlite"
 }
-

@@ -4,7 +4,6 @@ package staff
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -170,18 +169,12 @@ func (s *Service) CreateToken(ctx context.Context, actor string, tenantID, userI
 	if _, err := s.users.ByID(ctx, tenantID, userID); err != nil {
 		return "", identity.Token{}, err
 	}
-	var plain string
-	var tok identity.Token
-	err := s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		plain, tok, err = s.tokens.Create(ctx, tenantID, userID, strings.TrimSpace(name))
-		if err != nil {
-			return err
-		}
-		_, err = s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: actor, Action: "token.create", Object: fmt.Sprintf("token:%d", tok.ID),
-			Detail: map[string]any{"user_id": userID, "name": tok.Name, "prefix": tok.Prefix}})
-		return err
-	})
+	plain, tok, err := s.tokens.Create(ctx, tenantID, userID, strings.TrimSpace(name))
+	if err != nil {
+		return "", tok, err
+	}
+	_, err = s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: actor, Action: "token.create", Object: fmt.Sprintf("token:%d", tok.ID),
+		Detail: map[string]any{"user_id": userID, "name": tok.Name, "prefix": tok.Prefix}})
 	return plain, tok, err
 }
 

@@ -1,0 +1,176 @@
+// Package testsupport builds what tests need once, for every package: a wired application on
+// a real database (SQLite, or PostgreSQL when TEST_DATABASE_URL is set), tenants, accounts of
+// every role with their API tokens, and HTTP requests through app.Test.
+package testsupport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/concorde-civic/concorde/core/app"
+	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/config"
+	"github.com/concorde-civic/concorde/core/httpapi"
+	"github.com/concorde-civic/concorde/core/identity"
+	"github.com/concorde-civic/concorde/core/staff"
+	"github.com/concorde-civic/concorde/core/storetest"
+	"github.com/concorde-civic/concorde/tenants"
+)
+
+// Secret is the server secret of test apps.
+const Secret = "test-secret-test-secret-test-secret-0123"
+
+// CheapHasher keeps password hashing fast in tests.
+var CheapHasher = identity.Hasher{Memory: 1024, Time: 1, Threads: 1}
+
+// Env is a wired application with its HTTP server.
+type Env struct {
+	T      testing.TB
+	App    *app.App
+	Server *httpapi.Server
+}
+
+// New wires an application on a fresh database of the given dialect ("sqlite" or "postgres").
+func New(t testing.TB, dialect string) *Env {
+	t.Helper()
+	cfg := config.Config{
+		Addr: ":0", DatabaseURL: storetest.URL(t, dialect), Secret: Secret, Env: "development",
+		PlatformHost: "admin.test", CookieSecure: false, SessionTTL: time.Hour, LogLevel: "error",
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := app.Open(context.Background(), cfg, log, app.Options{Hasher: &CheapHasher})
+	if err != nil {
+		t.Fatalf("open app: %v", err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	srv, err := a.HTTP()
+	if err != nil {
+		t.Fatalf("http: %v", err)
+	}
+	return &Env{T: t, App: a, Server: srv}
+}
+
+// Each runs fn on a fresh Env per available dialect.
+func Each(t *testing.T, fn func(t *testing.T, e *Env)) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) { fn(t, New(t, d)) })
+	}
+}
+
+// Site is a tenant with one account and API token per role.
+type Site struct {
+	Tenant tenants.Tenant
+	Host   string
+	Users  map[authz.Role]staff.Member
+	Tokens map[authz.Role]string
+}
+
+// TenantRoles are the roles a tenant's own staff can hold.
+var TenantRoles = []authz.Role{authz.TenantAdmin, authz.Moderator, authz.Auditor, authz.Citizen}
+
+// Site creates a tenant served at <slug>.test with an account and token for every tenant role.
+func (e *Env) Site(slug string) *Site {
+	e.T.Helper()
+	ctx := context.Background()
+	t, err := e.App.Tenants.Create(ctx, "test", tenants.NewTenant{Slug: slug, Kind: "city", Name: "Ville de " + slug, Hosts: []string{slug + ".test"}})
+	if err != nil {
+		e.T.Fatalf("create tenant %s: %v", slug, err)
+	}
+	s := &Site{Tenant: t, Host: slug + ".test", Users: map[authz.Role]staff.Member{}, Tokens: map[authz.Role]string{}}
+	for _, r := range TenantRoles {
+		s.Users[r], s.Tokens[r] = e.Account(t.ID, string(r)+"@"+slug+".test", r)
+	}
+	return s
+}
+
+// Account creates an account with a role in a tenant and returns it with an API token.
+func (e *Env) Account(tenantID int64, email string, role authz.Role) (staff.Member, string) {
+	e.T.Helper()
+	ctx := context.Background()
+	m, err := e.App.Staff.Create(ctx, "test", tenantID, staff.NewUser{Email: email, Name: string(role), Password: Password, Role: string(role)})
+	if err != nil {
+		e.T.Fatalf("create %s: %v", email, err)
+	}
+	tok, _, err := e.App.Staff.CreateToken(ctx, "test", tenantID, m.ID, "test")
+	if err != nil {
+		e.T.Fatalf("token for %s: %v", email, err)
+	}
+	return m, tok
+}
+
+// Password is every test account's password.
+const Password = "correct horse battery"
+
+// Request is one HTTP request to the test server.
+type Request struct {
+	Method, Host, Path string
+	Token              string            // sent as Authorization: Bearer
+	Body               any               // marshalled to JSON unless it is a string or []byte
+	Header             map[string]string // extra headers
+	Cookies            []*http.Cookie
+}
+
+// Response is a read response.
+type Response struct {
+	Status int
+	Body   []byte
+	Header http.Header
+	Cookie []*http.Cookie
+}
+
+// JSON decodes the body into v.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Do sends a request through app.Test.
+func (e *Env) Do(r Request) Response {
+	e.T.Helper()
+	var body io.Reader
+	ct := ""
+	switch b := r.Body.(type) {
+	case nil:
+	case string:
+		body, ct = strings.NewReader(b), "application/json"
+	case []byte:
+		body, ct = bytes.NewReader(b), "application/json"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatal(err)
+		}
+		body, ct = bytes.NewReader(raw), "application/json"
+	}
+	req := httptest.NewRequest(r.Method, "http://"+r.Host+r.Path, body)
+	req.Host = r.Host
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if r.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.Token)
+	}
+	for k, v := range r.Header {
+		req.Header.Set(k, v)
+	}
+	for _, c := range r.Cookies {
+		req.AddCookie(c)
+	}
+	resp, err := e.Server.App.Test(req, 10000)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", r.Method, r.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return Response{Status: resp.StatusCode, Body: b, Header: resp.Header, Cookie: resp.Cookies()}
+}
