@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,7 +79,15 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("database %s is unreachable: %v", redact(dsn), err)
+		// Drivers may report one line per address tried: keep each distinct one, on one line.
+		var parts []string
+		for _, l := range strings.Split(err.Error(), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !slices.Contains(parts, l) {
+				parts = append(parts, l)
+			}
+		}
+		msg := strings.Join(parts, " ")
+		return nil, fmt.Errorf("database %s is unreachable: %s", redact(dsn), msg)
 	}
 	return db, nil
 }

@@ -1,0 +1,115 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/concorde-civic/concorde/core/cli"
+	"github.com/concorde-civic/concorde/core/store"
+	"github.com/concorde-civic/concorde/core/storetest"
+)
+
+type runner struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func (r runner) run(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = cli.Main(context.Background(), cli.Env{Args: args, Getenv: func(k string) string { return r.env[k] }, Stdout: &out, Stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+func (r runner) ok(args ...string) string {
+	r.t.Helper()
+	code, out, errs := r.run(args...)
+	if code != 0 {
+		r.t.Fatalf("concorde %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+func TestCLI_AdminCommandsAndAuditVerify(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			dbURL := storetest.URL(t, dialect)
+			r := runner{t: t, env: map[string]string{"CONCORDE_DATABASE_URL": dbURL, "CONCORDE_SECRET": strings.Repeat("s", 40)}}
+			if out := r.ok("migrate", "up"); !strings.Contains(out, "applied") {
+				t.Fatalf("migrate up: %s", out)
+			}
+			if out := r.ok("migrate", "status"); !strings.Contains(out, "applied  20261123000001_foundation") {
+				t.Fatalf("migrate status: %s", out)
+			}
+			out := r.ok("tenant", "create", "--slug", "nantes", "--kind", "city", "--name", "Ville de Nantes", "--host", "nantes.localhost")
+			if !strings.Contains(out, "nantes.localhost") {
+				t.Fatalf("tenant create: %s", out)
+			}
+			r.ok("tenant", "add-host", "nantes", "www.nantes.localhost")
+			if out := r.ok("tenant", "show", "nantes"); !strings.Contains(out, "www.nantes.localhost") {
+				t.Fatalf("show: %s", out)
+			}
+			r.ok("tenant", "suspend", "nantes")
+			if out := r.ok("tenant", "list"); !strings.Contains(out, "suspended") {
+				t.Fatalf("list after suspend: %s", out)
+			}
+			r.ok("tenant", "resume", "nantes")
+			out = r.ok("user", "create", "--tenant", "nantes", "--email", "chef@nantes.fr", "--role", "tenant-admin")
+			if !strings.Contains(out, "password: ") {
+				t.Fatalf("user create should print the generated password: %s", out)
+			}
+			if tok := r.ok("token", "create", "--tenant", "nantes", "--email", "chef@nantes.fr"); !strings.HasPrefix(tok, "cct_") {
+				t.Fatalf("token: %q", tok)
+			}
+			if out := r.ok("audit", "verify"); !strings.Contains(out, "ok      nantes") || !strings.Contains(out, "ok      platform") {
+				t.Fatalf("verify: %s", out)
+			}
+
+			// Bad input: a clear one-line error, exit 1, nothing created.
+			code, _, stderr := r.run("tenant", "create", "--slug", "Bad Slug", "--kind", "city", "--name", "X y", "--host", "x.localhost")
+			if code != 1 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, "slug") {
+				t.Fatalf("bad slug: exit %d, %q", code, stderr)
+			}
+			if code, _, _ := r.run("user", "create", "--tenant", "nowhere", "--email", "a@b.fr", "--role", "moderator"); code != 1 {
+				t.Fatalf("unknown tenant: exit %d", code)
+			}
+			if code, _, _ := r.run("tenant", "frobnicate"); code != 2 {
+				t.Fatalf("unknown command: exit %d", code)
+			}
+
+			// Tamper with a stored entry: verify names it and fails.
+			db, err := store.Open(context.Background(), dbURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := db.ExecContext(context.Background(), `UPDATE audit_entries SET actor = 'someone else' WHERE seq = 2 AND tenant_id = 1`); err != nil {
+				t.Fatal(err)
+			}
+			code, out, _ = r.run("audit", "verify")
+			if code != 1 || !strings.Contains(out, "BROKEN  platform") || !strings.Contains(out, "#2") {
+				t.Fatalf("tampered chain: exit %d\n%s", code, out)
+			}
+		})
+	}
+}
+
+func TestCLI_BadConfigurationStopsWithOneLine(t *testing.T) {
+	dir := t.TempDir()
+	for name, env := range map[string]map[string]string{
+		"malformed postgres URL":    {"CONCORDE_DATABASE_URL": "postgres//nope"},
+		"unreachable database":      {"CONCORDE_DATABASE_URL": "postgres://x@127.0.0.1:1/db?connect_timeout=1"},
+		"missing production secret": {"CONCORDE_ENV": "production", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"short secret":              {"CONCORDE_SECRET": "short", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"bad session ttl":           {"CONCORDE_SESSION_TTL": "forever", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"bad log level":             {"CONCORDE_LOG_LEVEL": "loud", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+	} {
+		r := runner{t: t, env: env}
+		code, _, stderr := r.run("tenant", "list")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "concorde: ") || strings.Contains(stderr, "goroutine") {
+			t.Errorf("%s: exit %d, stderr %q", name, code, stderr)
+		}
+	}
+}

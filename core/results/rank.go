@@ -1,0 +1,76 @@
+package results
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Item is one proposal to rank.
+type Item struct {
+	ProposalID int64
+	Themes     []string
+	Counts     Counts
+}
+
+// Ranked is one proposal's place in a Ranking.
+type Ranked struct {
+	ProposalID int64  `json:"proposal_id"`
+	Scores     Scores `json:"scores"`
+}
+
+// Ranking sorts a consultation's proposals into their zones.
+type Ranking struct {
+	Consensus   []Ranked `json:"consensus"`   // by top score, highest first
+	Controversy []Ranked `json:"controversy"` // by controversy score, highest first
+	Rejection   []Ranked `json:"rejection"`   // by rejection score, highest first
+	Limbo       []Ranked `json:"limbo"`       // by proposal id
+	NotEnough   []Ranked `json:"not_enough"`  // by proposal id
+}
+
+// Rank scores every item and files it under its zone. Ties go to the smaller proposal id,
+// so that the same votes always give the same order.
+func Rank(items []Item, cfg Config) Ranking {
+	var r Ranking
+	for _, it := range items {
+		x := Ranked{ProposalID: it.ProposalID, Scores: Score(it.Counts, cfg)}
+		switch x.Scores.Zone {
+		case Consensus:
+			r.Consensus = append(r.Consensus, x)
+		case Controversy:
+			r.Controversy = append(r.Controversy, x)
+		case Rejection:
+			r.Rejection = append(r.Rejection, x)
+		case Limbo:
+			r.Limbo = append(r.Limbo, x)
+		default:
+			r.NotEnough = append(r.NotEnough, x)
+		}
+	}
+	sortBy(r.Consensus, func(s *Scores) float64 { return s.Top })
+	sortBy(r.Controversy, func(s *Scores) float64 { return s.Controversy })
+	sortBy(r.Rejection, func(s *Scores) float64 { return s.Rejection })
+	sortBy(r.Limbo, func(*Scores) float64 { return 0 })
+	sortBy(r.NotEnough, func(*Scores) float64 { return 0 })
+	return r
+}
+
+// sortBy sorts by score, highest first, then by proposal id.
+func sortBy(xs []Ranked, score func(*Scores) float64) {
+	slices.SortFunc(xs, func(a, b Ranked) int {
+		if c := cmp.Compare(score(&b.Scores), score(&a.Scores)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ProposalID, b.ProposalID)
+	})
+}
+
+// ByTheme returns the items tagged with theme, in their order.
+func ByTheme(items []Item, theme string) []Item {
+	var out []Item
+	for _, it := range items {
+		if slices.Contains(it.Themes, theme) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
