@@ -1,0 +1,262 @@
+package results
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/concorde-civic/concorde/core/errs"
+)
+
+// Profile is what a participant chose to tell about themself; "" means not given.
+type Profile struct {
+	AgeBand string
+	Gender  string
+	Area    string // region, département or postcode area, as the consultation defines it
+}
+
+// The demographic dimensions, as named in SegmentCounts and Margins.
+const (
+	DimensionAgeBand = "age_band"
+	DimensionGender  = "gender"
+	DimensionArea    = "area"
+)
+
+// Dimensions returns the names of the demographic dimensions.
+func Dimensions() []string { return []string{DimensionAgeBand, DimensionGender, DimensionArea} }
+
+// Value is p's value in dimension, "" if not given or if dimension is unknown.
+func (p Profile) Value(dimension string) string {
+	switch dimension {
+	case DimensionAgeBand:
+		return p.AgeBand
+	case DimensionGender:
+		return p.Gender
+	case DimensionArea:
+		return p.Area
+	}
+	return ""
+}
+
+// SegmentCounts holds a proposal's votes per demographic segment: dimension → value → counts.
+// A participant's vote is counted once in each dimension where they gave a value.
+type SegmentCounts map[string]map[string]Counts
+
+// Add counts a vote (delta ±1, as Counts.Add) in every segment of p.
+func (s SegmentCounts) Add(p Profile, t Trust, k Key, qs []Qualification, delta int64) {
+	for _, d := range Dimensions() {
+		v := p.Value(d)
+		if v == "" {
+			continue
+		}
+		if s[d] == nil {
+			s[d] = map[string]Counts{}
+		}
+		c := s[d][v]
+		c.Add(t, k, qs, delta)
+		s[d][v] = c
+	}
+}
+
+// Score scores every segment.
+func (s SegmentCounts) Score(cfg Config) map[string]map[string]Scores {
+	out := make(map[string]map[string]Scores, len(s))
+	for d, values := range s {
+		out[d] = make(map[string]Scores, len(values))
+		for v, c := range values {
+			out[d][v] = Score(c, cfg)
+		}
+	}
+	return out
+}
+
+// Cell is one combination of profile values and how many participants have it.
+type Cell struct {
+	Profile Profile
+	Count   int64
+}
+
+// Margins gives, per dimension, the population share of each value (from the census or the
+// tenant's own reference). Each dimension's shares must sum to 1 (± MarginsTolerance).
+type Margins map[string]map[string]float64
+
+// MarginsTolerance is how far from 1 a dimension's shares may sum, for rounded published figures.
+const MarginsTolerance = 0.01
+
+// WeightCaps bound each cell's raking weight, relative to 1 for an average participant.
+type WeightCaps struct {
+	Min float64
+	Max float64
+}
+
+// DefaultWeightCaps lets one participant count for at most 5 and at least 0.2 average participants.
+func DefaultWeightCaps() WeightCaps { return WeightCaps{Min: 0.2, Max: 5} }
+
+// ErrNotConverged is returned, wrapped, with usable weights when raking stopped before
+// matching every margin within tol, most often because a cap held a weight back.
+var ErrNotConverged = errors.New("raking did not match every margin")
+
+// Rake is RakeCapped with DefaultWeightCaps.
+func Rake(cells []Cell, margins Margins, maxIter int, tol float64) ([]float64, error) {
+	return RakeCapped(cells, margins, maxIter, tol, DefaultWeightCaps())
+}
+
+// RakeCapped computes one weight per cell by iterative proportional fitting (raking): for
+// each dimension in turn, it scales the weights of each value's cells so that the value's
+// weighted share among participants who gave that dimension equals its population share,
+// then clamps every weight to caps; it repeats until every share is within tol of its
+// margin, or maxIter rounds. See the package comment for what missing values and caps do.
+//
+// If the margins are not met after maxIter rounds, it returns the weights reached, which
+// respect the caps, and an error wrapping ErrNotConverged.
+func RakeCapped(cells []Cell, margins Margins, maxIter int, tol float64, caps WeightCaps) ([]float64, error) {
+	if maxIter < 1 || !(tol > 0) {
+		return nil, errs.E(errs.Invalid, "raking needs at least one iteration and a positive tolerance")
+	}
+	if !(caps.Min >= 0 && caps.Min <= 1 && caps.Max >= 1) {
+		return nil, errs.E(errs.Invalid, "weight caps must satisfy 0 <= min <= 1 <= max, got %v and %v", caps.Min, caps.Max)
+	}
+	dims, err := checkMargins(margins)
+	if err != nil {
+		return nil, err
+	}
+	// value[d][i] is the index of cell i's value in dimension d's values, -1 if not given.
+	values := make([][]string, len(dims))
+	value := make([][]int, len(dims))
+	for di, d := range dims {
+		for v := range margins[d] {
+			values[di] = append(values[di], v)
+		}
+		slices.Sort(values[di])
+		value[di] = make([]int, len(cells))
+		for i, c := range cells {
+			if c.Count < 0 {
+				return nil, errs.E(errs.Invalid, "cell %d has a negative count", i)
+			}
+			v := c.Profile.Value(d)
+			value[di][i] = slices.Index(values[di], v)
+			if v != "" && value[di][i] < 0 {
+				return nil, errs.E(errs.Invalid, "value %q of dimension %q has no population share; add it to the margins", v, d)
+			}
+		}
+	}
+	w := make([]float64, len(cells))
+	for i := range w {
+		w[i] = 1
+	}
+	// mass returns the weighted number of participants per value of dimension di, and their total.
+	mass := func(di int) ([]float64, float64) {
+		m := make([]float64, len(values[di]))
+		total := 0.0
+		for i, c := range cells {
+			if vi := value[di][i]; vi >= 0 {
+				x := w[i] * float64(c.Count)
+				m[vi] += x
+				total += x
+			}
+		}
+		return m, total
+	}
+	for di, d := range dims {
+		m, _ := mass(di)
+		for vi, v := range values[di] {
+			if m[vi] == 0 && margins[d][v] > 0 {
+				return nil, errs.E(errs.Invalid, "no participant has %s %q, so its share of %v cannot be met", d, v, margins[d][v])
+			}
+		}
+	}
+
+	gap := math.Inf(1)
+	for range maxIter {
+		for di, d := range dims {
+			m, total := mass(di)
+			for i := range cells {
+				vi := value[di][i]
+				if vi < 0 || m[vi] == 0 {
+					continue // not given: this step leaves the weight alone
+				}
+				f := margins[d][values[di][vi]] * total / m[vi]
+				w[i] = clamp(w[i]*f, caps.Min, caps.Max)
+			}
+		}
+		gap = 0
+		for di, d := range dims {
+			m, total := mass(di)
+			for vi, v := range values[di] {
+				gap = max(gap, math.Abs(m[vi]/total-margins[d][v]))
+			}
+		}
+		if gap <= tol {
+			return w, nil
+		}
+	}
+	return w, fmt.Errorf("%w within %v after %d rounds (largest gap %.4f)", ErrNotConverged, tol, maxIter, gap)
+}
+
+// checkMargins returns the dimensions of margins, sorted so that raking is reproducible.
+func checkMargins(margins Margins) ([]string, error) {
+	if len(margins) == 0 {
+		return nil, errs.E(errs.Invalid, "raking needs the population shares of at least one dimension")
+	}
+	dims := make([]string, 0, len(margins))
+	for d, shares := range margins {
+		if !slices.Contains(Dimensions(), d) {
+			return nil, errs.E(errs.Invalid, "dimension %q is unknown; use %s, %s or %s", d, DimensionAgeBand, DimensionGender, DimensionArea)
+		}
+		sum := 0.0
+		for v, s := range shares {
+			if v == "" || !(s >= 0 && s <= 1) {
+				return nil, errs.E(errs.Invalid, "share of %s %q must be a named value between 0 and 1, got %v", d, v, s)
+			}
+			sum += s
+		}
+		if math.Abs(sum-1) > MarginsTolerance {
+			return nil, errs.E(errs.Invalid, "shares of dimension %q sum to %.3f; they must sum to 1", d, sum)
+		}
+		dims = append(dims, d)
+	}
+	slices.Sort(dims)
+	return dims, nil
+}
+
+// WeightedCounts combines a proposal's votes, split by cell as in Rake, with the cells'
+// raking weights into a tally for ScoreTally. The weights redistribute the vote mass between
+// cells; the total stays the trust-weighted number of votes (see Tally).
+func WeightedCounts(votesPerCell []Counts, weights []float64) (Tally, error) {
+	if len(votesPerCell) != len(weights) {
+		return Tally{}, errs.E(errs.Invalid, "%d cells of votes but %d weights", len(votesPerCell), len(weights))
+	}
+	var t Tally
+	var mass, raked, raked2 float64 // Σm, Σwm, Σw²m with m a cell's trust-weighted votes
+	for i := range votesPerCell {
+		w := weights[i]
+		if !(w >= 0) || math.IsInf(w, 1) {
+			return Tally{}, errs.E(errs.Invalid, "weight %d is %v; weights must be finite and not negative", i, w)
+		}
+		c := votesPerCell[i].Tally()
+		t.Raw.Merge(c.Raw)
+		for k := range t.Keys {
+			t.Keys[k] += w * c.Keys[k]
+		}
+		for q := range t.Quals {
+			t.Quals[q] += w * c.Quals[q]
+		}
+		mass += c.Total
+		raked += w * c.Total
+		raked2 += w * w * c.Total
+	}
+	if raked == 0 {
+		return Tally{Raw: t.Raw}, nil
+	}
+	scale := mass / raked
+	for k := range t.Keys {
+		t.Keys[k] *= scale
+	}
+	for q := range t.Quals {
+		t.Quals[q] *= scale
+	}
+	t.Total = mass
+	t.EffectiveTotal = raked * raked / raked2
+	return t, nil
+}

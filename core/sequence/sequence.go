@@ -1,0 +1,445 @@
+// Package sequence chooses which proposals a participant sees next.
+//
+// Participants mostly vote on proposals shown a few at a time, in a "sequence". The rules that
+// decide what a sequence holds are public, and are these:
+//
+//  1. Never shown: a proposal the participant has already voted on, a proposal the caller
+//     excludes (for example one already shown in this session), and the participant's own
+//     proposals.
+//  2. Proposals the caller asks for (Request.Include, for example one reached through a shared
+//     link) come first, in the order given, as long as rule 1 and the diversity rules (7) allow.
+//  3. New proposals, with fewer than Config.NewMaxVotes votes (10), take about
+//     Config.NewRatio (30%) of the Config.Size (12) slots: round(NewRatio × Size), that is 4 of
+//     12, less any included proposal that is itself new. The oldest accepted go first (ties
+//     by lower ID), so that every new proposal quickly gets enough votes to be judged.
+//  4. Tested proposals, with at least NewMaxVotes and fewer than Config.TestedMaxVotes (1,500)
+//     votes, fill the remaining slots by Thompson sampling. For each tested proposal the
+//     sequence draws once a plausible score from a Beta distribution of its votes, which
+//     favours proposals that are probably good but also gives uncertain ones a chance:
+//     - top score: Beta(1 + agree + likeIt, 1 + disagree + noWay + neutral); neutral votes
+//     count against, since a proposal that leaves people indifferent is not a top one;
+//     - controversy: Beta(1 + m, 1 + agree + disagree + neutral − m), m = min(agree, disagree),
+//     the share of the minority side, which nears one half only when votes split evenly.
+//     About Config.ControversyRatio (10%) of the tested slots, round(ControversyRatio × tested
+//     slots), are filled by the controversy draw, before the others. For each slot, among the
+//     Config.TopCandidates (10) proposals with the highest draws still available, the one
+//     with the fewest votes is taken (ties by higher draw): exposure goes where it sharpens
+//     the ranking most.
+//  5. When one pool runs short, the other fills in: missing new proposals leave their slots to
+//     tested ones, and missing tested proposals leave theirs to more new ones (oldest first).
+//  6. Proposals with TestedMaxVotes votes or more come last, chosen like tested ones by the top
+//     score draw, only when new and tested proposals cannot fill the sequence. So a sequence
+//     is empty only when nothing is left to vote on.
+//  7. Diversity: no two proposals of one author in one sequence, and no two that share a rare
+//     keyword. A keyword is rare when at most Config.RareKeywordMaxDocs (5) of the candidates
+//     given to Choose contain it (counting all of them, voted or not): a word that few
+//     proposals use names something specific, and two proposals sharing it are likely
+//     variants of one idea; common words (transport, école) say little. Keywords are the
+//     significant words of a proposal (see Keywords). A proposal without an author ID is not
+//     held to the author rule.
+//  8. Apart from included proposals, which stay first, the chosen proposals are shown in a
+//     random order, so that neither new nor tested ones always come first.
+//
+// All randomness comes from the *rand.Rand the caller passes: the same candidates, request,
+// configuration and seed give the same sequence.
+package sequence
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/concorde-civic/concorde/core/errs"
+)
+
+// Candidate is a proposal that may be shown, with what the sequence needs to know about it.
+type Candidate struct {
+	ID         int64
+	AuthorID   string    // the identity (participant or user) of the author
+	AcceptedAt time.Time // when moderation accepted it
+	Votes      int       // non-troll votes so far, weighted or raw
+	// Vote counts for the Beta draws; they may be weighted.
+	Agree, Disagree, Neutral float64
+	LikeIt, NoWay            float64
+	Keywords                 []string // lower-case significant words of the content, see Keywords
+}
+
+// Config tunes the sequence. DefaultConfig gives the values the rules in the package comment cite.
+type Config struct {
+	Size               int     // proposals per sequence, 1 to 50
+	NewRatio           float64 // share of the slots for new proposals, 0 to 1
+	NewMaxVotes        int     // a proposal is new while it has fewer votes than this
+	TestedMaxVotes     int     // a proposal is tested while it has fewer votes than this
+	ControversyRatio   float64 // share of the tested slots drawn by controversy, 0 to 1
+	TopCandidates      int     // among this many best draws, the least voted is taken
+	RareKeywordMaxDocs int     // a keyword in at most this many candidates is rare; below 2 turns the rule off
+}
+
+// DefaultConfig returns the settings of the published rules.
+func DefaultConfig() Config {
+	return Config{
+		Size:               12,
+		NewRatio:           0.3,
+		NewMaxVotes:        10,
+		TestedMaxVotes:     1500,
+		ControversyRatio:   0.1,
+		TopCandidates:      10,
+		RareKeywordMaxDocs: 5,
+	}
+}
+
+// MaxSize is the largest sequence a Config may ask for.
+const MaxSize = 50
+
+// Validate reports the first setting out of its range, as an errs.Invalid error.
+func (c Config) Validate() error {
+	switch {
+	case c.Size < 1 || c.Size > MaxSize:
+		return errs.Field("Size", "the sequence size must be between 1 and %d, not %d", MaxSize, c.Size)
+	case !(c.NewRatio >= 0 && c.NewRatio <= 1):
+		return errs.Field("NewRatio", "the share of new proposals must be between 0 and 1, not %v", c.NewRatio)
+	case c.NewMaxVotes < 1:
+		return errs.Field("NewMaxVotes", "the vote count under which a proposal is new must be at least 1, not %d", c.NewMaxVotes)
+	case c.TestedMaxVotes <= c.NewMaxVotes:
+		return errs.Field("TestedMaxVotes", "the vote count under which a proposal is tested (%d) must be above the one for new proposals (%d)", c.TestedMaxVotes, c.NewMaxVotes)
+	case !(c.ControversyRatio >= 0 && c.ControversyRatio <= 1):
+		return errs.Field("ControversyRatio", "the share of controversy slots must be between 0 and 1, not %v", c.ControversyRatio)
+	case c.TopCandidates < 1:
+		return errs.Field("TopCandidates", "the number of top candidates must be at least 1, not %d", c.TopCandidates)
+	case c.RareKeywordMaxDocs < 0:
+		return errs.Field("RareKeywordMaxDocs", "the number of proposals under which a keyword is rare must not be negative, not %d", c.RareKeywordMaxDocs)
+	}
+	return nil
+}
+
+// clamped brings every setting into its range, so that Choose never fails on a bad Config.
+func (c Config) clamped() Config {
+	c.Size = min(max(c.Size, 1), MaxSize)
+	c.NewRatio = clampUnit(c.NewRatio)
+	c.ControversyRatio = clampUnit(c.ControversyRatio)
+	c.NewMaxVotes = max(c.NewMaxVotes, 1)
+	c.TestedMaxVotes = max(c.TestedMaxVotes, c.NewMaxVotes+1)
+	c.TopCandidates = max(c.TopCandidates, 1)
+	return c
+}
+
+func clampUnit(x float64) float64 {
+	if !(x > 0) { // also NaN
+		return 0
+	}
+	return min(x, 1)
+}
+
+// Request says who asks for a sequence and what they must not, or should first, see.
+type Request struct {
+	Participant string         // the identity compared with Candidate.AuthorID
+	Voted       map[int64]bool // proposals the participant already voted on
+	Excluded    map[int64]bool // proposals not to show, for example already shown in this session
+	Include     []int64        // proposals to put first if the rules allow, for example a shared one
+}
+
+// Choose returns the IDs of the proposals to show next, at most cfg.Size of them, following
+// the rules of the package comment. It reads cands without changing them, so many goroutines
+// may share one slice; rng must not be shared. cfg should have passed Validate; Choose brings
+// settings out of range to the nearest valid value rather than fail.
+func Choose(cands []Candidate, req Request, cfg Config, rng *rand.Rand) []int64 {
+	cfg = cfg.clamped()
+	s := chooser{
+		cands: cands,
+		cfg:   cfg,
+		rng:   rng,
+		class: make([]pool, len(cands)),
+		seq:   make([]int32, 0, cfg.Size),
+	}
+	s.classify(req)
+
+	included, includedNew := s.include(req.Include)
+	newSlots := int(math.Round(cfg.NewRatio*float64(cfg.Size))) - includedNew
+	s.fill(poolNew, byAge, 1, min(newSlots, s.free()))
+
+	testedSlots := s.free()
+	controversySlots := int(math.Round(cfg.ControversyRatio * float64(testedSlots)))
+	taken := s.fill(poolTested, byControversy, cfg.TopCandidates, controversySlots)
+	s.fill(poolTested, byTopScore, cfg.TopCandidates, testedSlots-taken)
+
+	s.fill(poolNew, byAge, 1, s.free())
+	s.fill(poolTried, byTopScore, cfg.TopCandidates, s.free())
+
+	rest := s.seq[included:]
+	rng.Shuffle(len(rest), func(i, j int) { rest[i], rest[j] = rest[j], rest[i] })
+	ids := make([]int64, len(s.seq))
+	for k, i := range s.seq {
+		ids[k] = cands[i].ID
+	}
+	return ids
+}
+
+// pool says where a candidate stands for this request.
+type pool uint8
+
+const (
+	poolGone   pool = iota // never shown, already taken, or kept out by a diversity rule
+	poolNew                // fewer than NewMaxVotes votes
+	poolTested             // fewer than TestedMaxVotes votes
+	poolTried              // TestedMaxVotes votes or more
+)
+
+// order says how a pool is ranked before picking.
+type order uint8
+
+const (
+	byAge         order = iota // oldest accepted first
+	byTopScore                 // highest top-score draw first
+	byControversy              // highest controversy draw first
+)
+
+// chooser holds the state of one Choose call.
+type chooser struct {
+	cands []Candidate
+	cfg   Config
+	rng   *rand.Rand
+	class []pool  // per candidate
+	size  [4]int  // candidates per pool
+	seq   []int32 // indices of the chosen candidates, in choice order
+	rank  []ranked
+	rare  []rarity // keywords whose rarity has been counted
+}
+
+// ranked is a candidate in a ranked pool.
+type ranked struct {
+	key     float64 // higher is better
+	id      int64   // ties go to the lower ID
+	i       int32   // index in cands
+	checked int32   // seq[:checked] has been checked for diversity
+}
+
+type rarity struct {
+	word string
+	rare bool
+}
+
+func (s *chooser) free() int { return s.cfg.Size - len(s.seq) }
+
+func (s *chooser) classify(req Request) {
+	for i := range s.cands {
+		c := &s.cands[i]
+		var p pool
+		switch {
+		case req.Participant != "" && c.AuthorID == req.Participant:
+		case len(req.Voted) > 0 && req.Voted[c.ID]:
+		case len(req.Excluded) > 0 && req.Excluded[c.ID]:
+		case c.Votes < s.cfg.NewMaxVotes:
+			p = poolNew
+		case c.Votes < s.cfg.TestedMaxVotes:
+			p = poolTested
+		default:
+			p = poolTried
+		}
+		s.class[i] = p
+		s.size[p]++
+	}
+}
+
+// include takes the requested proposals that the rules allow, and says how many it took and
+// how many of those were new.
+func (s *chooser) include(ids []int64) (taken, newTaken int) {
+	for k, id := range ids {
+		if s.free() == 0 {
+			break
+		}
+		if slices.Contains(ids[:k], id) {
+			continue
+		}
+		for i := range s.cands {
+			if s.cands[i].ID != id || s.class[i] == poolGone {
+				continue
+			}
+			if s.fits(int32(i), 0) {
+				if s.class[i] == poolNew {
+					newTaken++
+				}
+				s.take(int32(i))
+				taken++
+			}
+			break
+		}
+	}
+	return taken, newTaken
+}
+
+func (s *chooser) take(i int32) {
+	s.seq = append(s.seq, i)
+	s.class[i] = poolGone
+}
+
+// fill takes up to n candidates from pool p ranked by o: for each slot, among the best window
+// candidates that the diversity rules allow, the one with the fewest votes. It returns how
+// many it took.
+func (s *chooser) fill(p pool, o order, window, n int) int {
+	if n <= 0 || s.size[p] == 0 {
+		return 0
+	}
+	// Ranking only the best few is enough unless diversity rules turn many of them away; then
+	// the pool is ranked again, wider.
+	k := n + window + 8
+	list, partial := s.ranked(p, o, k)
+	taken := 0
+	for taken < n && s.free() > 0 {
+		best, valid := -1, 0
+		for j := range list {
+			e := &list[j]
+			if s.class[e.i] != p {
+				continue
+			}
+			if !s.fits(e.i, e.checked) {
+				s.class[e.i] = poolGone // the rules only tighten as the sequence grows
+				continue
+			}
+			e.checked = int32(len(s.seq))
+			if best < 0 || s.cands[e.i].Votes < s.cands[list[best].i].Votes {
+				best = j
+			}
+			if valid++; valid == window {
+				break
+			}
+		}
+		if valid < window && partial {
+			k *= 4
+			list, partial = s.ranked(p, o, k)
+			continue
+		}
+		if best < 0 {
+			break
+		}
+		s.take(list[best].i)
+		taken++
+	}
+	return taken
+}
+
+// ranked returns the best k candidates of pool p by o, best first, and whether the pool holds more.
+func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
+	k = min(k, s.size[p])
+	if cap(s.rank) < k {
+		s.rank = make([]ranked, 0, k)
+	}
+	h := s.rank[:0]
+	n := 0
+	for i := range s.cands {
+		if s.class[i] != p {
+			continue
+		}
+		n++
+		c := &s.cands[i]
+		e := ranked{id: c.ID, i: int32(i)}
+		switch o {
+		case byAge:
+			e.key = -float64(c.AcceptedAt.UnixMicro())
+		case byTopScore:
+			e.key = beta(s.rng, 1+count(c.Agree)+count(c.LikeIt), 1+count(c.Disagree)+count(c.NoWay)+count(c.Neutral))
+		case byControversy:
+			a, d := count(c.Agree), count(c.Disagree)
+			m := min(a, d)
+			e.key = beta(s.rng, 1+m, 1+a+d+count(c.Neutral)-m)
+		}
+		if len(h) < k {
+			h = append(h, e)
+			siftUp(h, len(h)-1)
+		} else if better(e, h[0]) {
+			h[0] = e
+			siftDown(h, 0)
+		}
+	}
+	slices.SortFunc(h, func(a, b ranked) int {
+		if better(a, b) {
+			return -1
+		}
+		return 1
+	})
+	s.rank = h
+	return h, n > len(h)
+}
+
+func count(x float64) float64 {
+	if !(x > 0) { // negative or NaN counts as none
+		return 0
+	}
+	return x
+}
+
+func better(a, b ranked) bool {
+	if a.key != b.key {
+		return a.key > b.key
+	}
+	return a.id < b.id
+}
+
+// siftUp and siftDown keep h a heap whose root is the worst of the best k.
+func siftUp(h []ranked, j int) {
+	for j > 0 {
+		parent := (j - 1) / 2
+		if !better(h[parent], h[j]) {
+			break
+		}
+		h[parent], h[j] = h[j], h[parent]
+		j = parent
+	}
+}
+
+func siftDown(h []ranked, j int) {
+	for {
+		worst := j
+		if l := 2*j + 1; l < len(h) && better(h[worst], h[l]) {
+			worst = l
+		}
+		if r := 2*j + 2; r < len(h) && better(h[worst], h[r]) {
+			worst = r
+		}
+		if worst == j {
+			return
+		}
+		h[j], h[worst] = h[worst], h[j]
+		j = worst
+	}
+}
+
+// fits says whether candidate i may join the sequence, given that seq[:from] was checked already.
+func (s *chooser) fits(i int32, from int32) bool {
+	c := &s.cands[i]
+	for _, j := range s.seq[from:] {
+		o := &s.cands[j]
+		if c.AuthorID != "" && c.AuthorID == o.AuthorID {
+			return false
+		}
+		if s.cfg.RareKeywordMaxDocs < 2 {
+			continue
+		}
+		for _, w := range c.Keywords {
+			if slices.Contains(o.Keywords, w) && s.isRare(w) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isRare counts, once per call, the candidates that contain w, stopping as soon as it is common.
+func (s *chooser) isRare(w string) bool {
+	for _, r := range s.rare {
+		if r.word == w {
+			return r.rare
+		}
+	}
+	n := 0
+	for i := range s.cands {
+		if slices.Contains(s.cands[i].Keywords, w) {
+			if n++; n > s.cfg.RareKeywordMaxDocs {
+				break
+			}
+		}
+	}
+	rare := n <= s.cfg.RareKeywordMaxDocs
+	s.rare = append(s.rare, rarity{w, rare})
+	return rare
+}
