@@ -60,9 +60,7 @@ func (s *Server) tenantRoutes() {
 		})
 	}
 	s.handle(post, "/api/v1/tenants/:slug/hosts", platform("tenants", "update"), true, func(c *fiber.Ctx) error {
-		var in struct {
-			Host string `json:"host"`
-		}
+		var in hostRequest
 		if err := decode(c, &in); err != nil {
 			return err
 		}
@@ -133,9 +131,7 @@ func (s *Server) userRoutes() {
 		if err != nil {
 			return err
 		}
-		var in struct {
-			Role string `json:"role"`
-		}
+		var in roleRequest
 		if err := decode(c, &in); err != nil {
 			return err
 		}
@@ -167,10 +163,7 @@ func (s *Server) tokenRoutes() {
 		return c.JSON(fiber.Map{"tokens": ts})
 	})
 	s.handle(post, "/api/v1/tokens", tenant("tokens", "create"), true, func(c *fiber.Ctx) error {
-		var in struct {
-			Name   string `json:"name"`
-			UserID int64  `json:"user_id"`
-		}
+		var in tokenRequest
 		if err := decode(c, &in); err != nil {
 			return err
 		}
@@ -185,8 +178,7 @@ func (s *Server) tokenRoutes() {
 		if err != nil {
 			return err
 		}
-		return c.Status(fiber.StatusCreated).JSON(fiber.Map{"token": plain, "info": tok,
-			"note": "this is the only time the token is shown; store it now"})
+		return c.Status(fiber.StatusCreated).JSON(tokenCreated{Token: plain, Info: tok, Note: "this is the only time the token is shown; store it now"})
 	})
 	s.handle(del, "/api/v1/tokens/:id", tenant("tokens", "delete"), false, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")

@@ -67,7 +67,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	s.setCookie(c, sessionCookie, token, time.Until(sess.ExpiresAt))
 	p := caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: u.Email, Via: "session", SessionKey: "s:" + token}
-	return c.JSON(s.describe(caller.WithPrincipal(ctx, p)))
+	return c.JSON(s.whoami(caller.WithPrincipal(ctx, p)))
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
@@ -81,9 +81,9 @@ func (s *Server) logout(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-func (s *Server) me(c *fiber.Ctx) error { return c.JSON(s.describe(c.UserContext())) }
+func (s *Server) me(c *fiber.Ctx) error { return c.JSON(s.whoami(c.UserContext())) }
 
-func (s *Server) describe(ctx context.Context) meResponse {
+func (s *Server) whoami(ctx context.Context) meResponse {
 	p := caller.PrincipalOf(ctx)
 	t := caller.Tenant(ctx)
 	r := meResponse{Authenticated: !p.Anonymous(), UserID: p.UserID, Email: p.Email, Roles: []string{}, CSRFToken: s.csrfToken(ctx), Tenant: t.Slug}

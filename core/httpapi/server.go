@@ -79,6 +79,7 @@ type Server struct {
 	Deps
 	App    *fiber.App
 	routes map[string]Route // "METHOD path" → route
+	docs   map[string]Doc   // "METHOD path" → its OpenAPI description
 }
 
 // New builds the app with every core route.
@@ -113,6 +114,8 @@ func New(d Deps) (*Server, error) {
 	s.userRoutes()
 	s.tokenRoutes()
 	s.auditRoutes()
+	s.openAPIRoutes()
+	s.foundationDocs()
 	return s, s.CheckRoutes()
 }
 
