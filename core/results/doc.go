@@ -79,12 +79,14 @@
 // Weights are capped, by default to between 0.2 and 5 average participants
 // (DefaultWeightCaps). Without a cap, raking would hand a huge weight to any rare profile:
 // an organised group of a few percent of participants who all claim an under-represented
-// age band and area would be multiplied by the gap between that profile's share online and
-// in the population, and could carry a proposal. With the cap, each of them counts for 5
-// participants at most, on top of the half weight of votes through a shared link, so a few
-// percent stay a few percent (see TestRake_OrganisedFewPercentCannotTurnRejectionIntoConsensus).
-// When a cap holds weights back, the margins are met only approximately and Rake says so
-// (ErrNotConverged) while still returning the capped weights.
+// age band and area would be multiplied by the gap between that profile's share among
+// participants and in the population, and could carry a proposal. With the cap, 3 % of
+// participants weigh at most 15 % of the weighted participants, and votes they bring
+// through a shared link count half on top of that; the rest of the participants, who meet
+// the proposal through the sequence, keep the majority of its votes (see
+// TestRake_OrganisedFewPercentCannotTurnRejectionIntoConsensus). When a cap holds weights
+// back, the margins may be met only approximately, and Rake says so (ErrNotConverged) while
+// still returning the capped weights.
 //
 // WeightedCounts applies the weights to one proposal's votes split by cell. Raking moves
 // vote mass between cells but keeps n, so it cannot lift a proposal above the minimum

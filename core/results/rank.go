@@ -46,18 +46,41 @@ func Rank(items []Item, cfg Config) Ranking {
 			r.NotEnough = append(r.NotEnough, x)
 		}
 	}
-	sortBy(r.Consensus, func(s *Scores) float64 { return s.Top })
-	sortBy(r.Controversy, func(s *Scores) float64 { return s.Controversy })
-	sortBy(r.Rejection, func(s *Scores) float64 { return s.Rejection })
-	sortBy(r.Limbo, func(*Scores) float64 { return 0 })
-	sortBy(r.NotEnough, func(*Scores) float64 { return 0 })
+	sortBy(r.Consensus, byTop)
+	sortBy(r.Controversy, byControversy)
+	sortBy(r.Rejection, byRejection)
+	sortBy(r.Limbo, byID)
+	sortBy(r.NotEnough, byID)
 	return r
 }
 
+// order is the score a list is sorted by. It is a plain value rather than a func so that the
+// compiler sees that comparisons keep no pointer, and Ranked values stay off the heap.
+type order int
+
+const (
+	byID order = iota
+	byTop
+	byControversy
+	byRejection
+)
+
+func (o order) score(s *Scores) float64 {
+	switch o {
+	case byTop:
+		return s.Top
+	case byControversy:
+		return s.Controversy
+	case byRejection:
+		return s.Rejection
+	}
+	return 0
+}
+
 // sortBy sorts by score, highest first, then by proposal id.
-func sortBy(xs []Ranked, score func(*Scores) float64) {
+func sortBy(xs []Ranked, o order) {
 	slices.SortFunc(xs, func(a, b Ranked) int {
-		if c := cmp.Compare(score(&b.Scores), score(&a.Scores)); c != 0 {
+		if c := cmp.Compare(o.score(&b.Scores), o.score(&a.Scores)); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.ProposalID, b.ProposalID)

@@ -14,7 +14,7 @@
 //     by lower ID), so that every new proposal quickly gets enough votes to be judged.
 //  4. Tested proposals, with at least NewMaxVotes and fewer than Config.TestedMaxVotes (1,500)
 //     votes, fill the remaining slots by Thompson sampling. For each tested proposal the
-//     sequence draws once a plausible score from a Beta distribution of its votes, which
+//     sequence draws a plausible score from a Beta distribution of its votes, which
 //     favours proposals that are probably good but also gives uncertain ones a chance:
 //     - top score: Beta(1 + agree + likeIt, 1 + disagree + noWay + neutral); neutral votes
 //     count against, since a proposal that leaves people indifferent is not a top one;
