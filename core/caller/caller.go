@@ -24,6 +24,18 @@ type Principal struct {
 // Anonymous reports whether nobody is signed in.
 func (p Principal) Anonymous() bool { return p.UserID == 0 }
 
+// Participant is the key votes and proposals are recorded under: the account when signed in,
+// else the anonymous participant session; empty when the caller has neither.
+func (p Principal) Participant() string {
+	switch {
+	case !p.Anonymous():
+		return p.Subject
+	case p.ParticipantID != "":
+		return "p:" + p.ParticipantID
+	}
+	return ""
+}
+
 // Actor names the principal in the audit log.
 func (p Principal) Actor() string {
 	if p.Anonymous() {

@@ -117,7 +117,9 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		if p.SessionKey == "" {
 			p.SessionKey = "p:" + p.ParticipantID
 		}
-	} else if c.Method() == fiber.MethodGet && !strings.HasPrefix(c.Path(), "/api/") {
+	} else if c.Method() == fiber.MethodGet && p.Via != "token" {
+		// Every visitor of a site (page or API) gets an anonymous participant session on
+		// their first read, so they can vote without an account.
 		id, cookie := s.Participants.New()
 		s.setCookie(c, participantCookie, cookie, 365*24*time.Hour)
 		p.ParticipantID, p.SessionKey = id, "p:"+id
