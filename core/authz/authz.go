@@ -100,7 +100,7 @@ func DefaultPermissions() []Permission {
 	add(PlatformAdmin, Any, Any)
 
 	for _, obj := range []string{"tenant", "users", "roles", "tokens", "site", "session",
-		"settings", "plugins", "consultations", "proposals", "moderation"} {
+		"settings", "plugins", "consultations", "proposals", "moderation", "results", "exports"} {
 		add(TenantAdmin, obj, Any)
 	}
 	add(TenantAdmin, "audit", Read)
@@ -110,6 +110,7 @@ func DefaultPermissions() []Permission {
 	add(Moderator, "moderation", Any)
 	add(Moderator, "proposals", Read)
 	add(Moderator, "consultations", Read)
+	add(Moderator, "results", Read)
 
 	add(Auditor, Any, Read)
 
@@ -125,6 +126,8 @@ func DefaultPermissions() []Permission {
 	add(Citizen, "votes", Any)
 	add(Citizen, "consultations", Read)
 	add(Citizen, "account", Any)
+	add(Citizen, "results", Read)
+	add(Citizen, "exports", Read)
 
 	add(Anonymous, "site", Read)
 	add(Anonymous, "health", Read)
@@ -132,6 +135,14 @@ func DefaultPermissions() []Permission {
 	add(Anonymous, "consultations", Read)
 	add(Anonymous, "proposals", Read)
 	add(Anonymous, "votes", Any)
+	// Consultations may let anonymous participants propose; each consultation's
+	// requires_account setting is enforced by the proposal service.
+	add(Anonymous, "proposals", Create)
+	add(Anonymous, "results", Read)
+	add(Anonymous, "exports", Read)
+	// Anonymous participants download and erase their own data too (GDPR).
+	add(Anonymous, "account", Read)
+	add(Anonymous, "account", Delete)
 	return ps
 }
 
@@ -213,15 +224,16 @@ func (a *Authorizer) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Allowed reports whether sub may do act on obj in dom. What an anonymous visitor may do,
-// every subject may do too.
+// Allowed reports whether sub may do act on obj in dom. What an anonymous visitor may read,
+// every subject may read too; writes need a role that grants them, so that an auditor, who
+// reads everything, can change nothing even where anonymous visitors may (votes, proposals).
 func (a *Authorizer) Allowed(sub, dom, obj, act string) (bool, error) {
 	if strings.HasPrefix(sub, rolePrefix) {
 		return false, errs.E(errs.Invalid, "subject %q is a role, not a subject", sub)
 	}
 	if sub != AnonymousSubject {
 		ok, err := a.enforcer.Enforce(sub, dom, obj, act)
-		if err != nil || ok {
+		if err != nil || ok || act != Read {
 			return ok, err
 		}
 	}

@@ -1,0 +1,244 @@
+package proposal
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"github.com/concorde-civic/concorde/core/audit"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/store"
+)
+
+// Moderation limits.
+const (
+	DefaultLock     = 10 * time.Minute // how long Next holds a proposal when lockFor is 0
+	MaxLock         = time.Hour
+	DefaultQueue    = 50
+	MaxQueue        = 500
+	MaxComment      = 500 // characters of a refusal comment
+	nextAttempts    = 5   // tries of Next when other moderators take the candidates first
+	nextCandidates  = 5   // candidates Next reads per try
+	auditObjectBase = "proposal:"
+)
+
+// waiting are the statuses of the moderation queue: pending first, then postponed.
+var waiting = []Status{Pending, Postponed}
+
+// Next gives moderator the oldest pending proposal (postponed ones come after every pending
+// one) that no other moderator holds, and locks it to them for lockFor (DefaultLock when 0).
+// consultationID 0 takes from every consultation of the tenant. A proposal the moderator
+// holds already comes first, so that reloading the page does not skip it. The lock is taken
+// by a conditional UPDATE, so two moderators never get the same proposal. errs.NotFound
+// when nothing waits.
+func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, moderator string, lockFor time.Duration) (Proposal, error) {
+	if err := validKey("moderator", moderator); err != nil {
+		return Proposal{}, err
+	}
+	switch {
+	case lockFor < 0:
+		return Proposal{}, errs.Field("lock_for", "the lock duration must not be negative")
+	case lockFor == 0:
+		lockFor = DefaultLock
+	case lockFor > MaxLock:
+		lockFor = MaxLock
+	}
+	scope := store.For(s.db, tenantID)
+	for attempt := 0; attempt < nextAttempts; attempt++ {
+		now := s.now()
+		var ids []int64
+		q := scope.Select((*Proposal)(nil)).Column("id").
+			Where("p.status IN (?)", bun.In(waiting)).
+			Where(free, now, moderator)
+		if consultationID != 0 {
+			q = q.Where("p.consultation_id = ?", consultationID)
+		}
+		err := q.OrderExpr("CASE WHEN p.locked_by = ? THEN 0 ELSE 1 END", moderator).
+			OrderExpr("CASE p.status WHEN ? THEN 0 ELSE 1 END", Pending).
+			OrderExpr("p.created_at ASC, p.id ASC").
+			Limit(nextCandidates).Scan(ctx, &ids)
+		if err != nil {
+			return Proposal{}, fmt.Errorf("read moderation queue of tenant %d: %w", tenantID, err)
+		}
+		if len(ids) == 0 {
+			return Proposal{}, errs.E(errs.NotFound, "no proposal is waiting for moderation")
+		}
+		for _, id := range ids {
+			res, err := scope.Update(&Proposal{}).
+				Set("locked_by = ?", moderator).
+				Set("locked_until = ?", now.Add(lockFor)).
+				Where("?TableAlias.id = ?", id).
+				Where("?TableAlias.status IN (?)", bun.In(waiting)).
+				Where(free, now, moderator).
+				Exec(ctx)
+			if err != nil {
+				return Proposal{}, fmt.Errorf("lock proposal %d: %w", id, err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				return s.Get(ctx, tenantID, id)
+			}
+			// Another moderator took it between our read and our update: try the next one.
+		}
+	}
+	return Proposal{}, errs.E(errs.Conflict, "other moderators are taking proposals at the same time; try again")
+}
+
+// free selects proposals nobody but the moderator holds at now; its arguments are now, moderator.
+const free = "(?TableAlias.locked_until IS NULL OR ?TableAlias.locked_until < ? OR ?TableAlias.locked_by = ?)"
+
+// Queue lists the proposals waiting for moderation, pending before postponed, oldest first,
+// with who holds them (StaffView). consultationID 0 lists every consultation's.
+func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, limit int) ([]StaffView, error) {
+	switch {
+	case limit < 0:
+		return nil, errs.Field("limit", "limit must not be negative")
+	case limit == 0:
+		limit = DefaultQueue
+	case limit > MaxQueue:
+		limit = MaxQueue
+	}
+	var ps []Proposal
+	q := store.For(s.db, tenantID).Select(&ps).Where("p.status IN (?)", bun.In(waiting))
+	if consultationID != 0 {
+		q = q.Where("p.consultation_id = ?", consultationID)
+	}
+	err := q.OrderExpr("CASE p.status WHEN ? THEN 0 ELSE 1 END", Pending).
+		OrderExpr("p.created_at ASC, p.id ASC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read moderation queue of tenant %d: %w", tenantID, err)
+	}
+	out := make([]StaffView, len(ps))
+	for i, p := range ps {
+		out[i] = p.Staff()
+	}
+	return out, nil
+}
+
+// Accept shows a pending or postponed proposal to participants, tagged with themes, each of
+// which must be among validThemes (the consultation's theme slugs).
+func (s *Service) Accept(ctx context.Context, tenantID, id int64, moderator string, themes, validThemes []string) (Proposal, error) {
+	tags := []string{}
+	for _, t := range themes {
+		t = strings.TrimSpace(t)
+		if !slices.Contains(validThemes, t) {
+			return Proposal{}, errs.Field("themes", "unknown theme %q: choose among %s", t, list(validThemes))
+		}
+		if !slices.Contains(tags, t) {
+			tags = append(tags, t)
+		}
+	}
+	return s.decide(ctx, tenantID, id, moderator, decision{
+		action: "proposal.accept", to: Accepted, from: waiting,
+		detail: map[string]any{"themes": tags},
+		apply:  func(p *Proposal) { p.Themes, p.RefusalReason = tags, "" },
+	})
+}
+
+// Refuse hides a pending or postponed proposal; its author sees the reason. The comment,
+// required with the reason "other", goes to the audit log for auditors.
+func (s *Service) Refuse(ctx context.Context, tenantID, id int64, moderator, reason, comment string) (Proposal, error) {
+	r, err := ParseReason(reason)
+	if err != nil {
+		return Proposal{}, err
+	}
+	comment = strings.Join(strings.Fields(comment), " ")
+	switch {
+	case r == Other && comment == "":
+		return Proposal{}, errs.Field("comment", "explain the refusal in a comment when the reason is \"other\"")
+	case utf8.RuneCountInString(comment) > MaxComment || !utf8.ValidString(comment) || strings.ContainsRune(comment, 0):
+		return Proposal{}, errs.Field("comment", "the comment must be valid text of at most %d characters", MaxComment)
+	}
+	detail := map[string]any{"reason": string(r)}
+	if comment != "" {
+		detail["comment"] = comment
+	}
+	return s.decide(ctx, tenantID, id, moderator, decision{
+		action: "proposal.refuse", to: Refused, from: waiting, detail: detail,
+		apply: func(p *Proposal) { p.RefusalReason = r },
+	})
+}
+
+// Postpone sets a pending proposal aside: it goes back to the queue after every pending one.
+func (s *Service) Postpone(ctx context.Context, tenantID, id int64, moderator string) (Proposal, error) {
+	return s.decide(ctx, tenantID, id, moderator, decision{
+		action: "proposal.postpone", to: Postponed, from: []Status{Pending},
+	})
+}
+
+// Archive withdraws an accepted proposal from sequences and search; its votes stay.
+func (s *Service) Archive(ctx context.Context, tenantID, id int64, moderator string) (Proposal, error) {
+	return s.decide(ctx, tenantID, id, moderator, decision{
+		action: "proposal.archive", to: Archived, from: []Status{Accepted},
+	})
+}
+
+type decision struct {
+	action string
+	to     Status
+	from   []Status
+	detail map[string]any
+	apply  func(*Proposal)
+}
+
+// decide applies one moderation decision and audits it in the same transaction. It refuses
+// a proposal another moderator holds and a decision its status does not allow.
+func (s *Service) decide(ctx context.Context, tenantID, id int64, moderator string, d decision) (Proposal, error) {
+	if err := validKey("moderator", moderator); err != nil {
+		return Proposal{}, err
+	}
+	var p Proposal
+	var from Status
+	err := store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
+		var err error
+		if p, err = get(ctx, tx, id, true); err != nil {
+			return err
+		}
+		now := s.now()
+		if p.LockedByOther(moderator, now) {
+			return errs.E(errs.Conflict, "this proposal is being moderated by someone else until %s; take the next one", p.LockedUntil.Format(time.RFC3339))
+		}
+		if !slices.Contains(d.from, p.Status) {
+			return errs.E(errs.Conflict, "a proposal that is %s cannot be %s", p.Status, d.to)
+		}
+		from = p.Status
+		p.Status, p.ModeratedAt, p.ModeratedBy = d.to, &now, moderator
+		p.LockedBy, p.LockedUntil = "", nil
+		if d.apply != nil {
+			d.apply(&p)
+		}
+		_, err = tx.Update(&p).
+			Column("status", "refusal_reason", "themes", "moderated_at", "moderated_by", "locked_by", "locked_until").
+			WherePK().Exec(ctx)
+		if err != nil {
+			return err
+		}
+		detail := map[string]any{"from": string(from), "consultation_id": p.ConsultationID}
+		for k, v := range d.detail {
+			detail[k] = v
+		}
+		_, err = s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+			Actor: moderator, Action: d.action, Object: auditObjectBase + strconv.FormatInt(p.ID, 10), Detail: detail,
+		})
+		return err
+	})
+	if err != nil {
+		return Proposal{}, wrap(err, fmt.Sprintf("%s %d", d.action, id))
+	}
+	if s.OnAccepted != nil && (d.to == Accepted || from == Accepted) {
+		s.OnAccepted(tenantID, p.ConsultationID)
+	}
+	return p, nil
+}
+
+func list(ss []string) string {
+	if len(ss) == 0 {
+		return "(this consultation has no themes)"
+	}
+	return strings.Join(ss, ", ")
+}
