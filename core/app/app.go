@@ -12,12 +12,17 @@ import (
 
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/config"
+	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/httpapi"
 	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/metrics"
+	"github.com/concorde-civic/concorde/core/pluginhost"
+	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/store"
+	"github.com/concorde-civic/concorde/core/vote"
 	"github.com/concorde-civic/concorde/tenants"
 	"github.com/concorde-civic/concorde/web"
 )
@@ -37,6 +42,13 @@ type App struct {
 	Participants identity.Participants
 	Staff        *staff.Service
 	Metrics      *metrics.Metrics
+	Plugins      *pluginhost.Host
+
+	Consultations *consultation.Service
+	Proposals     *proposal.Service
+	Votes         *vote.Service
+	Catalog       *catalog.Catalog
+	Limits        *vote.Limiter
 }
 
 // Options tune Open for tests.
@@ -73,6 +85,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Tokens = identity.NewTokens(db)
 	a.Participants = identity.Participants{Secret: []byte(cfg.Secret)}
 	a.Staff = staff.New(db, a.Users, a.Tokens, a.Authz, a.Audit)
+	if a.Plugins, err = pluginhost.New(ctx, pluginhost.Config{DB: db, Log: log, Audit: a.Audit, Authz: a.Authz, Registry: a.Metrics.Registry}); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("plugin host: %w", err)
+	}
+	a.Consultations = consultation.New(db, a.Audit, a.IDs)
+	a.Proposals = proposal.New(db, a.Audit, a.IDs)
+	a.Votes = vote.New(db, a.Metrics.Registry, vote.Options{Log: log})
+	a.Votes.Start()
+	a.Catalog = catalog.New(a.Consultations, a.Proposals, a.Votes)
+	a.Proposals.OnAccepted = a.Catalog.Invalidate
+	a.Limits = vote.NewLimiter(0, nil)
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -84,8 +107,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	return a, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close commits the votes still queued and releases the database.
+func (a *App) Close() error {
+	a.Votes.Close()
+	a.Plugins.Close()
+	return a.DB.Close()
+}
 
 // HTTP builds the HTTP server over the services.
 func (a *App) HTTP() (*httpapi.Server, error) {
@@ -96,7 +123,10 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 	return httpapi.New(httpapi.Deps{
 		DB: a.DB, Tenants: a.Tenants, Authz: a.Authz, Audit: a.Audit, Users: a.Users, Sessions: a.Sessions,
 		Tokens: a.Tokens, Participants: a.Participants, Staff: a.Staff, Metrics: a.Metrics, Pages: pages,
-		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure,
+		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure, Plugins: a.Plugins,
+		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog,
+		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits,
+		VoteLimits: vote.Limits{PerSource: a.Config.VoteLimitPerSource, Window: time.Minute},
 	})
 }
 

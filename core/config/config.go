@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,7 +29,9 @@ type Config struct {
 	CookieSecure bool          // CONCORDE_COOKIE_SECURE: mark cookies Secure (browsers accept them on http://*.localhost)
 	SessionTTL   time.Duration // CONCORDE_SESSION_TTL: how long a sign-in lasts
 	LogLevel     string        // CONCORDE_LOG_LEVEL: debug, info, warn, error
-	DataDir      string        // derived: the folder of the SQLite file, where a development secret is kept
+	// VoteLimitPerSource bounds votes from one client address per minute and site (0: no limit).
+	VoteLimitPerSource int    // CONCORDE_VOTE_LIMIT_PER_SOURCE
+	DataDir            string // derived: the folder of the SQLite file, where a development secret is kept
 }
 
 // Register declares the shared flags on fs, with defaults taken from the environment.
@@ -54,6 +57,11 @@ func Register(fs *flag.FlagSet, c *Config, getenv func(string) string) {
 		d = -1 // reported by Validate
 	}
 	fs.DurationVar(&c.SessionTTL, "session-ttl", d, "how long a sign-in lasts (CONCORDE_SESSION_TTL)")
+	perSource, err := strconv.Atoi(env("CONCORDE_VOTE_LIMIT_PER_SOURCE", "600"))
+	if err != nil {
+		perSource = -1 // reported by Validate
+	}
+	fs.IntVar(&c.VoteLimitPerSource, "vote-limit-per-source", perSource, "votes per minute from one client address on one site; 0 for no limit (CONCORDE_VOTE_LIMIT_PER_SOURCE)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CONCORDE_LOG_LEVEL", "info"), "debug, info, warn or error (CONCORDE_LOG_LEVEL)")
 }
 
@@ -65,6 +73,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		return errors.New("CONCORDE_SESSION_TTL must be a duration of at least 1m, such as 12h")
+	}
+	if c.VoteLimitPerSource < 0 {
+		return errors.New("CONCORDE_VOTE_LIMIT_PER_SOURCE must be a whole number, 0 for no limit")
 	}
 	if _, err := c.Level(); err != nil {
 		return err

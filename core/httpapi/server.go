@@ -18,23 +18,41 @@ import (
 
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/catalog"
+	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/metrics"
+	"github.com/concorde-civic/concorde/core/pluginhost"
+	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/staff"
+	"github.com/concorde-civic/concorde/core/vote"
 	"github.com/concorde-civic/concorde/tenants"
 	"github.com/concorde-civic/concorde/web"
 )
 
 // Deps is what the HTTP layer needs; core/app builds it.
 type Deps struct {
-	DB           *bun.DB
-	Tenants      *tenants.Service
-	Authz        *authz.Authorizer
-	Audit        *audit.Log
-	Users        *identity.Users
-	Sessions     *identity.Sessions
-	Tokens       *identity.Tokens
-	Staff        *staff.Service
+	DB       *bun.DB
+	Tenants  *tenants.Service
+	Authz    *authz.Authorizer
+	Audit    *audit.Log
+	Users    *identity.Users
+	Sessions *identity.Sessions
+	Tokens   *identity.Tokens
+	Staff    *staff.Service
+
+	Consultations *consultation.Service
+	Proposals     *proposal.Service
+	Votes         *vote.Service
+	Catalog       *catalog.Catalog
+	Signer        vote.Signer
+	Limits        *vote.Limiter
+	// VoteLimits bound votes per participant (overridden by each consultation) and per source.
+	VoteLimits vote.Limits
+	// ProposalsPerSourcePerHour bounds proposals from one address in one site.
+	ProposalsPerSourcePerHour int
+	// Now is the clock (tests move it).
+	Now          func() time.Time
 	Participants identity.Participants
 	Metrics      *metrics.Metrics
 	Pages        *web.Pages
@@ -43,6 +61,8 @@ type Deps struct {
 	CookieSecure bool
 	// LoginLimit is how many login attempts one address may make per minute on one site.
 	LoginLimit int
+	// Plugins runs the plugins and forwards /p/NAME and /api/v1/p/NAME to them.
+	Plugins *pluginhost.Host
 }
 
 // Scope says in which Casbin domain a route's permission is checked.
@@ -87,6 +107,12 @@ func New(d Deps) (*Server, error) {
 	if d.LoginLimit == 0 {
 		d.LoginLimit = 10
 	}
+	if d.ProposalsPerSourcePerHour == 0 {
+		d.ProposalsPerSourcePerHour = 30
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
 	s := &Server{Deps: d, routes: map[string]Route{}}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "concorde",
@@ -114,10 +140,18 @@ func New(d Deps) (*Server, error) {
 	s.userRoutes()
 	s.tokenRoutes()
 	s.auditRoutes()
+	s.pluginRoutes()
+	s.consultationRoutes()
+	s.proposalRoutes()
+	s.moderationRoutes()
+	s.voteRoutes()
+	s.resultRoutes()
 	s.openAPIRoutes()
 	s.foundationDocs()
 	return s, s.CheckRoutes()
 }
+
+func (s *Server) now() time.Time { return s.Now() }
 
 // handle registers a route with its permission. Body says whether it reads JSON.
 func (s *Server) handle(method, path string, p Perm, body bool, h fiber.Handler, extra ...fiber.Handler) {

@@ -174,3 +174,60 @@ func (e *Env) Do(r Request) Response {
 	b, _ := io.ReadAll(resp.Body)
 	return Response{Status: resp.StatusCode, Body: b, Header: resp.Header, Cookie: resp.Cookies()}
 }
+
+// Visitor is a browser-like client of one site: it keeps its cookies and sends the CSRF
+// token with every write, as the site's pages do.
+type Visitor struct {
+	env     *Env
+	Host    string
+	cookies map[string]*http.Cookie
+	csrf    string
+}
+
+// Visitor returns a new visitor of host with no cookies yet.
+func (e *Env) Visitor(host string) *Visitor {
+	return &Visitor{env: e, Host: host, cookies: map[string]*http.Cookie{}}
+}
+
+// Do sends a request with the visitor's cookies and CSRF token, and keeps the cookies set.
+func (v *Visitor) Do(method, path string, body any) Response {
+	v.env.T.Helper()
+	if v.csrf == "" && method != http.MethodGet {
+		v.refreshCSRF()
+	}
+	r := Request{Method: method, Host: v.Host, Path: path, Body: body, Header: map[string]string{}}
+	if v.csrf != "" {
+		r.Header["X-CSRF-Token"] = v.csrf
+	}
+	for _, c := range v.cookies {
+		r.Cookies = append(r.Cookies, c)
+	}
+	res := v.env.Do(r)
+	for _, c := range res.Cookie {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(v.cookies, c.Name)
+			v.csrf = ""
+			continue
+		}
+		if old, ok := v.cookies[c.Name]; !ok || old.Value != c.Value {
+			v.csrf = ""
+		}
+		v.cookies[c.Name] = &http.Cookie{Name: c.Name, Value: c.Value}
+	}
+	return res
+}
+
+// SignIn signs the visitor in.
+func (v *Visitor) SignIn(email, password string) Response {
+	v.env.T.Helper()
+	return v.Do(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": email, "password": password})
+}
+
+func (v *Visitor) refreshCSRF() {
+	res := v.Do(http.MethodGet, "/api/v1/auth/me", nil)
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	_ = json.Unmarshal(res.Body, &me)
+	v.csrf = me.CSRF
+}

@@ -1,0 +1,249 @@
+// Package catalog keeps in memory what the vote, sequence and results paths read on every
+// request: a consultation, its accepted proposals and their counters. An entry is loaded on
+// first use, reloaded in the background once it is older than the TTL (so other nodes'
+// changes show within seconds), and dropped at once when this node changes it.
+package catalog
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/sequence"
+	"github.com/concorde-civic/concorde/core/vote"
+)
+
+// Entry is one consultation as the hot paths see it. It is immutable once built.
+type Entry struct {
+	Consultation consultation.Consultation
+	Proposals    map[int64]*proposal.AcceptedProposal
+	Candidates   []sequence.Candidate
+	Counts       map[int64]results.Counts
+	LoadedAt     time.Time
+
+	rankOnce sync.Once
+	ranking  Ranking
+}
+
+// Ranking is the results of a consultation computed from one entry's counters.
+type Ranking struct {
+	Items   []results.Item
+	Ranking results.Ranking
+	Scores  map[int64]results.Scores
+}
+
+// SequenceConfig is the consultation's sequence settings.
+func (e *Entry) SequenceConfig() sequence.Config {
+	s := e.Consultation.Settings
+	cfg := sequence.DefaultConfig()
+	cfg.Size, cfg.NewRatio, cfg.NewMaxVotes, cfg.TestedMaxVotes, cfg.ControversyRatio =
+		s.SequenceSize, s.NewRatio, s.NewMaxVotes, s.TestedMaxVotes, s.ControversyRatio
+	return cfg
+}
+
+// ScoreConfig is the consultation's scoring settings.
+func (e *Entry) ScoreConfig() results.Config {
+	cfg := results.DefaultConfig()
+	if m := e.Consultation.Settings.MinVotesForZone; m > 0 {
+		cfg.MinVotes = float64(m)
+	}
+	return cfg
+}
+
+// Ranking scores and ranks every accepted proposal, once per entry.
+func (e *Entry) Ranking() *Ranking {
+	e.rankOnce.Do(func() {
+		items := make([]results.Item, 0, len(e.Proposals))
+		for id, p := range e.Proposals {
+			items = append(items, results.Item{ProposalID: id, Themes: p.Themes, Counts: e.Counts[id]})
+		}
+		cfg := e.ScoreConfig()
+		r := results.Rank(items, cfg)
+		scores := make(map[int64]results.Scores, len(items))
+		for _, list := range [][]results.Ranked{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.NotEnough} {
+			for _, x := range list {
+				scores[x.ProposalID] = x.Scores
+			}
+		}
+		e.ranking = Ranking{Items: items, Ranking: r, Scores: scores}
+	})
+	return &e.ranking
+}
+
+type key struct{ tenant, id int64 }
+type slugKey struct {
+	tenant int64
+	slug   string
+}
+
+type slot struct {
+	entry      atomic.Pointer[Entry]
+	refreshing atomic.Bool
+	load       sync.Mutex
+}
+
+// Catalog is the cache.
+type Catalog struct {
+	consultations *consultation.Service
+	proposals     *proposal.Service
+	votes         *vote.Service
+	// TTL is how old an entry may get before it is reloaded in the background.
+	TTL time.Duration
+
+	mu         sync.Mutex
+	slots      map[key]*slot
+	bySlug     map[slugKey]int64
+	byProposal map[key]int64 // (tenant, proposal) → consultation
+}
+
+// New builds an empty catalog.
+func New(cs *consultation.Service, ps *proposal.Service, vs *vote.Service) *Catalog {
+	return &Catalog{consultations: cs, proposals: ps, votes: vs, TTL: 2 * time.Second,
+		slots: map[key]*slot{}, bySlug: map[slugKey]int64{}, byProposal: map[key]int64{}}
+}
+
+// BySlug returns the entry of a consultation, drafts included (callers decide who sees them).
+func (c *Catalog) BySlug(ctx context.Context, tenantID int64, slug string) (*Entry, error) {
+	c.mu.Lock()
+	id, ok := c.bySlug[slugKey{tenantID, slug}]
+	c.mu.Unlock()
+	if !ok {
+		cs, err := c.consultations.Get(ctx, tenantID, slug)
+		if err != nil {
+			return nil, err
+		}
+		id = cs.ID
+		c.mu.Lock()
+		c.bySlug[slugKey{tenantID, slug}] = id
+		c.mu.Unlock()
+	}
+	return c.ByID(ctx, tenantID, id)
+}
+
+// ByProposal returns an accepted proposal and its consultation's entry. A proposal that
+// exists but is not accepted is a conflict (it cannot be voted on); an unknown one is not found.
+func (c *Catalog) ByProposal(ctx context.Context, tenantID, proposalID int64) (*Entry, *proposal.AcceptedProposal, error) {
+	c.mu.Lock()
+	cid, ok := c.byProposal[key{tenantID, proposalID}]
+	c.mu.Unlock()
+	if ok {
+		e, err := c.ByID(ctx, tenantID, cid)
+		if err != nil {
+			return nil, nil, err
+		}
+		if p := e.Proposals[proposalID]; p != nil {
+			return e, p, nil
+		}
+	}
+	p, err := c.proposals.Get(ctx, tenantID, proposalID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.Status != proposal.Accepted {
+		return nil, nil, errs.E(errs.Conflict, "this proposal is not open to votes (it is %s)", p.Status)
+	}
+	c.Invalidate(tenantID, p.ConsultationID) // accepted since the entry was loaded
+	e, err := c.ByID(ctx, tenantID, p.ConsultationID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ap := e.Proposals[proposalID]
+	if ap == nil {
+		return nil, nil, errs.E(errs.Conflict, "this proposal is not open to votes")
+	}
+	return e, ap, nil
+}
+
+// ByID returns the entry of a consultation by id.
+func (c *Catalog) ByID(ctx context.Context, tenantID, consultationID int64) (*Entry, error) {
+	k := key{tenantID, consultationID}
+	c.mu.Lock()
+	sl := c.slots[k]
+	if sl == nil {
+		sl = &slot{}
+		c.slots[k] = sl
+	}
+	c.mu.Unlock()
+	if e := sl.entry.Load(); e != nil {
+		if time.Since(e.LoadedAt) > c.TTL && sl.refreshing.CompareAndSwap(false, true) {
+			go func() {
+				defer sl.refreshing.Store(false)
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				if fresh, err := c.load(ctx, tenantID, consultationID); err == nil {
+					sl.entry.Store(fresh)
+				}
+			}()
+		}
+		return e, nil
+	}
+	sl.load.Lock()
+	defer sl.load.Unlock()
+	if e := sl.entry.Load(); e != nil {
+		return e, nil
+	}
+	e, err := c.load(ctx, tenantID, consultationID)
+	if err != nil {
+		return nil, err
+	}
+	sl.entry.Store(e)
+	return e, nil
+}
+
+// Invalidate drops a consultation's entry; the next read loads it again.
+func (c *Catalog) Invalidate(tenantID, consultationID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sl := c.slots[key{tenantID, consultationID}]; sl != nil {
+		sl.entry.Store(nil)
+	}
+	for k, id := range c.bySlug {
+		if k.tenant == tenantID && id == consultationID {
+			delete(c.bySlug, k)
+		}
+	}
+}
+
+func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*Entry, error) {
+	cs, err := c.consultations.GetByID(ctx, tenantID, consultationID)
+	if err != nil {
+		return nil, err
+	}
+	accepted, err := c.proposals.Accepted(ctx, tenantID, consultationID)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := c.votes.Counts(ctx, tenantID, consultationID)
+	if err != nil {
+		return nil, err
+	}
+	e := &Entry{Consultation: cs, Proposals: make(map[int64]*proposal.AcceptedProposal, len(accepted)),
+		Candidates: make([]sequence.Candidate, 0, len(accepted)), Counts: counts, LoadedAt: time.Now()}
+	for i := range accepted {
+		p := &accepted[i]
+		e.Proposals[p.ID] = p
+		n := counts[p.ID]
+		e.Candidates = append(e.Candidates, sequence.Candidate{
+			ID: p.ID, AuthorID: p.Author, AcceptedAt: p.AcceptedAt,
+			Votes:    int(n.Total(results.Sequence) + n.Total(results.Trusted)),
+			Agree:    n.WeightedKey(results.Agree),
+			Disagree: n.WeightedKey(results.Disagree),
+			Neutral:  n.WeightedKey(results.Neutral),
+			LikeIt:   n.WeightedQual(results.LikeIt),
+			NoWay:    n.WeightedQual(results.NoWay),
+			Keywords: sequence.Keywords(p.Content),
+		})
+	}
+	c.mu.Lock()
+	for id := range e.Proposals {
+		c.byProposal[key{tenantID, id}] = consultationID
+	}
+	c.bySlug[slugKey{tenantID, cs.Slug}] = consultationID
+	c.mu.Unlock()
+	return e, nil
+}

@@ -1,0 +1,247 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/testsupport"
+)
+
+type seqResponse struct {
+	Proposals []struct {
+		ID      int64  `json:"id"`
+		Content string `json:"content"`
+		Key     string `json:"key"`
+	} `json:"proposals"`
+}
+
+type consultationWorld struct {
+	*world
+	admin, moderator, auditor string
+	slug                      string
+}
+
+// newConsultation makes tenant A run an open consultation with two themes.
+func newConsultation(t *testing.T, e *testsupport.Env) *consultationWorld {
+	w := &consultationWorld{world: newWorld(t, e), slug: "culture"}
+	w.admin, w.moderator, w.auditor = w.A.Tokens[authz.TenantAdmin], w.A.Tokens[authz.Moderator], w.A.Tokens[authz.Auditor]
+	res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations", Token: w.admin, Body: map[string]any{
+		"slug": w.slug, "question": "Comment rendre la culture accessible à tous ?",
+		"context": "## Les enjeux\n\nLa culture **pour tous**. <script>alert(1)</script>",
+		"themes":  []map[string]string{{"slug": "musees", "label": "Musées"}, {"slug": "spectacle", "label": "Spectacle vivant"}},
+	}})
+	if res.Status != http.StatusCreated {
+		t.Fatalf("create consultation: %d %s", res.Status, res.Body)
+	}
+	if strings.Contains(string(res.Body), "<script>") {
+		t.Fatalf("context HTML carries a script: %s", res.Body)
+	}
+	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/open", Token: w.admin}); res.Status != 200 {
+		t.Fatalf("open: %d %s", res.Status, res.Body)
+	}
+	return w
+}
+
+// propose makes a visitor submit proposals and a moderator accept them; it returns their ids.
+func (w *consultationWorld) propose(t *testing.T, author *testsupport.Visitor, contents ...string) []int64 {
+	t.Helper()
+	var ids []int64
+	for _, text := range contents {
+		res := author.Do("POST", "/api/v1/consultations/"+w.slug+"/proposals", map[string]string{"content": text})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("propose %q: %d %s", text, res.Status, res.Body)
+		}
+		id := userID(t, res)
+		res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: fmt.Sprintf("/api/v1/moderation/proposals/%d/accept", id), Token: w.moderator, Body: map[string]any{"themes": []string{"musees"}}})
+		if res.Status != 200 {
+			t.Fatalf("accept: %d %s", res.Status, res.Body)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func TestEngine_AWholeConsultationThroughTheAPI(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		author := e.Visitor(w.A.Host)
+
+		// Bad proposals: clear 400s, nothing stored.
+		for _, bad := range []string{"Il faut x", "Il faut <b>ouvrir</b> les musées le soir", "Il faut " + strings.Repeat("a", 141), "Il faut voir [ici](http://x.org) les musées"} {
+			if res := author.Do("POST", "/api/v1/consultations/culture/proposals", map[string]string{"content": bad}); res.Status != 400 {
+				t.Errorf("proposal %q: %d %s", bad, res.Status, res.Body)
+			}
+		}
+		// Three authors: a sequence shows at most one proposal of each author.
+		ids := w.propose(t, author, "Il faut ouvrir les musées gratuitement le dimanche")
+		ids = append(ids, w.propose(t, e.Visitor(w.A.Host), "rendre les bibliothèques ouvertes la nuit")...)
+		ids = append(ids, w.propose(t, e.Visitor(w.A.Host), "Il faut des concerts gratuits dans les parcs")...)
+
+		// A refused proposal: the author sees why.
+		res := author.Do("POST", "/api/v1/consultations/culture/proposals", map[string]string{"content": "Il faut voter pour mon parti aux élections"})
+		refused := userID(t, res)
+		res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: fmt.Sprintf("/api/v1/moderation/proposals/%d/refuse", refused), Token: w.moderator, Body: map[string]any{"reason": "partisan"}})
+		if res.Status != 200 {
+			t.Fatalf("refuse: %d %s", res.Status, res.Body)
+		}
+		if res := author.Do("GET", "/api/v1/my/proposals", nil); !strings.Contains(string(res.Body), `"partisan"`) {
+			t.Fatalf("author does not see the refusal reason: %s", res.Body)
+		}
+		// An auditor may read the queue but not decide.
+		if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: fmt.Sprintf("/api/v1/moderation/proposals/%d/accept", refused), Token: w.auditor, Body: map[string]any{"themes": []string{}}}); res.Status != 403 {
+			t.Fatalf("auditor accepting: %d", res.Status)
+		}
+
+		// Duplicate hints and search.
+		if res := author.Do("GET", "/api/v1/consultations/culture/similar?q=mus%C3%A9es%20gratuits", nil); !strings.Contains(string(res.Body), "dimanche") {
+			t.Fatalf("similar: %s", res.Body)
+		}
+		if res := author.Do("GET", "/api/v1/consultations/culture/proposals?q=biblioth%C3%A8ques", nil); !strings.Contains(string(res.Body), "nuit") || strings.Contains(string(res.Body), "parti") {
+			t.Fatalf("search: %s", res.Body)
+		}
+
+		// A participant votes through the sequence: never their own, never twice.
+		voter := e.Visitor(w.A.Host)
+		var seq seqResponse
+		voter.Do("GET", "/api/v1/consultations/culture/sequence", nil).JSON(t, &seq)
+		if len(seq.Proposals) != 3 {
+			t.Fatalf("sequence has %d proposals, want 3", len(seq.Proposals))
+		}
+		var authorSeq seqResponse
+		author.Do("GET", "/api/v1/consultations/culture/sequence", nil).JSON(t, &authorSeq)
+		if len(authorSeq.Proposals) != 2 {
+			t.Fatalf("the author is shown %d proposals, want the 2 of others: %+v", len(authorSeq.Proposals), authorSeq)
+		}
+		for _, p := range authorSeq.Proposals {
+			if p.ID == ids[0] {
+				t.Fatal("the author is shown their own proposal")
+			}
+		}
+		for i, p := range seq.Proposals {
+			v := []string{"agree", "disagree", "neutral"}[i]
+			res := voter.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", p.ID), map[string]any{"vote": v, "key": p.Key})
+			if res.Status != 200 || !strings.Contains(string(res.Body), `"trust":"sequence"`) {
+				t.Fatalf("vote: %d %s", res.Status, res.Body)
+			}
+		}
+		voter.Do("GET", "/api/v1/consultations/culture/sequence", nil).JSON(t, &seq)
+		if len(seq.Proposals) != 0 {
+			t.Fatalf("voted proposals come back: %+v", seq)
+		}
+
+		// Bad votes: clear 4xx, nothing counted.
+		before := countVotes(t, e)
+		p0 := ids[0]
+		key0 := keyFor(t, voter, p0)
+		for name, c := range map[string]struct {
+			body   map[string]any
+			status int
+		}{
+			"unknown vote":              {map[string]any{"vote": "maybe", "key": key0}, 400},
+			"other key's qualification": {map[string]any{"vote": "agree", "qualifications": []string{"noWay"}, "key": key0}, 400},
+			"unknown qualification":     {map[string]any{"vote": "agree", "qualifications": []string{"love"}, "key": key0}, 400},
+			"malformed key":             {map[string]any{"vote": "agree", "key": "%%%"}, 400},
+		} {
+			if res := voter.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", p0), c.body); res.Status != c.status {
+				t.Errorf("%s: %d %s", name, res.Status, res.Body)
+			}
+		}
+		if res := voter.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", refused), map[string]any{"vote": "agree"}); res.Status != 409 {
+			t.Errorf("vote on a refused proposal: %d %s", res.Status, res.Body)
+		}
+		if after := countVotes(t, e); after != before {
+			t.Fatalf("bad votes changed the votes: %d → %d", before, after)
+		}
+		// A key replayed by someone else is kept as a troll vote and said so.
+		other := e.Visitor(w.A.Host)
+		if res := other.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", p0), map[string]any{"vote": "agree", "key": key0}); res.Status != 403 {
+			t.Fatalf("replayed key: %d %s", res.Status, res.Body)
+		}
+		// Qualifications and a changed vote.
+		if res := voter.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", p0), map[string]any{"vote": "agree", "qualifications": []string{"likeIt", "doable"}, "key": key0}); res.Status != 200 || !strings.Contains(string(res.Body), "likeIt") {
+			t.Fatalf("requalify: %d %s", res.Status, res.Body)
+		}
+		// Another tenant's proposal ids are unknown here.
+		if res := e.Visitor(w.B.Host).Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", p0), map[string]any{"vote": "agree"}); res.Status != 404 {
+			t.Fatalf("vote through B on A's proposal: %d %s", res.Status, res.Body)
+		}
+
+		// Results before publication: staff only.
+		if res := voter.Do("GET", "/api/v1/consultations/culture/results", nil); res.Status != 403 {
+			t.Fatalf("unpublished results for a citizen: %d", res.Status)
+		}
+		for _, step := range []string{"close", "publish"} {
+			if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/" + step, Token: w.admin}); res.Status != 200 {
+				t.Fatalf("%s: %d %s", step, res.Status, res.Body)
+			}
+		}
+		if res := voter.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", p0), map[string]any{"vote": "disagree", "key": key0}); res.Status != 409 {
+			t.Fatalf("vote after closing: %d %s", res.Status, res.Body)
+		}
+		var results struct {
+			Votes      int64 `json:"votes"`
+			TrollVotes int64 `json:"troll_votes"`
+			NotEnough  []struct {
+				ID int64 `json:"id"`
+			} `json:"not_enough_votes"`
+		}
+		res = voter.Do("GET", "/api/v1/consultations/culture/results", nil)
+		res.JSON(t, &results)
+		if res.Status != 200 || results.Votes != 3 || results.TrollVotes != 1 || len(results.NotEnough) != 3 {
+			t.Fatalf("results: %d %s", res.Status, res.Body)
+		}
+		res = voter.Do("GET", "/api/v1/consultations/culture/export.csv", nil)
+		rows, err := csv.NewReader(strings.NewReader(string(res.Body))).ReadAll()
+		if err != nil || len(rows) != 4 || rows[0][0] != "proposal_id" {
+			t.Fatalf("export.csv: %v %s", err, res.Body)
+		}
+		if res := voter.Do("GET", "/api/v1/consultations/culture/export.json", nil); res.Status != 200 {
+			t.Fatalf("export.json: %d", res.Status)
+		}
+		// Auditors: raw votes pseudonymised, and the results follow from them.
+		if res := voter.Do("GET", "/api/v1/consultations/culture/votes.jsonl", nil); res.Status != 401 {
+			t.Fatalf("raw votes for a citizen: %d", res.Status)
+		}
+		if res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/votes.jsonl", Token: w.admin}); res.Status != 403 {
+			t.Fatalf("raw votes for a tenant admin: %d", res.Status)
+		}
+		res = w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/votes.jsonl", Token: w.auditor})
+		if res.Status != 200 || strings.Count(string(res.Body), "\n") != 4 || strings.Contains(string(res.Body), "p:") {
+			t.Fatalf("raw votes: %d %s", res.Status, res.Body)
+		}
+		res = w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/results/verify", Token: w.auditor})
+		if res.Status != 200 || !strings.Contains(string(res.Body), `"match":true`) {
+			t.Fatalf("verify: %d %s", res.Status, res.Body)
+		}
+		// B sees nothing of A's consultation.
+		if res := e.Visitor(w.B.Host).Do("GET", "/api/v1/consultations/culture/results", nil); res.Status != 404 {
+			t.Fatalf("A's results on B: %d", res.Status)
+		}
+	})
+}
+
+func keyFor(t *testing.T, v *testsupport.Visitor, id int64) string {
+	t.Helper()
+	var p struct {
+		Key string `json:"key"`
+	}
+	res := v.Do("GET", fmt.Sprintf("/api/v1/proposals/%d", id), nil)
+	res.JSON(t, &p)
+	if p.Key == "" {
+		t.Fatalf("no key on proposal %d: %s", id, res.Body)
+	}
+	return p.Key
+}
+
+func countVotes(t *testing.T, e *testsupport.Env) int64 {
+	n, err := e.App.DB.NewSelect().TableExpr("votes").Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(n)
+}

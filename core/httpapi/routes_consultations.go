@@ -1,0 +1,345 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"html/template"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concorde-civic/concorde/core/caller"
+	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/proposal"
+)
+
+// consultationView is a consultation as the API shows it, with its context rendered.
+type consultationView struct {
+	consultation.Consultation
+	ContextHTML template.HTML `json:"context_html"`
+}
+
+// consultationPatch is consultation.Patch whose settings may be given in part.
+type consultationPatch struct {
+	consultation.Patch
+	Settings json.RawMessage `json:"settings"`
+}
+
+type proposalRequest struct {
+	Content string `json:"content"`
+}
+
+type acceptRequest struct {
+	Themes []string `json:"themes"`
+}
+
+type refuseRequest struct {
+	Reason  string `json:"reason"`
+	Comment string `json:"comment"`
+}
+
+type nextRequest struct {
+	Consultation string `json:"consultation"`
+}
+
+func view(c consultation.Consultation) consultationView {
+	return consultationView{Consultation: c, ContextHTML: c.ContextHTML()}
+}
+
+// may reports whether the caller holds a permission here, for what routes show, not guard.
+func (s *Server) may(c *fiber.Ctx, obj, act string) bool {
+	ok, _ := s.Authz.Allowed(caller.PrincipalOf(c.UserContext()).Subject, caller.Domain(tenantID(c)), obj, act)
+	return ok
+}
+
+// consultationFor returns the consultation of the :slug parameter; drafts exist only for staff.
+func (s *Server) consultationFor(c *fiber.Ctx) (consultation.Consultation, error) {
+	cs, err := s.Consultations.Get(c.UserContext(), tenantID(c), c.Params("slug"))
+	if err != nil {
+		return cs, err
+	}
+	if cs.Status == consultation.Draft && !s.may(c, "consultations", "update") {
+		return cs, errs.E(errs.NotFound, "no consultation %q", c.Params("slug"))
+	}
+	return cs, nil
+}
+
+func (s *Server) consultationRoutes() {
+	s.handle(get, "/api/v1/consultations", tenant("consultations", "read"), false, func(c *fiber.Ctx) error {
+		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), s.may(c, "consultations", "update"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"consultations": cs})
+	})
+	s.doc(get, "/api/v1/consultations", "Consultations of this site (drafts only for staff)", nil, struct {
+		Consultations []consultation.Consultation `json:"consultations"`
+	}{})
+
+	s.handle(post, "/api/v1/consultations", tenant("consultations", "create"), true, func(c *fiber.Ctx) error {
+		var in consultation.Input
+		if err := decode(c, &in); err != nil {
+			return err
+		}
+		cs, err := s.Consultations.Create(c.UserContext(), tenantID(c), actor(c), in)
+		if err != nil {
+			return err
+		}
+		s.consultationChanged(tenantID(c), cs.ID)
+		return c.Status(fiber.StatusCreated).JSON(view(cs))
+	})
+	s.doc(post, "/api/v1/consultations", "Create a consultation (a draft)", consultation.Input{}, consultationView{})
+
+	s.handle(get, "/api/v1/consultations/:slug", tenant("consultations", "read"), false, func(c *fiber.Ctx) error {
+		cs, err := s.consultationFor(c)
+		if err != nil {
+			return err
+		}
+		return c.JSON(view(cs))
+	})
+	s.doc(get, "/api/v1/consultations/:slug", "One consultation, with its context rendered as HTML", nil, consultationView{})
+
+	s.handle(patch, "/api/v1/consultations/:slug", tenant("consultations", "update"), true, func(c *fiber.Ctx) error {
+		var in consultationPatch
+		if err := decode(c, &in); err != nil {
+			return err
+		}
+		if len(in.Settings) > 0 {
+			cur, err := s.Consultations.Get(c.UserContext(), tenantID(c), c.Params("slug"))
+			if err != nil {
+				return err
+			}
+			settings := cur.Settings
+			dec := json.NewDecoder(bytes.NewReader(in.Settings))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&settings); err != nil {
+				return errs.Field("settings", "settings: %s", jsonError(err).Error())
+			}
+			in.Patch.Settings = &settings
+		}
+		cs, err := s.Consultations.Update(c.UserContext(), tenantID(c), actor(c), c.Params("slug"), in.Patch)
+		if err != nil {
+			return err
+		}
+		s.consultationChanged(tenantID(c), cs.ID)
+		return c.JSON(view(cs))
+	})
+	s.doc(patch, "/api/v1/consultations/:slug", "Change a consultation; settings may be given in part", consultationPatch{}, consultationView{})
+
+	for _, st := range []struct {
+		path, summary string
+		to            consultation.Status
+	}{
+		{"open", "Open a consultation to proposals and votes", consultation.Open},
+		{"close", "Close a consultation", consultation.Closed},
+		{"publish", "Publish a closed consultation's results", consultation.Published},
+	} {
+		path := "/api/v1/consultations/:slug/" + st.path
+		s.handle(post, path, tenant("consultations", "update"), false, func(c *fiber.Ctx) error {
+			cs, err := s.Consultations.SetStatus(c.UserContext(), tenantID(c), actor(c), c.Params("slug"), st.to)
+			if err != nil {
+				return err
+			}
+			s.consultationChanged(tenantID(c), cs.ID)
+			return c.JSON(view(cs))
+		})
+		s.doc(post, path, st.summary, nil, consultationView{})
+	}
+}
+
+func (s *Server) proposalRoutes() {
+	s.handle(post, "/api/v1/consultations/:slug/proposals", tenant("proposals", "create"), true, func(c *fiber.Ctx) error {
+		var in proposalRequest
+		if err := decode(c, &in); err != nil {
+			return err
+		}
+		cs, err := s.consultationFor(c)
+		if err != nil {
+			return err
+		}
+		author := caller.PrincipalOf(c.UserContext()).Participant()
+		if author == "" {
+			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
+		}
+		if !s.Limits.Allow("proposal-source|"+strconv.FormatInt(tenantID(c), 10)+"|"+c.IP(), s.ProposalsPerSourcePerHour, time.Hour) {
+			return errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
+		}
+		p, err := s.Proposals.Submit(c.UserContext(), tenantID(c), cs, author, in.Content)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(p)
+	})
+	s.doc(post, "/api/v1/consultations/:slug/proposals", "Propose (\"Il faut …\"); the proposal waits for moderation", proposalRequest{}, proposal.Proposal{})
+
+	s.handle(get, "/api/v1/consultations/:slug/proposals", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+		cs, err := s.consultationFor(c)
+		if err != nil {
+			return err
+		}
+		q := proposal.Query{Text: c.Query("q"), Theme: c.Query("theme")}
+		if q.Page, err = intQuery(c, "page", 1); err != nil {
+			return err
+		}
+		if q.PerPage, err = intQuery(c, "per_page", proposal.DefaultPerPage); err != nil {
+			return err
+		}
+		page, err := s.Proposals.Search(c.UserContext(), tenantID(c), cs.ID, q)
+		if err != nil {
+			return err
+		}
+		return c.JSON(s.withKeys(c, page, "search"))
+	})
+	s.doc(get, "/api/v1/consultations/:slug/proposals", "Search accepted proposals (q, theme, page, per_page); each carries a vote key", nil, proposalPage{})
+
+	s.handle(get, "/api/v1/consultations/:slug/similar", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+		cs, err := s.consultationFor(c)
+		if err != nil {
+			return err
+		}
+		ps, err := s.Proposals.Similar(c.UserContext(), tenantID(c), cs.ID, c.Query("q"), 5)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"proposals": ps})
+	})
+	s.doc(get, "/api/v1/consultations/:slug/similar", "Accepted proposals similar to a draft (q), to avoid duplicates", nil, struct {
+		Proposals []proposal.Proposal `json:"proposals"`
+	}{})
+
+	s.handle(get, "/api/v1/proposals/:id", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+		id, err := idParam(c, "id")
+		if err != nil {
+			return err
+		}
+		p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
+		if err != nil {
+			return err
+		}
+		me := caller.PrincipalOf(c.UserContext()).Participant()
+		if p.Status != proposal.Accepted && !p.IsAuthor(me) && !s.may(c, "moderation", "read") {
+			return errs.E(errs.NotFound, "no such proposal")
+		}
+		return c.JSON(s.keyed(c, p, "direct"))
+	})
+	s.doc(get, "/api/v1/proposals/:id", "One proposal (a shared link: votes through it count as direct-link votes)", nil, keyedProposal{})
+
+	s.handle(get, "/api/v1/my/proposals", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+		me := caller.PrincipalOf(c.UserContext()).Participant()
+		if me == "" {
+			return c.JSON(fiber.Map{"proposals": []proposal.Proposal{}})
+		}
+		ps, err := s.Proposals.ByAuthor(c.UserContext(), tenantID(c), me)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"proposals": ps})
+	})
+	s.doc(get, "/api/v1/my/proposals", "The caller's own proposals, with their moderation status and reason", nil, struct {
+		Proposals []proposal.Proposal `json:"proposals"`
+	}{})
+}
+
+func (s *Server) moderationRoutes() {
+	s.handle(get, "/api/v1/moderation/queue", tenant("moderation", "read"), false, func(c *fiber.Ctx) error {
+		var cid int64
+		if slug := c.Query("consultation"); slug != "" {
+			cs, err := s.Consultations.Get(c.UserContext(), tenantID(c), slug)
+			if err != nil {
+				return err
+			}
+			cid = cs.ID
+		}
+		limit, err := intQuery(c, "limit", 50)
+		if err != nil {
+			return err
+		}
+		q, err := s.Proposals.Queue(c.UserContext(), tenantID(c), cid, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"proposals": q})
+	})
+	s.doc(get, "/api/v1/moderation/queue", "Proposals waiting for moderation (consultation, limit)", nil, struct {
+		Proposals []proposal.StaffView `json:"proposals"`
+	}{})
+
+	s.handle(post, "/api/v1/moderation/next", tenant("moderation", "update"), true, func(c *fiber.Ctx) error {
+		var in nextRequest
+		if err := decode(c, &in); err != nil {
+			return err
+		}
+		var cid int64
+		if in.Consultation != "" {
+			cs, err := s.Consultations.Get(c.UserContext(), tenantID(c), in.Consultation)
+			if err != nil {
+				return err
+			}
+			cid = cs.ID
+		}
+		p, err := s.Proposals.Next(c.UserContext(), tenantID(c), cid, actor(c), 0)
+		if err != nil {
+			return err
+		}
+		return c.JSON(p.Staff())
+	})
+	s.doc(post, "/api/v1/moderation/next", "Take the next proposal to moderate; it is locked to you for a while", nextRequest{}, proposal.StaffView{})
+
+	decide := func(path, summary string, body any, fn func(c *fiber.Ctx, id int64) (proposal.Proposal, error)) {
+		full := "/api/v1/moderation/proposals/:id/" + path
+		s.handle(post, full, tenant("moderation", "update"), body != nil, func(c *fiber.Ctx) error {
+			id, err := idParam(c, "id")
+			if err != nil {
+				return err
+			}
+			p, err := fn(c, id)
+			if err != nil {
+				return err
+			}
+			return c.JSON(p.Staff())
+		})
+		s.doc(post, full, summary, body, proposal.StaffView{})
+	}
+	decide("accept", "Accept a proposal, with its themes", acceptRequest{}, func(c *fiber.Ctx, id int64) (proposal.Proposal, error) {
+		var in acceptRequest
+		if err := decode(c, &in); err != nil {
+			return proposal.Proposal{}, err
+		}
+		p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
+		if err != nil {
+			return p, err
+		}
+		cs, err := s.Consultations.GetByID(c.UserContext(), tenantID(c), p.ConsultationID)
+		if err != nil {
+			return p, err
+		}
+		return s.Proposals.Accept(c.UserContext(), tenantID(c), id, actor(c), in.Themes, cs.ThemeSlugs())
+	})
+	decide("refuse", "Refuse a proposal with a reason the author sees", refuseRequest{}, func(c *fiber.Ctx, id int64) (proposal.Proposal, error) {
+		var in refuseRequest
+		if err := decode(c, &in); err != nil {
+			return proposal.Proposal{}, err
+		}
+		return s.Proposals.Refuse(c.UserContext(), tenantID(c), id, actor(c), in.Reason, in.Comment)
+	})
+	decide("postpone", "Postpone a proposal (back to the end of the queue)", nil, func(c *fiber.Ctx, id int64) (proposal.Proposal, error) {
+		return s.Proposals.Postpone(c.UserContext(), tenantID(c), id, actor(c))
+	})
+	decide("archive", "Archive an accepted proposal (no more votes)", nil, func(c *fiber.Ctx, id int64) (proposal.Proposal, error) {
+		return s.Proposals.Archive(c.UserContext(), tenantID(c), id, actor(c))
+	})
+}
+
+func intQuery(c *fiber.Ctx, name string, def int) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, errs.Field(name, "%s must be a whole number of at least 1", name)
+	}
+	return n, nil
+}

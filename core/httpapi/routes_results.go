@@ -1,0 +1,218 @@
+package httpapi
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/concorde-civic/concorde/core/catalog"
+	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/vote"
+)
+
+// resultItem is one proposal in the results.
+type resultItem struct {
+	ID      int64          `json:"id"`
+	Content string         `json:"content"`
+	Themes  []string       `json:"themes"`
+	Scores  results.Scores `json:"scores"`
+	Bursts  int            `json:"direct_link_bursts,omitempty"`
+	Key     string         `json:"key,omitempty"`
+}
+
+type resultsResponse struct {
+	Consultation string       `json:"consultation"`
+	Question     string       `json:"question"`
+	Status       string       `json:"status"`
+	Theme        string       `json:"theme,omitempty"`
+	Proposals    int          `json:"proposals"`
+	Votes        int64        `json:"votes"`
+	TrollVotes   int64        `json:"troll_votes"`
+	Consensus    []resultItem `json:"consensus"`
+	Controversy  []resultItem `json:"controversy"`
+	Rejection    []resultItem `json:"rejection"`
+	Limbo        []resultItem `json:"limbo"`
+	NotEnough    []resultItem `json:"not_enough_votes"`
+	Rules        string       `json:"rules"`
+}
+
+// resultsEntry is the entry of :slug if the caller may see its results: everyone once
+// published, staff and auditors before.
+func (s *Server) resultsEntry(c *fiber.Ctx) (*catalog.Entry, error) {
+	e, err := s.entryFor(c)
+	if err != nil {
+		return nil, err
+	}
+	if e.Consultation.Status != consultation.Published && !s.may(c, "audit", "read") && !s.may(c, "moderation", "read") {
+		return nil, errs.E(errs.Forbidden, "the results of this consultation are not published yet")
+	}
+	return e, nil
+}
+
+// Results builds the results of an entry, optionally for one theme.
+func (s *Server) Results(c *fiber.Ctx, e *catalog.Entry, theme string) (resultsResponse, error) {
+	r := e.Ranking()
+	ranking := r.Ranking
+	if theme != "" {
+		if !e.Consultation.HasTheme(theme) {
+			return resultsResponse{}, errs.Field("theme", "this consultation has no theme %q", theme)
+		}
+		ranking = results.Rank(results.ByTheme(r.Items, theme), e.ScoreConfig())
+	}
+	bursts, err := s.Votes.Bursts(c.UserContext(), tenantID(c), e.Consultation.ID)
+	if err != nil {
+		return resultsResponse{}, err
+	}
+	out := resultsResponse{Consultation: e.Consultation.Slug, Question: e.Consultation.Question, Status: string(e.Consultation.Status), Theme: theme,
+		Proposals: len(e.Proposals), Rules: "/api/v1/openapi.json#results"}
+	for _, n := range e.Counts {
+		out.Votes += n.Total(results.Sequence) + n.Total(results.Trusted)
+		out.TrollVotes += n.Total(results.Troll)
+	}
+	open := e.Consultation.IsOpen(s.now())
+	items := func(list []results.Ranked) []resultItem {
+		xs := make([]resultItem, 0, len(list))
+		for _, x := range list {
+			p := e.Proposals[x.ProposalID]
+			it := resultItem{ID: x.ProposalID, Content: p.Content, Themes: p.Themes, Scores: x.Scores, Bursts: bursts[x.ProposalID]}
+			if open {
+				it.Key = s.key(c, x.ProposalID, vote.Results)
+			}
+			xs = append(xs, it)
+		}
+		return xs
+	}
+	out.Consensus, out.Controversy, out.Rejection = items(ranking.Consensus), items(ranking.Controversy), items(ranking.Rejection)
+	out.Limbo, out.NotEnough = items(ranking.Limbo), items(ranking.NotEnough)
+	return out, nil
+}
+
+func (s *Server) resultRoutes() {
+	s.handle(get, "/api/v1/consultations/:slug/results", tenant("results", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.resultsEntry(c)
+		if err != nil {
+			return err
+		}
+		out, err := s.Results(c, e, c.Query("theme"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(out)
+	})
+	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo and not-enough-votes lists with scores and intervals (theme)", nil, resultsResponse{})
+
+	s.handle(get, "/api/v1/consultations/:slug/export.json", tenant("exports", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.resultsEntry(c)
+		if err != nil {
+			return err
+		}
+		out, err := s.Results(c, e, "")
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-results.json"`, e.Consultation.Slug))
+		return c.JSON(out)
+	})
+	s.doc(get, "/api/v1/consultations/:slug/export.json", "Open data: every proposal with its counts, scores and zone (JSON)", nil, resultsResponse{})
+
+	s.handle(get, "/api/v1/consultations/:slug/export.csv", tenant("exports", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.resultsEntry(c)
+		if err != nil {
+			return err
+		}
+		out, err := s.Results(c, e, "")
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-results.csv"`, e.Consultation.Slug))
+		w := csv.NewWriter(c)
+		header := []string{"proposal_id", "content", "themes", "zone", "top", "controversy", "rejection", "engagement", "adhesion",
+			"agree_rate", "disagree_rate", "neutral_rate", "weighted_votes"}
+		for _, t := range []results.Trust{results.Sequence, results.Trusted, results.Troll} {
+			for _, k := range results.Keys() {
+				header = append(header, t.String()+"_"+string(k))
+			}
+		}
+		for _, q := range results.Qualifications() {
+			header = append(header, string(q))
+		}
+		header = append(header, "direct_link_bursts")
+		_ = w.Write(header)
+		for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.NotEnough} {
+			for _, it := range list {
+				sc := it.Scores
+				row := []string{strconv.FormatInt(it.ID, 10), csvSafe(e.Consultation.Prefix + " " + it.Content), strings.Join(it.Themes, "|"), string(sc.Zone),
+					ff(sc.Top), ff(sc.Controversy), ff(sc.Rejection), ff(sc.Engagement), ff(sc.Adhesion),
+					ff(sc.Rates["agree"]), ff(sc.Rates["disagree"]), ff(sc.Rates["neutral"]), ff(sc.WeightedVotes)}
+				for t := range []results.Trust{results.Sequence, results.Trusted, results.Troll} {
+					tr := []results.Trust{results.Sequence, results.Trusted, results.Troll}[t]
+					for ki := range results.Keys() {
+						row = append(row, strconv.FormatInt(sc.Votes.Votes[tr][ki], 10))
+					}
+				}
+				for qi := range results.Qualifications() {
+					var n int64
+					for tr := 1; tr < results.NumTrusts; tr++ {
+						n += sc.Votes.Quals[tr][qi]
+					}
+					row = append(row, strconv.FormatInt(n, 10))
+				}
+				row = append(row, strconv.Itoa(it.Bursts))
+				_ = w.Write(row)
+			}
+		}
+		w.Flush()
+		return w.Error()
+	})
+	s.doc(get, "/api/v1/consultations/:slug/export.csv", "Open data: every proposal with its counts per trust, scores and zone (CSV)", nil, nil)
+
+	s.handle(get, "/api/v1/consultations/:slug/votes.jsonl", tenant("raw_votes", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.entryFor(c)
+		if err != nil {
+			return err
+		}
+		ctx, tid, cid, secret := c.UserContext(), tenantID(c), e.Consultation.ID, s.Secret
+		c.Set(fiber.HeaderContentType, "application/x-ndjson")
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-votes.jsonl"`, e.Consultation.Slug))
+		c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
+			enc := json.NewEncoder(w)
+			if err := s.Votes.Export(ctx, tid, cid, secret, func(v vote.RawVote) error { return enc.Encode(v) }); err != nil {
+				s.Log.Error("export raw votes", "error", err.Error())
+			}
+		}))
+		return nil
+	})
+	s.doc(get, "/api/v1/consultations/:slug/votes.jsonl", "Raw votes, one JSON object a line, participants pseudonymised per consultation (auditors)", nil, vote.RawVote{})
+
+	s.handle(get, "/api/v1/consultations/:slug/results/verify", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.entryFor(c)
+		if err != nil {
+			return err
+		}
+		d, err := s.Votes.Recompute(c.UserContext(), tenantID(c), e.Consultation.ID, false, nil)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"consultation": e.Consultation.Slug, "match": len(d.Mismatches) == 0, "diff": d})
+	})
+	s.doc(get, "/api/v1/consultations/:slug/results/verify", "Recompute every counter from the raw votes and compare with what results are built from (auditors)", nil, vote.Diff{})
+}
+
+func ff(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
+
+// csvSafe stops spreadsheet formula injection from a proposal's text.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

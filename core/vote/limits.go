@@ -1,0 +1,336 @@
+package vote
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/store"
+)
+
+// Limits are the vote rate limits the caller applies before Cast (see Limiter.AllowVote).
+// A zero field takes DefaultLimits' value; a negative limit turns that limit off.
+type Limits struct {
+	PerParticipant int           // votes per participant (session or account) per Window
+	PerSource      int           // votes per source (client address) per Window; shared by a household or an office
+	Window         time.Duration // the sliding window
+}
+
+// DefaultLimits let a fast reader vote a whole sequence and more (a sequence is 12
+// proposals) and stop scripts: 60 votes a minute per participant, 600 per source.
+var DefaultLimits = Limits{PerParticipant: 60, PerSource: 600, Window: time.Minute}
+
+// Limiter counts events per key in a sliding window, in memory: the count of the current
+// fixed window plus the previous window's, weighted by how much of it the sliding window
+// still covers (an estimate that smooths the burst a fixed window allows at its edges).
+// It is safe for concurrent use and cheap: one hash, one lock of one of 64 shards, no
+// allocation for a key already seen. Memory is bounded: entries whose windows are over are
+// swept out, and past MaxKeys the oldest-looking entries go first.
+//
+// Each node holds its own counts; behind a load balancer, the effective limit is the limit
+// times the number of nodes unless the balancer keeps clients on one node.
+type Limiter struct {
+	now      func() time.Time
+	perShard int
+	seed     maphash.Seed
+	shards   [limiterShards]limiterShard
+}
+
+const limiterShards = 64
+
+type limiterShard struct {
+	mu        sync.Mutex
+	entries   map[string]limitEntry
+	lastSweep int64
+}
+
+type limitEntry struct {
+	window int64 // the window length, in nanoseconds
+	start  int64 // start of the current window, in Unix nanoseconds
+	cur    int32 // events in the current window
+	prev   int32 // events in the window before
+}
+
+// NewLimiter returns a Limiter that holds at most maxKeys keys (default 1,000,000, about
+// 100 MB at worst) and reads time from now (default time.Now).
+func NewLimiter(maxKeys int, now func() time.Time) *Limiter {
+	if maxKeys <= 0 {
+		maxKeys = 1_000_000
+	}
+	if now == nil {
+		now = time.Now
+	}
+	l := &Limiter{now: now, perShard: max(1, maxKeys/limiterShards), seed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].entries = map[string]limitEntry{}
+	}
+	return l
+}
+
+// Allow reports whether one more event for key fits in limit events per window, and counts
+// it if so (refused events are not counted, so a client that waits gets through).
+func (l *Limiter) Allow(key string, limit int, window time.Duration) bool {
+	if limit <= 0 || window <= 0 {
+		return false
+	}
+	now := l.now().UnixNano()
+	w := int64(window)
+	start := now - now%w
+	sh := &l.shards[maphash.String(l.seed, key)%limiterShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, ok := sh.entries[key]
+	switch {
+	case !ok || e.window != w || start-e.start > w:
+		e = limitEntry{window: w, start: start}
+	case start-e.start == w:
+		e = limitEntry{window: w, start: start, prev: e.cur}
+	}
+	// The share of the previous window that the sliding window still covers.
+	estimate := float64(e.prev)*float64(w-(now-start))/float64(w) + float64(e.cur)
+	if estimate+1 > float64(limit) {
+		if ok {
+			sh.entries[key] = e
+		}
+		return false
+	}
+	e.cur++
+	if !ok {
+		l.makeRoom(sh, now)
+		key = strings.Clone(key) // the caller's string may live in a reused buffer
+	}
+	sh.entries[key] = e
+	return true
+}
+
+// makeRoom sweeps out entries whose windows are over (at most once a second per shard, or
+// when the shard is full), then, if the shard is still full, drops entries at random.
+func (l *Limiter) makeRoom(sh *limiterShard, now int64) {
+	full := len(sh.entries) >= l.perShard
+	if !full && now-sh.lastSweep < int64(time.Second) {
+		return
+	}
+	sh.lastSweep = now
+	for k, e := range sh.entries {
+		if now-e.start >= 2*e.window { // both windows over: the estimate is 0
+			delete(sh.entries, k)
+		}
+	}
+	for k := range sh.entries {
+		if len(sh.entries) < l.perShard {
+			break
+		}
+		delete(sh.entries, k)
+	}
+}
+
+// Len is the number of keys held.
+func (l *Limiter) Len() int {
+	n := 0
+	for i := range l.shards {
+		l.shards[i].mu.Lock()
+		n += len(l.shards[i].entries)
+		l.shards[i].mu.Unlock()
+	}
+	return n
+}
+
+// AllowVote applies lim to one vote of participant from source (the client's address; ""
+// to skip that limit) in a tenant, and returns errs.TooMany when either limit is reached.
+func (l *Limiter) AllowVote(tenantID int64, participant, source string, lim Limits) error {
+	if lim.PerParticipant == 0 {
+		lim.PerParticipant = DefaultLimits.PerParticipant
+	}
+	if lim.PerSource == 0 {
+		lim.PerSource = DefaultLimits.PerSource
+	}
+	if lim.Window <= 0 {
+		lim.Window = DefaultLimits.Window
+	}
+	t := strconv.FormatInt(tenantID, 10)
+	if lim.PerParticipant > 0 && !l.Allow("vote|p|"+t+"|"+participant, lim.PerParticipant, lim.Window) {
+		return errs.E(errs.TooMany, "you are voting faster than a person reads; wait a minute and go on")
+	}
+	if lim.PerSource > 0 && source != "" && !l.Allow("vote|s|"+t+"|"+source, lim.PerSource, lim.Window) {
+		return errs.E(errs.TooMany, "too many votes come from your network right now; wait a minute and try again")
+	}
+	return nil
+}
+
+// BurstConfig says when direct-link votes on one proposal are a burst.
+type BurstConfig struct {
+	// MinDirect is the number of direct votes in one minute from which there may be a burst.
+	MinDirect int
+	// Ratio: there is a burst only if direct votes are more than Ratio times the sequence
+	// votes on the same proposal in the same minute (a popular proposal also gets more
+	// sequence votes; a shared link does not).
+	Ratio float64
+}
+
+// DefaultBurstConfig flags 30 direct votes in a minute on one proposal, over 3 times its
+// sequence votes in that minute.
+var DefaultBurstConfig = BurstConfig{MinDirect: 30, Ratio: 3}
+
+// Burst is a minute of direct-link votes on one proposal that BurstDetector flagged.
+type Burst struct {
+	TenantID, ConsultationID, ProposalID int64
+	StartedAt                            time.Time // the minute's start
+	DirectVotes, SequenceVotes           int       // so far in that minute
+	New                                  bool      // the first report for this minute
+}
+
+// BurstDetector counts direct-link and sequence votes per proposal per minute (fixed,
+// clock-aligned minutes) and flags the minutes where direct votes flood in. Memory holds
+// only the current minute's proposals. It is safe for concurrent use.
+//
+// The Service feeds it every committed vote itself, after commit, and records the bursts
+// in vote_bursts (see Service.Bursts): callers have nothing to do.
+type BurstDetector struct {
+	cfg     BurstConfig
+	mu      sync.Mutex
+	minute  int64
+	windows map[burstKey]*burstWindow
+}
+
+type burstKey struct{ tenant, proposal int64 }
+
+type burstWindow struct {
+	minute           int64
+	direct, sequence int
+	reported         int // direct votes at the last report, 0 if none
+}
+
+// NewBurstDetector returns a detector; zero fields of cfg take DefaultBurstConfig's.
+func NewBurstDetector(cfg BurstConfig) *BurstDetector {
+	if cfg.MinDirect <= 0 {
+		cfg.MinDirect = DefaultBurstConfig.MinDirect
+	}
+	if cfg.Ratio <= 0 {
+		cfg.Ratio = DefaultBurstConfig.Ratio
+	}
+	return &BurstDetector{cfg: cfg, windows: map[burstKey]*burstWindow{}}
+}
+
+// Observe counts one vote cast at at. It reports a burst when the vote makes its minute one
+// (New), and again every MinDirect further direct votes in that minute, so the recorded
+// count follows the flood without a write per vote.
+func (d *BurstDetector) Observe(b Ballot, at time.Time) (Burst, bool) {
+	if b.Origin != Direct && b.Origin != Sequence {
+		return Burst{}, false
+	}
+	m := at.Unix() / 60
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if m > d.minute {
+		for k, w := range d.windows {
+			if w.minute < m {
+				delete(d.windows, k)
+			}
+		}
+		d.minute = m
+	}
+	k := burstKey{b.TenantID, b.ProposalID}
+	w := d.windows[k]
+	if w == nil || w.minute < m {
+		w = &burstWindow{minute: m}
+		d.windows[k] = w
+	}
+	if b.Origin == Sequence {
+		w.sequence++
+		return Burst{}, false
+	}
+	w.direct++
+	if w.direct < d.cfg.MinDirect || float64(w.direct) <= d.cfg.Ratio*float64(w.sequence) {
+		return Burst{}, false
+	}
+	if w.reported > 0 && w.direct < w.reported+d.cfg.MinDirect {
+		return Burst{}, false
+	}
+	isNew := w.reported == 0
+	w.reported = w.direct
+	return Burst{
+		TenantID: b.TenantID, ConsultationID: b.ConsultationID, ProposalID: b.ProposalID,
+		StartedAt: time.Unix(w.minute*60, 0).UTC(), DirectVotes: w.direct, SequenceVotes: w.sequence, New: isNew,
+	}, true
+}
+
+// burstRow is one row of vote_bursts.
+type burstRow struct {
+	bun.BaseModel `bun:"table:vote_bursts,alias:vb"`
+
+	TenantID       int64     `bun:"tenant_id,pk"`
+	ProposalID     int64     `bun:"proposal_id,pk"`
+	StartedAt      time.Time `bun:"started_at,pk"`
+	ConsultationID int64     `bun:"consultation_id"`
+	Votes          int       `bun:"votes"`
+	SequenceVotes  int       `bun:"sequence_votes"`
+}
+
+func (r *burstRow) SetTenantID(id int64) {
+	if r != nil {
+		r.TenantID = id
+	}
+}
+
+// observeBursts feeds committed votes to the detector and records the bursts it reports.
+func (s *Service) observeBursts(ballots []Ballot) {
+	if len(ballots) == 0 {
+		return
+	}
+	at := s.opts.Now()
+	var found []Burst
+	for _, b := range ballots {
+		if x, ok := s.bursts.Observe(b, at); ok {
+			found = append(found, x)
+		}
+	}
+	for _, x := range found {
+		if x.New {
+			s.metrics.bursts.Inc()
+		}
+		if err := s.recordBurst(x); err != nil {
+			s.opts.Log.Error("record vote burst", "tenant", x.TenantID, "proposal", x.ProposalID, "err", err)
+		}
+	}
+}
+
+func (s *Service) recordBurst(x Burst) error {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	r := &burstRow{ProposalID: x.ProposalID, StartedAt: x.StartedAt, ConsultationID: x.ConsultationID,
+		Votes: x.DirectVotes, SequenceVotes: x.SequenceVotes}
+	_, err := store.For(s.db, x.TenantID).Insert(r).
+		On("CONFLICT (tenant_id, proposal_id, started_at) DO UPDATE").
+		Set("votes = EXCLUDED.votes, sequence_votes = EXCLUDED.sequence_votes").Exec(ctx)
+	return err
+}
+
+// Bursts returns, per proposal of a consultation, the number of minutes flagged as bursts
+// of direct-link votes (the results page shows them).
+func (s *Service) Bursts(ctx context.Context, tenantID, consultationID int64) (map[int64]int, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ProposalID int64 `bun:"proposal_id"`
+		N          int   `bun:"n"`
+	}
+	err := store.For(s.db, tenantID).Select((*burstRow)(nil)).
+		ColumnExpr("vb.proposal_id, COUNT(*) AS n").
+		Where("vb.consultation_id = ?", consultationID).GroupExpr("vb.proposal_id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("read vote bursts: %w", err)
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.ProposalID] = r.N
+	}
+	return out, nil
+}
