@@ -126,7 +126,7 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure, Plugins: a.Plugins,
 		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog,
 		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits,
-		VoteLimits: vote.Limits{PerSource: a.Config.VoteLimitPerSource, Window: time.Minute},
+		VoteLimits: vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
 	})
 }
 
@@ -163,4 +163,13 @@ func (a *App) RunTicks(ctx context.Context, period time.Duration) {
 			a.Tick(ctx)
 		}
 	}
+}
+
+// perSource maps the configuration's "0 means no limit" to the vote limiter's "negative means
+// no limit" (its zero means the default).
+func perSource(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/concorde-civic/concorde/core/app"
 	"github.com/concorde-civic/concorde/core/audit"
@@ -154,6 +155,7 @@ func commands() map[string]command {
 	var (
 		slug, kind, name, locale, email, role, password, tokenName string
 		hosts                                                      multi
+		check                                                      bool
 	)
 	list := []command{
 		{name: "serve", usage: "[--demo]  start the server", run: serve, flags: func(fs *flag.FlagSet) { fs.Bool("demo", false, "create the demo tenants and print their admin logins") }},
@@ -316,6 +318,18 @@ func commands() map[string]command {
 			}
 			return nil
 		}},
+		{name: "results recompute", usage: "--tenant SLUG --consultation SLUG [--check]  recompute every counter from the raw votes",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&slug, "tenant", "", "tenant slug")
+				fs.StringVar(&name, "consultation", "", "consultation slug")
+				fs.BoolVar(&check, "check", false, "only compare with the stored counters; change nothing")
+			},
+			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+				if len(args) > 0 {
+					return errUsage
+				}
+				return withApp(ctx, e, cfg, func(a *app.App) error { return recompute(ctx, e, a, slug, name, check) })
+			}},
 		{name: "audit verify", usage: "[--tenant SLUG]  recompute the audit hash chains and name the first broken entry",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&slug, "tenant", "", "only this tenant (default: all)") },
 			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
@@ -398,4 +412,53 @@ func auditVerify(ctx context.Context, e Env, a *app.App, slug string) error {
 
 func staffUser(email, name, password, role string) staff.NewUser {
 	return staff.NewUser{Email: email, Name: name, Password: password, Role: role}
+}
+
+// recompute rebuilds a consultation's counters from its raw votes, with a progress bar on
+// stderr, and says whether they matched what results were built from.
+func recompute(ctx context.Context, e Env, a *app.App, tenantSlug, consultationSlug string, check bool) error {
+	t, err := tenantBySlug(ctx, a, tenantSlug)
+	if err != nil {
+		return err
+	}
+	if consultationSlug == "" {
+		return errs.Field("consultation", "give --consultation SLUG")
+	}
+	c, err := a.Consultations.Get(ctx, t.ID, consultationSlug)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	last := time.Time{}
+	progress := func(done, total int64) {
+		if time.Since(last) < 100*time.Millisecond && done != total {
+			return
+		}
+		last = time.Now()
+		const width = 40
+		filled := width
+		if total > 0 {
+			filled = int(done * width / total)
+		}
+		fmt.Fprintf(e.Stderr, "\r[%s%s] %d/%d votes", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
+	}
+	d, err := a.Votes.Recompute(ctx, t.ID, c.ID, !check, progress)
+	fmt.Fprintln(e.Stderr)
+	if err != nil {
+		return err
+	}
+	a.Catalog.Invalidate(t.ID, c.ID)
+	fmt.Fprintf(e.Stdout, "%d votes on %d proposals recomputed in %s\n", d.Votes, d.Proposals, time.Since(start).Round(time.Millisecond))
+	if len(d.Mismatches) == 0 {
+		fmt.Fprintln(e.Stdout, "the stored counters match the raw votes")
+		return nil
+	}
+	for _, m := range d.Mismatches {
+		fmt.Fprintf(e.Stdout, "proposal %d: stored counters differ from the raw votes\n", m.ProposalID)
+	}
+	if check {
+		return fmt.Errorf("%d proposal(s) have counters that do not follow from the votes", len(d.Mismatches))
+	}
+	fmt.Fprintf(e.Stdout, "%d proposal(s) corrected\n", len(d.Mismatches))
+	return nil
 }

@@ -71,6 +71,9 @@ func Ensure(ctx context.Context, a *app.App) ([]Login, error) {
 			return nil, err
 		}
 	}
+	if err := ensureConsultations(ctx, a); err != nil {
+		return nil, err
+	}
 	return logins, nil
 }
 

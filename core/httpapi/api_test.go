@@ -49,8 +49,14 @@ func TestBadInput_EveryWriteRouteAnswers400AndWritesNothing(t *testing.T) {
 			} else {
 				bodyRoutes++
 			}
+			// Plugin routes name a plugin; none is installed here, so they answer 404 before
+			// reading the body (core/pluginhost's tests send bad input to a real plugin).
+			pluginRoute := strings.Contains(r.Path, ":plugin") || strings.Contains(r.Path, ":name")
 			for name, body := range cases {
 				res := w.Do(testsupport.Request{Method: r.Method, Host: w.A.Host, Path: path, Token: w.PlatformAdmin, Body: []byte(body)})
+				if pluginRoute && res.Status == http.StatusNotFound {
+					continue
+				}
 				if res.Status != http.StatusBadRequest {
 					t.Errorf("%s %s with %s: status %d, want 400: %s", r.Method, r.Path, name, res.Status, res.Body)
 					continue
@@ -60,7 +66,7 @@ func TestBadInput_EveryWriteRouteAnswers400AndWritesNothing(t *testing.T) {
 			if r.Body {
 				// Right JSON, wrong content type.
 				res := w.Do(testsupport.Request{Method: r.Method, Host: w.A.Host, Path: path, Token: w.PlatformAdmin, Body: []byte(`{}`), Header: map[string]string{"Content-Type": "text/plain"}})
-				if res.Status != http.StatusBadRequest {
+				if res.Status != http.StatusBadRequest && !(pluginRoute && res.Status == http.StatusNotFound) {
 					t.Errorf("%s %s as text/plain: status %d", r.Method, r.Path, res.Status)
 				}
 			}
