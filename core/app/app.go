@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/concorde-civic/concorde/core/account"
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/catalog"
@@ -49,6 +50,7 @@ type App struct {
 	Votes         *vote.Service
 	Catalog       *catalog.Catalog
 	Limits        *vote.Limiter
+	Account       *account.Service
 }
 
 // Options tune Open for tests.
@@ -96,6 +98,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Catalog = catalog.New(a.Consultations, a.Proposals, a.Votes)
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Limits = vote.NewLimiter(0, nil)
+	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Authz)
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -124,7 +127,7 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 		DB: a.DB, Tenants: a.Tenants, Authz: a.Authz, Audit: a.Audit, Users: a.Users, Sessions: a.Sessions,
 		Tokens: a.Tokens, Participants: a.Participants, Staff: a.Staff, Metrics: a.Metrics, Pages: pages,
 		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure, Plugins: a.Plugins,
-		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog,
+		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog, Account: a.Account,
 		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits,
 		VoteLimits: vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
 	})

@@ -142,6 +142,7 @@ func DefaultPermissions() []Permission {
 	add(Anonymous, "exports", Read)
 	// Anonymous participants download and erase their own data too (GDPR).
 	add(Anonymous, "account", Read)
+	add(Anonymous, "account", Update)
 	add(Anonymous, "account", Delete)
 	return ps
 }

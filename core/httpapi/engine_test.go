@@ -245,3 +245,68 @@ func countVotes(t *testing.T, e *testsupport.Env) int64 {
 	}
 	return int64(n)
 }
+
+func TestAccount_SignUpCarriesVotesAndErasureKeepsThemCounted(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		ids := w.propose(t, e.Visitor(w.A.Host), "Il faut ouvrir les musées gratuitement le dimanche")
+		v := e.Visitor(w.A.Host)
+		key := keyFor(t, v, ids[0])
+		if res := v.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", ids[0]), map[string]any{"vote": "agree", "key": key}); res.Status != 200 {
+			t.Fatalf("anonymous vote: %d %s", res.Status, res.Body)
+		}
+		if res := v.Do("PUT", "/api/v1/my/profile", map[string]string{"age_band": "ancient"}); res.Status != 400 {
+			t.Fatalf("bad profile: %d", res.Status)
+		}
+		if res := v.Do("PUT", "/api/v1/my/profile", map[string]string{"age_band": "25-34", "area": "35"}); res.Status != 200 {
+			t.Fatalf("profile: %d %s", res.Status, res.Body)
+		}
+		res := v.Do("POST", "/api/v1/auth/signup", map[string]string{"email": "Camille@Example.org", "name": "Camille", "password": "un mot de passe solide"})
+		if res.Status != 201 {
+			t.Fatalf("signup: %d %s", res.Status, res.Body)
+		}
+		var data struct {
+			Account struct {
+				Email string `json:"email"`
+			} `json:"account"`
+			Profile struct {
+				AgeBand string `json:"age_band"`
+			} `json:"profile"`
+			Votes []struct {
+				ProposalID int64  `json:"proposal_id"`
+				Vote       string `json:"vote"`
+			} `json:"votes"`
+		}
+		v.Do("GET", "/api/v1/my/data", nil).JSON(t, &data)
+		if data.Account.Email != "camille@example.org" || data.Profile.AgeBand != "25-34" || len(data.Votes) != 1 || data.Votes[0].Vote != "agree" {
+			t.Fatalf("my data after signup: %+v", data)
+		}
+		// Signing in from another browser brings that browser's votes too.
+		other := e.Visitor(w.A.Host)
+		ids2 := w.propose(t, e.Visitor(w.A.Host), "Il faut des concerts gratuits dans les parcs")
+		if res := other.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", ids2[0]), map[string]any{"vote": "neutral", "key": keyFor(t, other, ids2[0])}); res.Status != 200 {
+			t.Fatalf("vote: %d", res.Status)
+		}
+		if res := other.SignIn("camille@example.org", "un mot de passe solide"); res.Status != 200 {
+			t.Fatalf("sign in: %d %s", res.Status, res.Body)
+		}
+		other.Do("GET", "/api/v1/my/data", nil).JSON(t, &data)
+		if len(data.Votes) != 2 {
+			t.Fatalf("votes after sign-in: %+v", data.Votes)
+		}
+		before := countVotes(t, e)
+		if res := other.Do("DELETE", "/api/v1/my/account", nil); res.Status != 204 {
+			t.Fatalf("erase: %d %s", res.Status, res.Body)
+		}
+		if countVotes(t, e) != before {
+			t.Fatal("erasure removed votes; they must stay counted")
+		}
+		if res := e.Visitor(w.A.Host).SignIn("camille@example.org", "un mot de passe solide"); res.Status != 401 {
+			t.Fatalf("erased account still signs in: %d", res.Status)
+		}
+		n, err := e.App.DB.NewSelect().TableExpr("votes").Where("participant LIKE 'u:%'").Count(context.Background())
+		if err != nil || n != 0 {
+			t.Fatalf("votes still linked to the erased account: %d %v", n, err)
+		}
+	})
+}

@@ -28,17 +28,9 @@ type meResponse struct {
 }
 
 func (s *Server) authRoutes() {
-	loginLimit := limiter.New(limiter.Config{
-		Max:        s.LoginLimit,
-		Expiration: time.Minute,
-		KeyGenerator: func(c *fiber.Ctx) string {
-			return caller.Tenant(c.UserContext()).Slug + "|" + c.IP()
-		},
-		LimitReached: func(c *fiber.Ctx) error {
-			return errs.E(errs.TooMany, "too many sign-in attempts; wait a minute and try again")
-		},
-	})
-	s.handle(fiber.MethodPost, "/api/v1/auth/login", Perm{Object: "session", Action: "create"}, true, s.login, loginLimit)
+	s.loginLimit = s.attemptLimit("too many sign-in attempts; wait a minute and try again")
+	s.signupLimit = s.attemptLimit("too many accounts created from your network; wait a minute and try again")
+	s.handle(fiber.MethodPost, "/api/v1/auth/login", Perm{Object: "session", Action: "create"}, true, s.login, s.loginLimit)
 	s.handle(fiber.MethodPost, "/api/v1/auth/logout", Perm{Object: "session", Action: "delete"}, false, s.logout)
 	s.handle(fiber.MethodGet, "/api/v1/auth/me", permSite, false, s.me)
 }
@@ -61,13 +53,36 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	token, sess, err := s.Sessions.Create(ctx, t.ID, u)
+	if p := caller.PrincipalOf(ctx); p.ParticipantID != "" && u.TenantID == t.ID {
+		// The visitor's anonymous votes and proposals follow them into their account.
+		if err := s.Account.Adopt(ctx, t.ID, "p:"+p.ParticipantID, userSubject(u.TenantID, u.ID)); err != nil {
+			return err
+		}
+	}
+	if err := s.startSession(c, u.TenantID, u.ID, u.Email); err != nil {
+		return err
+	}
+	return c.JSON(s.whoami(c.UserContext()))
+}
+
+// startSession signs a user in on this site: a server-side session and its cookie; the
+// request's context then carries the new principal.
+func (s *Server) startSession(c *fiber.Ctx, userTenantID, userID int64, email string) error {
+	ctx := c.UserContext()
+	u, err := s.Users.ByID(ctx, userTenantID, userID)
+	if err != nil {
+		return err
+	}
+	token, sess, err := s.Sessions.Create(ctx, caller.Tenant(ctx).ID, u)
 	if err != nil {
 		return err
 	}
 	s.setCookie(c, sessionCookie, token, time.Until(sess.ExpiresAt))
-	p := caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: u.Email, Via: "session", SessionKey: "s:" + token}
-	return c.JSON(s.whoami(caller.WithPrincipal(ctx, p)))
+	old := caller.PrincipalOf(ctx)
+	p := caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: email, Via: "session",
+		SessionKey: "s:" + token, ParticipantID: old.ParticipantID}
+	c.SetUserContext(caller.WithPrincipal(ctx, p))
+	return nil
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
@@ -93,4 +108,16 @@ func (s *Server) whoami(ctx context.Context) meResponse {
 		}
 	}
 	return r
+}
+
+// attemptLimit bounds attempts per address and site (sign-in, sign-up) to LoginLimit a minute.
+func (s *Server) attemptLimit(msg string) fiber.Handler {
+	return limiter.New(limiter.Config{
+		Max:        s.LoginLimit,
+		Expiration: time.Minute,
+		KeyGenerator: func(c *fiber.Ctx) string {
+			return caller.Tenant(c.UserContext()).Slug + "|" + c.IP()
+		},
+		LimitReached: func(c *fiber.Ctx) error { return errs.E(errs.TooMany, "%s", msg) },
+	})
 }

@@ -7,6 +7,7 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/uptrace/bun"
 
+	"github.com/concorde-civic/concorde/core/account"
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/catalog"
@@ -45,6 +47,7 @@ type Deps struct {
 	Proposals     *proposal.Service
 	Votes         *vote.Service
 	Catalog       *catalog.Catalog
+	Account       *account.Service
 	Signer        vote.Signer
 	Limits        *vote.Limiter
 	// VoteLimits bound votes per participant (overridden by each consultation) and per source.
@@ -97,9 +100,11 @@ type Route struct {
 // Server holds the app and the table of declared routes.
 type Server struct {
 	Deps
-	App    *fiber.App
-	routes map[string]Route // "METHOD path" → route
-	docs   map[string]Doc   // "METHOD path" → its OpenAPI description
+	App         *fiber.App
+	routes      map[string]Route // "METHOD path" → route
+	loginLimit  fiber.Handler    // sign-in attempts per address and site
+	signupLimit fiber.Handler    // sign-up attempts per address and site
+	docs        map[string]Doc   // "METHOD path" → its OpenAPI description
 }
 
 // New builds the app with every core route.
@@ -126,7 +131,7 @@ func New(d Deps) (*Server, error) {
 	s.App.Use(requestid.New())
 	s.App.Use(s.observe)
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		s.Log.Error("panic", "error", fmt.Sprint(e), "path", c.Path())
+		s.Log.Error("panic", "error", fmt.Sprint(e), "path", c.Path(), "stack", string(debug.Stack()))
 	}}))
 	s.App.Use(securityHeaders)
 
@@ -136,6 +141,7 @@ func New(d Deps) (*Server, error) {
 	s.App.Use(s.resolveTenant, s.authenticate, s.checkCSRF)
 	s.siteRoutes()
 	s.authRoutes()
+	s.accountRoutes()
 	s.tenantRoutes()
 	s.userRoutes()
 	s.tokenRoutes()

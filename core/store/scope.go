@@ -68,6 +68,9 @@ func (s Scope) Tx(ctx context.Context, fn func(ctx context.Context, tx Scope) er
 }
 
 func (s Scope) stamp(model any) {
+	if v := reflect.ValueOf(model); v.Kind() == reflect.Pointer && v.IsNil() {
+		return // a table model such as (*User)(nil): nothing to stamp
+	}
 	if o, ok := model.(TenantOwned); ok {
 		o.SetTenantID(s.tenant)
 		return

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func New(t testing.TB, dialect string) *Env {
 		Addr: ":0", DatabaseURL: storetest.URL(t, dialect), Secret: Secret, Env: "development",
 		PlatformHost: "admin.test", CookieSecure: false, SessionTTL: time.Hour, LogLevel: "error",
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(logOutput(), nil))
 	a, err := app.Open(context.Background(), cfg, log, app.Options{Hasher: &CheapHasher})
 	if err != nil {
 		t.Fatalf("open app: %v", err)
@@ -230,4 +231,12 @@ func (v *Visitor) refreshCSRF() {
 	}
 	_ = json.Unmarshal(res.Body, &me)
 	v.csrf = me.CSRF
+}
+
+// logOutput is where test apps log: nowhere, unless CONCORDE_TEST_LOG=1.
+func logOutput() io.Writer {
+	if os.Getenv("CONCORDE_TEST_LOG") == "1" {
+		return os.Stderr
+	}
+	return io.Discard
 }
