@@ -9,8 +9,22 @@ LDFLAGS   := -X github.com/concorde-civic/concorde/core/metrics.Version=$(VERSIO
 run: build
 	$(BIN)/concorde serve --demo
 
+PLUGINS   := culture
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/concorde .
+	for p in $(PLUGINS); do $(GO) build -o $(BIN)/plugins/$$p ./plugins/$$p || exit 1; done
+
+# Regenerates plugins/sdk/pluginpb from plugins/sdk/proto (needs protoc: apt-get install protobuf-compiler).
+proto:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc -I plugins/sdk/proto \
+		--go_out=plugins/sdk/pluginpb --go_opt=paths=source_relative \
+		--go-grpc_out=plugins/sdk/pluginpb --go-grpc_opt=paths=source_relative \
+		plugins/sdk/proto/plugin.proto
 
 # TEST_DATABASE_URL (a postgres:// URL) also runs every store test on PostgreSQL.
 test:

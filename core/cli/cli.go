@@ -339,6 +339,7 @@ func commands() map[string]command {
 				return withApp(ctx, e, cfg, func(a *app.App) error { return auditVerify(ctx, e, a, slug) })
 			}},
 	}
+	list = append(list, pluginCommands()...)
 	out := make(map[string]command, len(list))
 	for _, c := range list {
 		out[c.name] = c

@@ -1,0 +1,190 @@
+// Package pluginhost runs Concorde's plugins: separate processes launched with
+// hashicorp/go-plugin over gRPC from a catalogue of checksummed binaries, one process per
+// plugin for every tenant. It starts a plugin when it is first needed, pings it, restarts it
+// with back-off when it crashes and gives up (state "failed") after repeated failures; it
+// forwards the requests routed to a plugin with a deadline and a size limit, validates what
+// comes back, serves the plugin the host services (storage, consultations, audit, events)
+// scoped to the tenant of the call, and keeps which tenant enabled which plugin.
+package pluginhost
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/uptrace/bun"
+
+	"github.com/concorde-civic/concorde/core/audit"
+	"github.com/concorde-civic/concorde/core/authz"
+)
+
+// Limits bound what a plugin may cost the host.
+type Limits struct {
+	CallTimeout      time.Duration // each Handle or OnEvent call
+	MaxResponseBytes int           // a response's body
+	MaxRequestBytes  int           // a request's body forwarded to a plugin
+	StartTimeout     time.Duration // from launch to a valid manifest
+	HealthInterval   time.Duration // between health pings and metric collections
+	MaxFailures      int           // consecutive crashes before the plugin is marked failed
+	BackoffMin       time.Duration // wait before the first restart, doubled at each crash
+	BackoffMax       time.Duration
+	// StableAfter is how long a plugin must run for its failure count to start over.
+	StableAfter time.Duration
+}
+
+// DefaultLimits are the limits of a production host.
+func DefaultLimits() Limits {
+	return Limits{
+		CallTimeout:      5 * time.Second,
+		MaxResponseBytes: 2 << 20,
+		MaxRequestBytes:  1 << 20,
+		StartTimeout:     10 * time.Second,
+		HealthInterval:   5 * time.Second,
+		MaxFailures:      5,
+		BackoffMin:       100 * time.Millisecond,
+		BackoffMax:       30 * time.Second,
+		StableAfter:      time.Minute,
+	}
+}
+
+// Config is what a Host needs.
+type Config struct {
+	DB       *bun.DB
+	Log      *slog.Logger
+	Audit    *audit.Log
+	Authz    *authz.Authorizer
+	Registry *prometheus.Registry
+	Limits   Limits
+}
+
+// Host runs the plugins of one node.
+type Host struct {
+	db     *bun.DB
+	log    *slog.Logger
+	audit  *audit.Log
+	authz  *authz.Authorizer
+	limits Limits
+	m      *hostMetrics
+	calls  *callRegistry
+
+	mu    sync.Mutex
+	procs map[string]*process
+
+	enabled *enabledCache
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// New builds the host. It launches nothing: a plugin starts when first needed.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	h := &Host{
+		db: cfg.DB, log: cfg.Log, audit: cfg.Audit, authz: cfg.Authz, limits: cfg.Limits,
+		calls: newCallRegistry(), procs: map[string]*process{}, enabled: newEnabledCache(),
+		stop: make(chan struct{}),
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	h.m = newHostMetrics(reg, h)
+	if err := h.ensureGatePermissions(ctx); err != nil {
+		return nil, err
+	}
+	plugins, err := h.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plugins {
+		if err := h.ensurePermissions(ctx, p.Manifest); err != nil {
+			return nil, err
+		}
+	}
+	h.wg.Add(1)
+	go h.watch()
+	return h, nil
+}
+
+// SetLimits changes the limits; call it before the host serves anything (tests use it).
+func (h *Host) SetLimits(l Limits) { h.limits = l }
+
+// Limits returns the host's limits.
+func (h *Host) Limits() Limits { return h.limits }
+
+// Close stops every plugin process.
+func (h *Host) Close() {
+	h.stopOnce.Do(func() { close(h.stop) })
+	h.wg.Wait()
+	h.mu.Lock()
+	procs := make([]*process, 0, len(h.procs))
+	for _, p := range h.procs {
+		procs = append(procs, p)
+	}
+	h.mu.Unlock()
+	for _, p := range procs {
+		p.shutdown()
+	}
+}
+
+// watch pings the running plugins and collects their metrics every HealthInterval.
+func (h *Host) watch() {
+	defer h.wg.Done()
+	t := time.NewTicker(h.limits.HealthInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		procs := make([]*process, 0, len(h.procs))
+		for _, p := range h.procs {
+			procs = append(procs, p)
+		}
+		h.mu.Unlock()
+		for _, p := range procs {
+			p.check()
+		}
+	}
+}
+
+func (h *Host) process(name string) *process {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, ok := h.procs[name]
+	if !ok {
+		p = newProcess(h, name)
+		h.procs[name] = p
+	}
+	return p
+}
+
+// ensureGatePermissions lets requests reach the plugin routes' handler, which then checks
+// the permission the plugin declared for the route. Reading is open to anyone; writing needs
+// a signed-in role that may write (so auditors, who change nothing, never pass).
+func (h *Host) ensureGatePermissions(ctx context.Context) error {
+	if err := h.authz.AddPermission(ctx, authz.Anonymous, authz.AllDomains, GateObject, authz.Read); err != nil {
+		return err
+	}
+	for _, r := range []authz.Role{authz.Citizen, authz.Moderator, authz.TenantAdmin} {
+		for _, act := range []string{authz.Create, authz.Update, authz.Delete} {
+			if err := h.authz.AddPermission(ctx, r, authz.AllDomains, GateObject, act); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// GateObject is the permission object of the routes that forward to plugins.
+const GateObject = "plugin"

@@ -1,0 +1,478 @@
+package pluginhost_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/pluginhost"
+	"github.com/concorde-civic/concorde/core/testsupport"
+)
+
+// binaries holds the plugins built once for every test: name → path.
+var binaries = map[string]string{}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "concorde-plugins-")
+	if err != nil {
+		panic(err)
+	}
+	for name, pkg := range map[string]string{
+		"culture":   "github.com/concorde-civic/concorde/plugins/culture",
+		"misbehave": "github.com/concorde-civic/concorde/plugins/internal/testplugins/misbehave",
+	} {
+		out := filepath.Join(dir, name)
+		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", name, err, b)
+			os.Exit(1)
+		}
+		binaries[name] = out
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type world struct {
+	*testsupport.Env
+	A, B *testsupport.Site
+}
+
+func testLimits() pluginhost.Limits {
+	l := pluginhost.DefaultLimits()
+	l.CallTimeout = time.Second
+	l.StartTimeout = 5 * time.Second
+	l.BackoffMin = 50 * time.Millisecond
+	return l
+}
+
+// newWorld is two tenants and the plugins installed (not enabled).
+func newWorld(t *testing.T, plugins ...string) *world {
+	e := testsupport.New(t, "sqlite")
+	e.App.Plugins.SetLimits(testLimits())
+	w := &world{Env: e, A: e.Site("ay"), B: e.Site("bee")}
+	for _, p := range plugins {
+		if _, err := e.App.Plugins.Install(context.Background(), "test", binaries[p]); err != nil {
+			t.Fatalf("install %s: %v", p, err)
+		}
+	}
+	return w
+}
+
+func (w *world) enable(t *testing.T, s *testsupport.Site, name string) {
+	t.Helper()
+	res := w.Do(testsupport.Request{Method: "POST", Host: s.Host, Path: "/api/v1/plugins/" + name + "/enable", Token: s.Tokens[authz.TenantAdmin]})
+	if res.Status != 200 {
+		t.Fatalf("enable %s on %s: %d %s", name, s.Host, res.Status, res.Body)
+	}
+}
+
+func (w *world) get(s *testsupport.Site, path, token string) testsupport.Response {
+	return w.Do(testsupport.Request{Method: "GET", Host: s.Host, Path: path, Token: token})
+}
+
+func concert(start time.Time) map[string]any {
+	return map[string]any{
+		"title": "Concert au jardin", "description": "Musique; danse, et joie\nen plein air", "category": "concert",
+		"venue": map[string]any{"name": "Jardin public", "address": "1 rue des Fleurs", "city": "Bordeaux", "lat": 44.84, "lon": -0.57},
+		"slots": []map[string]any{{"start": start.Format(time.RFC3339), "end": start.Add(2 * time.Hour).Format(time.RFC3339)}},
+		"free":  true, "accessibility": []string{"motor"},
+	}
+}
+
+func TestCulture_EnabledPerTenantAndDataIsolated(t *testing.T) {
+	w := newWorld(t, "culture")
+	admin := w.A.Tokens[authz.TenantAdmin]
+	if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 404 {
+		t.Fatalf("before enabling: %d %s", res.Status, res.Body)
+	}
+	w.enable(t, w.A, "culture")
+	if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 200 {
+		t.Fatalf("after enabling on A: %d %s", res.Status, res.Body)
+	}
+	if res := w.get(w.B, "/api/v1/p/culture/events", ""); res.Status != 404 {
+		t.Fatalf("A enabling exposed the plugin on B: %d %s", res.Status, res.Body)
+	}
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events", Token: admin, Body: concert(start)})
+	if res.Status != 201 {
+		t.Fatalf("create event: %d %s", res.Status, res.Body)
+	}
+	var ev struct{ ID string }
+	res.JSON(t, &ev)
+	var list struct {
+		Events []struct{ ID, Title string }
+	}
+	w.get(w.A, "/api/v1/p/culture/events", "").JSON(t, &list)
+	if len(list.Events) != 1 || list.Events[0].ID != ev.ID {
+		t.Fatalf("A's agenda: %+v", list)
+	}
+	// B enables it too and sees none of A's data, even by id.
+	w.enable(t, w.B, "culture")
+	list.Events = nil
+	w.get(w.B, "/api/v1/p/culture/events", "").JSON(t, &list)
+	if len(list.Events) != 0 {
+		t.Fatalf("B sees A's events: %+v", list)
+	}
+	if res := w.get(w.B, "/api/v1/p/culture/events/"+ev.ID, ""); res.Status != 404 {
+		t.Fatalf("B reads A's event by id: %d %s", res.Status, res.Body)
+	}
+	// Interest counts once per person.
+	cit := w.A.Tokens[authz.Citizen]
+	for i := 0; i < 2; i++ {
+		res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events/" + ev.ID + "/interest", Token: cit})
+	}
+	if res.Status != 200 || !strings.Contains(string(res.Body), `"interested":1`) {
+		t.Fatalf("interest: %d %s", res.Status, res.Body)
+	}
+	// Disabled: 404 again, and the change is audited.
+	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/plugins/culture/disable", Token: admin}); res.Status != 200 {
+		t.Fatalf("disable: %d %s", res.Status, res.Body)
+	}
+	if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 404 {
+		t.Fatalf("disabled plugin answers: %d", res.Status)
+	}
+	if res := w.get(w.A, "/p/culture/", ""); res.Status != 404 {
+		t.Fatalf("disabled plugin page answers: %d", res.Status)
+	}
+	audit := w.get(w.A, "/api/v1/audit?object=plugin:culture", w.A.Tokens[authz.Auditor])
+	for _, a := range []string{"plugin.enable", "plugin.disable"} {
+		if !strings.Contains(string(audit.Body), a) {
+			t.Errorf("audit log lacks %s: %s", a, audit.Body)
+		}
+	}
+	if !strings.Contains(string(w.get(w.A, "/api/v1/audit?actor=plugin:culture", w.A.Tokens[authz.Auditor]).Body), "culture.event.create") {
+		t.Errorf("the plugin's own audit entry is missing")
+	}
+}
+
+func TestCulture_BadEventDataIsRefusedClearly(t *testing.T) {
+	w := newWorld(t, "culture")
+	w.enable(t, w.A, "culture")
+	admin := w.A.Tokens[authz.TenantAdmin]
+	start := time.Now().Add(24 * time.Hour)
+	cases := []struct {
+		name  string
+		patch func(m map[string]any)
+		field string
+	}{
+		{"end before start", func(m map[string]any) {
+			m["slots"] = []map[string]any{{"start": start.Format(time.RFC3339), "end": start.Add(-time.Hour).Format(time.RFC3339)}}
+		}, "slots[0].end"},
+		{"invalid rrule", func(m map[string]any) {
+			delete(m, "slots")
+			m["recurrence"] = map[string]any{"start": start.Format(time.RFC3339), "end": start.Add(time.Hour).Format(time.RFC3339), "rrule": "FREQ=HOURLY;COUNT=3"}
+		}, "recurrence.rrule"},
+		{"count and until", func(m map[string]any) {
+			delete(m, "slots")
+			m["recurrence"] = map[string]any{"start": start.Format(time.RFC3339), "end": start.Add(time.Hour).Format(time.RFC3339), "rrule": "FREQ=WEEKLY;COUNT=3;UNTIL=20300101"}
+		}, "recurrence.rrule"},
+		{"latitude out of range", func(m map[string]any) {
+			m["venue"].(map[string]any)["lat"] = 91.0
+		}, "venue.lat"},
+		{"longitude out of range", func(m map[string]any) {
+			m["venue"].(map[string]any)["lon"] = -181.0
+		}, "venue.lon"},
+		{"unknown category", func(m map[string]any) { m["category"] = "rodeo" }, "category"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := concert(start)
+			c.patch(body)
+			res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events", Token: admin, Body: body})
+			if res.Status != 400 || !strings.Contains(string(res.Body), c.field) {
+				t.Fatalf("status %d %s, want 400 about %s", res.Status, res.Body, c.field)
+			}
+		})
+	}
+	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events", Token: w.A.Tokens[authz.Citizen], Body: concert(start)}); res.Status != 403 {
+		t.Errorf("a citizen created an event: %d", res.Status)
+	}
+	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events", Body: concert(start)}); res.Status != 401 {
+		t.Errorf("an anonymous visitor created an event: %d", res.Status)
+	}
+	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events", Token: w.A.Tokens[authz.Auditor], Body: concert(start)}); res.Status != 403 {
+		t.Errorf("an auditor created an event: %d", res.Status)
+	}
+}
+
+func TestCulture_PageInLayoutWithJSONLDAndICalFeed(t *testing.T) {
+	w := newWorld(t, "culture")
+	w.enable(t, w.A, "culture")
+	start := time.Now().Add(72 * time.Hour).Truncate(time.Hour)
+	ev := concert(start)
+	ev["description"] = strings.Repeat("Une très longue description, avec des virgules; ", 5)
+	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events", Token: w.A.Tokens[authz.TenantAdmin], Body: ev}); res.Status != 201 {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	page := w.get(w.A, "/p/culture/", "")
+	body := string(page.Body)
+	if page.Status != 200 || !strings.Contains(body, "Ville de ay") || !strings.Contains(body, "Concert au jardin") ||
+		!strings.Contains(body, `<script type="application/ld+json">`) || !strings.Contains(body, `"@type":"Event"`) {
+		t.Fatalf("agenda page: %d %s", page.Status, body)
+	}
+	feed := w.get(w.A, "/p/culture/agenda.ics", "")
+	ics := string(feed.Body)
+	if feed.Status != 200 || !strings.HasPrefix(feed.Header.Get("Content-Type"), "text/calendar") ||
+		!strings.HasPrefix(ics, "BEGIN:VCALENDAR\r\n") || !strings.Contains(ics, "SUMMARY:Concert au jardin\r\n") ||
+		!strings.Contains(ics, `virgules\;`) || !strings.Contains(ics, "GEO:44.840000;-0.570000") {
+		t.Fatalf("feed: %d %s", feed.Status, ics)
+	}
+	for _, line := range strings.Split(ics, "\r\n") {
+		if len(line) > 75 {
+			t.Errorf("line longer than 75 octets: %q", line)
+		}
+	}
+	if c := w.get(w.A, "/p/culture/categories/theatre/agenda.ics", ""); c.Status != 200 || strings.Contains(string(c.Body), "BEGIN:VEVENT") {
+		t.Errorf("theatre feed holds the concert: %d %s", c.Status, c.Body)
+	}
+	if b := w.get(w.B, "/p/culture/agenda.ics", ""); b.Status != 404 {
+		t.Errorf("B's feed: %d", b.Status)
+	}
+}
+
+func TestCulture_CitizensProposeVoteAndStaffSchedule(t *testing.T) {
+	w := newWorld(t, "culture")
+	w.enable(t, w.A, "culture")
+	cit, mod, admin := w.A.Tokens[authz.Citizen], w.A.Tokens[authz.Moderator], w.A.Tokens[authz.TenantAdmin]
+	res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas", Token: cit,
+		Body: map[string]any{"title": "Un ciné en plein air", "category": "cinema", "description": "L'été, au parc"}})
+	if res.Status != 201 {
+		t.Fatalf("propose: %d %s", res.Status, res.Body)
+	}
+	var idea struct{ ID string }
+	res.JSON(t, &idea)
+	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/vote", Token: cit}); res.Status != 400 {
+		t.Errorf("self-vote: %d %s", res.Status, res.Body)
+	}
+	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/vote", Token: mod}); res.Status != 200 || !strings.Contains(string(res.Body), `"votes":1`) {
+		t.Errorf("vote: %d %s", res.Status, res.Body)
+	}
+	body := concert(time.Now().Add(24 * time.Hour))
+	delete(body, "title")
+	res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/schedule", Token: admin, Body: body})
+	if res.Status != 201 || !strings.Contains(string(res.Body), `"idea_id":"`+idea.ID) || !strings.Contains(string(res.Body), "Un ciné en plein air") {
+		t.Fatalf("schedule: %d %s", res.Status, res.Body)
+	}
+	if ideas := w.get(w.A, "/api/v1/p/culture/ideas", ""); !strings.Contains(string(ideas.Body), `"event_id"`) {
+		t.Errorf("the idea does not link to its event: %s", ideas.Body)
+	}
+}
+
+func TestSettings_ValidatedAgainstTheSchema(t *testing.T) {
+	w := newWorld(t, "culture")
+	admin := w.A.Tokens[authz.TenantAdmin]
+	put := func(body string) testsupport.Response {
+		return w.Do(testsupport.Request{Method: "PUT", Host: w.A.Host, Path: "/api/v1/plugins/culture/settings", Token: admin, Body: body})
+	}
+	for _, bad := range []string{`{"default_days":0}`, `{"default_days":1.5}`, `{"nope":1}`, `{"agenda_title":"` + strings.Repeat("x", 81) + `"}`, `{"ideas_open":"yes"}`, `[]`} {
+		if res := put(bad); res.Status != 400 {
+			t.Errorf("settings %s: %d %s", bad, res.Status, res.Body)
+		}
+	}
+	res := put(`{"agenda_title":"Sorties à Ay","ideas_open":false}`)
+	if res.Status != 200 || !strings.Contains(string(res.Body), `"default_days":60`) {
+		t.Fatalf("valid settings: %d %s", res.Status, res.Body)
+	}
+	w.enable(t, w.A, "culture")
+	if page := w.get(w.A, "/p/culture/", ""); !strings.Contains(string(page.Body), "Sorties à Ay") {
+		t.Errorf("settings did not reach the plugin: %s", page.Body)
+	}
+	if res := w.Do(testsupport.Request{Method: "PUT", Host: w.A.Host, Path: "/api/v1/plugins/culture/settings", Token: w.A.Tokens[authz.Auditor], Body: `{}`}); res.Status != 403 {
+		t.Errorf("an auditor changed settings: %d", res.Status)
+	}
+	var list struct {
+		Plugins []pluginhost.TenantPlugin
+	}
+	w.get(w.A, "/api/v1/plugins", w.A.Tokens[authz.Auditor]).JSON(t, &list)
+	if len(list.Plugins) != 1 || !list.Plugins[0].Enabled || list.Plugins[0].State != pluginhost.Running {
+		t.Errorf("plugin list: %+v", list)
+	}
+}
+
+func TestHost_SIGKILLUnderTraffic(t *testing.T) {
+	w := newWorld(t, "culture")
+	w.enable(t, w.A, "culture")
+	if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 200 {
+		t.Fatalf("warm up: %d", res.Status)
+	}
+	pid := w.App.Plugins.Pid("culture")
+	if pid == 0 {
+		t.Fatal("no pid for the running plugin")
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	coreFailures := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !stop.Load() {
+			st := w.get(w.A, "/api/v1/p/culture/events", "").Status
+			core := w.get(w.A, "/api/v1/tenant", w.A.Tokens[authz.TenantAdmin]).Status
+			mu.Lock()
+			statuses[st]++
+			if core != 200 {
+				coreFailures++
+			}
+			mu.Unlock()
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	// Right after the kill, the plugin's routes answer 503 until it is back.
+	sawDown := false
+	for time.Since(killed) < 2*time.Second {
+		st := w.get(w.A, "/api/v1/p/culture/events", "").Status
+		if st == 503 {
+			sawDown = true
+		}
+		if st == 200 && w.App.Plugins.Pid("culture") != pid && w.App.Plugins.Pid("culture") != 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	back := time.Since(killed)
+	stop.Store(true)
+	wg.Wait()
+	if back >= 2*time.Second {
+		t.Fatalf("the plugin was not back within 2 s (statuses %v)", statuses)
+	}
+	for st := range statuses {
+		if st != 200 && st != 503 {
+			t.Errorf("plugin route answered %d during the crash", st)
+		}
+	}
+	if coreFailures > 0 {
+		t.Errorf("core route failed %d times while the plugin was down", coreFailures)
+	}
+	if !sawDown && statuses[503] == 0 {
+		t.Log("no request fell in the restart window (restart was faster than the traffic)")
+	}
+	if st := w.App.Plugins.Status("culture"); st.Restarts < 1 || st.State != pluginhost.Running {
+		t.Errorf("status after restart: %+v", st)
+	}
+	t.Logf("back after %v; statuses %v", back, statuses)
+}
+
+func TestHost_MisbehavingPluginCannotHarmTheHost(t *testing.T) {
+	w := newWorld(t, "misbehave")
+	w.enable(t, w.A, "misbehave")
+	ok := w.get(w.A, "/api/v1/p/misbehave/ok", "")
+	if ok.Status != 200 || strings.Contains(strings.Join(ok.Header.Values("Set-Cookie"), " "), "stolen") || !strings.Contains(string(ok.Body), `"tenant":"ay"`) {
+		t.Fatalf("ok: %d %v %s", ok.Status, ok.Header, ok.Body)
+	}
+	for _, path := range []string{"hang", "huge", "malformed", "badstatus", "badheader", "redirect"} {
+		start := time.Now()
+		res := w.get(w.A, "/api/v1/p/misbehave/"+path, "")
+		if res.Status != 503 {
+			t.Errorf("%s: %d %.200s, want 503", path, res.Status, res.Body)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s took %v", path, d)
+		}
+		if core := w.get(w.A, "/api/v1/tenant", w.A.Tokens[authz.TenantAdmin]); core.Status != 200 {
+			t.Errorf("core after %s: %d", path, core.Status)
+		}
+	}
+	if res := w.get(w.A, "/api/v1/p/misbehave/stdout", ""); res.Status != 200 {
+		t.Errorf("stdout: %d %s", res.Status, res.Body)
+	}
+	if res := w.get(w.A, "/api/v1/p/misbehave/ok", ""); res.Status != 200 {
+		t.Errorf("after stdout: %d %s", res.Status, res.Body)
+	}
+	page := w.get(w.A, "/p/misbehave/page", "")
+	body := string(page.Body)
+	if page.Status != 200 || !strings.Contains(body, "<h1>Hello</h1>") || strings.Contains(body, "alert(1)</script>") ||
+		strings.Contains(body, "javascript:") || strings.Contains(body, "onclick") || !strings.Contains(body, "Ville de ay") {
+		t.Errorf("page not sanitised or not wrapped: %s", body)
+	}
+	// A call token does not outlive its call.
+	w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/misbehave/kv?k=a&v=1", Token: w.A.Tokens[authz.Citizen]})
+	if res := w.get(w.A, "/api/v1/p/misbehave/expired-token", ""); !strings.Contains(string(res.Body), `"refused":true`) {
+		t.Errorf("an expired call token still works: %s", res.Body)
+	}
+	// Storage is per tenant.
+	w.enable(t, w.B, "misbehave")
+	w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/misbehave/kv?k=secret&v=of-a", Token: w.A.Tokens[authz.Citizen]})
+	if res := w.get(w.B, "/api/v1/p/misbehave/kv?k=secret", ""); !strings.Contains(string(res.Body), `"found":false`) {
+		t.Errorf("B reads A's storage: %s", res.Body)
+	}
+	if res := w.get(w.A, "/api/v1/p/misbehave/kv?k=secret", ""); !strings.Contains(string(res.Body), `"value":"of-a"`) {
+		t.Errorf("A lost its storage: %s", res.Body)
+	}
+	metrics := w.get(w.A, "/metrics", "")
+	_ = metrics
+	if n := testutilCount(w, `concorde_plugin_errors_total{plugin="misbehave",reason="timeout"}`); n < 1 {
+		t.Errorf("the timeout was not counted")
+	}
+}
+
+func testutilCount(w *world, series string) float64 {
+	mfs, err := w.App.Metrics.Registry.Gather()
+	if err != nil {
+		return -1
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			if fmt.Sprintf("%s{%s}", mf.GetName(), strings.Join(labels, ",")) == series {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func TestHost_BinaryWithAnotherChecksumNeverStarts(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "culture")
+	b, err := os.ReadFile(binaries["culture"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.App.Plugins.Install(context.Background(), "test", bin); err != nil {
+		t.Fatal(err)
+	}
+	w.enable(t, w.A, "culture")
+	// Someone swaps the binary after installation.
+	f, err := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.Write([]byte("tampered"))
+	_ = f.Close()
+	if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 503 {
+		t.Fatalf("tampered binary: %d %s", res.Status, res.Body)
+	}
+	if pid := w.App.Plugins.Pid("culture"); pid != 0 {
+		t.Fatalf("the tampered binary runs as pid %d", pid)
+	}
+	if st := w.App.Plugins.Status("culture"); !strings.Contains(st.LastError, "checksum") {
+		t.Errorf("status: %+v", st)
+	}
+	if res := w.get(w.A, "/api/v1/tenant", w.A.Tokens[authz.TenantAdmin]); res.Status != http.StatusOK {
+		t.Errorf("core: %d", res.Status)
+	}
+}

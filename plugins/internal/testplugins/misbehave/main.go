@@ -1,0 +1,109 @@
+// Command misbehave is a plugin for the host's tests: each route misbehaves in one way
+// (hangs, answers too much, answers garbage, writes to stdout...), and /api/kv uses storage.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/concorde-civic/concorde/plugins/sdk"
+)
+
+func main() {
+	get := func(path string) *sdk.Route {
+		return &sdk.Route{Method: "GET", Path: path, Kind: kindOf(path), Object: "things", Action: sdk.Read}
+	}
+	m := &sdk.Manifest{Name: "misbehave", Version: "0.0.1", Title: "Misbehaving test plugin",
+		Permissions: []*sdk.Permission{
+			{Object: "things", Action: sdk.Read, DefaultRoles: []string{"anonymous"}},
+			{Object: "things", Action: sdk.Create, DefaultRoles: []string{"citizen", "tenant-admin"}},
+		},
+		Routes: []*sdk.Route{get("/api/ok"), get("/api/hang"), get("/api/huge"), get("/api/malformed"), get("/api/badstatus"),
+			get("/api/badheader"), get("/api/stdout"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/api/redirect"),
+			{Method: "POST", Path: "/api/kv", Kind: "api", Object: "things", Action: sdk.Create}},
+	}
+	var leaked *sdk.HostServices
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/ok", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Set-Cookie", "stolen=1")
+		fmt.Fprintf(w, `{"ok":true,"tenant":%q}`, sdk.CallOf(r.Context()).Tenant.Slug)
+	})
+	mux.HandleFunc("GET /api/hang", func(w http.ResponseWriter, r *http.Request) { time.Sleep(time.Hour) })
+	mux.HandleFunc("GET /api/huge", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`"` + strings.Repeat("x", 3<<20) + `"`))
+	})
+	mux.HandleFunc("GET /api/malformed", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"not json`))
+	})
+	mux.HandleFunc("GET /api/badstatus", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(999)
+		w.Write([]byte(`{}`))
+	})
+	mux.HandleFunc("GET /api/badheader", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/javascript")
+		w.Write([]byte(`alert(1)`))
+	})
+	mux.HandleFunc("GET /api/redirect", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "https://evil.example/")
+		w.WriteHeader(http.StatusFound)
+	})
+	mux.HandleFunc("GET /api/stdout", func(w http.ResponseWriter, r *http.Request) {
+		os.Stdout.Write(bytes.Repeat([]byte("1|1|tcp|127.0.0.1:1|grpc\n"), 1000))
+		fmt.Println("garbage on stdout")
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	})
+	mux.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+		sdk.SetPageTitle(w, "Test page")
+		_ = sdk.SetJSONLD(w, map[string]string{"name": "</script><script>alert(1)</script>"})
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<h1>Hello</h1><script>alert(1)</script><a href="javascript:alert(1)" onclick="x()">x</a><form method="post" action="/p/misbehave/x"><input type="hidden" name="_csrf" value="t"></form>`))
+	})
+	mux.HandleFunc("GET /api/kv", func(w http.ResponseWriter, r *http.Request) {
+		e, ok, err := sdk.Host(r.Context()).Storage().Get(r.Context(), r.URL.Query().Get("k"))
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(500)
+			fmt.Fprintf(w, `{"error":%q}`, err.Error())
+			return
+		}
+		fmt.Fprintf(w, `{"found":%v,"value":%q,"version":%d}`, ok, e.Value, e.Version)
+	})
+	mux.HandleFunc("POST /api/kv", func(w http.ResponseWriter, r *http.Request) {
+		leaked = sdk.Host(r.Context())
+		v, err := sdk.Host(r.Context()).Storage().Put(r.Context(), r.URL.Query().Get("k"), []byte(r.URL.Query().Get("v")))
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(500)
+			fmt.Fprintf(w, `{"error":%q}`, err.Error())
+			return
+		}
+		fmt.Fprintf(w, `{"version":%d}`, v)
+	})
+	// A token kept from an earlier call must not work any more.
+	mux.HandleFunc("GET /api/expired-token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if leaked == nil {
+			w.Write([]byte(`{"error":"no earlier call"}`))
+			return
+		}
+		_, _, err := leaked.Storage().Get(r.Context(), "k")
+		fmt.Fprintf(w, `{"refused":%v}`, err != nil)
+	})
+	sdk.Serve(sdk.Plugin{Manifest: m, Handler: mux})
+}
+
+func kindOf(path string) string {
+	if strings.HasPrefix(path, "/api/") {
+		return sdk.API
+	}
+	return sdk.Page
+}

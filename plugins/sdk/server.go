@@ -1,0 +1,251 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/grpc"
+
+	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
+)
+
+// Headers a handler sets (through SetPageTitle and SetJSONLD) to give a page's title and
+// JSON-LD to the host's layout; they are taken out of the response before it leaves.
+const (
+	headerPageTitle = "X-Concorde-Page-Title"
+	headerJSONLD    = "X-Concorde-Json-Ld"
+)
+
+// SetPageTitle gives the title of the page a handler writes.
+func SetPageTitle(w http.ResponseWriter, title string) { w.Header().Set(headerPageTitle, title) }
+
+// SetJSONLD attaches structured data (schema.org) to the page a handler writes.
+func SetJSONLD(w http.ResponseWriter, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set(headerJSONLD, string(b))
+	return nil
+}
+
+// grpcPlugin is the go-plugin side of a plugin process.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	impl *Plugin
+}
+
+func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginpb.RegisterPluginServer(s, &server{impl: g.impl, broker: broker})
+	return nil
+}
+
+func (g *grpcPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, fmt.Errorf("the plugin side has no client")
+}
+
+type server struct {
+	pluginpb.UnimplementedPluginServer
+	impl   *Plugin
+	broker *plugin.GRPCBroker
+
+	mu   sync.Mutex
+	host *hostConn
+}
+
+func (s *server) Describe(_ context.Context, req *pluginpb.DescribeRequest) (*pluginpb.Manifest, error) {
+	if id := req.GetHostBrokerId(); id != 0 {
+		s.mu.Lock()
+		s.host = &hostConn{broker: s.broker, id: id}
+		s.mu.Unlock()
+	}
+	return s.impl.Manifest, nil
+}
+
+func (s *server) hostConn() *hostConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.host
+}
+
+func (s *server) Handle(ctx context.Context, req *pluginpb.HandleRequest) (resp *pluginpb.HandleResponse, err error) {
+	call := &Call{
+		Tenant: Tenant{ID: req.GetTenant().GetId(), Slug: req.GetTenant().GetSlug(), Name: req.GetTenant().GetName(),
+			Locale: req.GetTenant().GetLocale()},
+		Principal: Principal{Subject: req.GetPrincipal().GetSubject(), Roles: req.GetPrincipal().GetRoles(),
+			Anonymous: req.GetPrincipal().GetAnonymous(), Participant: req.GetPrincipal().GetParticipant(),
+			CSRFToken: req.GetPrincipal().GetCsrfToken()},
+		Settings: json.RawMessage(req.GetSettings()),
+		Kind:     req.GetKind(),
+		Locale:   req.GetLocale(),
+		BaseURL:  req.GetBaseUrl(),
+	}
+	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
+
+	u := &url.URL{Path: req.GetPath(), RawQuery: req.GetRawQuery()}
+	r, err := http.NewRequestWithContext(ctx, req.GetMethod(), "http://plugin"+u.RequestURI(), bytes.NewReader(req.GetBody()))
+	if err != nil {
+		return &pluginpb.HandleResponse{Status: http.StatusBadRequest, Body: []byte("bad request")}, nil
+	}
+	for _, h := range req.GetHeaders() {
+		for _, v := range h.GetValues() {
+			r.Header.Add(h.GetName(), v)
+		}
+	}
+	r.RemoteAddr = "host"
+	w := &recorder{header: http.Header{}}
+	defer func() {
+		if p := recover(); p != nil {
+			s.impl.Logger.Error("handler panicked", "panic", fmt.Sprint(p), "path", req.GetPath())
+			resp, err = &pluginpb.HandleResponse{Status: http.StatusInternalServerError, Body: []byte("internal error")}, nil
+		}
+	}()
+	s.impl.Handler.ServeHTTP(w, r)
+	return w.response(), nil
+}
+
+func (s *server) OnEvent(ctx context.Context, req *pluginpb.EventRequest) (*pluginpb.EventResponse, error) {
+	if s.impl.OnEvent == nil {
+		return &pluginpb.EventResponse{}, nil
+	}
+	t := req.GetTenant()
+	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
+		Settings: json.RawMessage(req.GetSettings())}
+	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
+	return &pluginpb.EventResponse{}, s.impl.OnEvent(ctx, req.GetName(), []byte(req.GetPayload()))
+}
+
+func (s *server) Health(context.Context, *pluginpb.HealthRequest) (*pluginpb.HealthResponse, error) {
+	if s.impl.Health != nil {
+		if err := s.impl.Health(); err != nil {
+			return &pluginpb.HealthResponse{Ok: false, Message: err.Error()}, nil
+		}
+	}
+	return &pluginpb.HealthResponse{Ok: true}, nil
+}
+
+func (s *server) CollectMetrics(context.Context, *pluginpb.MetricsRequest) (*pluginpb.MetricsResponse, error) {
+	if s.impl.Metrics == nil {
+		return &pluginpb.MetricsResponse{}, nil
+	}
+	mfs, err := s.impl.Metrics.Gather()
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			return nil, err
+		}
+	}
+	return &pluginpb.MetricsResponse{Text: b.String()}, nil
+}
+
+// recorder collects what a handler writes.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
+
+func (w *recorder) response() *pluginpb.HandleResponse {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.header.Get("Content-Type") == "" && w.body.Len() > 0 {
+		w.header.Set("Content-Type", http.DetectContentType(w.body.Bytes()))
+	}
+	resp := &pluginpb.HandleResponse{Status: int32(w.status), Body: w.body.Bytes(),
+		PageTitle: w.header.Get(headerPageTitle), JsonLd: w.header.Get(headerJSONLD)}
+	w.header.Del(headerPageTitle)
+	w.header.Del(headerJSONLD)
+	for name, values := range w.header {
+		resp.Headers = append(resp.Headers, &pluginpb.Header{Name: name, Values: values})
+	}
+	return resp
+}
+
+// Tenant is the tenant a call is for, chosen by the host from the request's site.
+type Tenant struct {
+	ID     int64
+	Slug   string
+	Name   string
+	Locale string
+}
+
+// Principal is who makes the request, as the host authenticated them.
+type Principal struct {
+	Subject     string
+	Roles       []string
+	Anonymous   bool
+	Participant string
+	// CSRFToken goes into every form as a hidden field named "_csrf".
+	CSRFToken string
+}
+
+// HasRole reports whether the principal holds one of roles in the tenant.
+func (p Principal) HasRole(roles ...string) bool {
+	for _, r := range p.Roles {
+		for _, want := range roles {
+			if r == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Call is what the host tells a plugin about the request it forwards.
+type Call struct {
+	Tenant    Tenant
+	Principal Principal
+	// Settings is the tenant's settings for the plugin, valid against the manifest's schema.
+	Settings json.RawMessage
+	Kind     string // Page or API
+	Locale   string
+	// BaseURL is the absolute URL of the plugin's pages on the tenant's site ("https://x/p/NAME").
+	BaseURL string
+}
+
+// APIBaseURL is the absolute URL of the plugin's JSON API on the tenant's site.
+func (c *Call) APIBaseURL() string {
+	return strings.Replace(c.BaseURL, "/p/", "/api/v1/p/", 1)
+}
+
+type callKey struct{}
+type hostKey struct{}
+
+func withCall(ctx context.Context, c *Call, h *HostServices) context.Context {
+	return context.WithValue(context.WithValue(ctx, callKey{}, c), hostKey{}, h)
+}
+
+// CallOf returns the call being served; an empty call outside one.
+func CallOf(ctx context.Context) *Call {
+	if c, ok := ctx.Value(callKey{}).(*Call); ok {
+		return c
+	}
+	return &Call{}
+}
