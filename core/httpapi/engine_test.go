@@ -310,3 +310,93 @@ func TestAccount_SignUpCarriesVotesAndErasureKeepsThemCounted(t *testing.T) {
 		}
 	})
 }
+
+func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		id := w.propose(t, e.Visitor(w.A.Host), "Il faut ouvrir les musées gratuitement le dimanche")[0]
+		vote := func(age, v string) {
+			p := e.Visitor(w.A.Host)
+			if res := p.Do("PUT", "/api/v1/my/profile", map[string]string{"age_band": age}); res.Status != 200 {
+				t.Fatalf("profile: %d %s", res.Status, res.Body)
+			}
+			if res := p.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", id), map[string]any{"vote": v, "key": keyFor(t, p, id)}); res.Status != 200 {
+				t.Fatalf("vote: %d %s", res.Status, res.Body)
+			}
+		}
+		// The young answer more: 15 of them agree, 5 older participants disagree.
+		for i := 0; i < 15; i++ {
+			vote("18-24", "agree")
+		}
+		for i := 0; i < 5; i++ {
+			vote("65-plus", "disagree")
+		}
+		// Closing the consultation refreshes the counters results are read from (they are
+		// cached for two seconds while it is open).
+		if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/close", Token: w.admin}); res.Status != 200 {
+			t.Fatalf("close: %d", res.Status)
+		}
+		get := func(path string, v any) testsupport.Response {
+			res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: path, Token: w.admin})
+			if v != nil {
+				res.JSON(t, v)
+			}
+			return res
+		}
+		var seg struct {
+			Segments map[string][]struct {
+				Agree float64 `json:"agree"`
+			} `json:"segments"`
+		}
+		get("/api/v1/consultations/culture/segments?dimension=age_band", &seg)
+		if len(seg.Segments["18-24"]) != 1 || len(seg.Segments["65-plus"]) != 1 || seg.Segments["18-24"][0].Agree < 0.8 || seg.Segments["65-plus"][0].Agree > 0.2 {
+			t.Fatalf("segments: %+v", seg)
+		}
+		if res := get("/api/v1/consultations/culture/segments?dimension=shoe_size", nil); res.Status != 400 {
+			t.Fatalf("unknown dimension: %d", res.Status)
+		}
+		if res := get("/api/v1/consultations/culture/results/weighted", nil); res.Status != 409 {
+			t.Fatalf("weighted without margins: %d", res.Status)
+		}
+		put := func(body any) testsupport.Response {
+			return w.Do(testsupport.Request{Method: "PUT", Host: w.A.Host, Path: "/api/v1/tenant/margins", Token: w.admin, Body: body})
+		}
+		if res := put(map[string]any{"age_band": map[string]float64{"18-24": 0.7, "65-plus": 0.7}}); res.Status != 400 {
+			t.Fatalf("margins not summing to 1: %d", res.Status)
+		}
+		if res := put(map[string]any{"age_band": map[string]float64{"18-24": 0.5, "65-plus": 0.5}}); res.Status != 200 {
+			t.Fatalf("margins: %d %s", res.Status, res.Body)
+		}
+		var weighted struct {
+			Proposals []struct {
+				Agree float64 `json:"agree"`
+			} `json:"proposals"`
+		}
+		get("/api/v1/consultations/culture/results/weighted", &weighted)
+		var plain struct {
+			NotEnough []struct {
+				Scores struct {
+					Rates map[string]float64 `json:"rates"`
+				} `json:"scores"`
+			} `json:"not_enough_votes"`
+			Controversy []struct {
+				Scores struct {
+					Rates map[string]float64 `json:"rates"`
+				} `json:"scores"`
+			} `json:"controversy"`
+			Consensus []struct {
+				Scores struct {
+					Rates map[string]float64 `json:"rates"`
+				} `json:"scores"`
+			} `json:"consensus"`
+		}
+		get("/api/v1/consultations/culture/results", &plain)
+		if len(plain.Consensus) != 1 || len(weighted.Proposals) != 1 {
+			t.Fatalf("plain results %+v, weighted %+v", plain, weighted)
+		}
+		unweighted := plain.Consensus[0].Scores.Rates["agree"]
+		if got := weighted.Proposals[0].Agree; got > unweighted-0.15 || got < 0.4 {
+			t.Fatalf("weighting to a 50/50 population moved agree from %.2f to %.2f; want about 0.5", unweighted, got)
+		}
+	})
+}

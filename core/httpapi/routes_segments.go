@@ -1,0 +1,196 @@
+package httpapi
+
+import (
+	"errors"
+	"sort"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/results"
+)
+
+// segmentItem is one proposal's result within one segment.
+type segmentItem struct {
+	ID       int64        `json:"id"`
+	Zone     results.Zone `json:"zone"`
+	Agree    float64      `json:"agree"`
+	Disagree float64      `json:"disagree"`
+	Neutral  float64      `json:"neutral"`
+	Votes    float64      `json:"weighted_votes"`
+}
+
+type segmentsResponse struct {
+	Consultation string                   `json:"consultation"`
+	Dimension    string                   `json:"dimension"`
+	Segments     map[string][]segmentItem `json:"segments"` // value ("" = not answered) → proposals
+}
+
+type weightedResponse struct {
+	Consultation string             `json:"consultation"`
+	Margins      results.Margins    `json:"margins"`
+	Converged    bool               `json:"converged"`
+	Cells        []weightedCell     `json:"cells"`
+	Zones        map[string][]int64 `json:"zones"` // zone → proposal ids, best first
+	Proposals    []segmentItem      `json:"proposals"`
+}
+
+type weightedCell struct {
+	Profile      results.Profile `json:"profile"`
+	Participants int64           `json:"participants"`
+	Weight       float64         `json:"weight"`
+}
+
+type marginsRequest map[string]map[string]float64
+
+func item(id int64, sc results.Scores) segmentItem {
+	return segmentItem{ID: id, Zone: sc.Zone, Agree: sc.Rates["agree"], Disagree: sc.Rates["disagree"], Neutral: sc.Rates["neutral"], Votes: sc.WeightedVotes}
+}
+
+func (s *Server) segmentRoutes() {
+	s.handle(get, "/api/v1/consultations/:slug/segments", tenant("results", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.resultsEntry(c)
+		if err != nil {
+			return err
+		}
+		dim := c.Query("dimension", results.DimensionAgeBand)
+		known := false
+		for _, d := range results.Dimensions() {
+			known = known || d == dim
+		}
+		if !known {
+			return errs.Field("dimension", "dimension must be age_band, gender or area")
+		}
+		cells, _, err := s.Votes.Segments(c.UserContext(), tenantID(c), e.Consultation.ID)
+		if err != nil {
+			return err
+		}
+		type key struct {
+			value string
+			id    int64
+		}
+		sums := map[key]*results.Counts{}
+		for _, cell := range cells {
+			k := key{cell.Profile.Value(dim), cell.ProposalID}
+			if sums[k] == nil {
+				sums[k] = &results.Counts{}
+			}
+			sums[k].Merge(cell.Counts)
+		}
+		out := segmentsResponse{Consultation: e.Consultation.Slug, Dimension: dim, Segments: map[string][]segmentItem{}}
+		cfg := e.ScoreConfig()
+		for k, n := range sums {
+			out.Segments[k.value] = append(out.Segments[k.value], item(k.id, results.Score(*n, cfg)))
+		}
+		for _, list := range out.Segments {
+			sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+		}
+		return c.JSON(out)
+	})
+	s.doc(get, "/api/v1/consultations/:slug/segments", "Results split by a profile dimension (dimension = age_band, gender or area; \"\" = not answered)", nil, segmentsResponse{})
+
+	s.handle(get, "/api/v1/consultations/:slug/results/weighted", tenant("results", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.resultsEntry(c)
+		if err != nil {
+			return err
+		}
+		margins, err := s.Tenants.Margins(c.UserContext(), tenantID(c))
+		if err != nil {
+			return err
+		}
+		if len(margins) == 0 {
+			return errs.E(errs.Conflict, "this site has given no population margins to weight results to (PUT /api/v1/tenant/margins)")
+		}
+		cells, sample, err := s.Votes.Segments(c.UserContext(), tenantID(c), e.Consultation.ID)
+		if err != nil {
+			return err
+		}
+		profiles := make([]results.Profile, 0, len(sample))
+		for p := range sample {
+			profiles = append(profiles, p)
+		}
+		sort.Slice(profiles, func(i, j int) bool {
+			a, b := profiles[i], profiles[j]
+			return a.AgeBand+"|"+a.Gender+"|"+a.Area < b.AgeBand+"|"+b.Gender+"|"+b.Area
+		})
+		rc := make([]results.Cell, len(profiles))
+		index := make(map[results.Profile]int, len(profiles))
+		for i, p := range profiles {
+			rc[i] = results.Cell{Profile: p, Count: sample[p]}
+			index[p] = i
+		}
+		out := weightedResponse{Consultation: e.Consultation.Slug, Margins: margins, Converged: true, Zones: map[string][]int64{}}
+		weights, err := results.Rake(rc, margins, 100, 0.005)
+		if errors.Is(err, results.ErrNotConverged) {
+			out.Converged = false
+		} else if err != nil {
+			return err
+		}
+		for i, p := range profiles {
+			out.Cells = append(out.Cells, weightedCell{Profile: p, Participants: sample[p], Weight: weights[i]})
+		}
+		perProposal := map[int64][]results.Counts{}
+		for _, cell := range cells {
+			v := perProposal[cell.ProposalID]
+			if v == nil {
+				v = make([]results.Counts, len(profiles))
+				perProposal[cell.ProposalID] = v
+			}
+			v[index[cell.Profile]].Merge(cell.Counts)
+		}
+		cfg := e.ScoreConfig()
+		scores := map[int64]results.Scores{}
+		for id := range e.Proposals {
+			v := perProposal[id]
+			if v == nil {
+				v = make([]results.Counts, len(profiles))
+			}
+			tally, err := results.WeightedCounts(v, weights)
+			if err != nil {
+				return err
+			}
+			sc := results.ScoreTally(tally, cfg)
+			scores[id] = sc
+			out.Proposals = append(out.Proposals, item(id, sc))
+		}
+		sort.Slice(out.Proposals, func(i, j int) bool { return out.Proposals[i].ID < out.Proposals[j].ID })
+		for id, sc := range scores {
+			out.Zones[string(sc.Zone)] = append(out.Zones[string(sc.Zone)], id)
+		}
+		for z, ids := range out.Zones {
+			sort.Slice(ids, func(i, j int) bool {
+				a, b := scores[ids[i]], scores[ids[j]]
+				switch results.Zone(z) {
+				case results.Controversy:
+					return a.Controversy > b.Controversy
+				case results.Rejection:
+					return a.Rejection > b.Rejection
+				}
+				return a.Top > b.Top
+			})
+		}
+		return c.JSON(out)
+	})
+	s.doc(get, "/api/v1/consultations/:slug/results/weighted", "Results weighted to the site's population margins (raking, with capped weights)", nil, weightedResponse{})
+
+	s.handle(get, "/api/v1/tenant/margins", tenant("tenant", "read"), false, func(c *fiber.Ctx) error {
+		m, err := s.Tenants.Margins(c.UserContext(), tenantID(c))
+		if err != nil {
+			return err
+		}
+		return c.JSON(m)
+	})
+	s.doc(get, "/api/v1/tenant/margins", "The population margins results can be weighted to", nil, marginsRequest{})
+
+	s.handle(fiber.MethodPut, "/api/v1/tenant/margins", tenant("tenant", "update"), true, func(c *fiber.Ctx) error {
+		var in marginsRequest
+		if err := decode(c, &in); err != nil {
+			return err
+		}
+		if err := s.Tenants.SetMargins(c.UserContext(), actor(c), tenantID(c), results.Margins(in)); err != nil {
+			return err
+		}
+		return c.JSON(in)
+	})
+	s.doc(fiber.MethodPut, "/api/v1/tenant/margins", "Set the population margins: dimension → value → share (each dimension sums to 1)", marginsRequest{}, marginsRequest{})
+}
