@@ -169,4 +169,3 @@ func demoVotes(ctx context.Context, a *app.App, tenantID, consultationID int64, 
 	}
 	return nil
 }
-
