@@ -16,6 +16,7 @@ import (
 
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/pluginhost"
+	"github.com/concorde-civic/concorde/core/storetest"
 	"github.com/concorde-civic/concorde/core/testsupport"
 )
 
@@ -56,9 +57,12 @@ func testLimits() pluginhost.Limits {
 	return l
 }
 
-// newWorld is two tenants and the plugins installed (not enabled).
-func newWorld(t *testing.T, plugins ...string) *world {
-	e := testsupport.New(t, "sqlite")
+// newWorld is two tenants and the plugins installed (not enabled), on SQLite.
+func newWorld(t *testing.T, plugins ...string) *world { return newWorldOn(t, "sqlite", plugins...) }
+
+// newWorldOn is newWorld on a given dialect.
+func newWorldOn(t *testing.T, dialect string, plugins ...string) *world {
+	e := testsupport.New(t, dialect)
 	e.App.Plugins.SetLimits(testLimits())
 	w := &world{Env: e, A: e.Site("ay"), B: e.Site("bee")}
 	for _, p := range plugins {
@@ -91,68 +95,73 @@ func concert(start time.Time) map[string]any {
 }
 
 func TestCulture_EnabledPerTenantAndDataIsolated(t *testing.T) {
-	w := newWorld(t, "culture")
-	admin := w.A.Tokens[authz.TenantAdmin]
-	if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 404 {
-		t.Fatalf("before enabling: %d %s", res.Status, res.Body)
-	}
-	w.enable(t, w.A, "culture")
-	if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 200 {
-		t.Fatalf("after enabling on A: %d %s", res.Status, res.Body)
-	}
-	if res := w.get(w.B, "/api/v1/p/culture/events", ""); res.Status != 404 {
-		t.Fatalf("A enabling exposed the plugin on B: %d %s", res.Status, res.Body)
-	}
-	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
-	res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events", Token: admin, Body: concert(start)})
-	if res.Status != 201 {
-		t.Fatalf("create event: %d %s", res.Status, res.Body)
-	}
-	var ev struct{ ID string }
-	res.JSON(t, &ev)
-	var list struct {
-		Events []struct{ ID, Title string }
-	}
-	w.get(w.A, "/api/v1/p/culture/events", "").JSON(t, &list)
-	if len(list.Events) != 1 || list.Events[0].ID != ev.ID {
-		t.Fatalf("A's agenda: %+v", list)
-	}
-	// B enables it too and sees none of A's data, even by id.
-	w.enable(t, w.B, "culture")
-	list.Events = nil
-	w.get(w.B, "/api/v1/p/culture/events", "").JSON(t, &list)
-	if len(list.Events) != 0 {
-		t.Fatalf("B sees A's events: %+v", list)
-	}
-	if res := w.get(w.B, "/api/v1/p/culture/events/"+ev.ID, ""); res.Status != 404 {
-		t.Fatalf("B reads A's event by id: %d %s", res.Status, res.Body)
-	}
-	// Interest counts once per person.
-	cit := w.A.Tokens[authz.Citizen]
-	for i := 0; i < 2; i++ {
-		res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events/" + ev.ID + "/interest", Token: cit})
-	}
-	if res.Status != 200 || !strings.Contains(string(res.Body), `"interested":1`) {
-		t.Fatalf("interest: %d %s", res.Status, res.Body)
-	}
-	// Disabled: 404 again, and the change is audited.
-	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/plugins/culture/disable", Token: admin}); res.Status != 200 {
-		t.Fatalf("disable: %d %s", res.Status, res.Body)
-	}
-	if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 404 {
-		t.Fatalf("disabled plugin answers: %d", res.Status)
-	}
-	if res := w.get(w.A, "/p/culture/", ""); res.Status != 404 {
-		t.Fatalf("disabled plugin page answers: %d", res.Status)
-	}
-	audit := w.get(w.A, "/api/v1/audit?object=plugin:culture", w.A.Tokens[authz.Auditor])
-	for _, a := range []string{"plugin.enable", "plugin.disable"} {
-		if !strings.Contains(string(audit.Body), a) {
-			t.Errorf("audit log lacks %s: %s", a, audit.Body)
-		}
-	}
-	if !strings.Contains(string(w.get(w.A, "/api/v1/audit?actor=plugin:culture", w.A.Tokens[authz.Auditor]).Body), "culture.event.create") {
-		t.Errorf("the plugin's own audit entry is missing")
+	// Plugin storage goes through the host to the database: both dialects.
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			w := newWorldOn(t, dialect, "culture")
+			admin := w.A.Tokens[authz.TenantAdmin]
+			if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 404 {
+				t.Fatalf("before enabling: %d %s", res.Status, res.Body)
+			}
+			w.enable(t, w.A, "culture")
+			if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 200 {
+				t.Fatalf("after enabling on A: %d %s", res.Status, res.Body)
+			}
+			if res := w.get(w.B, "/api/v1/p/culture/events", ""); res.Status != 404 {
+				t.Fatalf("A enabling exposed the plugin on B: %d %s", res.Status, res.Body)
+			}
+			start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+			res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events", Token: admin, Body: concert(start)})
+			if res.Status != 201 {
+				t.Fatalf("create event: %d %s", res.Status, res.Body)
+			}
+			var ev struct{ ID string }
+			res.JSON(t, &ev)
+			var list struct {
+				Events []struct{ ID, Title string }
+			}
+			w.get(w.A, "/api/v1/p/culture/events", "").JSON(t, &list)
+			if len(list.Events) != 1 || list.Events[0].ID != ev.ID {
+				t.Fatalf("A's agenda: %+v", list)
+			}
+			// B enables it too and sees none of A's data, even by id.
+			w.enable(t, w.B, "culture")
+			list.Events = nil
+			w.get(w.B, "/api/v1/p/culture/events", "").JSON(t, &list)
+			if len(list.Events) != 0 {
+				t.Fatalf("B sees A's events: %+v", list)
+			}
+			if res := w.get(w.B, "/api/v1/p/culture/events/"+ev.ID, ""); res.Status != 404 {
+				t.Fatalf("B reads A's event by id: %d %s", res.Status, res.Body)
+			}
+			// Interest counts once per person.
+			cit := w.A.Tokens[authz.Citizen]
+			for i := 0; i < 2; i++ {
+				res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/events/" + ev.ID + "/interest", Token: cit})
+			}
+			if res.Status != 200 || !strings.Contains(string(res.Body), `"interested":1`) {
+				t.Fatalf("interest: %d %s", res.Status, res.Body)
+			}
+			// Disabled: 404 again, and the change is audited.
+			if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/plugins/culture/disable", Token: admin}); res.Status != 200 {
+				t.Fatalf("disable: %d %s", res.Status, res.Body)
+			}
+			if res := w.get(w.A, "/api/v1/p/culture/events", ""); res.Status != 404 {
+				t.Fatalf("disabled plugin answers: %d", res.Status)
+			}
+			if res := w.get(w.A, "/p/culture/", ""); res.Status != 404 {
+				t.Fatalf("disabled plugin page answers: %d", res.Status)
+			}
+			audit := w.get(w.A, "/api/v1/audit?object=plugin:culture", w.A.Tokens[authz.Auditor])
+			for _, a := range []string{"plugin.enable", "plugin.disable"} {
+				if !strings.Contains(string(audit.Body), a) {
+					t.Errorf("audit log lacks %s: %s", a, audit.Body)
+				}
+			}
+			if !strings.Contains(string(w.get(w.A, "/api/v1/audit?actor=plugin:culture", w.A.Tokens[authz.Auditor]).Body), "culture.event.create") {
+				t.Errorf("the plugin's own audit entry is missing")
+			}
+		})
 	}
 }
 
@@ -242,30 +251,35 @@ func TestCulture_PageInLayoutWithJSONLDAndICalFeed(t *testing.T) {
 }
 
 func TestCulture_CitizensProposeVoteAndStaffSchedule(t *testing.T) {
-	w := newWorld(t, "culture")
-	w.enable(t, w.A, "culture")
-	cit, mod, admin := w.A.Tokens[authz.Citizen], w.A.Tokens[authz.Moderator], w.A.Tokens[authz.TenantAdmin]
-	res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas", Token: cit,
-		Body: map[string]any{"title": "Un ciné en plein air", "category": "cinema", "description": "L'été, au parc"}})
-	if res.Status != 201 {
-		t.Fatalf("propose: %d %s", res.Status, res.Body)
-	}
-	var idea struct{ ID string }
-	res.JSON(t, &idea)
-	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/vote", Token: cit}); res.Status != 400 {
-		t.Errorf("self-vote: %d %s", res.Status, res.Body)
-	}
-	if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/vote", Token: mod}); res.Status != 200 || !strings.Contains(string(res.Body), `"votes":1`) {
-		t.Errorf("vote: %d %s", res.Status, res.Body)
-	}
-	body := concert(time.Now().Add(24 * time.Hour))
-	delete(body, "title")
-	res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/schedule", Token: admin, Body: body})
-	if res.Status != 201 || !strings.Contains(string(res.Body), `"idea_id":"`+idea.ID) || !strings.Contains(string(res.Body), "Un ciné en plein air") {
-		t.Fatalf("schedule: %d %s", res.Status, res.Body)
-	}
-	if ideas := w.get(w.A, "/api/v1/p/culture/ideas", ""); !strings.Contains(string(ideas.Body), `"event_id"`) {
-		t.Errorf("the idea does not link to its event: %s", ideas.Body)
+	// Plugin storage goes through the host to the database: both dialects.
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			w := newWorldOn(t, dialect, "culture")
+			w.enable(t, w.A, "culture")
+			cit, mod, admin := w.A.Tokens[authz.Citizen], w.A.Tokens[authz.Moderator], w.A.Tokens[authz.TenantAdmin]
+			res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas", Token: cit,
+				Body: map[string]any{"title": "Un ciné en plein air", "category": "cinema", "description": "L'été, au parc"}})
+			if res.Status != 201 {
+				t.Fatalf("propose: %d %s", res.Status, res.Body)
+			}
+			var idea struct{ ID string }
+			res.JSON(t, &idea)
+			if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/vote", Token: cit}); res.Status != 400 {
+				t.Errorf("self-vote: %d %s", res.Status, res.Body)
+			}
+			if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/vote", Token: mod}); res.Status != 200 || !strings.Contains(string(res.Body), `"votes":1`) {
+				t.Errorf("vote: %d %s", res.Status, res.Body)
+			}
+			body := concert(time.Now().Add(24 * time.Hour))
+			delete(body, "title")
+			res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/schedule", Token: admin, Body: body})
+			if res.Status != 201 || !strings.Contains(string(res.Body), `"idea_id":"`+idea.ID) || !strings.Contains(string(res.Body), "Un ciné en plein air") {
+				t.Fatalf("schedule: %d %s", res.Status, res.Body)
+			}
+			if ideas := w.get(w.A, "/api/v1/p/culture/ideas", ""); !strings.Contains(string(ideas.Body), `"event_id"`) {
+				t.Errorf("the idea does not link to its event: %s", ideas.Body)
+			}
+		})
 	}
 }
 
