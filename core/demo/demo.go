@@ -74,6 +74,9 @@ func Ensure(ctx context.Context, a *app.App) ([]Login, error) {
 	if err := ensureConsultations(ctx, a); err != nil {
 		return nil, err
 	}
+	if _, err := ensurePlugins(ctx, a); err != nil {
+		return nil, err
+	}
 	return logins, nil
 }
 
@@ -84,6 +87,7 @@ func Print(w io.Writer, logins []Login, addr string) {
 		port = addr[i:]
 	}
 	fmt.Fprintln(w, "Concorde demo: sign in with these accounts (passwords are new at each start):")
+	defer fmt.Fprintf(w, "Take part: http://bretagne.localhost%s/ · results: http://bordeaux.localhost%s/ · cultural agenda: http://bretagne.localhost%s/p/culture/\n", port, port, port)
 	for _, l := range logins {
 		fmt.Fprintf(w, "  http://%s%s/  %-15s %-28s %s\n", l.Site, port, l.Role, l.Email, l.Password)
 	}
