@@ -42,8 +42,15 @@ type Env struct {
 // New wires an application on a fresh database of the given dialect ("sqlite" or "postgres").
 func New(t testing.TB, dialect string) *Env {
 	t.Helper()
+	return NewAt(t, storetest.URL(t, dialect))
+}
+
+// NewAt wires an application on an existing database: two Envs on one URL are two nodes of
+// one installation.
+func NewAt(t testing.TB, databaseURL string) *Env {
+	t.Helper()
 	cfg := config.Config{
-		Addr: ":0", DatabaseURL: storetest.URL(t, dialect), Secret: Secret, Env: "development",
+		Addr: ":0", DatabaseURL: databaseURL, Secret: Secret, Env: "development",
 		PlatformHost: "admin.test", CookieSecure: false, SessionTTL: time.Hour, LogLevel: "error",
 	}
 	log := slog.New(slog.NewTextHandler(logOutput(), nil))
@@ -239,4 +246,9 @@ func logOutput() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// On returns the same visitor (cookies and CSRF token) talking to another node.
+func (v *Visitor) On(e *Env) *Visitor {
+	return &Visitor{env: e, Host: v.Host, cookies: v.cookies, csrf: v.csrf}
 }
