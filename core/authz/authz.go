@@ -32,12 +32,13 @@ const (
 	Auditor       Role = "auditor"        // reads everything, changes nothing
 	Ops           Role = "ops"            // reads metrics and health
 	Citizen       Role = "citizen"        // takes part in consultations
+	Partner       Role = "partner"        // an organisation working with the tenant (cultural venues, associations): takes part, and gets what plugins grant partners
 	Anonymous     Role = "anonymous"      // what anyone may do, signed in or not; never granted
 )
 
 // Roles lists the roles that can be granted, in order of decreasing power.
 func Roles() []Role {
-	return []Role{PlatformAdmin, TenantAdmin, Moderator, Auditor, Ops, Citizen}
+	return []Role{PlatformAdmin, TenantAdmin, Moderator, Auditor, Ops, Citizen, Partner}
 }
 
 // ParseRole returns the grantable role named s.
@@ -128,6 +129,12 @@ func DefaultPermissions() []Permission {
 	add(Citizen, "account", Any)
 	add(Citizen, "results", Read)
 	add(Citizen, "exports", Read)
+	// Partners take part as citizens do; plugins give them more (e.g. submitting events).
+	for _, p := range ps {
+		if p.Role == Citizen {
+			add(Partner, p.Object, p.Action)
+		}
+	}
 
 	add(Anonymous, "site", Read)
 	add(Anonymous, "health", Read)

@@ -63,6 +63,32 @@ func (s *Server) pluginRoutes() {
 		}
 		return c.JSON(p)
 	})
+	s.handle(get, "/api/v1/plugins/:name/permissions", tenant("plugins", "read"), false, func(c *fiber.Ctx) error {
+		ps, err := s.Plugins.Permissions(c.UserContext(), tenantID(c), strings.Clone(c.Params("name")))
+		if err != nil {
+			return err
+		}
+		return c.JSON(pluginPermissions{Permissions: ps})
+	})
+	for _, g := range []struct {
+		path  string
+		grant bool
+	}{{"grant", true}, {"revoke", false}} {
+		s.handle(post, "/api/v1/plugins/:name/permissions/"+g.path, tenant("plugins", "update"), true, func(c *fiber.Ctx) error {
+			var in permissionRequest
+			if err := decode(c, &in); err != nil {
+				return err
+			}
+			ps, err := s.Plugins.SetPermission(c.UserContext(), actor(c), tenantID(c), strings.Clone(c.Params("name")), in.Object, in.Action, in.Role, g.grant)
+			if err != nil {
+				return err
+			}
+			return c.JSON(pluginPermissions{Permissions: ps})
+		})
+	}
+	s.doc(get, "/api/v1/plugins/:name/permissions", "The permissions a plugin declares and the roles holding each here", nil, pluginPermissions{})
+	s.doc(post, "/api/v1/plugins/:name/permissions/grant", "Give a role one of a plugin's declared permissions on this site", permissionRequest{}, pluginPermissions{})
+	s.doc(post, "/api/v1/plugins/:name/permissions/revoke", "Take back a permission given on this site", permissionRequest{}, pluginPermissions{})
 	s.doc(get, "/api/v1/plugins", "Installed plugins, whether this site enabled them, their settings and state", nil, pluginList{})
 	s.doc(post, "/api/v1/plugins/:name/enable", "Enable a plugin on this site", nil, pluginhost.TenantPlugin{})
 	s.doc(post, "/api/v1/plugins/:name/disable", "Disable a plugin on this site (its routes answer 404)", nil, pluginhost.TenantPlugin{})
@@ -120,4 +146,14 @@ func (s *Server) forwardToPlugin(kind string) fiber.Handler {
 		}
 		return c.Status(res.Status).Send(res.Body)
 	}
+}
+
+type pluginPermissions struct {
+	Permissions []pluginhost.PermissionGrant `json:"permissions"`
+}
+
+type permissionRequest struct {
+	Object string `json:"object"`
+	Action string `json:"action"`
+	Role   string `json:"role"`
 }

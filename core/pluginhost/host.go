@@ -176,7 +176,7 @@ func (h *Host) ensureGatePermissions(ctx context.Context) error {
 	if err := h.authz.AddPermission(ctx, authz.Anonymous, authz.AllDomains, GateObject, authz.Read); err != nil {
 		return err
 	}
-	for _, r := range []authz.Role{authz.Citizen, authz.Moderator, authz.TenantAdmin} {
+	for _, r := range []authz.Role{authz.Citizen, authz.Partner, authz.Moderator, authz.TenantAdmin} {
 		for _, act := range []string{authz.Create, authz.Update, authz.Delete} {
 			if err := h.authz.AddPermission(ctx, r, authz.AllDomains, GateObject, act); err != nil {
 				return err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/storetest"
@@ -488,5 +489,112 @@ func TestHost_BinaryWithAnotherChecksumNeverStarts(t *testing.T) {
 	}
 	if res := w.get(w.A, "/api/v1/tenant", w.A.Tokens[authz.TenantAdmin]); res.Status != http.StatusOK {
 		t.Errorf("core: %d", res.Status)
+	}
+}
+
+func TestPermissions_TenantAdminGrantsADeclaredPermissionToARole(t *testing.T) {
+	w := newWorld(t, "culture")
+	w.enable(t, w.A, "culture")
+	w.enable(t, w.B, "culture")
+	admin, citizen := w.A.Tokens[authz.TenantAdmin], w.A.Tokens[authz.Citizen]
+	post := func(s *testsupport.Site, path, token string, body any) testsupport.Response {
+		return w.Do(testsupport.Request{Method: "POST", Host: s.Host, Path: path, Token: token, Body: body})
+	}
+	event := concert(time.Now().Add(48 * time.Hour))
+	if res := post(w.A, "/api/v1/p/culture/events", citizen, event); res.Status != 403 {
+		t.Fatalf("citizen creating an event before the grant: %d %s", res.Status, res.Body)
+	}
+	grant := map[string]string{"object": "events", "action": "create", "role": "citizen"}
+	if res := post(w.A, "/api/v1/plugins/culture/permissions/grant", citizen, grant); res.Status != 403 {
+		t.Fatalf("a citizen granting: %d", res.Status)
+	}
+	for _, bad := range []map[string]string{
+		{"object": "events", "action": "create", "role": "platform-admin"},
+		{"object": "budget", "action": "create", "role": "citizen"},
+		{"object": "events", "action": "create", "role": "king"},
+	} {
+		if res := post(w.A, "/api/v1/plugins/culture/permissions/grant", admin, bad); res.Status != 400 {
+			t.Fatalf("grant %v: %d %s", bad, res.Status, res.Body)
+		}
+	}
+	res := post(w.A, "/api/v1/plugins/culture/permissions/grant", admin, grant)
+	if res.Status != 200 || !strings.Contains(string(res.Body), `"citizen"`) {
+		t.Fatalf("grant: %d %s", res.Status, res.Body)
+	}
+	if res := post(w.A, "/api/v1/p/culture/events", citizen, event); res.Status != 201 && res.Status != 200 {
+		t.Fatalf("citizen creating an event after the grant: %d %s", res.Status, res.Body)
+	}
+	// The grant holds on A only.
+	if res := post(w.B, "/api/v1/p/culture/events", w.B.Tokens[authz.Citizen], event); res.Status != 403 {
+		t.Fatalf("citizen of B after A's grant: %d", res.Status)
+	}
+	if res := post(w.A, "/api/v1/plugins/culture/permissions/revoke", admin, grant); res.Status != 200 {
+		t.Fatalf("revoke: %d %s", res.Status, res.Body)
+	}
+	if res := post(w.A, "/api/v1/p/culture/events", citizen, event); res.Status != 403 {
+		t.Fatalf("citizen after the revoke: %d", res.Status)
+	}
+	page, err := w.App.Audit.List(context.Background(), w.A.Tenant.ID, audit.Filter{Action: "plugin.permission.grant"})
+	if err != nil || len(page.Entries) != 1 {
+		t.Fatalf("grant not audited: %v %v", page, err)
+	}
+}
+
+func TestCulture_PartnerSubmissionsAreReviewedBeforePublication(t *testing.T) {
+	w := newWorld(t, "culture")
+	w.enable(t, w.A, "culture")
+	_, partner := w.Account(w.A.Tenant.ID, "salle@ay.test", authz.Partner)
+	admin := w.A.Tokens[authz.TenantAdmin]
+	do := func(method, path, token string, body any) testsupport.Response {
+		return w.Do(testsupport.Request{Method: method, Host: w.A.Host, Path: path, Token: token, Body: body})
+	}
+	event := concert(time.Now().Add(72 * time.Hour))
+	if res := do("POST", "/api/v1/p/culture/submissions", w.A.Tokens[authz.Citizen], event); res.Status != 403 {
+		t.Fatalf("citizen submitting: %d %s", res.Status, res.Body)
+	}
+	bad := concert(time.Now().Add(72 * time.Hour))
+	bad["venue"].(map[string]any)["lat"] = 123.0
+	if res := do("POST", "/api/v1/p/culture/submissions", partner, bad); res.Status != 400 {
+		t.Fatalf("bad submission: %d %s", res.Status, res.Body)
+	}
+	submit := func() string {
+		var s struct {
+			ID string `json:"id"`
+		}
+		res := do("POST", "/api/v1/p/culture/submissions", partner, event)
+		res.JSON(t, &s)
+		if res.Status != 201 || s.ID == "" {
+			t.Fatalf("submit: %d %s", res.Status, res.Body)
+		}
+		return s.ID
+	}
+	first, second := submit(), submit()
+	if res := do("GET", "/api/v1/p/culture/events", "", nil); strings.Contains(string(res.Body), "Concert au jardin") {
+		t.Fatal("a submission reached the public agenda before review")
+	}
+	if res := do("POST", "/api/v1/p/culture/submissions/"+first+"/approve", partner, nil); res.Status != 403 {
+		t.Fatalf("partner approving their own: %d", res.Status)
+	}
+	if res := do("POST", "/api/v1/p/culture/submissions/"+first+"/approve", admin, nil); res.Status != 200 {
+		t.Fatalf("approve: %d %s", res.Status, res.Body)
+	}
+	if res := do("POST", "/api/v1/p/culture/submissions/"+second+"/reject", admin, map[string]string{"reason": ""}); res.Status != 400 {
+		t.Fatalf("reject without reason: %d", res.Status)
+	}
+	if res := do("POST", "/api/v1/p/culture/submissions/"+second+"/reject", admin, map[string]string{"reason": "Déjà au programme"}); res.Status != 200 {
+		t.Fatalf("reject: %d %s", res.Status, res.Body)
+	}
+	if res := do("GET", "/api/v1/p/culture/events", "", nil); strings.Count(string(res.Body), "Concert au jardin") != 1 {
+		t.Fatalf("the approved event is not on the agenda once: %s", res.Body)
+	}
+	var mine struct {
+		Submissions []struct {
+			Status string `json:"status"`
+			Reason string `json:"reason"`
+		} `json:"submissions"`
+	}
+	do("GET", "/api/v1/p/culture/my-submissions", partner, nil).JSON(t, &mine)
+	if len(mine.Submissions) != 2 || mine.Submissions[0].Status != "approved" || mine.Submissions[1].Reason != "Déjà au programme" {
+		t.Fatalf("partner's view: %+v", mine)
 	}
 }

@@ -52,6 +52,7 @@ func (a *agenda) routes() http.Handler {
 	mux.HandleFunc("POST /api/ideas/{id}/vote", a.apiVote)
 	mux.HandleFunc("POST /api/ideas/{id}/schedule", a.apiSchedule)
 	mux.HandleFunc("GET /api/inspiration", a.apiInspiration)
+	a.submissionRoutes(mux)
 	mux.HandleFunc("GET /{$}", a.pageAgenda)
 	mux.HandleFunc("GET /events/{id}", a.pageEvent)
 	mux.HandleFunc("POST /events/{id}/interest", a.pageInterest)
