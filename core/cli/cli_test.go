@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"github.com/concorde-civic/concorde/core/cli"
+	"github.com/concorde-civic/concorde/core/demo"
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/core/storetest"
+	"github.com/concorde-civic/concorde/core/testsupport"
 )
 
 type runner struct {
@@ -111,5 +113,34 @@ func TestCLI_BadConfigurationStopsWithOneLine(t *testing.T) {
 		if code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "concorde: ") || strings.Contains(stderr, "goroutine") {
 			t.Errorf("%s: exit %d, stderr %q", name, code, stderr)
 		}
+	}
+}
+
+func TestCLI_ResultsRecomputeChecksAndRepairsCounters(t *testing.T) {
+	dbURL := storetest.URL(t, "sqlite")
+	r := runner{t: t, env: map[string]string{"CONCORDE_DATABASE_URL": dbURL, "CONCORDE_SECRET": strings.Repeat("s", 40), "CONCORDE_PLATFORM_HOST": "admin.test"}}
+	// Seed through the wired application, as the server would.
+	e := testsupport.NewAt(t, dbURL)
+	ctx := context.Background()
+	if _, err := demo.Ensure(ctx, e.App); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := r.run("results", "recompute", "--tenant", "bretagne", "--consultation", "culture", "--check"); code != 0 || !strings.Contains(out, "match") || !strings.Contains(errs, "votes") {
+		t.Fatalf("check on fresh counters: exit %d\n%s%s", code, out, errs)
+	}
+	if _, err := e.App.DB.ExecContext(ctx, `UPDATE proposal_counts SET agree = agree + 7 WHERE proposal_id = (SELECT MIN(proposal_id) FROM proposal_counts)`); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := r.run("results", "recompute", "--tenant", "bretagne", "--consultation", "culture", "--check"); code != 1 || !strings.Contains(out, "differ") {
+		t.Fatalf("check on corrupted counters: exit %d\n%s", code, out)
+	}
+	if code, out, _ := r.run("results", "recompute", "--tenant", "bretagne", "--consultation", "culture"); code != 0 || !strings.Contains(out, "corrected") {
+		t.Fatalf("repair: exit %d\n%s", code, out)
+	}
+	if code, _, _ := r.run("results", "recompute", "--tenant", "bretagne", "--consultation", "culture", "--check"); code != 0 {
+		t.Fatalf("check after repair: exit %d", code)
+	}
+	if code, _, _ := r.run("results", "recompute", "--tenant", "bretagne", "--consultation", "nope"); code != 1 {
+		t.Fatalf("unknown consultation: exit %d", code)
 	}
 }
