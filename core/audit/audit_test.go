@@ -16,18 +16,6 @@ import (
 	"github.com/concorde-civic/concorde/core/storetest"
 )
 
-// addTenants inserts bare tenants with the given ids (tenant 1 exists already).
-func addTenants(t *testing.T, db *bun.DB, ids ...int64) {
-	t.Helper()
-	now := time.Now()
-	for _, id := range ids {
-		row := map[string]any{"id": id, "slug": fmt.Sprintf("t%d", id), "kind": "city", "name": "T", "created_at": now, "updated_at": now}
-		if _, err := db.NewInsert().Model(&row).TableExpr("tenants").Exec(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // steppingClock starts at a time with nanoseconds and a non-UTC zone, to prove both are
 // normalised, and moves one minute per call.
 func steppingClock() func() time.Time {
@@ -83,7 +71,7 @@ func exec(t *testing.T, db *bun.DB, query string, args ...any) {
 func TestAppend_ChainsEntries(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		l := newLog(db)
 		got := appendN(t, l, db, 2, 3)
 
@@ -130,7 +118,7 @@ func TestAppend_ChainsEntries(t *testing.T) {
 func TestAppend_CommitsWithCallerTransaction(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		l := newLog(db)
 		rollback := errors.New("rollback")
 		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -158,7 +146,7 @@ func TestAppend_CommitsWithCallerTransaction(t *testing.T) {
 
 func TestVerify_DetectsTamperedDetail(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		l := newLog(db)
 		appendN(t, l, db, 2, 5)
 		exec(t, db, `UPDATE audit_entries SET detail = '{"i":2,"note":"forged"}' WHERE tenant_id = 2 AND seq = 3`)
@@ -175,7 +163,7 @@ func TestVerify_DetectsTamperedDetail(t *testing.T) {
 // Report.FirstBroken names that next entry.
 func TestVerify_DetectsTamperedHashRecomputed(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		l := newLog(db)
 		entries := appendN(t, l, db, 2, 5)
 		forged := entries[2]
@@ -194,7 +182,7 @@ func TestVerify_DetectsDeletedEntry(t *testing.T) {
 	for _, deleted := range []int64{1, 3} {
 		t.Run(fmt.Sprintf("seq%d", deleted), func(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, db *bun.DB) {
-				addTenants(t, db, 2)
+				storetest.AddTenants(t, db, 2)
 				l := newLog(db)
 				appendN(t, l, db, 2, 5)
 				exec(t, db, `DELETE FROM audit_entries WHERE tenant_id = 2 AND seq = ?`, deleted)
@@ -212,7 +200,7 @@ func TestVerify_DetectsDeletedEntry(t *testing.T) {
 func TestVerify_ChecksEveryBatchOfALongChain(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		l := newLog(db)
 		const n = 1203
 		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -235,7 +223,7 @@ func TestVerify_ChecksEveryBatchOfALongChain(t *testing.T) {
 func TestChains_ArePerTenant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2, 3)
+		storetest.AddTenants(t, db, 2, 3)
 		l := newLog(db)
 		var two, three []audit.Entry
 		for i := 0; i < 4; i++ { // interleaved, so a shared sequence would show
@@ -278,7 +266,7 @@ func TestChains_ArePerTenant(t *testing.T) {
 func TestList_FiltersAndPaginates(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2, 3)
+		storetest.AddTenants(t, db, 2, 3)
 		l := newLog(db)
 		records := []audit.Record{
 			{Actor: "user:1", Action: "proposal.accept", Object: "proposal:10"},   // seq 1
@@ -399,7 +387,7 @@ func TestAppend_RejectsBadInput(t *testing.T) {
 	}
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		l := newLog(db)
 		for _, c := range cases {
 			_, err := l.Append(ctx, db, 2, c.r)
@@ -422,7 +410,7 @@ func TestAppend_RejectsBadInput(t *testing.T) {
 func TestAppend_ConcurrentAppendsKeepChain(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		l := audit.New(db) // the real clock: it is safe to call concurrently
 		const workers, each = 8, 10
 		var wg sync.WaitGroup

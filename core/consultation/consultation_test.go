@@ -21,13 +21,7 @@ var ctx = context.Background()
 // setup creates tenants 2 and 3 and returns the service and the audit log.
 func setup(t *testing.T, db *bun.DB) (*consultation.Service, *audit.Log) {
 	t.Helper()
-	now := time.Now().UTC()
-	for _, id := range []int64{2, 3} {
-		row := map[string]any{"id": id, "slug": "t" + string(rune('0'+id)), "kind": "city", "name": "T", "created_at": now, "updated_at": now}
-		if _, err := db.NewInsert().Model(&row).TableExpr("tenants").Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.AddTenants(t, db, 2, 3)
 	log := audit.New(db)
 	return consultation.New(db, log, &store.IDs{}), log
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/uptrace/bun"
 
@@ -18,18 +17,6 @@ import (
 var cheap = identity.Hasher{Memory: 64, Time: 1, Threads: 1}
 
 const goodPassword = "correct horse battery"
-
-// addTenants inserts tenants with the given ids (tenant 1, the platform, always exists).
-func addTenants(t *testing.T, db *bun.DB, ids ...int64) {
-	t.Helper()
-	now := time.Now().UTC()
-	for _, id := range ids {
-		row := map[string]any{"id": id, "slug": fmt.Sprintf("t%d", id), "kind": "city", "name": "T", "created_at": now, "updated_at": now}
-		if _, err := db.NewInsert().Model(&row).TableExpr("tenants").Exec(context.Background()); err != nil {
-			t.Fatalf("add tenant %d: %v", id, err)
-		}
-	}
-}
 
 func mustCreateUser(t *testing.T, users *identity.Users, tenantID int64, email string) identity.User {
 	t.Helper()

@@ -29,7 +29,7 @@ func newSessions(db *bun.DB, ttl time.Duration) (*identity.Sessions, *clock) {
 func TestSessions_CreateAndLookup(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		u := mustCreateUser(t, identity.NewUsers(db, cheap), 1, "admin@example.org")
 		sessions, c := newSessions(db, time.Hour)
 		// A platform account logging in on tenant 2's host.
@@ -97,7 +97,7 @@ func TestSessions_ExpiredIsRefused(t *testing.T) {
 func TestSessions_BoundToHostTenant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2, 3)
+		storetest.AddTenants(t, db, 2, 3)
 		u := mustCreateUser(t, identity.NewUsers(db, cheap), 2, "ada@example.org")
 		sessions, _ := newSessions(db, time.Hour)
 		token, _, err := sessions.Create(ctx, 2, u)
@@ -168,7 +168,7 @@ func TestSessions_GarbageTokensAreRefused(t *testing.T) {
 func TestSessions_DeleteExpiredAndCountActive(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		u := mustCreateUser(t, identity.NewUsers(db, cheap), 1, "ada@example.org")
 		sessions, c := newSessions(db, time.Hour)
 		old, _, _ := sessions.Create(ctx, 1, u)

@@ -17,7 +17,7 @@ import (
 func TestTokens_CreateAndLookup(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2, 3)
+		storetest.AddTenants(t, db, 2, 3)
 		users := identity.NewUsers(db, cheap)
 		u := mustCreateUser(t, users, 3, "bot@example.org")
 		mustCreateUser(t, users, 2, "bot@example.org") // same address elsewhere
@@ -93,7 +93,7 @@ func TestTokens_RevokedIsRefused(t *testing.T) {
 func TestTokens_RevokeInAnotherTenantIsNotFound(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2, 3)
+		storetest.AddTenants(t, db, 2, 3)
 		u := mustCreateUser(t, identity.NewUsers(db, cheap), 2, "ada@example.org")
 		tokens := identity.NewTokens(db)
 		plain, tok, _ := tokens.Create(ctx, 2, u.ID, "deploy")

@@ -84,7 +84,7 @@ func TestUsers_DuplicateEmailConflicts(t *testing.T) {
 func TestUsers_SameEmailInTwoTenants(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2, 3)
+		storetest.AddTenants(t, db, 2, 3)
 		users := identity.NewUsers(db, cheap)
 		a := mustCreateUser(t, users, 2, "ada@example.org")
 		b, err := users.Create(ctx, 3, "ada@example.org", "Ada in 3", "another password")
@@ -107,7 +107,7 @@ func TestUsers_SameEmailInTwoTenants(t *testing.T) {
 func TestUsers_NotVisibleFromAnotherTenant(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2, 3)
+		storetest.AddTenants(t, db, 2, 3)
 		users := identity.NewUsers(db, cheap)
 		u := mustCreateUser(t, users, 2, "ada@example.org")
 		_, err := users.ByID(ctx, 3, u.ID)
@@ -216,7 +216,7 @@ func TestUsers_JSONNeverCarriesThePasswordHash(t *testing.T) {
 func TestAuthenticate_GenericErrorForUnknownEmailAndWrongPassword(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		addTenants(t, db, 2)
+		storetest.AddTenants(t, db, 2)
 		users := identity.NewUsers(db, cheap)
 		u := mustCreateUser(t, users, 1, "ada@example.org")
 		off := mustCreateUser(t, users, 1, "off@example.org")

@@ -53,13 +53,7 @@ func (c *clock) Advance(d time.Duration) {
 
 func setup(t *testing.T, db *bun.DB) *env {
 	t.Helper()
-	now := time.Now().UTC()
-	for _, id := range []int64{2, 3} {
-		row := map[string]any{"id": id, "slug": "t" + string(rune('0'+id)), "kind": "city", "name": "T", "created_at": now, "updated_at": now}
-		if _, err := db.NewInsert().Model(&row).TableExpr("tenants").Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storetest.AddTenants(t, db, 2, 3)
 	log := audit.New(db)
 	ids := &store.IDs{}
 	e := &env{db: db, log: log, cs: consultation.New(db, log, ids), ps: proposal.New(db, log, ids),

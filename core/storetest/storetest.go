@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -79,4 +81,17 @@ func URL(t testing.TB, dialect string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// AddTenants inserts bare tenants with the given ids (tenant 1, the platform, always exists),
+// for store tests below the tenants package.
+func AddTenants(t testing.TB, db bun.IDB, ids ...int64) {
+	t.Helper()
+	now := time.Now().UTC()
+	for _, id := range ids {
+		row := map[string]any{"id": id, "slug": fmt.Sprintf("t%d", id), "kind": "city", "name": "T", "created_at": now, "updated_at": now}
+		if _, err := db.NewInsert().Model(&row).TableExpr("tenants").Exec(context.Background()); err != nil {
+			t.Fatalf("add tenant %d: %v", id, err)
+		}
+	}
 }
