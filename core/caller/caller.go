@@ -19,6 +19,9 @@ type Principal struct {
 	ParticipantID string // the anonymous participant cookie's id, if any
 	Via           string // "session", "token" or "" for anonymous
 	SessionKey    string // what CSRF tokens are bound to: the session token or the participant id
+	// NewParticipant is true on the request that created the anonymous participant: it has
+	// no votes yet, so the vote path need not look them up.
+	NewParticipant bool
 }
 
 // Anonymous reports whether nobody is signed in.

@@ -24,10 +24,40 @@ type Entry struct {
 	Proposals    map[int64]*proposal.AcceptedProposal
 	Candidates   []sequence.Candidate
 	Counts       map[int64]results.Counts
+	Bursts       map[int64]int // direct-link vote bursts detected per proposal
 	LoadedAt     time.Time
 
 	rankOnce sync.Once
 	ranking  Ranking
+	memo     sync.Map // key → *memoEntry: responses derived from this entry
+	used     atomic.Bool
+}
+
+type memoEntry struct {
+	once  sync.Once
+	build func(*Entry) ([]byte, error)
+	b     []byte
+	err   error
+}
+
+// Memo returns what build makes of this entry for key, building it once: responses that
+// depend only on the entry (results, exports) are encoded once per load, not per request.
+// When the entry is reloaded, what was asked of the old one is built for the new one before
+// it is served, so requests never wait for it.
+func (e *Entry) Memo(key string, build func(*Entry) ([]byte, error)) ([]byte, error) {
+	e.used.Store(true)
+	v, _ := e.memo.LoadOrStore(key, &memoEntry{build: build})
+	m := v.(*memoEntry)
+	m.once.Do(func() { m.b, m.err = m.build(e) })
+	return m.b, m.err
+}
+
+// warmFrom builds on e the memos old was asked for.
+func (e *Entry) warmFrom(old *Entry) {
+	old.memo.Range(func(k, v any) bool {
+		_, _ = e.Memo(k.(string), v.(*memoEntry).build)
+		return true
+	})
 }
 
 // Ranking is the results of a consultation computed from one entry's counters.
@@ -176,6 +206,9 @@ func (c *Catalog) ByID(ctx context.Context, tenantID, consultationID int64) (*En
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				if fresh, err := c.load(ctx, tenantID, consultationID); err == nil {
+					if e.used.Load() {
+						fresh.warmFrom(e)
+					}
 					sl.entry.Store(fresh)
 				}
 			}()
@@ -222,8 +255,12 @@ func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*En
 	if err != nil {
 		return nil, err
 	}
+	bursts, err := c.votes.Bursts(ctx, tenantID, consultationID)
+	if err != nil {
+		return nil, err
+	}
 	e := &Entry{Consultation: cs, Proposals: make(map[int64]*proposal.AcceptedProposal, len(accepted)),
-		Candidates: make([]sequence.Candidate, 0, len(accepted)), Counts: counts, LoadedAt: time.Now()}
+		Candidates: make([]sequence.Candidate, 0, len(accepted)), Counts: counts, Bursts: bursts, LoadedAt: time.Now()}
 	for i := range accepted {
 		p := &accepted[i]
 		e.Proposals[p.ID] = p

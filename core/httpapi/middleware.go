@@ -122,7 +122,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		// their first read, so they can vote without an account.
 		id, cookie := s.Participants.New()
 		s.setCookie(c, participantCookie, cookie, 365*24*time.Hour)
-		p.ParticipantID, p.SessionKey = id, "p:"+id
+		p.ParticipantID, p.SessionKey, p.NewParticipant = id, "p:"+id, true
 	}
 	c.SetUserContext(caller.WithPrincipal(ctx, p))
 	return c.Next()

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -57,8 +58,19 @@ func (s *Server) resultsEntry(c *fiber.Ctx) (*catalog.Entry, error) {
 	return e, nil
 }
 
-// Results builds the results of an entry, optionally for one theme.
+// Results builds the results of an entry, optionally for one theme, with vote keys for the
+// caller while the consultation is open (the results page lets them vote).
 func (s *Server) Results(c *fiber.Ctx, e *catalog.Entry, theme string) (resultsResponse, error) {
+	var key func(id int64) string
+	if e.Consultation.IsOpen(s.now()) {
+		key = func(id int64) string { return s.key(c, id, vote.Results) }
+	}
+	return buildResults(e, theme, 0, key)
+}
+
+// buildResults ranks an entry's proposals into the zones; limit bounds each list (0: all);
+// key, when set, signs a vote key for each proposal.
+func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) string) (resultsResponse, error) {
 	r := e.Ranking()
 	ranking := r.Ranking
 	if theme != "" {
@@ -67,24 +79,22 @@ func (s *Server) Results(c *fiber.Ctx, e *catalog.Entry, theme string) (resultsR
 		}
 		ranking = results.Rank(results.ByTheme(r.Items, theme), e.ScoreConfig())
 	}
-	bursts, err := s.Votes.Bursts(c.UserContext(), tenantID(c), e.Consultation.ID)
-	if err != nil {
-		return resultsResponse{}, err
-	}
 	out := resultsResponse{Consultation: e.Consultation.Slug, Question: e.Consultation.Question, Status: string(e.Consultation.Status), Theme: theme,
-		Proposals: len(e.Proposals), Rules: "/api/v1/openapi.json#results"}
+		Proposals: len(e.Proposals), Rules: "https://github.com/concorde-civic/concorde/blob/main/core/results/doc.go"}
 	for _, n := range e.Counts {
 		out.Votes += n.Total(results.Sequence) + n.Total(results.Trusted)
 		out.TrollVotes += n.Total(results.Troll)
 	}
-	open := e.Consultation.IsOpen(s.now())
 	items := func(list []results.Ranked) []resultItem {
+		if limit > 0 && len(list) > limit {
+			list = list[:limit]
+		}
 		xs := make([]resultItem, 0, len(list))
 		for _, x := range list {
 			p := e.Proposals[x.ProposalID]
-			it := resultItem{ID: x.ProposalID, Content: p.Content, Themes: p.Themes, Scores: x.Scores, Bursts: bursts[x.ProposalID]}
-			if open {
-				it.Key = s.key(c, x.ProposalID, vote.Results)
+			it := resultItem{ID: x.ProposalID, Content: p.Content, Themes: p.Themes, Scores: x.Scores, Bursts: e.Bursts[x.ProposalID]}
+			if key != nil {
+				it.Key = key(x.ProposalID)
 			}
 			xs = append(xs, it)
 		}
@@ -95,31 +105,51 @@ func (s *Server) Results(c *fiber.Ctx, e *catalog.Entry, theme string) (resultsR
 	return out, nil
 }
 
+// sendMemo answers with a response built once per catalog entry.
+func sendMemo(c *fiber.Ctx, e *catalog.Entry, key, contentType string, build func(*catalog.Entry) ([]byte, error)) error {
+	b, err := e.Memo(key, build)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, contentType)
+	return c.Send(b)
+}
+
+func jsonOf(theme string, limit int) func(*catalog.Entry) ([]byte, error) {
+	return func(e *catalog.Entry) ([]byte, error) {
+		r, err := buildResults(e, theme, limit, nil)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(r)
+	}
+}
+
 func (s *Server) resultRoutes() {
 	s.handle(get, "/api/v1/consultations/:slug/results", tenant("results", "read"), false, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err
 		}
-		out, err := s.Results(c, e, c.Query("theme"))
+		limit, err := intQuery(c, "limit", 100)
 		if err != nil {
 			return err
 		}
-		return c.JSON(out)
+		theme := c.Query("theme")
+		if theme != "" && !e.Consultation.HasTheme(theme) {
+			return errs.Field("theme", "this consultation has no theme %q", theme)
+		}
+		return sendMemo(c, e, "results|"+theme+"|"+strconv.Itoa(limit), fiber.MIMEApplicationJSONCharsetUTF8, jsonOf(theme, limit))
 	})
-	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo and not-enough-votes lists with scores and intervals (theme)", nil, resultsResponse{})
+	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", nil, resultsResponse{})
 
 	s.handle(get, "/api/v1/consultations/:slug/export.json", tenant("exports", "read"), false, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err
 		}
-		out, err := s.Results(c, e, "")
-		if err != nil {
-			return err
-		}
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-results.json"`, e.Consultation.Slug))
-		return c.JSON(out)
+		return sendMemo(c, e, "export.json", fiber.MIMEApplicationJSONCharsetUTF8, jsonOf("", 0))
 	})
 	s.doc(get, "/api/v1/consultations/:slug/export.json", "Open data: every proposal with its counts, scores and zone (JSON)", nil, resultsResponse{})
 
@@ -128,50 +158,8 @@ func (s *Server) resultRoutes() {
 		if err != nil {
 			return err
 		}
-		out, err := s.Results(c, e, "")
-		if err != nil {
-			return err
-		}
-		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-results.csv"`, e.Consultation.Slug))
-		w := csv.NewWriter(c)
-		header := []string{"proposal_id", "content", "themes", "zone", "top", "controversy", "rejection", "engagement", "adhesion",
-			"agree_rate", "disagree_rate", "neutral_rate", "weighted_votes"}
-		for _, t := range []results.Trust{results.Sequence, results.Trusted, results.Troll} {
-			for _, k := range results.Keys() {
-				header = append(header, t.String()+"_"+string(k))
-			}
-		}
-		for _, q := range results.Qualifications() {
-			header = append(header, string(q))
-		}
-		header = append(header, "direct_link_bursts")
-		_ = w.Write(header)
-		for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.NotEnough} {
-			for _, it := range list {
-				sc := it.Scores
-				row := []string{strconv.FormatInt(it.ID, 10), csvSafe(e.Consultation.Prefix + " " + it.Content), strings.Join(it.Themes, "|"), string(sc.Zone),
-					ff(sc.Top), ff(sc.Controversy), ff(sc.Rejection), ff(sc.Engagement), ff(sc.Adhesion),
-					ff(sc.Rates["agree"]), ff(sc.Rates["disagree"]), ff(sc.Rates["neutral"]), ff(sc.WeightedVotes)}
-				for t := range []results.Trust{results.Sequence, results.Trusted, results.Troll} {
-					tr := []results.Trust{results.Sequence, results.Trusted, results.Troll}[t]
-					for ki := range results.Keys() {
-						row = append(row, strconv.FormatInt(sc.Votes.Votes[tr][ki], 10))
-					}
-				}
-				for qi := range results.Qualifications() {
-					var n int64
-					for tr := 1; tr < results.NumTrusts; tr++ {
-						n += sc.Votes.Quals[tr][qi]
-					}
-					row = append(row, strconv.FormatInt(n, 10))
-				}
-				row = append(row, strconv.Itoa(it.Bursts))
-				_ = w.Write(row)
-			}
-		}
-		w.Flush()
-		return w.Error()
+		return sendMemo(c, e, "export.csv", "text/csv; charset=utf-8", csvOf)
 	})
 	s.doc(get, "/api/v1/consultations/:slug/export.csv", "Open data: every proposal with its counts per trust, scores and zone (CSV)", nil, nil)
 
@@ -215,4 +203,51 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// csvOf writes every proposal's counts, scores and zone as CSV (open data).
+func csvOf(e *catalog.Entry) ([]byte, error) {
+	out, err := buildResults(e, "", 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	trusts := []results.Trust{results.Sequence, results.Trusted, results.Troll}
+	header := []string{"proposal_id", "content", "themes", "zone", "top", "controversy", "rejection", "engagement", "adhesion",
+		"agree_rate", "disagree_rate", "neutral_rate", "weighted_votes"}
+	for _, t := range trusts {
+		for _, k := range results.Keys() {
+			header = append(header, t.String()+"_"+string(k))
+		}
+	}
+	for _, q := range results.Qualifications() {
+		header = append(header, string(q))
+	}
+	header = append(header, "direct_link_bursts")
+	_ = w.Write(header)
+	for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.NotEnough} {
+		for _, it := range list {
+			sc := it.Scores
+			row := []string{strconv.FormatInt(it.ID, 10), csvSafe(e.Consultation.Prefix + " " + it.Content), strings.Join(it.Themes, "|"), string(sc.Zone),
+				ff(sc.Top), ff(sc.Controversy), ff(sc.Rejection), ff(sc.Engagement), ff(sc.Adhesion),
+				ff(sc.Rates["agree"]), ff(sc.Rates["disagree"]), ff(sc.Rates["neutral"]), ff(sc.WeightedVotes)}
+			for _, tr := range trusts {
+				for ki := range results.Keys() {
+					row = append(row, strconv.FormatInt(sc.Votes.Votes[tr][ki], 10))
+				}
+			}
+			for qi := range results.Qualifications() {
+				var n int64
+				for _, tr := range []results.Trust{results.Sequence, results.Trusted} {
+					n += sc.Votes.Quals[tr][qi]
+				}
+				row = append(row, strconv.FormatInt(n, 10))
+			}
+			row = append(row, strconv.Itoa(it.Bursts))
+			_ = w.Write(row)
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
 }

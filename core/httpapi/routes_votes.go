@@ -140,9 +140,11 @@ func (s *Server) voteRoutes() {
 		if err != nil {
 			return err
 		}
-		voted, err := s.Votes.Voted(c.UserContext(), tenantID(c), e.Consultation.ID, me)
-		if err != nil {
-			return err
+		var voted map[int64]results.Key
+		if !caller.PrincipalOf(c.UserContext()).NewParticipant { // a participant made by this request has no votes
+			if voted, err = s.Votes.Voted(c.UserContext(), tenantID(c), e.Consultation.ID, me); err != nil {
+				return err
+			}
 		}
 		ids := s.Sequence(c.UserContext(), e, me, voted)
 		out := sequenceResponse{Consultation: e.Consultation.Slug, Prefix: e.Consultation.Prefix, Proposals: make([]card, len(ids)), CSRFToken: s.csrfToken(c.UserContext())}
@@ -181,8 +183,7 @@ func (s *Server) voteRoutes() {
 	s.doc(del, "/api/v1/proposals/:id/vote", "Withdraw the caller's vote", nil, nil)
 }
 
-// castVote is the vote path: the proposal and its consultation from memory, the rules, the
-// key's trust, the rate limits, then a durable write batched with concurrent votes.
+// castVote is the vote path of the JSON API.
 func (s *Server) castVote(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
@@ -192,41 +193,52 @@ func (s *Server) castVote(c *fiber.Ctx) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
+	out, err := s.vote(c, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// vote is the vote path, shared by the API and the pages: the proposal and its consultation
+// from memory, the rules, the key's trust, the rate limits, then a durable write batched
+// with concurrent votes.
+func (s *Server) vote(c *fiber.Ctx, id int64, in voteRequest) (voteResponse, error) {
 	k, ok := results.ParseKey(in.Vote)
 	if !ok {
-		return errs.Field("vote", "vote must be agree, disagree or neutral")
+		return voteResponse{}, errs.Field("vote", "vote must be agree, disagree or neutral")
 	}
 	quals, err := results.ValidQualifications(k, in.Qualifications)
 	if err != nil {
-		return err
+		return voteResponse{}, err
 	}
 	e, p, err := s.Catalog.ByProposal(c.UserContext(), tenantID(c), id)
 	if err != nil {
-		return err
+		return voteResponse{}, err
 	}
 	if !e.Consultation.IsOpen(s.now()) {
-		return errs.E(errs.Conflict, "this consultation is not open to votes")
+		return voteResponse{}, errs.E(errs.Conflict, "this consultation is not open to votes")
 	}
 	me, err := participantOf(c)
 	if err != nil {
-		return err
+		return voteResponse{}, err
 	}
 	trust, origin, keyErr := s.Signer.Trust(in.Key, tenantID(c), id, me)
 	if keyErr != nil && !errs.Is(keyErr, errs.Forbidden) {
-		return keyErr // malformed: nothing recorded
+		return voteResponse{}, keyErr // malformed: nothing recorded
 	}
 	lim := s.VoteLimits
 	lim.PerParticipant = e.Consultation.Settings.VoteLimitPerMinute
 	if err := s.Limits.AllowVote(tenantID(c), me, c.IP(), lim); err != nil {
-		return err
+		return voteResponse{}, err
 	}
 	v, err := s.Votes.Cast(c.UserContext(), vote.Ballot{TenantID: tenantID(c), ConsultationID: p.ConsultationID, ProposalID: id,
 		Participant: me, Key: k, Qualifications: quals, Trust: trust, Origin: origin})
 	if err != nil {
-		return err
+		return voteResponse{}, err
 	}
 	if keyErr != nil {
-		return keyErr // forged or replayed: kept as a troll vote, left out of the results, and said so
+		return voteResponse{}, keyErr // forged or replayed: kept as a troll vote, left out of the results, and said so
 	}
-	return c.JSON(voteResponse{ProposalID: id, Vote: string(v.Key()), Qualifications: v.Qualifications.Strings(), Trust: v.Trust.String()})
+	return voteResponse{ProposalID: id, Vote: string(v.Key()), Qualifications: v.Qualifications.Strings(), Trust: v.Trust.String()}, nil
 }
