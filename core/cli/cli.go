@@ -30,7 +30,8 @@ import (
 // Env is what a command runs with: arguments, environment and output streams.
 type Env struct {
 	Args   []string
-	Getenv func(string) string
+	// LookupEnv reads the environment (os.LookupEnv): a variable set to "" is not unset.
+	LookupEnv func(string) (string, bool)
 	Stdout io.Writer
 	Stderr io.Writer
 }
@@ -66,7 +67,7 @@ func Main(ctx context.Context, e Env) int {
 	fs := flag.NewFlagSet("concorde "+name, flag.ContinueOnError)
 	fs.SetOutput(e.Stderr)
 	var cfg config.Config
-	config.Register(fs, &cfg, e.Getenv)
+	config.Register(fs, &cfg, e.LookupEnv)
 	if cmd.flags != nil {
 		cmd.flags(fs)
 	}

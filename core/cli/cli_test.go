@@ -20,7 +20,7 @@ type runner struct {
 
 func (r runner) run(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
-	code = cli.Main(context.Background(), cli.Env{Args: args, Getenv: func(k string) string { return r.env[k] }, Stdout: &out, Stderr: &errb})
+	code = cli.Main(context.Background(), cli.Env{Args: args, LookupEnv: func(k string) (string, bool) { v, ok := r.env[k]; return v, ok }, Stdout: &out, Stderr: &errb})
 	return code, out.String(), errb.String()
 }
 

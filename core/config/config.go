@@ -35,10 +35,10 @@ type Config struct {
 }
 
 // Register declares the shared flags on fs, with defaults taken from the environment.
-func Register(fs *flag.FlagSet, c *Config, getenv func(string) string) {
+func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 	env := func(k, def string) string {
-		if v := getenv(k); v != "" {
-			return v
+		if v, ok := lookup(k); ok && (v != "" || k == "CONCORDE_METRICS_ADDR") {
+			return v // an empty CONCORDE_METRICS_ADDR means: no separate metrics listener
 		}
 		return def
 	}

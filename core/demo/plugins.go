@@ -22,8 +22,8 @@ func ensurePlugins(ctx context.Context, a *app.App) ([]string, error) {
 	var installed []string
 	for name, slugs := range demoPlugins {
 		path := filepath.Join(filepath.Dir(exe), "plugins", name)
-		if _, err := os.Stat(path); err != nil {
-			continue // not built: the demo runs without it
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			continue // not built (or a source folder beside a binary built elsewhere): the demo runs without it
 		}
 		if _, err := a.Plugins.Install(ctx, actor, path); err != nil {
 			return installed, err
