@@ -31,11 +31,16 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 14m ./...
 
+# Also the 100,000-vote test through the real server (core/e2e), on PostgreSQL too when
+# TEST_DATABASE_URL is set.
 test-long:
 	$(GO) test -count=1 -timeout 60m -tags long ./...
 
+# Speed of the real server against a plain route, on SQLite then PostgreSQL (skipped with a
+# note if unreachable); BENCH_FLAGS=-quick leaves out the 1,000,000-vote results part.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concorde_bench?sslmode=disable
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+	$(GO) run ./ops/bench -pg '$(BENCH_DATABASE_URL)' $(BENCH_FLAGS)
 
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)

@@ -13,7 +13,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +49,8 @@ type Report struct {
 
 // Ack is one acknowledged vote.
 type Ack struct {
-	Participant string
+	Participant string // loadgen's own label for the simulated participant
+	Session     string // the participant id the server gave it (its cookie's id); "" if unknown
 	ProposalID  int64
 	Vote        string
 }
@@ -156,6 +159,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 					record(time.Since(t0), fmt.Errorf("empty sequence"))
 					continue
 				}
+				session := participantID(jar, cfg.BaseURL, cfg.Host)
 				for _, c := range seq.Proposals {
 					v := votes[rng.IntN(3)]
 					req := map[string]any{"vote": v, "key": c.Key, "qualifications": []string{}}
@@ -169,7 +173,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 					}
 					if err == nil {
 						mu.Lock()
-						acks = append(acks, Ack{Participant: participant, ProposalID: c.ID, Vote: v})
+						acks = append(acks, Ack{Participant: participant, Session: session, ProposalID: c.ID, Vote: v})
 						mu.Unlock()
 					}
 					if !record(time.Since(t1), err) {
@@ -188,6 +192,26 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		r.Throughput = float64(r.Requests) / elapsed.Seconds()
 	}
 	return r, nil
+}
+
+// participantID reads the id the server put in the participant cookie (before the dot), so a
+// test can find the participant's votes in the database ("p:" + id). The client files
+// cookies under the Host it sent, when that differs from the URL's.
+func participantID(jar http.CookieJar, base, host string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	if host != "" {
+		u.Host = host
+	}
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "concorde_participant" {
+			id, _, _ := strings.Cut(c.Value, ".")
+			return id
+		}
+	}
+	return ""
 }
 
 type client struct {
