@@ -35,6 +35,11 @@ func Build(ctx context.Context, dir string) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %v\n%s", Module, err, out)
 	}
+	// The culture plugin beside it, where `serve --demo` finds and enables it.
+	cmd = exec.CommandContext(ctx, "go", "build", "-o", dir+"/plugins/culture", Module+"/plugins/culture")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build the culture plugin: %v\n%s", err, out)
+	}
 	return bin, nil
 }
 

@@ -75,6 +75,7 @@ type dialectRun struct {
 	name                  string
 	plain                 []loadgen.Report // before and after the others
 	vote, sequence        loadgen.Report
+	coreJSON, pluginJSON  loadgen.Report // a core JSON route and a plugin's, each reading storage
 	results               *resultsRun
 	voteTarget, seqTarget float64
 }
@@ -161,7 +162,11 @@ func measure(ctx context.Context, o options, bin, dir, name, dbURL string, voteT
 		return d, err
 	}
 	load := func(mode string, dur time.Duration) (loadgen.Report, error) {
-		r, err := loadgen.Run(ctx, loadgen.Config{BaseURL: srv.URL, Host: host, Consultation: "bench", Mode: mode, Path: "/healthz",
+		path := "/healthz"
+		if p, ok := strings.CutPrefix(mode, "plain "); ok {
+			mode, path = "plain", p
+		}
+		r, err := loadgen.Run(ctx, loadgen.Config{BaseURL: srv.URL, Host: host, Consultation: "bench", Mode: mode, Path: path,
 			Concurrency: o.concurrency, Duration: dur, Seed: uint64(time.Now().UnixNano())})
 		if err == nil {
 			logf("%s: %s", name, r)
@@ -178,7 +183,10 @@ func measure(ctx context.Context, o options, bin, dir, name, dbURL string, voteT
 	for _, step := range []struct {
 		mode string
 		into *loadgen.Report
-	}{{"plain", nil}, {"vote", &d.vote}, {"sequence", &d.sequence}, {"plain", nil}} {
+	}{{"plain", nil}, {"vote", &d.vote}, {"sequence", &d.sequence}, {"plain", nil},
+		// The plugin platform: a plugin's JSON route (the culture agenda, read through the
+		// host's storage service) against a core JSON route that reads the database.
+		{"plain /api/v1/consultations", &d.coreJSON}, {"plain /api/v1/p/culture/events", &d.pluginJSON}} {
 		r, err := load(step.mode, o.duration)
 		if err != nil {
 			return d, err
@@ -428,6 +436,11 @@ func report(w io.Writer, o options, runs []dialectRun, note string) {
 		fmt.Fprintf(w, "| %s | vote, full path | %.0f | %s | %s | %d | **%.3f** | ≥ %.2f×, p99 ≤ 25 ms, no errors | %s |\n", d.name, d.vote.Throughput, ms(d.vote.P50), ms(d.vote.P99), d.vote.Errors, vr, d.voteTarget, verdict(vOK))
 		sr := d.sequence.Throughput / base
 		fmt.Fprintf(w, "| %s | GET sequence | %.0f | %s | %s | %d | **%.3f** | ≥ %.2f× | %s |\n", d.name, d.sequence.Throughput, ms(d.sequence.P50), ms(d.sequence.P99), d.sequence.Errors, sr, d.seqTarget, verdict(sr >= d.seqTarget && d.sequence.Errors == 0))
+		if d.coreJSON.Throughput > 0 {
+			pr := d.pluginJSON.Throughput / d.coreJSON.Throughput
+			fmt.Fprintf(w, "| %s | core JSON GET /api/v1/consultations | %.0f | %s | %s | %d | %.3f | baseline of the plugin route | |\n", d.name, d.coreJSON.Throughput, ms(d.coreJSON.P50), ms(d.coreJSON.P99), d.coreJSON.Errors, d.coreJSON.Throughput/base)
+			fmt.Fprintf(w, "| %s | plugin JSON GET /api/v1/p/culture/events | %.0f | %s | %s | %d | **%.3f× core JSON** | ≥ 0.50× the core JSON route | %s |\n", d.name, d.pluginJSON.Throughput, ms(d.pluginJSON.P50), ms(d.pluginJSON.P99), d.pluginJSON.Errors, pr, verdict(pr >= 0.5 && d.pluginJSON.Errors == 0))
+		}
 	}
 	var withResults []dialectRun
 	for _, d := range runs {
