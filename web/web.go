@@ -36,6 +36,48 @@ type Page struct {
 	Status    int
 	Message   string
 	Data      any
+	// Nav is what the header shows: who is signed in, which consoles they may open, and
+	// the link that switches language.
+	Nav Nav
+}
+
+// Nav is the state of the site's header.
+type Nav struct {
+	SignedIn bool
+	Email    string
+	Admin    bool // may open the admin console
+	Audit    bool // may open the auditor console
+	Path     string
+	Plugins  []Link
+}
+
+// Link is a named link.
+type Link struct {
+	Href, Label string
+}
+
+// funcs are the template functions; "t" and "tf" are bound to the page's locale at render.
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"t":   func(string) string { return "" },
+		"tf":  func(string, ...any) string { return "" },
+		"pct": func(f float64) int { return int(f*100 + 0.5) },
+		"add": func(a, b int) int { return a + b },
+		"contains": func(xs []string, x string) bool {
+			for _, y := range xs {
+				if y == x {
+					return true
+				}
+			}
+			return false
+		},
+		"otherLocale": func(l string) string {
+			if l == "fr" {
+				return "en"
+			}
+			return "fr"
+		},
+	}
 }
 
 // New parses the templates and catalogues; it fails at start, not at the first request.
@@ -58,11 +100,11 @@ func New() (*Pages, error) {
 	}
 	for _, f := range pages {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
-			continue
+		if name == "layout" || strings.HasPrefix(name, "_") {
+			continue // the layout and partials (_*.html) are parsed with every page
 		}
-		t := template.New("layout.html").Funcs(template.FuncMap{"t": func(string) string { return "" }})
-		if _, err := t.ParseFS(files, "templates/layout.html", f); err != nil {
+		t := template.New("layout.html").Funcs(funcs())
+		if _, err := t.ParseFS(files, "templates/layout.html", "templates/_partials.html", f); err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
 		p.tmpl[name] = t
@@ -102,13 +144,38 @@ func (p *Pages) Render(c *fiber.Ctx, status int, name string, pg Page) error {
 	if err != nil {
 		return err
 	}
-	t.Funcs(template.FuncMap{"t": func(key string) string { return p.T(pg.Locale, key) }})
+	t.Funcs(template.FuncMap{
+		"t":  func(key string) string { return p.T(pg.Locale, key) },
+		"tf": func(key string, args ...any) string { return fmt.Sprintf(p.T(pg.Locale, key), args...) },
+	})
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, pg); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
 	c.Type("html", "utf-8")
 	return c.Status(status).Send(buf.Bytes())
+}
+
+// Fragment renders a named block of template name (no layout), for pieces that scripts fetch.
+func (p *Pages) Fragment(c *fiber.Ctx, name, block string, pg Page) error {
+	t, ok := p.tmpl[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	t, err := t.Clone()
+	if err != nil {
+		return err
+	}
+	t.Funcs(template.FuncMap{
+		"t":  func(key string) string { return p.T(pg.Locale, key) },
+		"tf": func(key string, args ...any) string { return fmt.Sprintf(p.T(pg.Locale, key), args...) },
+	})
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, block, pg); err != nil {
+		return fmt.Errorf("render %s/%s: %w", name, block, err)
+	}
+	c.Type("html", "utf-8")
+	return c.Send(buf.Bytes())
 }
 
 // Error renders the error page, branded when the tenant is known.

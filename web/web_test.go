@@ -46,3 +46,30 @@ func TestCatalogues_CoverEveryTemplateKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The site's Content-Security-Policy allows no inline script or style: templates must carry
+// none (JSON-LD data blocks are not scripts), nor event-handler attributes.
+func TestTemplates_NoInlineScriptOrStyle(t *testing.T) {
+	bad := []*regexp.Regexp{
+		regexp.MustCompile(`\sstyle\s*=`),
+		regexp.MustCompile(`<style`),
+		regexp.MustCompile(`\son[a-z]+\s*=`),
+		regexp.MustCompile(`<script(?:\s+(?:defer|async))?\s*>`),
+		regexp.MustCompile(`javascript:`),
+	}
+	files, err := fs.Glob(os.DirFS("templates"), "*.html")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("templates: %v %v", files, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile("templates/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, re := range bad {
+			if loc := re.FindIndex(b); loc != nil {
+				t.Errorf("%s: %q breaks the CSP", f, b[loc[0]:loc[1]])
+			}
+		}
+	}
+}

@@ -29,11 +29,11 @@ import (
 
 // Env is what a command runs with: arguments, environment and output streams.
 type Env struct {
-	Args   []string
+	Args []string
 	// LookupEnv reads the environment (os.LookupEnv): a variable set to "" is not unset.
 	LookupEnv func(string) (string, bool)
-	Stdout io.Writer
-	Stderr io.Writer
+	Stdout    io.Writer
+	Stderr    io.Writer
 }
 
 type command struct {

@@ -9,11 +9,9 @@ import (
 
 var permSite = Perm{Object: "site", Action: "read"}
 
+// siteRoutes serve the tenant's home page and its colours; pageRoutes (pages.go) the rest.
 func (s *Server) siteRoutes() {
-	s.handle(fiber.MethodGet, "/", permSite, false, func(c *fiber.Ctx) error {
-		t := caller.Tenant(c.UserContext())
-		return s.Pages.Render(c, fiber.StatusOK, "home", web.Page{Tenant: t, Title: t.Name, CSRFToken: s.csrfToken(c.UserContext())})
-	})
+	s.handle(fiber.MethodGet, "/", permSite, false, s.home)
 	s.handle(fiber.MethodGet, "/theme.css", permSite, false, func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, "text/css; charset=utf-8")
 		c.Set(fiber.HeaderCacheControl, "no-cache")

@@ -152,6 +152,7 @@ func New(d Deps) (*Server, error) {
 	s.moderationRoutes()
 	s.voteRoutes()
 	s.resultRoutes()
+	s.pageRoutes()
 	s.segmentRoutes()
 	s.openAPIRoutes()
 	s.foundationDocs()

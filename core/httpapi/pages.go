@@ -1,0 +1,451 @@
+package httpapi
+
+import (
+	"html/template"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concorde-civic/concorde/core/account"
+	"github.com/concorde-civic/concorde/core/caller"
+	"github.com/concorde-civic/concorde/core/catalog"
+	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/vote"
+	"github.com/concorde-civic/concorde/tenants"
+	"github.com/concorde-civic/concorde/web"
+)
+
+// The site's pages: server-rendered, working as plain forms, enhanced by web/static/site.js.
+// Page handlers use the same services (and, for votes, the same vote method) as the JSON API.
+
+const (
+	localeCookie  = "concorde_lang"
+	profileCookie = "concorde_profile" // "done" once the profile questions were answered or skipped
+	// profileAfter is how many votes a participant casts before the profile questions appear.
+	profileAfter = 3
+)
+
+// locale is the visitor's language: the cookie the language link sets, else the tenant's.
+func (s *Server) locale(c *fiber.Ctx) string {
+	l := c.Cookies(localeCookie)
+	for _, ok := range tenants.Locales {
+		if l == ok {
+			return l
+		}
+	}
+	return caller.Tenant(c.UserContext()).DefaultLocale
+}
+
+// tr is a catalogue text in the visitor's language.
+func (s *Server) tr(c *fiber.Ctx, key string) string { return s.Pages.T(s.locale(c), key) }
+
+// page is the frame every page template receives.
+func (s *Server) page(c *fiber.Ctx, title string, data any) web.Page {
+	ctx := c.UserContext()
+	p := caller.PrincipalOf(ctx)
+	return web.Page{Tenant: caller.Tenant(ctx), Locale: s.locale(c), Title: title, CSRFToken: s.csrfToken(ctx), Data: data,
+		Nav: web.Nav{SignedIn: !p.Anonymous(), Email: p.Email,
+			Admin: s.may(c, "moderation", "update") || s.may(c, "consultations", "update"),
+			Audit: s.may(c, "audit", "read"), Path: string(c.Request().URI().RequestURI())}}
+}
+
+func (s *Server) render(c *fiber.Ctx, status int, name, title string, data any) error {
+	return s.Pages.Render(c, status, name, s.page(c, title, data))
+}
+
+// seeOther redirects after a form post (303, so the browser GETs the target).
+func seeOther(c *fiber.Ctx, to string) error { return c.Redirect(to, fiber.StatusSeeOther) }
+
+// localPath keeps a return address on this site; anything else becomes fallback.
+func localPath(p, fallback string) string {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+		return fallback
+	}
+	return p
+}
+
+// formValues is every value of a repeated form field.
+func formValues(c *fiber.Ctx, name string) []string {
+	var out []string
+	for _, v := range c.Request().PostArgs().PeekMulti(name) {
+		out = append(out, string(v))
+	}
+	if f, err := c.MultipartForm(); err == nil && f != nil {
+		out = append(out, f.Value[name]...)
+	}
+	return out
+}
+
+// postPage registers a page's form route: it reads an HTML form, never JSON. A client that
+// sends JSON (or a bearer token) anyway is an API client: its errors come back as JSON.
+func (s *Server) postPage(path string, p Perm, h fiber.Handler, extra ...fiber.Handler) {
+	s.handle(post, path, p, false, h, append([]fiber.Handler{apiClientErrors}, extra...)...)
+}
+
+func apiClientErrors(c *fiber.Ctx) error {
+	ct := string(c.Request().Header.ContentType())
+	if strings.HasPrefix(ct, fiber.MIMEApplicationJSON) || strings.HasPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ") {
+		if c.Get(fiber.HeaderAccept) == "" || c.Get(fiber.HeaderAccept) == "*/*" {
+			c.Request().Header.Set(fiber.HeaderAccept, fiber.MIMEApplicationJSON)
+		}
+	}
+	return c.Next()
+}
+
+// wantsFragment is true for the site's own scripts, which post forms and want JSON back.
+func wantsFragment(c *fiber.Ctx) bool { return c.Get(fiber.HeaderAccept) == fiber.MIMEApplicationJSON }
+
+// --- citizen site ---
+
+type homePage struct {
+	Open, Past, Soon []consultation.Consultation
+	Plugins          []web.Link
+}
+
+// qualGroup is the qualifications of one vote key, as the card shows them.
+type qualGroup struct {
+	Key   string
+	Quals []string
+	Shown bool
+}
+
+// cardView is one proposal to vote on.
+type cardView struct {
+	ID      int64
+	Prefix  string
+	Content string
+	Themes  []string
+	Key     string
+	Slug    string
+	Return  string
+	Vote    string // the vote just cast, when the card asks for qualifications
+	Groups  []qualGroup
+}
+
+func newCard(slug, prefix string, id int64, content string, themes []string, key, ret, voted string) *cardView {
+	cv := &cardView{ID: id, Prefix: prefix, Content: content, Themes: themes, Key: key, Slug: slug, Return: ret, Vote: voted}
+	for _, k := range results.Keys() {
+		g := qualGroup{Key: string(k), Shown: voted == string(k)}
+		for _, q := range results.QualificationsOf(k) {
+			g.Quals = append(g.Quals, string(q))
+		}
+		cv.Groups = append(cv.Groups, g)
+	}
+	return cv
+}
+
+type proposeForm struct {
+	Content string
+	Error   string
+	Sent    bool
+	Min     int
+	Max     int
+}
+
+type consultationPage struct {
+	C            consultation.Consultation
+	ContextHTML  template.HTML
+	Open         bool
+	Published    bool
+	Proposals    int
+	Votes        int64
+	MyVotes      int
+	Card         *cardView
+	AskProfile   bool // the profile questions come now instead of a card (no-JS flow)
+	OfferProfile bool // the page carries the profile questions for the script to slip in
+	ProfileAfter int
+	AgeBands     []string
+	Genders      []string
+	Done         bool
+	Propose      proposeForm
+}
+
+func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView, pf proposeForm) (consultationPage, error) {
+	ctx := c.UserContext()
+	cs := e.Consultation
+	pg := consultationPage{C: cs, ContextHTML: cs.ContextHTML(), Open: cs.IsOpen(s.now()), Published: cs.Status == consultation.Published,
+		Proposals: len(e.Proposals), ProfileAfter: profileAfter, AgeBands: account.AgeBands, Genders: account.Genders, Propose: pf}
+	pg.Propose.Min, pg.Propose.Max = proposal.MinLength, proposal.MaxLength
+	for _, n := range e.Counts {
+		pg.Votes += n.Total(results.Sequence) + n.Total(results.Trusted)
+	}
+	me := caller.PrincipalOf(ctx).Participant()
+	if !pg.Open || me == "" {
+		return pg, nil
+	}
+	var voted map[int64]results.Key
+	if !caller.PrincipalOf(ctx).NewParticipant { // a participant made by this request has no votes
+		var err error
+		if voted, err = s.Votes.Voted(ctx, tenantID(c), cs.ID, me); err != nil {
+			return pg, err
+		}
+	}
+	pg.MyVotes = len(voted)
+	if c.Cookies(profileCookie) != "done" {
+		pr, err := s.Account.Profile(ctx, tenantID(c), me)
+		if err != nil {
+			return pg, err
+		}
+		if pr.AgeBand == "" && pr.Gender == "" && pr.Area == "" {
+			pg.OfferProfile = true
+			pg.AskProfile = card == nil && pg.MyVotes >= profileAfter
+		}
+	}
+	if card != nil {
+		pg.Card = card
+		return pg, nil
+	}
+	if pg.AskProfile {
+		return pg, nil
+	}
+	ids := s.Sequence(ctx, e, me, voted)
+	if len(ids) == 0 {
+		pg.Done = true
+		return pg, nil
+	}
+	p := e.Proposals[ids[0]]
+	pg.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, vote.Sequence), "/c/"+cs.Slug, "")
+	return pg, nil
+}
+
+type searchPage struct {
+	C         consultation.Consultation
+	Query     string
+	Theme     string
+	Page      proposal.Page
+	Prev      string
+	Next      string
+	Searching bool
+}
+
+type proposalView struct {
+	P         proposal.Proposal
+	C         consultation.Consultation
+	Card      *cardView
+	Share     string
+	Pending   bool
+	IsAuthor  bool
+	Published bool
+}
+
+func (s *Server) pageRoutes() {
+	s.handle(get, "/lang/:locale", permSite, false, func(c *fiber.Ctx) error {
+		l := c.Params("locale")
+		ok := false
+		for _, x := range tenants.Locales {
+			ok = ok || x == l
+		}
+		if !ok {
+			return errs.E(errs.NotFound, "no such language")
+		}
+		s.setCookie(c, localeCookie, l, 365*24*time.Hour)
+		return seeOther(c, localPath(c.Query("next"), "/"))
+	})
+
+	s.handle(get, "/c/:slug", tenant("consultations", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.entryFor(c)
+		if err != nil {
+			return err
+		}
+		pf := proposeForm{Sent: c.Query("proposed") == "1"}
+		pg, err := s.consultationPage(c, e, nil, pf)
+		if err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusOK, "consultation", e.Consultation.Question, pg)
+	})
+
+	// The vote form: step "vote" casts the vote and shows its qualifications; step "qualify"
+	// casts it again with the qualifications chosen, then moves to the next card.
+	s.postPage("/c/:slug/vote", tenant("votes", "create"), func(c *fiber.Ctx) error {
+		id, err := strconv.ParseInt(c.FormValue("proposal"), 10, 64)
+		if err != nil || id <= 0 {
+			return errs.Field("proposal", "the form names no proposal; reload the page and try again")
+		}
+		in := voteRequest{Vote: c.FormValue("vote"), Key: c.FormValue("key"), Qualifications: formValues(c, "qualification")}
+		ret := localPath(c.FormValue("return"), "/c/"+c.Params("slug"))
+		if c.FormValue("step") == "qualify" && len(in.Qualifications) == 0 {
+			return seeOther(c, ret+"#vote")
+		}
+		if _, err := s.vote(c, id, in); err != nil {
+			return err
+		}
+		if c.FormValue("step") == "qualify" {
+			return seeOther(c, ret+"#vote")
+		}
+		e, p, err := s.Catalog.ByProposal(c.UserContext(), tenantID(c), id)
+		if err != nil {
+			return err
+		}
+		card := newCard(e.Consultation.Slug, e.Consultation.Prefix, p.ID, p.Content, p.Themes, in.Key, ret, in.Vote)
+		if strings.HasPrefix(ret, "/proposals/") {
+			full, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
+			if err != nil {
+				return err
+			}
+			pv := proposalView{P: full, C: e.Consultation, Card: card, Share: c.BaseURL() + "/proposals/" + strconv.FormatInt(id, 10)}
+			return s.render(c, fiber.StatusOK, "proposal", e.Consultation.Prefix+" "+p.Content, pv)
+		}
+		pg, err := s.consultationPage(c, e, card, proposeForm{})
+		if err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusOK, "consultation", e.Consultation.Question, pg)
+	})
+
+	s.postPage("/c/:slug/propose", tenant("proposals", "create"), func(c *fiber.Ctx) error {
+		e, err := s.entryFor(c)
+		if err != nil {
+			return err
+		}
+		content := c.FormValue("content")
+		author := caller.PrincipalOf(c.UserContext()).Participant()
+		if author == "" {
+			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
+		}
+		if !s.Limits.Allow("proposal-source|"+strconv.FormatInt(tenantID(c), 10)+"|"+c.IP(), s.ProposalsPerSourcePerHour, time.Hour) {
+			return errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
+		}
+		if _, err := s.Proposals.Submit(c.UserContext(), tenantID(c), e.Consultation, author, content); err != nil {
+			if k := errs.KindOf(err); k != errs.Invalid && k != errs.TooMany && k != errs.Conflict && k != errs.Unauthorized {
+				return err
+			}
+			msg, _ := errs.MessageOf(err)
+			pg, perr := s.consultationPage(c, e, nil, proposeForm{Content: content, Error: msg})
+			if perr != nil {
+				return perr
+			}
+			return s.render(c, statusOf[errs.KindOf(err)], "consultation", e.Consultation.Question, pg)
+		}
+		return seeOther(c, "/c/"+e.Consultation.Slug+"?proposed=1#propose")
+	})
+
+	s.postPage("/c/:slug/profile", tenant("account", "update"), func(c *fiber.Ctx) error {
+		e, err := s.entryFor(c)
+		if err != nil {
+			return err
+		}
+		if c.FormValue("action") != "skip" {
+			pr := profileFrom(c)
+			if err := pr.Validate(); err != nil {
+				return err
+			}
+			if err := s.Account.SetProfile(c.UserContext(), tenantID(c), caller.PrincipalOf(c.UserContext()).Participant(), pr); err != nil {
+				return err
+			}
+		}
+		s.setCookie(c, profileCookie, "done", 365*24*time.Hour)
+		if wantsFragment(c) {
+			return c.JSON(fiber.Map{"ok": true})
+		}
+		return seeOther(c, "/c/"+e.Consultation.Slug+"#vote")
+	})
+
+	s.handle(get, "/c/:slug/proposals", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.entryFor(c)
+		if err != nil {
+			return err
+		}
+		q := proposal.Query{Text: c.Query("q"), Theme: c.Query("theme"), PerPage: 20}
+		if q.Page, err = intQuery(c, "page", 1); err != nil {
+			return err
+		}
+		if q.Theme != "" && !e.Consultation.HasTheme(q.Theme) {
+			q.Theme = ""
+		}
+		res, err := s.Proposals.Search(c.UserContext(), tenantID(c), e.Consultation.ID, q)
+		if err != nil {
+			return err
+		}
+		sp := searchPage{C: e.Consultation, Query: q.Text, Theme: q.Theme, Page: res, Searching: q.Text != "" || q.Theme != ""}
+		link := func(page int) string {
+			v := url.Values{}
+			if q.Text != "" {
+				v.Set("q", q.Text)
+			}
+			if q.Theme != "" {
+				v.Set("theme", q.Theme)
+			}
+			v.Set("page", strconv.Itoa(page))
+			return "/c/" + e.Consultation.Slug + "/proposals?" + v.Encode()
+		}
+		if res.Page > 1 {
+			sp.Prev = link(res.Page - 1)
+		}
+		if res.Page*res.PerPage < res.Total {
+			sp.Next = link(res.Page + 1)
+		}
+		return s.render(c, fiber.StatusOK, "search", s.tr(c, "search_title"), sp)
+	})
+
+	s.handle(get, "/proposals/:id", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+		id, err := idParam(c, "id")
+		if err != nil {
+			return err
+		}
+		p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
+		if err != nil {
+			return err
+		}
+		me := caller.PrincipalOf(c.UserContext()).Participant()
+		if p.Status != proposal.Accepted && !p.IsAuthor(me) && !s.may(c, "moderation", "read") {
+			return errs.E(errs.NotFound, "no such proposal")
+		}
+		cs, err := s.Consultations.GetByID(c.UserContext(), tenantID(c), p.ConsultationID)
+		if err != nil {
+			return err
+		}
+		pv := proposalView{P: p, C: cs, Share: c.BaseURL() + "/proposals/" + strconv.FormatInt(id, 10), IsAuthor: p.IsAuthor(me),
+			Pending: p.Status != proposal.Accepted, Published: cs.Status == consultation.Published}
+		if p.Status == proposal.Accepted && cs.IsOpen(s.now()) && me != "" {
+			pv.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, vote.Direct), "/proposals/"+strconv.FormatInt(id, 10), "")
+		}
+		return s.render(c, fiber.StatusOK, "proposal", cs.Prefix+" "+p.Content, pv)
+	})
+
+	s.resultPageRoutes()
+	s.accountPageRoutes()
+	s.adminPageRoutes()
+	s.auditPageRoutes()
+}
+
+// home lists the tenant's consultations: open ones first, then past ones.
+func (s *Server) home(c *fiber.Ctx) error {
+	cs, err := s.Consultations.List(c.UserContext(), tenantID(c), false)
+	if err != nil {
+		return err
+	}
+	var hp homePage
+	now := s.now()
+	for _, x := range cs {
+		switch {
+		case x.IsOpen(now):
+			hp.Open = append(hp.Open, x)
+		case x.Status == consultation.Closed || x.Status == consultation.Published:
+			hp.Past = append(hp.Past, x)
+		default:
+			hp.Soon = append(hp.Soon, x)
+		}
+	}
+	if s.Plugins != nil {
+		if ps, err := s.Plugins.ForTenant(c.UserContext(), tenantID(c)); err == nil {
+			for _, p := range ps {
+				if p.Enabled {
+					label := p.Title
+					if label == "" {
+						label = p.Name
+					}
+					hp.Plugins = append(hp.Plugins, web.Link{Href: "/p/" + p.Name + "/", Label: label})
+				}
+			}
+		}
+	}
+	t := caller.Tenant(c.UserContext())
+	return s.render(c, fiber.StatusOK, "home", t.Name, hp)
+}

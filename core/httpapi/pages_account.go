@@ -1,0 +1,139 @@
+package httpapi
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concorde-civic/concorde/core/account"
+	"github.com/concorde-civic/concorde/core/caller"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/tenants"
+)
+
+type accountPage struct {
+	SignedIn  bool
+	Email     string
+	Proposals []proposal.Proposal
+	Error     string
+	Form      string // which form the error belongs to: "signin" or "signup"
+	EmailIn   string
+	NameIn    string
+	Prefixes  map[int64]string
+	Slugs     map[int64]string
+}
+
+func profileFrom(c *fiber.Ctx) account.Profile {
+	return account.Profile{AgeBand: c.FormValue("age_band"), Gender: c.FormValue("gender"), Area: c.FormValue("area")}
+}
+
+func (s *Server) accountPage(c *fiber.Ctx, status int, ap accountPage) error {
+	ctx := c.UserContext()
+	p := caller.PrincipalOf(ctx)
+	ap.SignedIn, ap.Email = !p.Anonymous(), p.Email
+	if me := p.Participant(); me != "" {
+		ps, err := s.Proposals.ByAuthor(ctx, tenantID(c), me)
+		if err != nil {
+			return err
+		}
+		ap.Proposals = ps
+		ap.Prefixes, ap.Slugs = map[int64]string{}, map[int64]string{}
+		for _, x := range ps {
+			if _, ok := ap.Slugs[x.ConsultationID]; ok {
+				continue
+			}
+			if cs, err := s.Consultations.GetByID(ctx, tenantID(c), x.ConsultationID); err == nil {
+				ap.Prefixes[x.ConsultationID], ap.Slugs[x.ConsultationID] = cs.Prefix, cs.Slug
+			}
+		}
+	}
+	return s.render(c, status, "account", s.tr(c, "account_title"), ap)
+}
+
+func (s *Server) accountPageRoutes() {
+	s.handle(get, "/account", tenant("account", "read"), false, func(c *fiber.Ctx) error {
+		return s.accountPage(c, fiber.StatusOK, accountPage{})
+	})
+
+	s.postPage("/account/signin", Perm{Object: "session", Action: "create"}, func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		t := caller.Tenant(ctx)
+		email, password := c.FormValue("email"), c.FormValue("password")
+		u, err := s.Users.Authenticate(ctx, t.ID, email, password)
+		if errs.Is(err, errs.Unauthorized) && t.ID != tenants.PlatformID {
+			// Platform staff (admins, auditors) sign in on any site where they hold a role.
+			if pu, perr := s.Users.Authenticate(ctx, tenants.PlatformID, email, password); perr == nil &&
+				s.Authz.HasAnyRoleIn(userSubject(pu.TenantID, pu.ID), caller.Domain(t.ID)) {
+				u, err = pu, nil
+			}
+		}
+		if err != nil {
+			if errs.KindOf(err) != errs.Unauthorized && errs.KindOf(err) != errs.Invalid {
+				return err
+			}
+			msg, _ := errs.MessageOf(err)
+			return s.accountPage(c, statusOf[errs.KindOf(err)], accountPage{Error: msg, Form: "signin", EmailIn: email})
+		}
+		if p := caller.PrincipalOf(ctx); p.ParticipantID != "" && u.TenantID == t.ID {
+			if err := s.Account.Adopt(ctx, t.ID, "p:"+p.ParticipantID, userSubject(u.TenantID, u.ID)); err != nil {
+				return err
+			}
+		}
+		if err := s.startSession(c, u.TenantID, u.ID, u.Email); err != nil {
+			return err
+		}
+		return seeOther(c, localPath(c.FormValue("next"), "/account"))
+	}, s.loginLimit)
+
+	s.postPage("/account/signup", Perm{Object: "session", Action: "create"}, func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		p := caller.PrincipalOf(ctx)
+		anon := ""
+		if p.ParticipantID != "" {
+			anon = "p:" + p.ParticipantID
+		}
+		email, name := c.FormValue("email"), c.FormValue("name")
+		m, err := s.Account.SignUp(ctx, tenantID(c), email, name, c.FormValue("password"), anon)
+		if err != nil {
+			if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {
+				return err
+			}
+			msg, _ := errs.MessageOf(err)
+			return s.accountPage(c, statusOf[errs.KindOf(err)], accountPage{Error: msg, Form: "signup", EmailIn: email, NameIn: name})
+		}
+		if err := s.startSession(c, m.User.TenantID, m.User.ID, m.Email); err != nil {
+			return err
+		}
+		return seeOther(c, "/account")
+	}, s.signupLimit)
+
+	s.postPage("/account/signout", Perm{Object: "session", Action: "delete"}, func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		if tok := c.Cookies(sessionCookie); tok != "" {
+			if err := s.Sessions.Delete(ctx, caller.Tenant(ctx).ID, tok); err != nil {
+				return err
+			}
+		}
+		c.ClearCookie(sessionCookie)
+		return seeOther(c, "/")
+	})
+
+	s.handle(get, "/account/delete", tenant("account", "read"), false, func(c *fiber.Ctx) error {
+		return s.render(c, fiber.StatusOK, "delete", s.tr(c, "delete_title"), nil)
+	})
+
+	s.postPage("/account/delete", tenant("account", "delete"), func(c *fiber.Ctx) error {
+		if c.FormValue("confirm") != "yes" {
+			return errs.Field("confirm", "tick the box to confirm that you want your account and data erased")
+		}
+		p := caller.PrincipalOf(c.UserContext())
+		var uid int64
+		if !p.Anonymous() && p.UserTenantID == tenantID(c) {
+			uid = p.UserID
+		}
+		if err := s.Account.Erase(c.UserContext(), tenantID(c), p.Participant(), uid); err != nil {
+			return err
+		}
+		c.ClearCookie(sessionCookie, participantCookie, profileCookie)
+		return seeOther(c, "/?erased=1")
+	})
+}

@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concorde-civic/concorde/core/audit"
+	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/vote"
+)
+
+// The auditor console: everything an auditor may read, and no control that writes. Its one
+// action, recomputing results from the raw votes, is a GET that changes nothing.
+
+type auditHome struct {
+	Section       string
+	Consultations []consultation.Consultation
+}
+
+type auditLogPage struct {
+	Section string
+	Entries []audit.Entry
+	Next    string
+	Report  *audit.Report
+	Action  string
+}
+
+type auditResultsPage struct {
+	Section  string
+	Results  resultsPage
+	Verified bool
+	Match    bool
+	Diff     vote.Diff
+}
+
+func (s *Server) auditPageRoutes() {
+	s.handle(get, "/audit", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), true)
+		if err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusOK, "audit_home", s.tr(c, "audit_title"), auditHome{Section: "home", Consultations: cs})
+	})
+
+	logPage := func(c *fiber.Ctx, section string, f audit.Filter) error {
+		f.Limit = 100
+		if v := c.Query("before"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return errs.Field("before", "before must be a positive entry number")
+			}
+			f.BeforeSeq = n
+		}
+		page, err := s.Audit.List(c.UserContext(), tenantID(c), f)
+		if err != nil {
+			return err
+		}
+		lp := auditLogPage{Section: section, Entries: page.Entries}
+		if page.NextBeforeSeq != 0 {
+			lp.Next = "/audit/" + section + "?before=" + strconv.FormatInt(page.NextBeforeSeq, 10)
+		}
+		if section == "log" {
+			r, err := s.Audit.Verify(c.UserContext(), tenantID(c))
+			if err != nil {
+				return err
+			}
+			lp.Report = &r
+		}
+		title := s.tr(c, "audit_log")
+		if section == "decisions" {
+			title = s.tr(c, "audit_decisions")
+		}
+		return s.render(c, fiber.StatusOK, "audit_log", title, lp)
+	}
+	s.handle(get, "/audit/log", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+		return logPage(c, "log", audit.Filter{})
+	})
+	s.handle(get, "/audit/decisions", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+		return logPage(c, "decisions", audit.Filter{Object: "proposal:*"})
+	})
+
+	s.handle(get, "/audit/c/:slug", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+		e, err := s.entryFor(c)
+		if err != nil {
+			return err
+		}
+		r, err := s.Results(c, e, "")
+		if err != nil {
+			return err
+		}
+		ap := auditResultsPage{Section: "home", Results: s.resultsPage(r, e.Consultation)}
+		if c.Query("verify") == "1" {
+			d, err := s.Votes.Recompute(c.UserContext(), tenantID(c), e.Consultation.ID, false, nil)
+			if err != nil {
+				return err
+			}
+			ap.Verified, ap.Match, ap.Diff = true, len(d.Mismatches) == 0, d
+		}
+		return s.render(c, fiber.StatusOK, "audit_results", e.Consultation.Question, ap)
+	})
+}
