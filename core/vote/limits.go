@@ -285,16 +285,26 @@ func (s *Service) observeBursts(ballots []Ballot) {
 		return
 	}
 	at := s.opts.Now()
-	var found []Burst
+	type key struct {
+		tenant, proposal int64
+		at               time.Time
+	}
+	var order []key
+	latest := map[key]Burst{} // one write per burst and batch, with its latest counts
 	for _, b := range ballots {
 		if x, ok := s.bursts.Observe(b, at); ok {
-			found = append(found, x)
+			if x.New {
+				s.metrics.bursts.Inc()
+			}
+			k := key{x.TenantID, x.ProposalID, x.StartedAt}
+			if _, seen := latest[k]; !seen {
+				order = append(order, k)
+			}
+			latest[k] = x
 		}
 	}
-	for _, x := range found {
-		if x.New {
-			s.metrics.bursts.Inc()
-		}
+	for _, k := range order {
+		x := latest[k]
 		if err := s.recordBurst(x); err != nil {
 			s.opts.Log.Error("record vote burst", "tenant", x.TenantID, "proposal", x.ProposalID, "err", err)
 		}

@@ -399,9 +399,13 @@ func (s *Service) process(batch []*request) {
 			b.ConsultationID = outs[i].vote.ConsultationID
 			observed = append(observed, b)
 		}
+	}
+	// Bursts are recorded before the votes are acknowledged, so a burst is flagged by the
+	// time its votes are (a rare extra write: only while a proposal is in a burst).
+	s.observeBursts(observed)
+	for i, r := range live {
 		r.res <- outs[i]
 	}
-	s.observeBursts(observed)
 }
 
 func (s *Service) commitError(err error, r *request) error {
