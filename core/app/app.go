@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -97,6 +98,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Votes.Start()
 	a.Catalog = catalog.New(a.Consultations, a.Proposals, a.Votes)
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
+	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
 	a.Limits = vote.NewLimiter(0, nil)
 	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Authz)
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
@@ -175,4 +177,18 @@ func perSource(n int) int {
 		return -1
 	}
 	return n
+}
+
+// publish tells the plugins enabled on a tenant of an event of the core (delivered in the
+// background, to the plugins whose manifest listens to it).
+func (a *App) publish(tenantID int64, name string, payload map[string]any) {
+	if a.Plugins == nil {
+		return
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		a.Log.Error("encode event", "event", name, "error", err.Error())
+		return
+	}
+	a.Plugins.Publish(tenantID, "", name, b)
 }

@@ -25,6 +25,9 @@ type Service struct {
 	ids *store.IDs
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// Events, when set, is told of each status change after it commits (name
+	// "consultation.open", ".close" or ".publish"); plugins hear of them through it.
+	Events func(tenantID int64, name string, payload map[string]any)
 }
 
 // New wires the consultation service.
@@ -260,6 +263,10 @@ func (s *Service) SetStatus(ctx context.Context, tenantID int64, actor, slug str
 	})
 	if err != nil {
 		return Consultation{}, wrap(err, fmt.Sprintf("set consultation %s %s", slug, to))
+	}
+	if s.Events != nil {
+		name := map[Status]string{Open: "consultation.open", Closed: "consultation.close", Published: "consultation.publish"}[to]
+		s.Events(tenantID, name, map[string]any{"id": c.ID, "slug": c.Slug, "question": c.Question, "status": string(to), "at": c.UpdatedAt})
 	}
 	return c, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/storetest"
 	"github.com/concorde-civic/concorde/core/testsupport"
@@ -596,5 +597,35 @@ func TestCulture_PartnerSubmissionsAreReviewedBeforePublication(t *testing.T) {
 	do("GET", "/api/v1/p/culture/my-submissions", partner, nil).JSON(t, &mine)
 	if len(mine.Submissions) != 2 || mine.Submissions[0].Status != "approved" || mine.Submissions[1].Reason != "Déjà au programme" {
 		t.Fatalf("partner's view: %+v", mine)
+	}
+}
+
+func TestCulture_HearsOfPublishedConsultationsOfItsTenantOnly(t *testing.T) {
+	w := newWorld(t, "culture")
+	w.enable(t, w.A, "culture")
+	w.enable(t, w.B, "culture")
+	ctx := context.Background()
+	if _, err := w.App.Consultations.Create(ctx, w.A.Tenant.ID, "test", consultation.Input{Slug: "culture", Question: "Comment rendre la culture accessible à tous ?"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []consultation.Status{consultation.Open, consultation.Closed, consultation.Published} {
+		if _, err := w.App.Consultations.SetStatus(ctx, w.A.Tenant.ID, "test", "culture", st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Delivery is asynchronous: wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res := w.get(w.A, "/api/v1/p/culture/inspiration", "")
+		if strings.Contains(string(res.Body), `"slug":"culture"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugin never heard of the publication: %s", res.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if res := w.get(w.B, "/api/v1/p/culture/inspiration", ""); strings.Contains(string(res.Body), `"slug":"culture"`) {
+		t.Fatalf("B's plugin heard of A's publication: %s", res.Body)
 	}
 }

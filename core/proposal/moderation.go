@@ -233,6 +233,13 @@ func (s *Service) decide(ctx context.Context, tenantID, id int64, moderator stri
 	if s.OnAccepted != nil && (d.to == Accepted || from == Accepted) {
 		s.OnAccepted(tenantID, p.ConsultationID)
 	}
+	if s.Events != nil {
+		payload := map[string]any{"id": p.ID, "consultation_id": p.ConsultationID, "status": string(p.Status)}
+		if p.Status == Accepted {
+			payload["content"], payload["themes"] = p.Content, p.Themes
+		}
+		s.Events(tenantID, d.action, payload)
+	}
 	return p, nil
 }
 

@@ -26,6 +26,9 @@ type Service struct {
 	// proposals of a consultation has committed (an accept or an archive), so that caches of
 	// that set (the sequence's) can reload. It runs on the caller's goroutine: keep it short.
 	OnAccepted func(tenantID, consultationID int64)
+	// Events, when set, is told of each moderation decision after it commits (its audit
+	// action, e.g. "proposal.accept"); plugins hear of them through it.
+	Events func(tenantID int64, name string, payload map[string]any)
 }
 
 // New wires the proposal service.

@@ -622,5 +622,10 @@ func (a *agenda) apiInspiration(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, it)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"consultations": out})
+	pub, err := a.published(ctx)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"consultations": out, "published_results": pub})
 }

@@ -65,6 +65,7 @@ func manifest() *sdk.Manifest {
 			api("POST", "/api/submissions/{id}/approve", "events", sdk.Create),
 			api("POST", "/api/submissions/{id}/reject", "events", sdk.Update),
 		},
+		Events: []string{"consultation.publish"},
 		SettingsSchema: `{"type":"object","properties":{
 			"agenda_title":{"type":"string","title":"Agenda title","maxLength":80},
 			"ideas_open":{"type":"boolean","title":"Citizens may propose activities","default":true},
@@ -75,5 +76,5 @@ func manifest() *sdk.Manifest {
 func main() {
 	reg := prometheus.NewRegistry()
 	a := newAgenda(reg)
-	sdk.Serve(sdk.Plugin{Manifest: manifest(), Handler: a.routes(), Metrics: reg})
+	sdk.Serve(sdk.Plugin{Manifest: manifest(), Handler: a.routes(), Metrics: reg, OnEvent: a.onEvent})
 }
