@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
@@ -168,7 +169,22 @@ type Authorizer struct {
 	enforcer *casbin.SyncedEnforcer
 	// writeMu orders writes so the database and the in-memory policy change in the same order.
 	writeMu sync.Mutex
+	// decisions remembers Allowed's answers (every request asks, mostly the same questions);
+	// any change of policy replaces it with an empty one.
+	decisions atomic.Pointer[decisionCache]
 }
+
+// decisionCache is one generation of remembered decisions.
+type decisionCache struct {
+	m sync.Map // "sub\x00dom\x00obj\x00act" → bool
+	n atomic.Int64
+}
+
+// maxDecisions bounds the memory of one generation (a key is well under 100 bytes).
+const maxDecisions = 200_000
+
+// forget drops every remembered decision; callers hold writeMu after changing the policy.
+func (a *Authorizer) forget() { a.decisions.Store(&decisionCache{}) }
 
 // New loads the stored policies and makes sure the default permissions of every role exist.
 func New(ctx context.Context, db *bun.DB) (*Authorizer, error) {
@@ -187,6 +203,7 @@ func New(ctx context.Context, db *bun.DB) (*Authorizer, error) {
 	e.EnableAutoSave(false)
 
 	a := &Authorizer{adapter: adapter, enforcer: e}
+	a.forget()
 	if err := a.ensureDefaults(ctx); err != nil {
 		return nil, err
 	}
@@ -216,6 +233,7 @@ func (a *Authorizer) ensureDefaults(ctx context.Context) error {
 	if _, err := a.enforcer.AddPoliciesEx(missing); err != nil {
 		return fmt.Errorf("default permissions: %w", err)
 	}
+	a.forget()
 	return nil
 }
 
@@ -229,6 +247,7 @@ func (a *Authorizer) Reload(ctx context.Context) error {
 	if err := a.enforcer.LoadPolicy(); err != nil {
 		return fmt.Errorf("reload authorization policies: %w", err)
 	}
+	a.forget()
 	return nil
 }
 
@@ -239,6 +258,23 @@ func (a *Authorizer) Allowed(sub, dom, obj, act string) (bool, error) {
 	if strings.HasPrefix(sub, rolePrefix) {
 		return false, errs.E(errs.Invalid, "subject %q is a role, not a subject", sub)
 	}
+	// The generation is read before deciding, so a decision made on a policy that changes
+	// meanwhile lands in the generation that change replaced.
+	cache := a.decisions.Load()
+	key := sub + "\x00" + dom + "\x00" + obj + "\x00" + act
+	if v, ok := cache.m.Load(key); ok {
+		return v.(bool), nil
+	}
+	ok, err := a.decide(sub, dom, obj, act)
+	if err == nil && cache.n.Load() < maxDecisions {
+		if _, loaded := cache.m.LoadOrStore(key, ok); !loaded {
+			cache.n.Add(1)
+		}
+	}
+	return ok, err
+}
+
+func (a *Authorizer) decide(sub, dom, obj, act string) (bool, error) {
 	if sub != AnonymousSubject {
 		ok, err := a.enforcer.Enforce(sub, dom, obj, act)
 		if err != nil || ok || act != Read {
@@ -266,6 +302,7 @@ func (a *Authorizer) Grant(ctx context.Context, sub string, role Role, dom strin
 	if _, err := a.enforcer.AddNamedGroupingPolicy("g", rule); err != nil {
 		return fmt.Errorf("grant %s to %s in %s: %w", role, sub, dom, err)
 	}
+	a.forget()
 	return nil
 }
 
@@ -284,6 +321,7 @@ func (a *Authorizer) Revoke(ctx context.Context, sub string, role Role, dom stri
 	if _, err := a.enforcer.RemoveNamedGroupingPolicy("g", rule); err != nil {
 		return fmt.Errorf("revoke %s from %s in %s: %w", role, sub, dom, err)
 	}
+	a.forget()
 	return nil
 }
 

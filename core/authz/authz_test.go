@@ -613,3 +613,35 @@ func TestAdapter_RejectsTooLongRule(t *testing.T) {
 		}
 	})
 }
+
+// Allowed remembers its answers; every change of policy must be seen at once all the same.
+func TestAllowed_RememberedAnswersFollowPolicyChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		a := newAuthorizer(t, db)
+		sub := UserSubject(2, 42)
+		ask := func(want bool) {
+			t.Helper()
+			for i := 0; i < 3; i++ { // the second and third answers come from memory
+				if ok, err := a.Allowed(sub, "2", "users", Create); err != nil || ok != want {
+					t.Fatalf("Allowed = %v, %v; want %v", ok, err, want)
+				}
+			}
+		}
+		ask(false)
+		grant(t, a, sub, TenantAdmin, "2")
+		ask(true)
+		if err := a.Revoke(context.Background(), sub, TenantAdmin, "2"); err != nil {
+			t.Fatal(err)
+		}
+		ask(false)
+		if err := a.AddPermission(context.Background(), Citizen, "2", "users", Create); err != nil {
+			t.Fatal(err)
+		}
+		grant(t, a, sub, Citizen, "2")
+		ask(true)
+		if err := a.RemovePermission(context.Background(), Citizen, "2", "users", Create); err != nil {
+			t.Fatal(err)
+		}
+		ask(false)
+	})
+}

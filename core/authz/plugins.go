@@ -27,6 +27,7 @@ func (a *Authorizer) AddPermission(ctx context.Context, role Role, dom, obj, act
 	if _, err := a.enforcer.AddPolicy(rule); err != nil {
 		return fmt.Errorf("add permission %v: %w", rule, err)
 	}
+	a.forget()
 	return nil
 }
 
@@ -44,6 +45,7 @@ func (a *Authorizer) RemovePermission(ctx context.Context, role Role, dom, obj, 
 	if _, err := a.enforcer.RemovePolicy(rule); err != nil {
 		return fmt.Errorf("remove permission %v: %w", rule, err)
 	}
+	a.forget()
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/pprof"
 
 	"github.com/concorde-civic/concorde/core/app"
 	"github.com/concorde-civic/concorde/core/config"
@@ -47,6 +48,10 @@ func serve(ctx context.Context, e Env, cfg *config.Config, fs *flag.FlagSet, arg
 	if cfg.MetricsAddr != "" {
 		metricsApp = fiber.New(fiber.Config{DisableStartupMessage: true})
 		metricsApp.Get("/metrics", srv.MetricsHandler())
+		if v, _ := e.LookupEnv("CONCORDE_PPROF"); v == "1" {
+			// Profiles for ops, on the metrics listener only (never on the public address).
+			metricsApp.Use(pprof.New())
+		}
 		go func() { errc <- metricsApp.Listen(cfg.MetricsAddr) }()
 		log.Info("metrics listening", "addr", cfg.MetricsAddr)
 	}

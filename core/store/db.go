@@ -65,7 +65,7 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 				return nil, fmt.Errorf("database directory %s: %v", dir, err)
 			}
 		}
-		q := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		q := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)&_pragma=cache_size(-32000)&_txlock=immediate"
 		sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q)
 		if err != nil {
 			return nil, fmt.Errorf("database %s: %v", path, err)
