@@ -70,6 +70,13 @@ func Ensure(ctx context.Context, a *app.App) ([]Login, error) {
 		if err := account(t.ID, t.Hosts[0], "admin@"+t.Slug+".localhost", string(authz.TenantAdmin)); err != nil {
 			return nil, err
 		}
+		if t.Slug == "bretagne" { // the other roles, to try the moderation and auditor consoles
+			for _, r := range []authz.Role{authz.Moderator, authz.Auditor} {
+				if err := account(t.ID, t.Hosts[0], string(r)+"@"+t.Slug+".localhost", string(r)); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	if err := ensureConsultations(ctx, a); err != nil {
 		return nil, err

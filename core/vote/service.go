@@ -162,6 +162,7 @@ type Service struct {
 	started bool
 	stop    chan struct{} // closed by Close
 	done    chan struct{} // closed when the writer has returned
+	refs    sync.Map      // refKey → the proposal's consultation id
 }
 
 type request struct {
@@ -487,6 +488,9 @@ type proposalRef struct {
 	ConsultationID int64 `bun:"consultation_id"`
 }
 
+// refKey names a proposal of a tenant.
+type refKey struct{ tenant, proposal int64 }
+
 func (p *proposalRef) SetTenantID(id int64) {
 	if p != nil {
 		p.TenantID = id
@@ -511,14 +515,24 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 			pairs = append(pairs, k)
 		}
 	}
+	// A proposal never changes consultation: once read, its consultation is remembered.
 	consultationOf := map[int64]int64{}
-	if len(ids) > 0 {
+	var unknown []int64
+	for _, id := range ids {
+		if c, ok := s.refs.Load(refKey{sc.TenantID(), id}); ok {
+			consultationOf[id] = c.(int64)
+		} else {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
 		var refs []proposalRef
-		if err := sc.Select(&refs).Column("id", "consultation_id").Where("p.id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		if err := sc.Select(&refs).Column("id", "consultation_id").Where("p.id IN (?)", bun.In(unknown)).Scan(ctx); err != nil {
 			return fmt.Errorf("read proposals: %w", err)
 		}
 		for _, p := range refs {
 			consultationOf[p.ID] = p.ConsultationID
+			s.refs.Store(refKey{sc.TenantID(), p.ID}, p.ConsultationID)
 		}
 	}
 
