@@ -26,6 +26,10 @@ type Entry struct {
 	Counts       map[int64]results.Counts
 	Bursts       map[int64]int // direct-link vote bursts detected per proposal
 	LoadedAt     time.Time
+	// Shown counts, per candidate, the sequences that showed it since this load: votes on
+	// their way, which the counters will only hold at the next load.
+	Shown []atomic.Int32
+	index map[int64]int // proposal id → index in Candidates
 
 	rankOnce sync.Once
 	ranking  Ranking
@@ -66,6 +70,18 @@ type Ranking struct {
 	Ranking results.Ranking
 	Scores  map[int64]results.Scores
 }
+
+// MarkShown records that a sequence showed these proposals.
+func (e *Entry) MarkShown(ids []int64) {
+	for _, id := range ids {
+		if i, ok := e.index[id]; ok {
+			e.Shown[i].Add(1)
+		}
+	}
+}
+
+// Pending is what the sequence counts as votes on their way for the candidate at index i.
+func (e *Entry) Pending(i int) int { return int(e.Shown[i].Load()) }
 
 // SequenceConfig is the consultation's sequence settings.
 func (e *Entry) SequenceConfig() sequence.Config {
@@ -261,9 +277,12 @@ func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*En
 	}
 	e := &Entry{Consultation: cs, Proposals: make(map[int64]*proposal.AcceptedProposal, len(accepted)),
 		Candidates: make([]sequence.Candidate, 0, len(accepted)), Counts: counts, Bursts: bursts, LoadedAt: time.Now()}
+	e.Shown = make([]atomic.Int32, len(accepted))
+	e.index = make(map[int64]int, len(accepted))
 	for i := range accepted {
 		p := &accepted[i]
 		e.Proposals[p.ID] = p
+		e.index[p.ID] = len(e.Candidates)
 		n := counts[p.ID]
 		e.Candidates = append(e.Candidates, sequence.Candidate{
 			ID: p.ID, AuthorID: p.Author, AcceptedAt: p.AcceptedAt,

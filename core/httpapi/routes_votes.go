@@ -118,13 +118,15 @@ func (s *Server) entryFor(c *fiber.Ctx) (*catalog.Entry, error) {
 
 // Sequence chooses the next proposals for the caller.
 func (s *Server) Sequence(ctx context.Context, e *catalog.Entry, participant string, voted map[int64]results.Key) []int64 {
-	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted))}
+	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending}
 	for id := range voted {
 		req.Voted[id] = true
 	}
 	rng := rngs.Get().(*mathrand.Rand)
 	defer rngs.Put(rng)
-	return sequence.Choose(e.Candidates, req, e.SequenceConfig(), rng)
+	ids := sequence.Choose(e.Candidates, req, e.SequenceConfig(), rng)
+	e.MarkShown(ids)
+	return ids
 }
 
 func (s *Server) voteRoutes() {

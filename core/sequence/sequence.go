@@ -8,6 +8,10 @@
 //     proposals.
 //  2. Proposals the caller asks for (Request.Include, for example one reached through a shared
 //     link) come first, in the order given, as long as rule 1 and the diversity rules (7) allow.
+//  0. A proposal's votes are those counted, plus, when the caller gives Request.Pending, the
+//     votes on their way that the counters do not hold yet (Concorde counts the sequences
+//     that showed a proposal since its counters were last read, every two seconds or so), so
+//     that participants arriving together do not all get the same oldest new proposals.
 //  3. New proposals, with fewer than Config.NewMaxVotes votes (10), take about
 //     Config.NewRatio (30%) of the Config.Size (12) slots: round(NewRatio × Size), that is 4 of
 //     12, less any included proposal that is itself new. The oldest accepted go first (ties
@@ -137,6 +141,11 @@ type Request struct {
 	Voted       map[int64]bool // proposals the participant already voted on
 	Excluded    map[int64]bool // proposals not to show, for example already shown in this session
 	Include     []int64        // proposals to put first if the rules allow, for example a shared one
+	// Pending, when set, gives for the candidate at index i the votes on their way that
+	// Candidate.Votes does not count yet (the caller's counters lag behind; a proposal it has
+	// just shown will most likely be voted on). Without it, everyone asking within one lag
+	// would be shown the same oldest new proposals.
+	Pending func(i int) int
 }
 
 // Choose returns the IDs of the proposals to show next, at most cfg.Size of them, following
@@ -204,6 +213,7 @@ type chooser struct {
 	seq   []int32 // indices of the chosen candidates, in choice order
 	rank  []ranked
 	rare  []rarity // keywords whose rarity has been counted
+	votes []int    // per candidate, Votes plus Request.Pending; nil without Pending
 }
 
 // ranked is a candidate in a ranked pool.
@@ -221,17 +231,32 @@ type rarity struct {
 
 func (s *chooser) free() int { return s.cfg.Size - len(s.seq) }
 
+// votesOf is a candidate's votes, counting those on their way when the request says.
+func (s *chooser) votesOf(i int) int {
+	if s.votes != nil {
+		return s.votes[i]
+	}
+	return s.cands[i].Votes
+}
+
 func (s *chooser) classify(req Request) {
+	if req.Pending != nil {
+		s.votes = make([]int, len(s.cands))
+		for i := range s.cands {
+			s.votes[i] = s.cands[i].Votes + req.Pending(i)
+		}
+	}
 	for i := range s.cands {
 		c := &s.cands[i]
+		votes := s.votesOf(i)
 		var p pool
 		switch {
 		case req.Participant != "" && c.AuthorID == req.Participant:
 		case len(req.Voted) > 0 && req.Voted[c.ID]:
 		case len(req.Excluded) > 0 && req.Excluded[c.ID]:
-		case c.Votes < s.cfg.NewMaxVotes:
+		case votes < s.cfg.NewMaxVotes:
 			p = poolNew
-		case c.Votes < s.cfg.TestedMaxVotes:
+		case votes < s.cfg.TestedMaxVotes:
 			p = poolTested
 		default:
 			p = poolTried
@@ -297,7 +322,7 @@ func (s *chooser) fill(p pool, o order, window, n int) int {
 				continue
 			}
 			e.checked = int32(len(s.seq))
-			if best < 0 || s.cands[e.i].Votes < s.cands[list[best].i].Votes {
+			if best < 0 || s.votesOf(int(e.i)) < s.votesOf(int(list[best].i)) {
 				best = j
 			}
 			if valid++; valid == window {

@@ -364,3 +364,31 @@ func BenchmarkChoose3000(b *testing.B) {
 		}
 	}
 }
+
+// Counters lag behind the votes; the proposals already shown count as votes on their way,
+// so that participants asking within one lag do not all get the same oldest new proposals.
+func TestChoose_PendingVotesSpreadNewProposalsWithinALag(t *testing.T) {
+	cands := make([]Candidate, 60)
+	for i := range cands {
+		cands[i] = Candidate{ID: int64(i + 1), AuthorID: fmt.Sprintf("a%d", i), AcceptedAt: time.Unix(int64(i), 0)}
+	}
+	spread := func(pending bool) int {
+		shown := make([]int, len(cands))
+		seen := map[int64]bool{}
+		rng := rand.New(rand.NewPCG(1, 2))
+		for p := 0; p < 40; p++ {
+			req := Request{Participant: fmt.Sprintf("p%d", p)}
+			if pending {
+				req.Pending = func(i int) int { return shown[i] }
+			}
+			for _, id := range Choose(cands, req, DefaultConfig(), rng) {
+				seen[id] = true
+				shown[id-1]++
+			}
+		}
+		return len(seen)
+	}
+	if without, with := spread(false), spread(true); with < 2*without {
+		t.Fatalf("40 sequences within one lag showed %d of 60 proposals with pending votes, %d without", with, without)
+	}
+}
