@@ -71,8 +71,11 @@ func Ensure(ctx context.Context, a *app.App) ([]Login, error) {
 			return nil, err
 		}
 		if t.Slug == "bretagne" { // the other roles, to try the moderation and auditor consoles
-			for _, r := range []authz.Role{authz.Moderator, authz.Auditor} {
-				if err := account(t.ID, t.Hosts[0], string(r)+"@"+t.Slug+".localhost", string(r)); err != nil {
+			for _, a := range []struct {
+				email string
+				role  authz.Role
+			}{{"moderation@bretagne.localhost", authz.Moderator}, {"ethique@bretagne.localhost", authz.Auditor}} {
+				if err := account(t.ID, t.Hosts[0], a.email, string(a.role)); err != nil {
 					return nil, err
 				}
 			}
