@@ -210,17 +210,9 @@ func (s *Server) proposalRoutes() {
 	}{})
 
 	s.handle(get, "/api/v1/proposals/:id", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
-		id, err := idParam(c, "id")
+		p, err := s.visibleProposal(c)
 		if err != nil {
 			return err
-		}
-		p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
-		if err != nil {
-			return err
-		}
-		me := caller.PrincipalOf(c.UserContext()).Participant()
-		if p.Status != proposal.Accepted && !p.IsAuthor(me) && !s.may(c, "moderation", "read") {
-			return errs.E(errs.NotFound, "no such proposal")
 		}
 		return c.JSON(s.keyed(c, p, "direct"))
 	})
@@ -342,4 +334,22 @@ func intQuery(c *fiber.Ctx, name string, def int) (int, error) {
 		return 0, errs.Field(name, "%s must be a whole number of at least 1", name)
 	}
 	return n, nil
+}
+
+// visibleProposal is the proposal of the :id parameter if the caller may see it: accepted
+// ones for everyone, others for their author and for moderators.
+func (s *Server) visibleProposal(c *fiber.Ctx) (proposal.Proposal, error) {
+	id, err := idParam(c, "id")
+	if err != nil {
+		return proposal.Proposal{}, err
+	}
+	p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
+	if err != nil {
+		return p, err
+	}
+	me := caller.PrincipalOf(c.UserContext()).Participant()
+	if p.Status != proposal.Accepted && !p.IsAuthor(me) && !s.may(c, "moderation", "read") {
+		return proposal.Proposal{}, errs.E(errs.NotFound, "no such proposal")
+	}
+	return p, nil
 }
