@@ -232,14 +232,7 @@ func commands() map[string]command {
 				fs.StringVar(&password, "password", "", "password (at least 10 characters); generated when empty")
 			},
 			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
-				if len(args) > 0 {
-					return errUsage
-				}
-				return withApp(ctx, e, cfg, func(a *app.App) error {
-					t, err := tenantBySlug(ctx, a, slug)
-					if err != nil {
-						return err
-					}
+				return withTenant(ctx, e, cfg, args, slug, func(a *app.App, t tenants.Tenant) error {
 					pw, generated := password, password == ""
 					if generated {
 						pw = randomPassword()
@@ -262,14 +255,7 @@ func commands() map[string]command {
 				fs.StringVar(&tokenName, "name", "cli", "a name to recognise the token by")
 			},
 			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
-				if len(args) > 0 {
-					return errUsage
-				}
-				return withApp(ctx, e, cfg, func(a *app.App) error {
-					t, err := tenantBySlug(ctx, a, slug)
-					if err != nil {
-						return err
-					}
+				return withTenant(ctx, e, cfg, args, slug, func(a *app.App, t tenants.Tenant) error {
 					m, err := a.Staff.ByEmail(ctx, t.ID, email)
 					if err != nil {
 						return err
@@ -326,10 +312,7 @@ func commands() map[string]command {
 				fs.BoolVar(&check, "check", false, "only compare with the stored counters; change nothing")
 			},
 			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
-				if len(args) > 0 {
-					return errUsage
-				}
-				return withApp(ctx, e, cfg, func(a *app.App) error { return recompute(ctx, e, a, slug, name, check) })
+				return withTenant(ctx, e, cfg, args, slug, func(a *app.App, t tenants.Tenant) error { return recompute(ctx, e, a, t, name, check) })
 			}},
 		{name: "audit verify", usage: "[--tenant SLUG]  recompute the audit hash chains and name the first broken entry",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&slug, "tenant", "", "only this tenant (default: all)") },
@@ -355,6 +338,21 @@ func withApp(ctx context.Context, e Env, cfg *config.Config, fn func(a *app.App)
 	}
 	defer a.Close()
 	return fn(a)
+}
+
+// withTenant runs fn for a command that takes no positional argument and names its tenant
+// with --tenant.
+func withTenant(ctx context.Context, e Env, cfg *config.Config, args []string, slug string, fn func(a *app.App, t tenants.Tenant) error) error {
+	if len(args) > 0 {
+		return errUsage
+	}
+	return withApp(ctx, e, cfg, func(a *app.App) error {
+		t, err := tenantBySlug(ctx, a, slug)
+		if err != nil {
+			return err
+		}
+		return fn(a, t)
+	})
 }
 
 // oneSlug adapts a command taking SLUG and n more positional arguments.
@@ -418,11 +416,7 @@ func staffUser(email, name, password, role string) staff.NewUser {
 
 // recompute rebuilds a consultation's counters from its raw votes, with a progress bar on
 // stderr, and says whether they matched what results were built from.
-func recompute(ctx context.Context, e Env, a *app.App, tenantSlug, consultationSlug string, check bool) error {
-	t, err := tenantBySlug(ctx, a, tenantSlug)
-	if err != nil {
-		return err
-	}
+func recompute(ctx context.Context, e Env, a *app.App, t tenants.Tenant, consultationSlug string, check bool) error {
 	if consultationSlug == "" {
 		return errs.Field("consultation", "give --consultation SLUG")
 	}
