@@ -2,14 +2,19 @@ package browser_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/concorde-civic/concorde/core/account"
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/results"
 )
 
 // TestSite runs the site of `make run` in Chromium, as its people use it. The subtests share
@@ -20,6 +25,9 @@ func TestSite(t *testing.T) {
 	t.Run("branding is applied and low contrast refused", s.testBranding)
 	t.Run("vote flow with the keyboard only", s.testKeyboard)
 	t.Run("vote flow without JavaScript", s.testWithoutJavaScript)
+	t.Run("votes on search results count as search votes, with and without JavaScript", s.testSearchVotes)
+	t.Run("results by segment, weighted to the population", s.testSegments)
+	t.Run("plugin settings form built from the schema", s.testPluginSettings)
 	t.Run("pages are accessible in both languages", s.testTour)
 	t.Run("auditor reads everything and can write nothing", s.testAuditor)
 	t.Run("citizen votes ten cards, proposes, is moderated and sees the results", s.testCitizen)
@@ -476,5 +484,166 @@ func (s *site) testCitizen(t *testing.T) {
 	}
 	if after := s.countedVotes(t, "bretagne", "culture"); after != counted {
 		t.Errorf("deleting the account changed the counted votes from %d to %d", counted, after)
+	}
+}
+
+// testSearchVotes votes on a search result, with JavaScript (in place) and without (a form
+// post that comes back to the search page): the votes carry the search origin, and count.
+func (s *site) testSearchVotes(t *testing.T) {
+	const search = "/c/culture/proposals?q=mus%C3%A9es"
+	for _, js := range []bool{true, false} {
+		t.Run(fmt.Sprintf("javascript=%v", js), func(t *testing.T) {
+			ctx := s.tab(t, js)
+			do(t, ctx, "search", chromedp.Navigate(s.url("bretagne", search)), chromedp.WaitVisible(chromedp.CSS("form.result-vote")))
+			id := eval[string](t, ctx, `document.querySelector('form.result-vote [name=proposal]').value`)
+			if mine := eval[string](t, ctx, `document.getElementById('p-`+id+`-mine').textContent`); mine != "" {
+				t.Errorf("before any vote, the result says %q", mine)
+			}
+			form := `#p-` + id + ` form.result-vote`
+			if js {
+				do(t, ctx, "disagree", chromedp.Click(chromedp.CSS(form+` button[value=disagree]`)))
+				waitFor(t, ctx, "the qualifications", `document.activeElement && document.activeElement.matches('#p-`+id+` fieldset.quals[data-key=disagree] input')`)
+				if loc := location(t, ctx); !strings.HasSuffix(loc, search) {
+					t.Errorf("with JavaScript the vote should stay on the page; it is %s", loc)
+				}
+				s.check(t, ctx, "search-vote")
+				do(t, ctx, "qualify", chromedp.Click(chromedp.CSS(form+` fieldset.quals[data-key=disagree] input`)), chromedp.Click(chromedp.CSS(form+` .next button`)))
+				waitFor(t, ctx, "the thanks", `!document.querySelector('`+form+` .vote-buttons').hidden && document.activeElement.matches('`+form+` button[value=disagree]')`)
+			} else {
+				navigate(t, ctx, "disagree", chromedp.Click(chromedp.CSS(form+` button[value=disagree]`)))
+				if loc := location(t, ctx); !strings.Contains(loc, "/c/culture/proposals?") || !strings.Contains(loc, "voted="+id) {
+					t.Fatalf("without JavaScript the vote should come back to the search page; the page is %s", loc)
+				}
+				do(t, ctx, "the qualifications", chromedp.WaitVisible(chromedp.CSS(form+` fieldset.quals[data-key=disagree]`)))
+				do(t, ctx, "qualify", chromedp.Click(chromedp.CSS(form+` fieldset.quals[data-key=disagree] input`)))
+				navigate(t, ctx, "save", chromedp.Click(chromedp.CSS(form+` .next button`)))
+				do(t, ctx, "back", chromedp.WaitVisible(chromedp.CSS(form+` .vote-buttons`)))
+			}
+			if mine := text(t, ctx, `#p-`+id+`-mine`); !strings.Contains(mine, "Pas d’accord") {
+				t.Errorf("the result shows the vote as %q, want it to name Pas d’accord", mine)
+			}
+			vs := s.votesOf(t, "bretagne", s.participant(t, ctx))
+			if len(vs) != 1 || fmt.Sprint(vs[0].ProposalID) != id || vs[0].Origin != "search" || vs[0].Trust != 1 || vs[0].Qualifications == 0 {
+				t.Errorf("votes stored %+v, want one qualified, trusted search vote on %s", vs, id)
+			}
+			// Reloaded, the page still shows the vote.
+			do(t, ctx, "reload", chromedp.Navigate(s.url("bretagne", search)), chromedp.WaitVisible(chromedp.CSS(form)))
+			if mine := text(t, ctx, `#p-`+id+`-mine`); !strings.Contains(mine, "Pas d’accord") {
+				t.Errorf("after reloading, the result shows the vote as %q", mine)
+			}
+			if js { // axe needs scripts: check the no-JS qualification step's page here
+				do(t, ctx, "qualify step", chromedp.Navigate(s.url("bretagne", search+"&voted="+id)), chromedp.WaitVisible(chromedp.CSS(form+` fieldset.quals[data-key=disagree]`)))
+				s.check(t, ctx, "search-vote-nojs")
+			}
+		})
+	}
+}
+
+// testSegments gives every voter of the published demo consultation a gender and the site
+// population margins: the results page then splits by segment and weighs to the population.
+func (s *site) testSegments(t *testing.T) {
+	ctx0 := context.Background()
+	tn := s.tenants["bordeaux"]
+	var voters []string
+	if err := s.env.App.DB.NewSelect().TableExpr("votes").ColumnExpr("DISTINCT participant").Where("tenant_id = ?", tn.ID).Scan(ctx0, &voters); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range voters {
+		if err := s.env.App.Account.SetProfile(ctx0, tn.ID, p, account.Profile{Gender: []string{"female", "male"}[i%2]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.env.App.Tenants.SetMargins(ctx0, "test", tn.ID, results.Margins{"gender": {"female": 0.6, "male": 0.4}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := s.tab(t, true) // a plain GET form, but axe needs scripts
+	do(t, ctx, "results", chromedp.Navigate(s.url("bordeaux", "/c/mobilites/results")), chromedp.WaitVisible(chromedp.CSS("#segments")))
+	do(t, ctx, "gender", chromedp.SetValue(chromedp.CSS("#dimension"), "gender"))
+	navigate(t, ctx, "split by gender", chromedp.Click(chromedp.CSS(`#segments form button`)))
+	if loc := location(t, ctx); !strings.Contains(loc, "dimension=gender") {
+		t.Fatalf("the dimension form went to %s", loc)
+	}
+	if got := eval[[]string](t, ctx, `[...document.querySelectorAll('#segments table caption')].map(c => c.textContent)`); strings.Join(got, "|") != "Genre : Femme|Genre : Homme" {
+		t.Errorf("segment tables %q, want Femme then Homme", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#segments table th[scope=col]').length`); n != 6 {
+		t.Errorf("%d column headers, want 3 per table (proposal, segment, weighted)", n)
+	}
+	rows := eval[int](t, ctx, `document.querySelectorAll('#segments tbody tr').length`)
+	filled := eval[int](t, ctx, `[...document.querySelectorAll('#segments tbody tr')].filter(r => r.cells.length === 3 && r.cells[1].textContent.includes('%') && r.cells[2].textContent.includes('%') && r.querySelector('.zone-label')).length`)
+	if rows == 0 || filled != rows {
+		t.Errorf("%d of %d segment rows show shares in words, a zone and the weighted result", filled, rows)
+	}
+	s.check(t, ctx, "results-segments")
+	// Not answered is a segment of its own.
+	do(t, ctx, "age", chromedp.Navigate(s.url("bordeaux", "/c/mobilites/results?dimension=age_band")), chromedp.WaitVisible(chromedp.CSS("#segments table")))
+	if got := text(t, ctx, "#segments table caption"); got != "Âge : Sans réponse" {
+		t.Errorf("split by age, the table is %q, want the not-answered segment", got)
+	}
+}
+
+// testPluginSettings installs the culture plugin (built here, as core/pluginhost's tests do)
+// and edits its settings through the form its schema gives; a refused value is explained
+// next to the form, which keeps what was typed.
+func (s *site) testPluginSettings(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "culture")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/concorde-civic/concorde/plugins/culture").CombinedOutput(); err != nil {
+		t.Fatalf("build the culture plugin: %v\n%s", err, out)
+	}
+	ctx0 := context.Background()
+	tid := s.tenants["bretagne"].ID
+	if _, err := s.env.App.Plugins.Install(ctx0, "test", bin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.env.App.Plugins.Enable(ctx0, "test", tid, "culture"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = s.env.App.Plugins.Disable(context.Background(), "test", tid, "culture") })
+
+	ctx := s.tab(t, true)
+	s.signIn(t, ctx, "bretagne", "admin@bretagne.localhost")
+	do(t, ctx, "plugins", chromedp.Navigate(s.url("bretagne", "/admin/plugins")), chromedp.WaitVisible(chromedp.CSS("#settings-form-culture")))
+	field := func(name string) string { return "#setting-culture-" + name }
+	// The schema's types give the inputs, with its limits and defaults.
+	got := eval[string](t, ctx, `['agenda_title', 'ideas_open', 'default_days'].map(n => { const i = document.getElementById('setting-culture-' + n);
+		return [i.type, i.getAttribute('maxlength'), i.min, i.max, i.type === 'checkbox' ? i.checked : i.value, document.querySelector('label[for="' + i.id + '"]').textContent].join(',') }).join(' | ')`)
+	if want := "text,80,,,,Agenda title | checkbox,,,,true,Citizens may propose activities | number,,1,365,60,Days shown by default"; got != want {
+		t.Errorf("settings inputs:\n got %s\nwant %s", got, want)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#plugin-culture ~ form textarea, section textarea[name=settings]').length`); n != 0 {
+		t.Errorf("the raw JSON textarea is shown although the form covers the schema")
+	}
+	s.check(t, ctx, "admin-plugins")
+
+	do(t, ctx, "fill", chromedp.SendKeys(chromedp.CSS(field("agenda_title")), "Agenda de l’été"),
+		chromedp.Click(chromedp.CSS(field("ideas_open"))), chromedp.SetValue(chromedp.CSS(field("default_days")), "30"))
+	navigate(t, ctx, "save", chromedp.Click(chromedp.CSS(`#settings-form-culture button[value=fields]`)))
+	do(t, ctx, "saved", chromedp.WaitVisible(chromedp.CSS("#settings-saved-culture")))
+	p, err := s.env.App.Plugins.ForTenantOne(ctx0, tid, "culture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings map[string]any
+	if err := json.Unmarshal(p.Settings, &settings); err != nil || fmt.Sprint(settings) != "map[agenda_title:Agenda de l’été default_days:30 ideas_open:false]" {
+		t.Errorf("saved settings %s (%v)", p.Settings, err)
+	}
+	if v := eval[string](t, ctx, `document.getElementById('setting-culture-default_days').value + ' ' + document.getElementById('setting-culture-ideas_open').checked`); v != "30 false" {
+		t.Errorf("after saving, the form shows %s", v)
+	}
+
+	// Past the browser's own check, the server refuses, says why next to the form, keeps the value.
+	eval[bool](t, ctx, `(() => { const i = document.getElementById('setting-culture-default_days'); i.removeAttribute('max'); i.value = '999'; return true; })()`)
+	if st := navigate(t, ctx, "save too many days", chromedp.Click(chromedp.CSS(`#settings-form-culture button[value=fields]`))); st != 400 {
+		t.Errorf("saving 999 days: status %d, want 400", st)
+	}
+	if msg := text(t, ctx, "#settings-error-culture"); !strings.Contains(msg, "365") {
+		t.Errorf("the refusal %q does not give the maximum", msg)
+	}
+	if v := eval[string](t, ctx, `document.getElementById('setting-culture-default_days').value`); v != "999" {
+		t.Errorf("the refused form shows %q, want what was typed", v)
+	}
+	s.check(t, ctx, "")
+	if p, _ := s.env.App.Plugins.ForTenantOne(ctx0, tid, "culture"); !strings.Contains(string(p.Settings), `"default_days":30`) {
+		t.Errorf("a refused value changed the settings: %s", p.Settings)
 	}
 }

@@ -6,6 +6,7 @@ package catalog
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,8 +40,8 @@ type Entry struct {
 
 type memoEntry struct {
 	once  sync.Once
-	build func(*Entry) ([]byte, error)
-	b     []byte
+	build func(*Entry) (any, error)
+	v     any
 	err   error
 }
 
@@ -49,17 +50,30 @@ type memoEntry struct {
 // When the entry is reloaded, what was asked of the old one is built for the new one before
 // it is served, so requests never wait for it.
 func (e *Entry) Memo(key string, build func(*Entry) ([]byte, error)) ([]byte, error) {
-	e.used.Store(true)
-	v, _ := e.memo.LoadOrStore(key, &memoEntry{build: build})
-	m := v.(*memoEntry)
-	m.once.Do(func() { m.b, m.err = m.build(e) })
-	return m.b, m.err
+	return Remember(e, key, build)
 }
 
-// warmFrom builds on e the memos old was asked for.
+// Remember is Memo for any value derived from an entry (for example the votes per profile
+// segment, one grouped query over every vote, which pages must not run per view).
+func Remember[T any](e *Entry, key string, build func(*Entry) (T, error)) (T, error) {
+	e.used.Store(true)
+	v, _ := e.memo.LoadOrStore(key, &memoEntry{build: func(e *Entry) (any, error) { return build(e) }})
+	m := v.(*memoEntry)
+	m.once.Do(func() { m.v, m.err = m.build(e) })
+	t, _ := m.v.(T)
+	return t, m.err
+}
+
+// Lazy prefixes the key of a memo too costly to rebuild at every reload whether asked or
+// not (it is built on the first request after a reload instead).
+const Lazy = "lazy:"
+
+// warmFrom builds on e the memos old was asked for, but the lazy ones.
 func (e *Entry) warmFrom(old *Entry) {
 	old.memo.Range(func(k, v any) bool {
-		_, _ = e.Memo(k.(string), v.(*memoEntry).build)
+		if !strings.HasPrefix(k.(string), Lazy) {
+			_, _ = Remember(e, k.(string), v.(*memoEntry).build)
+		}
 		return true
 	})
 }

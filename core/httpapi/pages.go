@@ -219,9 +219,31 @@ type searchPage struct {
 	Query     string
 	Theme     string
 	Page      proposal.Page
+	Results   []searchResult
 	Prev      string
 	Next      string
 	Searching bool
+}
+
+// searchResult is one proposal found, with its vote form while the consultation is open.
+type searchResult struct {
+	proposal.Proposal
+	Card *cardView // nil when the participant cannot vote here
+	Mine string    // the participant's current vote on it, if any
+}
+
+// searchVoted is the return address of a search page after a vote on one of its results
+// (no-JS flow): the page then shows that result's qualifications.
+func searchVoted(ret string, id int64) string {
+	u, err := url.Parse(ret)
+	if err != nil {
+		return ret
+	}
+	q := u.Query()
+	q.Set("voted", strconv.FormatInt(id, 10))
+	u.RawQuery = q.Encode()
+	u.Fragment = "p-" + strconv.FormatInt(id, 10)
+	return u.String()
 }
 
 type proposalView struct {
@@ -270,14 +292,23 @@ func (s *Server) pageRoutes() {
 		}
 		in := voteRequest{Vote: c.FormValue("vote"), Key: c.FormValue("key"), Qualifications: formValues(c, "qualification")}
 		ret := localPath(c.FormValue("return"), "/c/"+c.Params("slug"))
+		// A vote from the search page goes back to it, to the result voted on.
+		search := strings.HasPrefix(ret, "/c/"+c.Params("slug")+"/proposals")
+		anchor := "#vote"
+		if search {
+			anchor = "#p-" + strconv.FormatInt(id, 10)
+		}
 		if c.FormValue("step") == "qualify" && len(in.Qualifications) == 0 {
-			return seeOther(c, ret+"#vote")
+			return seeOther(c, ret+anchor)
 		}
 		if _, err := s.vote(c, id, in); err != nil {
 			return err
 		}
 		if c.FormValue("step") == "qualify" {
-			return seeOther(c, ret+"#vote")
+			return seeOther(c, ret+anchor)
+		}
+		if search {
+			return seeOther(c, searchVoted(ret, id))
 		}
 		e, p, err := s.Catalog.ByProposal(c.UserContext(), tenantID(c), id)
 		if err != nil {
@@ -381,22 +412,18 @@ func (s *Server) pageRoutes() {
 		if res.Page*res.PerPage < res.Total {
 			sp.Next = link(res.Page + 1)
 		}
+		if sp.Results, err = s.searchResults(c, e.Consultation, res.Proposals, link(res.Page)); err != nil {
+			return err
+		}
 		return s.render(c, fiber.StatusOK, "search", s.tr(c, "search_title"), sp)
 	})
 
 	s.handle(get, "/proposals/:id", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
-		id, err := idParam(c, "id")
+		p, err := s.visibleProposal(c)
 		if err != nil {
 			return err
 		}
-		p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
-		if err != nil {
-			return err
-		}
-		me := caller.PrincipalOf(c.UserContext()).Participant()
-		if p.Status != proposal.Accepted && !p.IsAuthor(me) && !s.may(c, "moderation", "read") {
-			return errs.E(errs.NotFound, "no such proposal")
-		}
+		id, me := p.ID, caller.PrincipalOf(c.UserContext()).Participant()
 		cs, err := s.Consultations.GetByID(c.UserContext(), tenantID(c), p.ConsultationID)
 		if err != nil {
 			return err
@@ -413,6 +440,41 @@ func (s *Server) pageRoutes() {
 	s.accountPageRoutes()
 	s.adminPageRoutes()
 	s.auditPageRoutes()
+}
+
+// searchResults gives each accepted proposal found its vote form, with a key signed for the
+// search origin (a trusted vote, not a sequence one), and the participant's current vote.
+func (s *Server) searchResults(c *fiber.Ctx, cs consultation.Consultation, ps []proposal.Proposal, ret string) ([]searchResult, error) {
+	ctx := c.UserContext()
+	out := make([]searchResult, len(ps))
+	for i, p := range ps {
+		out[i].Proposal = p
+	}
+	me := caller.PrincipalOf(ctx).Participant()
+	if !cs.IsOpen(s.now()) || me == "" {
+		return out, nil
+	}
+	var voted map[int64]results.Key
+	if !caller.PrincipalOf(ctx).NewParticipant {
+		var err error
+		if voted, err = s.Votes.Voted(ctx, tenantID(c), cs.ID, me); err != nil {
+			return nil, err
+		}
+	}
+	just, _ := strconv.ParseInt(c.Query("voted"), 10, 64)
+	for i, p := range ps {
+		if p.Status != proposal.Accepted {
+			continue
+		}
+		mine := string(voted[p.ID])
+		qualify := "" // the qualification step, right after a vote without JavaScript
+		if p.ID == just {
+			qualify = mine
+		}
+		out[i].Mine = mine
+		out[i].Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, vote.Search), ret, qualify)
+	}
+	return out, nil
 }
 
 // home lists the tenant's consultations: open ones first, then past ones.

@@ -3,8 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -163,6 +166,133 @@ type pluginsPage struct {
 type pluginView struct {
 	pluginhost.TenantPlugin
 	SettingsText string
+	Fields       []settingField // the settings form, built from the plugin's schema
+	Advanced     bool           // the schema cannot be read: only the raw JSON can be edited
+	Error        string         // why its settings were refused
+	Saved        bool           // its settings were just saved
+}
+
+// settingField is one input of a plugin's settings form.
+type settingField struct {
+	Name        string
+	Label       string
+	Description string
+	Kind        string // text, number, checkbox or select
+	Value       string
+	Checked     bool
+	Options     []settingOption
+	Required    bool
+	MinLength   int
+	MaxLength   int
+	Min, Max    string
+	Step        string
+}
+
+type settingOption struct {
+	Value    string
+	Selected bool
+}
+
+// settingsFields builds the form of a settings schema, filled with values (the saved
+// settings, or the ones just refused), else with the schema's defaults.
+func settingsFields(schema *pluginhost.Schema, values map[string]any) []settingField {
+	names := make([]string, 0, len(schema.Properties))
+	for n := range schema.Properties {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []settingField
+	for _, n := range names {
+		p := schema.Properties[n]
+		f := settingField{Name: n, Label: p.Title, Description: p.Description, Required: slices.Contains(schema.Required, n)}
+		if f.Label == "" {
+			f.Label = n
+		}
+		v, ok := values[n]
+		if !ok {
+			v = p.Default
+		}
+		if v != nil {
+			f.Value = fmt.Sprint(v)
+		}
+		switch {
+		case len(p.Enum) > 0:
+			f.Kind = "select"
+			for _, e := range p.Enum {
+				f.Options = append(f.Options, settingOption{Value: fmt.Sprint(e), Selected: fmt.Sprint(e) == f.Value})
+			}
+		case p.Type == "boolean":
+			f.Kind = "checkbox"
+			f.Checked = v == true
+		case p.Type == "integer" || p.Type == "number":
+			f.Kind, f.Step = "number", "1"
+			if p.Type == "number" {
+				f.Step = "any"
+			}
+			if p.Minimum != nil {
+				f.Min = strconv.FormatFloat(*p.Minimum, 'f', -1, 64)
+			}
+			if p.Maximum != nil {
+				f.Max = strconv.FormatFloat(*p.Maximum, 'f', -1, 64)
+			}
+		default:
+			f.Kind = "text"
+			if p.MinLength != nil {
+				f.MinLength = *p.MinLength
+			}
+			if p.MaxLength != nil {
+				f.MaxLength = *p.MaxLength
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// settingsFromForm reads a settings form back into JSON values. What does not convert
+// (a number that is not one) is passed on as text, so that the schema's check says what is wrong.
+func settingsFromForm(c *fiber.Ctx, schema *pluginhost.Schema) map[string]any {
+	out := map[string]any{}
+	for n, p := range schema.Properties {
+		raw := strings.TrimSpace(c.FormValue("setting." + n))
+		switch {
+		case p.Type == "boolean":
+			out[n] = raw == "true"
+		case raw == "":
+			// Left empty: the plugin's default, or the schema says it is required.
+		case len(p.Enum) > 0:
+			out[n] = raw
+			for _, e := range p.Enum {
+				if fmt.Sprint(e) == raw {
+					out[n] = e
+				}
+			}
+		case p.Type == "integer" || p.Type == "number":
+			out[n] = raw
+			if _, err := strconv.ParseFloat(raw, 64); err == nil {
+				out[n] = json.Number(raw)
+			}
+		default:
+			out[n] = raw
+		}
+	}
+	return out
+}
+
+// pluginSchema is the settings schema a plugin declares, nil if it cannot be read.
+func pluginSchema(p pluginhost.TenantPlugin) *pluginhost.Schema {
+	var raw []byte
+	if p.SettingsSchema != nil {
+		var err error
+		if raw, err = json.Marshal(p.SettingsSchema); err != nil {
+			return nil
+		}
+	}
+	schema, err := pluginhost.ParseSchema(raw)
+	if err != nil {
+		return nil
+	}
+	return schema
 }
 
 func (s *Server) adminPageRoutes() {
@@ -443,8 +573,13 @@ func (s *Server) adminPageRoutes() {
 		return seeOther(c, "/admin/branding?saved=1")
 	})
 
-	// Plugins.
-	plugins := func(c *fiber.Ctx, status int, msg string) error {
+	// Plugins. A refusal (refused is the plugin it is about) shows next to that plugin's form,
+	// filled with what was posted.
+	type refusal struct {
+		plugin, msg string
+		values      map[string]any
+	}
+	plugins := func(c *fiber.Ctx, status int, msg string, refused *refusal) error {
 		if s.Plugins == nil {
 			return errs.E(errs.NotFound, "no plugins are installed on this platform")
 		}
@@ -459,41 +594,80 @@ func (s *Server) adminPageRoutes() {
 				b.Reset()
 				b.Write(p.Settings)
 			}
-			pp.Plugins = append(pp.Plugins, pluginView{TenantPlugin: p, SettingsText: b.String()})
+			pv := pluginView{TenantPlugin: p, SettingsText: b.String(), Saved: refused == nil && c.Query("saved") == p.Name}
+			values := map[string]any{}
+			_ = json.Unmarshal(p.Settings, &values)
+			if refused != nil && refused.plugin == p.Name {
+				pv.Error = refused.msg
+				if refused.values != nil {
+					values = refused.values
+				}
+			}
+			if schema := pluginSchema(p); schema != nil {
+				pv.Fields = settingsFields(schema, values)
+			} else {
+				pv.Advanced = true
+			}
+			pp.Plugins = append(pp.Plugins, pv)
 		}
 		return s.render(c, status, "admin_plugins", s.tr(c, "admin_plugins"), pp)
 	}
-	pluginFail := func(c *fiber.Ctx, err error) error {
+	pluginFail := func(c *fiber.Ctx, err error, refused *refusal) error {
 		if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {
 			return err
 		}
 		msg, _ := errs.MessageOf(err)
-		return plugins(c, statusOf[errs.KindOf(err)], msg)
+		if refused != nil {
+			refused.msg = msg
+			return plugins(c, statusOf[errs.KindOf(err)], "", refused)
+		}
+		return plugins(c, statusOf[errs.KindOf(err)], msg, nil)
 	}
-	s.handle(get, "/admin/plugins", tenant("plugins", "update"), false, func(c *fiber.Ctx) error { return plugins(c, fiber.StatusOK, "") })
+	s.handle(get, "/admin/plugins", tenant("plugins", "update"), false, func(c *fiber.Ctx) error { return plugins(c, fiber.StatusOK, "", nil) })
 	s.postPage("/admin/plugins/:name", tenant("plugins", "update"), func(c *fiber.Ctx) error {
 		if s.Plugins == nil {
 			return errs.E(errs.NotFound, "no plugins are installed on this platform")
 		}
 		ctx, name := c.UserContext(), strings.Clone(c.Params("name"))
 		var err error
+		var refused *refusal
 		switch c.FormValue("action") {
 		case "enable":
 			_, err = s.Plugins.Enable(ctx, actor(c), tenantID(c), name)
 		case "disable":
 			_, err = s.Plugins.Disable(ctx, actor(c), tenantID(c), name)
 		case "settings":
+			refused = &refusal{plugin: name}
 			raw := []byte(strings.TrimSpace(c.FormValue("settings")))
 			if !json.Valid(raw) {
 				err = errs.Field("settings", "the settings are not valid JSON")
 			} else {
 				_, err = s.Plugins.SetSettings(ctx, actor(c), tenantID(c), name, raw)
 			}
+		case "fields":
+			var p pluginhost.TenantPlugin
+			if p, err = s.Plugins.ForTenantOne(ctx, tenantID(c), name); err != nil {
+				break
+			}
+			schema := pluginSchema(p)
+			if schema == nil {
+				err = errs.Field("settings", "this plugin's settings can only be edited as JSON")
+				break
+			}
+			values := settingsFromForm(c, schema)
+			refused = &refusal{plugin: name, values: values}
+			var raw []byte
+			if raw, err = json.Marshal(values); err == nil {
+				_, err = s.Plugins.SetSettings(ctx, actor(c), tenantID(c), name, raw)
+			}
 		default:
-			err = errs.Field("action", "choose enable, disable or settings")
+			err = errs.Field("action", "choose enable, disable, fields or settings")
 		}
 		if err != nil {
-			return pluginFail(c, err)
+			return pluginFail(c, err, refused)
+		}
+		if refused != nil { // settings saved
+			return seeOther(c, "/admin/plugins?saved="+url.QueryEscape(name)+"#plugin-"+url.PathEscape(name))
 		}
 		return seeOther(c, "/admin/plugins")
 	})

@@ -2,10 +2,16 @@ package httpapi
 
 import (
 	"fmt"
+	"math"
+	"slices"
+	"sort"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/concorde-civic/concorde/core/account"
+	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/results"
 )
 
@@ -58,6 +64,150 @@ type resultsPage struct {
 	Lists     []resultList
 	Chart     chartView
 	Published bool
+	Segments  segmentsView
+}
+
+// segmentsView is the results split by one profile dimension, a table per segment value.
+type segmentsView struct {
+	Dimension  string
+	Dimensions []string
+	Weighted   bool   // the tenant gave population margins: each row also shows the weighted result
+	Converged  bool   // the weighting reached the margins
+	Unweighted string // why the results could not be weighted (a sample that cannot match the margins)
+	Groups     []segmentGroup
+}
+
+type segmentGroup struct {
+	Value string // "" = not answered
+	Label string
+	Rows  []segmentRow
+	More  int // rows left out of the page (they are in the segments API)
+}
+
+// segmentRow is one proposal within a segment, with the weighted result when there is one.
+type segmentRow struct {
+	Number   int
+	ID       int64
+	Content  string
+	Shares   shares
+	Weighted *shares
+}
+
+// shares is a result as the page shows it: a bar and the same figures in words.
+type shares struct {
+	Zone                     string
+	Agree, Disagree, Neutral int // percent
+	AgreeX, DisagreeX        int
+	Votes                    int64
+}
+
+func sharesOf(it segmentItem) shares {
+	sh := shares{Zone: string(it.Zone), Votes: int64(math.Round(it.Votes))}
+	// The published rates are smoothed: scale them so that the bar is whole.
+	if sum := it.Agree + it.Disagree + it.Neutral; sum > 0 {
+		sh.Agree = int(it.Agree*100/sum + 0.5)
+		sh.Disagree = int(it.Disagree*100/sum + 0.5)
+		sh.Neutral = max(0, 100-sh.Agree-sh.Disagree)
+	}
+	sh.AgreeX, sh.DisagreeX = sh.Agree, sh.Agree+sh.Disagree
+	return sh
+}
+
+// segmentsView splits the results by dimension dim, as the segments API does, with the
+// proposals numbered as on the chart (and only those of the page's theme).
+func (s *Server) segmentsView(c *fiber.Ctx, e *catalog.Entry, dim string, rp resultsPage) (segmentsView, error) {
+	ctx := c.UserContext()
+	sv := segmentsView{Dimension: dim, Dimensions: results.Dimensions(), Converged: true}
+	number := map[int64]int{}
+	for _, l := range rp.Lists {
+		for _, it := range l.Items {
+			number[it.ID] = it.Number
+		}
+	}
+	cells, sample, err := s.segmentCells(c, e)
+	if err != nil {
+		return sv, err
+	}
+	var weighted map[int64]shares
+	margins, err := s.Tenants.Margins(ctx, tenantID(c))
+	if err != nil {
+		return sv, err
+	}
+	if len(margins) > 0 {
+		w, err := weightedScores(e, cells, sample, margins)
+		if errs.KindOf(err) == errs.Invalid {
+			// Say so rather than fail the page: the sample cannot be weighted (yet).
+			sv.Unweighted, _ = errs.MessageOf(err)
+			margins = nil
+		} else if err != nil {
+			return sv, err
+		}
+		sv.Weighted, sv.Converged = len(margins) > 0, w.Converged
+		weighted = make(map[int64]shares, len(w.Proposals))
+		for _, it := range w.Proposals {
+			weighted[it.ID] = sharesOf(it)
+		}
+	}
+	bySegment := segmentScores(e, cells, dim)
+	values := make([]string, 0, len(bySegment))
+	for v := range bySegment {
+		if v != "" {
+			values = append(values, v)
+		}
+	}
+	order := map[string]int{}
+	for i, v := range append(append([]string{}, account.AgeBands...), account.Genders...) {
+		order[v] = i
+	}
+	sort.Slice(values, func(i, j int) bool {
+		a, b := values[i], values[j]
+		if oa, ok := order[a]; ok {
+			if ob, ok := order[b]; ok {
+				return oa < ob
+			}
+		}
+		return a < b
+	})
+	if _, ok := bySegment[""]; ok {
+		values = append(values, "") // not answered, last
+	}
+	for _, v := range values {
+		g := segmentGroup{Value: v, Label: s.segmentLabel(c, dim, v)}
+		for _, it := range bySegment[v] {
+			n, shown := number[it.ID]
+			p := e.Proposals[it.ID]
+			if !shown || p == nil {
+				continue // another theme, or no longer accepted
+			}
+			if len(g.Rows) == pageListLimit {
+				g.More++
+				continue
+			}
+			row := segmentRow{Number: n, ID: it.ID, Content: p.Content, Shares: sharesOf(it)}
+			if w, ok := weighted[it.ID]; ok {
+				row.Weighted = &w
+			}
+			g.Rows = append(g.Rows, row)
+		}
+		sort.Slice(g.Rows, func(i, j int) bool { return g.Rows[i].Number < g.Rows[j].Number })
+		if len(g.Rows) > 0 {
+			sv.Groups = append(sv.Groups, g)
+		}
+	}
+	return sv, nil
+}
+
+// segmentLabel is a segment value in words.
+func (s *Server) segmentLabel(c *fiber.Ctx, dim, v string) string {
+	switch {
+	case v == "":
+		return s.tr(c, "segment_none")
+	case dim == results.DimensionAgeBand:
+		return s.tr(c, "age_"+v)
+	case dim == results.DimensionGender:
+		return s.tr(c, "gender_"+v)
+	}
+	return v
 }
 
 const (
@@ -153,6 +303,14 @@ func (s *Server) resultPageRoutes() {
 		if err != nil {
 			return err
 		}
-		return s.render(c, fiber.StatusOK, "results", s.tr(c, "results_title")+" · "+e.Consultation.Question, s.resultsPage(r, e.Consultation))
+		dim := c.Query("dimension", results.DimensionAgeBand)
+		if !slices.Contains(results.Dimensions(), dim) {
+			dim = results.DimensionAgeBand // an unknown dimension shows the first
+		}
+		rp := s.resultsPage(r, e.Consultation)
+		if rp.Segments, err = s.segmentsView(c, e, dim, rp); err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusOK, "results", s.tr(c, "results_title")+" · "+e.Consultation.Question, rp)
 	})
 }

@@ -1,13 +1,17 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"sort"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/vote"
 )
 
 // segmentItem is one proposal's result within one segment.
@@ -61,30 +65,11 @@ func (s *Server) segmentRoutes() {
 		if !known {
 			return errs.Field("dimension", "dimension must be age_band, gender or area")
 		}
-		cells, _, err := s.Votes.Segments(c.UserContext(), tenantID(c), e.Consultation.ID)
+		cells, _, err := s.segmentCells(c, e)
 		if err != nil {
 			return err
 		}
-		type key struct {
-			value string
-			id    int64
-		}
-		sums := map[key]*results.Counts{}
-		for _, cell := range cells {
-			k := key{cell.Profile.Value(dim), cell.ProposalID}
-			if sums[k] == nil {
-				sums[k] = &results.Counts{}
-			}
-			sums[k].Merge(cell.Counts)
-		}
-		out := segmentsResponse{Consultation: e.Consultation.Slug, Dimension: dim, Segments: map[string][]segmentItem{}}
-		cfg := e.ScoreConfig()
-		for k, n := range sums {
-			out.Segments[k.value] = append(out.Segments[k.value], item(k.id, results.Score(*n, cfg)))
-		}
-		for _, list := range out.Segments {
-			sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-		}
+		out := segmentsResponse{Consultation: e.Consultation.Slug, Dimension: dim, Segments: segmentScores(e, cells, dim)}
 		return c.JSON(out)
 	})
 	s.doc(get, "/api/v1/consultations/:slug/segments", "Results split by a profile dimension (dimension = age_band, gender or area; \"\" = not answered)", nil, segmentsResponse{})
@@ -101,74 +86,15 @@ func (s *Server) segmentRoutes() {
 		if len(margins) == 0 {
 			return errs.E(errs.Conflict, "this site has given no population margins to weight results to (PUT /api/v1/tenant/margins)")
 		}
-		cells, sample, err := s.Votes.Segments(c.UserContext(), tenantID(c), e.Consultation.ID)
+		cells, sample, err := s.segmentCells(c, e)
 		if err != nil {
 			return err
 		}
-		profiles := make([]results.Profile, 0, len(sample))
-		for p := range sample {
-			profiles = append(profiles, p)
-		}
-		sort.Slice(profiles, func(i, j int) bool {
-			a, b := profiles[i], profiles[j]
-			return a.AgeBand+"|"+a.Gender+"|"+a.Area < b.AgeBand+"|"+b.Gender+"|"+b.Area
-		})
-		rc := make([]results.Cell, len(profiles))
-		index := make(map[results.Profile]int, len(profiles))
-		for i, p := range profiles {
-			rc[i] = results.Cell{Profile: p, Count: sample[p]}
-			index[p] = i
-		}
-		out := weightedResponse{Consultation: e.Consultation.Slug, Margins: margins, Converged: true, Zones: map[string][]int64{}}
-		weights, err := results.Rake(rc, margins, 100, 0.005)
-		if errors.Is(err, results.ErrNotConverged) {
-			out.Converged = false
-		} else if err != nil {
+		out, err := weightedScores(e, cells, sample, margins)
+		if err != nil {
 			return err
 		}
-		for i, p := range profiles {
-			out.Cells = append(out.Cells, weightedCell{Profile: p, Participants: sample[p], Weight: weights[i]})
-		}
-		perProposal := map[int64][]results.Counts{}
-		for _, cell := range cells {
-			v := perProposal[cell.ProposalID]
-			if v == nil {
-				v = make([]results.Counts, len(profiles))
-				perProposal[cell.ProposalID] = v
-			}
-			v[index[cell.Profile]].Merge(cell.Counts)
-		}
-		cfg := e.ScoreConfig()
-		scores := map[int64]results.Scores{}
-		for id := range e.Proposals {
-			v := perProposal[id]
-			if v == nil {
-				v = make([]results.Counts, len(profiles))
-			}
-			tally, err := results.WeightedCounts(v, weights)
-			if err != nil {
-				return err
-			}
-			sc := results.ScoreTally(tally, cfg)
-			scores[id] = sc
-			out.Proposals = append(out.Proposals, item(id, sc))
-		}
-		sort.Slice(out.Proposals, func(i, j int) bool { return out.Proposals[i].ID < out.Proposals[j].ID })
-		for id, sc := range scores {
-			out.Zones[string(sc.Zone)] = append(out.Zones[string(sc.Zone)], id)
-		}
-		for z, ids := range out.Zones {
-			sort.Slice(ids, func(i, j int) bool {
-				a, b := scores[ids[i]], scores[ids[j]]
-				switch results.Zone(z) {
-				case results.Controversy:
-					return a.Controversy > b.Controversy
-				case results.Rejection:
-					return a.Rejection > b.Rejection
-				}
-				return a.Top > b.Top
-			})
-		}
+		out.Consultation = e.Consultation.Slug
 		return c.JSON(out)
 	})
 	s.doc(get, "/api/v1/consultations/:slug/results/weighted", "Results weighted to the site's population margins (raking, with capped weights)", nil, weightedResponse{})
@@ -193,4 +119,121 @@ func (s *Server) segmentRoutes() {
 		return c.JSON(in)
 	})
 	s.doc(fiber.MethodPut, "/api/v1/tenant/margins", "Set the population margins: dimension → value → share (each dimension sums to 1)", marginsRequest{}, marginsRequest{})
+}
+
+// segmentScores scores each proposal within each value of dimension dim ("" = not
+// answered), by proposal id.
+func segmentScores(e *catalog.Entry, cells []vote.CellCounts, dim string) map[string][]segmentItem {
+	type key struct {
+		value string
+		id    int64
+	}
+	sums := map[key]*results.Counts{}
+	for _, cell := range cells {
+		k := key{cell.Profile.Value(dim), cell.ProposalID}
+		if sums[k] == nil {
+			sums[k] = &results.Counts{}
+		}
+		sums[k].Merge(cell.Counts)
+	}
+	out := map[string][]segmentItem{}
+	cfg := e.ScoreConfig()
+	for k, n := range sums {
+		out[k.value] = append(out[k.value], item(k.id, results.Score(*n, cfg)))
+	}
+	for _, list := range out {
+		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	}
+	return out
+}
+
+// weightedScores scores every proposal of e with its votes weighted by raking to the
+// population margins (Consultation is left for the caller).
+func weightedScores(e *catalog.Entry, cells []vote.CellCounts, sample map[results.Profile]int64, margins results.Margins) (weightedResponse, error) {
+	profiles := make([]results.Profile, 0, len(sample))
+	for p := range sample {
+		profiles = append(profiles, p)
+	}
+	sort.Slice(profiles, func(i, j int) bool {
+		a, b := profiles[i], profiles[j]
+		return a.AgeBand+"|"+a.Gender+"|"+a.Area < b.AgeBand+"|"+b.Gender+"|"+b.Area
+	})
+	rc := make([]results.Cell, len(profiles))
+	index := make(map[results.Profile]int, len(profiles))
+	for i, p := range profiles {
+		rc[i] = results.Cell{Profile: p, Count: sample[p]}
+		index[p] = i
+	}
+	out := weightedResponse{Margins: margins, Converged: true, Zones: map[string][]int64{}}
+	weights, err := results.Rake(rc, margins, 100, 0.005)
+	if errors.Is(err, results.ErrNotConverged) {
+		out.Converged = false
+	} else if err != nil {
+		return weightedResponse{}, err
+	}
+	for i, p := range profiles {
+		out.Cells = append(out.Cells, weightedCell{Profile: p, Participants: sample[p], Weight: weights[i]})
+	}
+	perProposal := map[int64][]results.Counts{}
+	for _, cell := range cells {
+		v := perProposal[cell.ProposalID]
+		if v == nil {
+			v = make([]results.Counts, len(profiles))
+			perProposal[cell.ProposalID] = v
+		}
+		v[index[cell.Profile]].Merge(cell.Counts)
+	}
+	cfg := e.ScoreConfig()
+	scores := map[int64]results.Scores{}
+	for id := range e.Proposals {
+		v := perProposal[id]
+		if v == nil {
+			v = make([]results.Counts, len(profiles))
+		}
+		tally, err := results.WeightedCounts(v, weights)
+		if err != nil {
+			return weightedResponse{}, err
+		}
+		sc := results.ScoreTally(tally, cfg)
+		scores[id] = sc
+		out.Proposals = append(out.Proposals, item(id, sc))
+	}
+	sort.Slice(out.Proposals, func(i, j int) bool { return out.Proposals[i].ID < out.Proposals[j].ID })
+	for id, sc := range scores {
+		out.Zones[string(sc.Zone)] = append(out.Zones[string(sc.Zone)], id)
+	}
+	for z, ids := range out.Zones {
+		sort.Slice(ids, func(i, j int) bool {
+			a, b := scores[ids[i]], scores[ids[j]]
+			switch results.Zone(z) {
+			case results.Controversy:
+				return a.Controversy > b.Controversy
+			case results.Rejection:
+				return a.Rejection > b.Rejection
+			}
+			return a.Top > b.Top
+		})
+	}
+	return out, nil
+}
+
+// cellsAndSample is a consultation's votes per proposal and profile cell, and its participants
+// per cell.
+type cellsAndSample struct {
+	cells  []vote.CellCounts
+	sample map[results.Profile]int64
+}
+
+// segmentCells reads the votes per profile cell once per catalog load (one grouped query
+// over every vote: not something a page view may run each time).
+func (s *Server) segmentCells(c *fiber.Ctx, e *catalog.Entry) ([]vote.CellCounts, map[results.Profile]int64, error) {
+	tid := tenantID(c)
+	cs, err := catalog.Remember(e, catalog.Lazy+"segments", func(e *catalog.Entry) (cellsAndSample, error) {
+		// Not the request's context: a visitor leaving must not leave an error for the others.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cells, sample, err := s.Votes.Segments(ctx, tid, e.Consultation.ID)
+		return cellsAndSample{cells, sample}, err
+	})
+	return cs.cells, cs.sample, err
 }

@@ -148,6 +148,66 @@
     });
   }
 
+  // --- A vote on a search result: the same steps as the card, in place, on every result. ---
+  function resultVote(form) {
+    if (form.elements.step.value !== 'vote') { return; } // the no-JS qualify step posts as is
+    var id = form.elements.proposal.value, key = form.elements.key.value;
+    var buttons = form.querySelector('.vote-buttons');
+    var next = form.querySelector('.next');
+    var groups = Array.prototype.slice.call(form.querySelectorAll('fieldset.quals'));
+    var feedback = form.querySelector('.vote-feedback');
+    var mine = form.querySelector('.my-vote');
+    var state = 'vote', chosen = '';
+
+    function busy(on) {
+      Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = on; });
+    }
+    function fail(err) {
+      busy(false);
+      feedback.textContent = err.message;
+    }
+    function button(v) { return buttons.querySelector('button[value="' + v + '"]'); }
+
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var sub = ev.submitter;
+      if (state === 'vote') {
+        if (!sub || sub.name !== 'vote') { return; }
+        var v = sub.value;
+        busy(true);
+        api('POST', '/api/v1/proposals/' + id + '/vote', { vote: v, key: key }).then(function () {
+          busy(false);
+          state = 'qualify'; chosen = v;
+          Array.prototype.forEach.call(buttons.querySelectorAll('button'), function (b) { b.classList.toggle('chosen', b.value === v); });
+          mine.textContent = (form.getAttribute('data-mine') || '%s').replace('%s', button(v).textContent);
+          buttons.hidden = true;
+          groups.forEach(function (g) { g.hidden = g.getAttribute('data-key') !== v; });
+          next.hidden = false;
+          feedback.textContent = form.getAttribute('data-recorded') || '';
+          var first = form.querySelector('fieldset.quals[data-key="' + v + '"] input');
+          (first || next.querySelector('button')).focus();
+        }, fail);
+        return;
+      }
+      var quals = [];
+      Array.prototype.forEach.call(form.querySelectorAll('fieldset.quals[data-key="' + chosen + '"] input:checked'), function (i) { quals.push(i.value); });
+      busy(true);
+      var p = quals.length ? api('POST', '/api/v1/proposals/' + id + '/vote', { vote: chosen, key: key, qualifications: quals }) : Promise.resolve();
+      p.then(function () {
+        busy(false);
+        state = 'vote';
+        groups.forEach(function (g) {
+          g.hidden = true;
+          Array.prototype.forEach.call(g.querySelectorAll('input'), function (i) { i.checked = false; });
+        });
+        next.hidden = true;
+        buttons.hidden = false;
+        feedback.textContent = form.getAttribute('data-thanks') || '';
+        button(chosen).focus();
+      }, fail);
+    });
+  }
+
   // The optional profile questions, slipped in between two cards.
   function profile(slotEl, then) {
     var card = document.getElementById('card');
@@ -283,6 +343,7 @@
   document.addEventListener('DOMContentLoaded', function () {
     var card = document.getElementById('card');
     if (card) { voteFlow(card); }
+    Array.prototype.forEach.call(document.querySelectorAll('form.result-vote'), resultVote);
     var pf = document.getElementById('propose-form');
     if (pf) { proposeForm(pf); }
     var cf = document.getElementById('consultation-form');
