@@ -212,7 +212,7 @@ func (s *Service) Export(ctx context.Context, tenantID int64, participant string
 			ids[i] = v.ProposalID
 		}
 		var ps []proposal.Proposal
-		if err := sc.Select(&ps).Column("id", "content").Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+		if err := sc.Select(&ps).Column("id", "content").Where("id IN (?)", bun.List(ids)).Scan(ctx); err != nil {
 			return d, err
 		}
 		for _, p := range ps {

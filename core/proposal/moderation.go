@@ -54,7 +54,7 @@ func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, mode
 		now := s.now()
 		var ids []int64
 		q := scope.Select((*Proposal)(nil)).Column("id").
-			Where("p.status IN (?)", bun.In(waiting)).
+			Where("p.status IN (?)", bun.List(waiting)).
 			Where(free, now, moderator)
 		if consultationID != 0 {
 			q = q.Where("p.consultation_id = ?", consultationID)
@@ -74,7 +74,7 @@ func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, mode
 				Set("locked_by = ?", moderator).
 				Set("locked_until = ?", now.Add(lockFor)).
 				Where("?TableAlias.id = ?", id).
-				Where("?TableAlias.status IN (?)", bun.In(waiting)).
+				Where("?TableAlias.status IN (?)", bun.List(waiting)).
 				Where(free, now, moderator).
 				Exec(ctx)
 			if err != nil {
@@ -104,7 +104,7 @@ func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, lim
 		limit = MaxQueue
 	}
 	var ps []Proposal
-	q := store.For(s.db, tenantID).Select(&ps).Where("p.status IN (?)", bun.In(waiting))
+	q := store.For(s.db, tenantID).Select(&ps).Where("p.status IN (?)", bun.List(waiting))
 	if consultationID != 0 {
 		q = q.Where("p.consultation_id = ?", consultationID)
 	}

@@ -51,7 +51,7 @@ func (s *Service) Merge(ctx context.Context, tenantID int64, from, to string) (m
 				counters.add(v, -1)
 				ids[i] = v.ProposalID
 			}
-			if _, err := sc.Delete((*Vote)(nil)).Where("v.participant = ? AND v.proposal_id IN (?)", from, bun.In(ids)).Exec(ctx); err != nil {
+			if _, err := sc.Delete((*Vote)(nil)).Where("v.participant = ? AND v.proposal_id IN (?)", from, bun.List(ids)).Exec(ctx); err != nil {
 				return fmt.Errorf("drop duplicate votes: %w", err)
 			}
 			if err := counters.apply(ctx, sc); err != nil {

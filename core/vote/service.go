@@ -527,7 +527,7 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 	}
 	if len(unknown) > 0 {
 		var refs []proposalRef
-		if err := sc.Select(&refs).Column("id", "consultation_id").Where("p.id IN (?)", bun.In(unknown)).Scan(ctx); err != nil {
+		if err := sc.Select(&refs).Column("id", "consultation_id").Where("p.id IN (?)", bun.List(unknown)).Scan(ctx); err != nil {
 			return fmt.Errorf("read proposals: %w", err)
 		}
 		for _, p := range refs {

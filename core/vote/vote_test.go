@@ -504,7 +504,8 @@ func TestLimiter_AllowsUpToLimit(t *testing.T) {
 		t.Fatal("allowed right after the window turned: the sliding window should still count the last minute")
 	}
 	now = now.Add(30 * time.Second) // half of the last minute's 5 still counts: 2 more fit
-	if !l.Allow("a", 5, time.Minute) || !l.Allow("a", 5, time.Minute) || l.Allow("a", 5, time.Minute) {
+	first, second, third := l.Allow("a", 5, time.Minute), l.Allow("a", 5, time.Minute), l.Allow("a", 5, time.Minute)
+	if !first || !second || third {
 		t.Fatal("half a window later, want exactly 2 more events")
 	}
 	now = now.Add(3 * time.Minute)
