@@ -22,6 +22,8 @@ func serve(ctx context.Context, e Env, cfg *config.Config, fs *flag.FlagSet, arg
 	}
 	level, _ := cfg.Level()
 	log := slog.New(slog.NewJSONHandler(e.Stderr, &slog.HandlerOptions{Level: level}))
+	// Libraries that print through the standard logger (go-plugin's broker) log as JSON too.
+	slog.SetDefault(log)
 	a, err := app.Open(ctx, *cfg, log, app.Options{})
 	if err != nil {
 		return err
