@@ -101,7 +101,7 @@ func TestCLI_BadConfigurationStopsWithOneLine(t *testing.T) {
 	dir := t.TempDir()
 	for name, env := range map[string]map[string]string{
 		"malformed postgres URL":    {"CONCORDE_DATABASE_URL": "postgres//nope"},
-		"unreachable database":      {"CONCORDE_DATABASE_URL": "postgres://x@127.0.0.1:1/db?connect_timeout=1"},
+		"unreachable database":      {"CONCORDE_DATABASE_URL": "postgres://x@127.0.0.1:1/db?connect_timeout=1", "CONCORDE_SECRET": strings.Repeat("s", 40)},
 		"missing production secret": {"CONCORDE_ENV": "production", "CONCORDE_DATABASE_URL": dir + "/x.db"},
 		"short secret":              {"CONCORDE_SECRET": "short", "CONCORDE_DATABASE_URL": dir + "/x.db"},
 		"bad session ttl":           {"CONCORDE_SESSION_TTL": "forever", "CONCORDE_DATABASE_URL": dir + "/x.db"},
