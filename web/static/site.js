@@ -38,6 +38,60 @@
     });
   }
 
+  // --- The two steps of a vote, shared by the cards and the search results: a vote button
+  // records the vote, its qualifications appear, and "next" saves those ticked. ---
+  // o.target() is the proposal voted on ({id, key}); o.voted(v) runs once the vote is
+  // recorded; o.done() once the qualifications are saved.
+  function twoSteps(form, o) {
+    var buttons = form.querySelector('.vote-buttons');
+    var next = form.querySelector('.next');
+    var groups = Array.prototype.slice.call(form.querySelectorAll('fieldset.quals'));
+    var feedback = form.querySelector('.vote-feedback');
+    var s = { state: 'vote', chosen: '' };
+    s.busy = function (on) {
+      Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = on; });
+    };
+    s.fail = function (err) {
+      s.busy(false);
+      feedback.textContent = err.message;
+    };
+    s.reset = function () {
+      s.state = 'vote'; s.chosen = '';
+      buttons.hidden = false; next.hidden = true;
+      groups.forEach(function (g) {
+        g.hidden = true;
+        Array.prototype.forEach.call(g.querySelectorAll('input'), function (i) { i.checked = false; });
+      });
+    };
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var sub = ev.submitter, t = o.target();
+      if (s.state === 'vote') {
+        if (!sub || sub.name !== 'vote') { return; }
+        var v = sub.value;
+        s.busy(true);
+        api('POST', '/api/v1/proposals/' + t.id + '/vote', { vote: v, key: t.key }).then(function () {
+          s.busy(false);
+          s.state = 'qualify'; s.chosen = v;
+          o.voted(v);
+          buttons.hidden = true;
+          groups.forEach(function (g) { g.hidden = g.getAttribute('data-key') !== v; });
+          next.hidden = false;
+          feedback.textContent = form.getAttribute('data-recorded') || '';
+          var first = form.querySelector('fieldset.quals[data-key="' + v + '"] input');
+          (first || next.querySelector('button')).focus();
+        }, s.fail);
+        return;
+      }
+      var quals = [];
+      Array.prototype.forEach.call(form.querySelectorAll('fieldset.quals[data-key="' + s.chosen + '"] input:checked'), function (i) { quals.push(i.value); });
+      s.busy(true);
+      var p = quals.length ? api('POST', '/api/v1/proposals/' + t.id + '/vote', { vote: s.chosen, key: t.key, qualifications: quals }) : Promise.resolve();
+      p.then(o.done, s.fail);
+    });
+    return s;
+  }
+
   // --- The vote flow: one card at a time. ---
   function voteFlow(form) {
     if (!form.elements.step || form.elements.step.value !== 'vote') { return; } // the no-JS qualify step posts as is
@@ -45,9 +99,6 @@
     var slug = form.getAttribute('data-slug');
     var ret = form.elements['return'].value;
     var sequence = ret.indexOf('/c/') === 0;
-    var buttons = form.querySelector('.vote-buttons');
-    var next = form.querySelector('.next');
-    var groups = Array.prototype.slice.call(form.querySelectorAll('fieldset.quals'));
     var feedback = form.querySelector('.vote-feedback');
     var content = form.querySelector('#card-content');
     var cardText = form.querySelector('#card-text');
@@ -58,23 +109,12 @@
     var current = { id: parseInt(form.elements.proposal.value, 10), key: form.elements.key.value };
     var seen = {}; seen[current.id] = true;
     var queue = [];
-    var state = 'vote', chosen = '';
+    var steps = twoSteps(form, {
+      target: function () { return current; },
+      voted: function () { votes++; },
+      done: advance
+    });
 
-    function busy(on) {
-      Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = on; });
-    }
-    function fail(err) {
-      busy(false);
-      feedback.textContent = err.message;
-    }
-    function reset() {
-      state = 'vote'; chosen = '';
-      buttons.hidden = false; next.hidden = true;
-      groups.forEach(function (g) {
-        g.hidden = true;
-        Array.prototype.forEach.call(g.querySelectorAll('input'), function (i) { i.checked = false; });
-      });
-    }
     function take() {
       while (queue.length) {
         var c = queue.shift();
@@ -91,8 +131,8 @@
       });
     }
     function show(c) {
-      busy(false);
-      reset();
+      steps.busy(false);
+      steps.reset();
       if (!c) {
         form.hidden = true;
         if (done) { done.hidden = false; done.setAttribute('tabindex', '-1'); done.focus(); }
@@ -108,103 +148,41 @@
     }
     function advance() {
       if (!sequence) {
-        busy(false); reset();
+        steps.busy(false); steps.reset();
         feedback.textContent = form.getAttribute('data-thanks') || '';
         cardText.focus();
         return;
       }
       if (slot && after && votes >= after) {
         var s = slot; slot = null;
-        profile(s, function () { nextCard().then(show, fail); });
+        profile(s, function () { nextCard().then(show, steps.fail); });
         return;
       }
-      nextCard().then(show, fail);
+      nextCard().then(show, steps.fail);
     }
-
-    form.addEventListener('submit', function (ev) {
-      ev.preventDefault();
-      var sub = ev.submitter;
-      if (state === 'vote') {
-        if (!sub || sub.name !== 'vote') { return; }
-        var v = sub.value;
-        busy(true);
-        api('POST', '/api/v1/proposals/' + current.id + '/vote', { vote: v, key: current.key }).then(function () {
-          busy(false);
-          votes++; state = 'qualify'; chosen = v;
-          buttons.hidden = true;
-          groups.forEach(function (g) { g.hidden = g.getAttribute('data-key') !== v; });
-          next.hidden = false;
-          feedback.textContent = form.getAttribute('data-recorded') || '';
-          var first = form.querySelector('fieldset.quals[data-key="' + v + '"] input');
-          (first || next.querySelector('button')).focus();
-        }, fail);
-        return;
-      }
-      var quals = [];
-      Array.prototype.forEach.call(form.querySelectorAll('fieldset.quals[data-key="' + chosen + '"] input:checked'), function (i) { quals.push(i.value); });
-      busy(true);
-      var p = quals.length ? api('POST', '/api/v1/proposals/' + current.id + '/vote', { vote: chosen, key: current.key, qualifications: quals }) : Promise.resolve();
-      p.then(advance, fail);
-    });
   }
 
   // --- A vote on a search result: the same steps as the card, in place, on every result. ---
   function resultVote(form) {
     if (form.elements.step.value !== 'vote') { return; } // the no-JS qualify step posts as is
-    var id = form.elements.proposal.value, key = form.elements.key.value;
+    var target = { id: form.elements.proposal.value, key: form.elements.key.value };
     var buttons = form.querySelector('.vote-buttons');
-    var next = form.querySelector('.next');
-    var groups = Array.prototype.slice.call(form.querySelectorAll('fieldset.quals'));
     var feedback = form.querySelector('.vote-feedback');
     var mine = form.querySelector('.my-vote');
-    var state = 'vote', chosen = '';
-
-    function busy(on) {
-      Array.prototype.forEach.call(form.querySelectorAll('button'), function (b) { b.disabled = on; });
-    }
-    function fail(err) {
-      busy(false);
-      feedback.textContent = err.message;
-    }
     function button(v) { return buttons.querySelector('button[value="' + v + '"]'); }
-
-    form.addEventListener('submit', function (ev) {
-      ev.preventDefault();
-      var sub = ev.submitter;
-      if (state === 'vote') {
-        if (!sub || sub.name !== 'vote') { return; }
-        var v = sub.value;
-        busy(true);
-        api('POST', '/api/v1/proposals/' + id + '/vote', { vote: v, key: key }).then(function () {
-          busy(false);
-          state = 'qualify'; chosen = v;
-          Array.prototype.forEach.call(buttons.querySelectorAll('button'), function (b) { b.classList.toggle('chosen', b.value === v); });
-          mine.textContent = (form.getAttribute('data-mine') || '%s').replace('%s', button(v).textContent);
-          buttons.hidden = true;
-          groups.forEach(function (g) { g.hidden = g.getAttribute('data-key') !== v; });
-          next.hidden = false;
-          feedback.textContent = form.getAttribute('data-recorded') || '';
-          var first = form.querySelector('fieldset.quals[data-key="' + v + '"] input');
-          (first || next.querySelector('button')).focus();
-        }, fail);
-        return;
-      }
-      var quals = [];
-      Array.prototype.forEach.call(form.querySelectorAll('fieldset.quals[data-key="' + chosen + '"] input:checked'), function (i) { quals.push(i.value); });
-      busy(true);
-      var p = quals.length ? api('POST', '/api/v1/proposals/' + id + '/vote', { vote: chosen, key: key, qualifications: quals }) : Promise.resolve();
-      p.then(function () {
-        busy(false);
-        state = 'vote';
-        groups.forEach(function (g) {
-          g.hidden = true;
-          Array.prototype.forEach.call(g.querySelectorAll('input'), function (i) { i.checked = false; });
-        });
-        next.hidden = true;
-        buttons.hidden = false;
+    var steps = twoSteps(form, {
+      target: function () { return target; },
+      voted: function (v) {
+        Array.prototype.forEach.call(buttons.querySelectorAll('button'), function (b) { b.classList.toggle('chosen', b.value === v); });
+        mine.textContent = (form.getAttribute('data-mine') || '%s').replace('%s', button(v).textContent);
+      },
+      done: function () {
+        var chosen = steps.chosen;
+        steps.busy(false);
+        steps.reset();
         feedback.textContent = form.getAttribute('data-thanks') || '';
         button(chosen).focus();
-      }, fail);
+      }
     });
   }
 
