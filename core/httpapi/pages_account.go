@@ -125,15 +125,9 @@ func (s *Server) accountPageRoutes() {
 		if c.FormValue("confirm") != "yes" {
 			return errs.Field("confirm", "tick the box to confirm that you want your account and data erased")
 		}
-		p := caller.PrincipalOf(c.UserContext())
-		var uid int64
-		if !p.Anonymous() && p.UserTenantID == tenantID(c) {
-			uid = p.UserID
-		}
-		if err := s.Account.Erase(c.UserContext(), tenantID(c), p.Participant(), uid); err != nil {
+		if err := s.eraseSelf(c); err != nil {
 			return err
 		}
-		c.ClearCookie(sessionCookie, participantCookie, profileCookie)
 		return seeOther(c, "/?erased=1")
 	})
 }

@@ -480,19 +480,7 @@ func (s *Server) adminPageRoutes() {
 		})
 	}
 	decide("accept", func(c *fiber.Ctx, id int64) (proposal.Proposal, error) {
-		p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
-		if err != nil {
-			return p, err
-		}
-		cs, err := s.Consultations.GetByID(c.UserContext(), tenantID(c), p.ConsultationID)
-		if err != nil {
-			return p, err
-		}
-		p, err = s.Proposals.Accept(c.UserContext(), tenantID(c), id, actor(c), formValues(c, "theme"), cs.ThemeSlugs())
-		if err == nil {
-			s.consultationChanged(tenantID(c), cs.ID)
-		}
-		return p, err
+		return s.acceptProposal(c, id, formValues(c, "theme")) // the catalog hears of it through OnAccepted
 	})
 	decide("refuse", func(c *fiber.Ctx, id int64) (proposal.Proposal, error) {
 		return s.Proposals.Refuse(c.UserContext(), tenantID(c), id, actor(c), c.FormValue("reason"), c.FormValue("comment"))

@@ -62,12 +62,8 @@ func (s *Server) accountRoutes() {
 	s.doc(fiber.MethodPut, "/api/v1/my/profile", "Answer the optional profile questions (age band, gender, postcode area); giving them is consent to use them in segmented results", account.Profile{}, account.Profile{})
 
 	s.handle(get, "/api/v1/my/data", tenant("account", "read"), false, func(c *fiber.Ctx) error {
-		p := caller.PrincipalOf(c.UserContext())
-		var uid int64
-		if !p.Anonymous() && p.UserTenantID == tenantID(c) {
-			uid = p.UserID
-		}
-		d, err := s.Account.Export(c.UserContext(), tenantID(c), p.Participant(), uid)
+		me, uid := self(c)
+		d, err := s.Account.Export(c.UserContext(), tenantID(c), me, uid)
 		if err != nil {
 			return err
 		}
@@ -77,16 +73,30 @@ func (s *Server) accountRoutes() {
 	s.doc(get, "/api/v1/my/data", "Download everything this site holds about the caller (GDPR)", nil, account.Data{})
 
 	s.handle(del, "/api/v1/my/account", tenant("account", "delete"), false, func(c *fiber.Ctx) error {
-		p := caller.PrincipalOf(c.UserContext())
-		var uid int64
-		if !p.Anonymous() && p.UserTenantID == tenantID(c) {
-			uid = p.UserID
-		}
-		if err := s.Account.Erase(c.UserContext(), tenantID(c), p.Participant(), uid); err != nil {
+		if err := s.eraseSelf(c); err != nil {
 			return err
 		}
-		c.ClearCookie(sessionCookie, participantCookie)
 		return c.SendStatus(fiber.StatusNoContent)
 	})
 	s.doc(del, "/api/v1/my/account", "Erase the caller's account and personal data; votes stay counted, detached from the person", nil, nil)
+}
+
+// self is the caller as a participant, and their account on this site (0 if none: anonymous,
+// or platform staff, whose accounts are not this site's to export or erase).
+func self(c *fiber.Ctx) (participant string, userID int64) {
+	p := caller.PrincipalOf(c.UserContext())
+	if !p.Anonymous() && p.UserTenantID == tenantID(c) {
+		userID = p.UserID
+	}
+	return p.Participant(), userID
+}
+
+// eraseSelf erases the caller's account and personal data, and forgets their cookies.
+func (s *Server) eraseSelf(c *fiber.Ctx) error {
+	me, uid := self(c)
+	if err := s.Account.Erase(c.UserContext(), tenantID(c), me, uid); err != nil {
+		return err
+	}
+	c.ClearCookie(sessionCookie, participantCookie, profileCookie)
+	return nil
 }

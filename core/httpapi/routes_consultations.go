@@ -299,15 +299,7 @@ func (s *Server) moderationRoutes() {
 		if err := decode(c, &in); err != nil {
 			return proposal.Proposal{}, err
 		}
-		p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
-		if err != nil {
-			return p, err
-		}
-		cs, err := s.Consultations.GetByID(c.UserContext(), tenantID(c), p.ConsultationID)
-		if err != nil {
-			return p, err
-		}
-		return s.Proposals.Accept(c.UserContext(), tenantID(c), id, actor(c), in.Themes, cs.ThemeSlugs())
+		return s.acceptProposal(c, id, in.Themes)
 	})
 	decide("refuse", "Refuse a proposal with a reason the author sees", refuseRequest{}, func(c *fiber.Ctx, id int64) (proposal.Proposal, error) {
 		var in refuseRequest
@@ -352,4 +344,17 @@ func (s *Server) visibleProposal(c *fiber.Ctx) (proposal.Proposal, error) {
 		return proposal.Proposal{}, errs.E(errs.NotFound, "no such proposal")
 	}
 	return p, nil
+}
+
+// acceptProposal accepts a proposal with themes, which must be its consultation's.
+func (s *Server) acceptProposal(c *fiber.Ctx, id int64, themes []string) (proposal.Proposal, error) {
+	p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id)
+	if err != nil {
+		return p, err
+	}
+	cs, err := s.Consultations.GetByID(c.UserContext(), tenantID(c), p.ConsultationID)
+	if err != nil {
+		return p, err
+	}
+	return s.Proposals.Accept(c.UserContext(), tenantID(c), id, actor(c), themes, cs.ThemeSlugs())
 }
