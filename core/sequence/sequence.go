@@ -205,15 +205,15 @@ const (
 
 // chooser holds the state of one Choose call.
 type chooser struct {
-	cands []Candidate
-	cfg   Config
-	rng   *rand.Rand
-	class []pool  // per candidate
-	size  [4]int  // candidates per pool
-	seq   []int32 // indices of the chosen candidates, in choice order
-	rank  []ranked
-	rare  []rarity // keywords whose rarity has been counted
-	votes []int    // per candidate, Votes plus Request.Pending; nil without Pending
+	cands   []Candidate
+	cfg     Config
+	rng     *rand.Rand
+	class   []pool  // per candidate
+	size    [4]int  // candidates per pool
+	seq     []int32 // indices of the chosen candidates, in choice order
+	rank    []ranked
+	rare    []rarity        // keywords whose rarity has been counted
+	pending func(i int) int // Request.Pending, or nil
 }
 
 // ranked is a candidate in a ranked pool.
@@ -233,19 +233,14 @@ func (s *chooser) free() int { return s.cfg.Size - len(s.seq) }
 
 // votesOf is a candidate's votes, counting those on their way when the request says.
 func (s *chooser) votesOf(i int) int {
-	if s.votes != nil {
-		return s.votes[i]
+	if s.pending != nil {
+		return s.cands[i].Votes + s.pending(i)
 	}
 	return s.cands[i].Votes
 }
 
 func (s *chooser) classify(req Request) {
-	if req.Pending != nil {
-		s.votes = make([]int, len(s.cands))
-		for i := range s.cands {
-			s.votes[i] = s.cands[i].Votes + req.Pending(i)
-		}
-	}
+	s.pending = req.Pending
 	for i := range s.cands {
 		c := &s.cands[i]
 		votes := s.votesOf(i)
