@@ -629,3 +629,21 @@ func TestCulture_HearsOfPublishedConsultationsOfItsTenantOnly(t *testing.T) {
 		t.Fatalf("B's plugin heard of A's publication: %s", res.Body)
 	}
 }
+
+// go-plugin forgets a broker stream's connection info a few seconds after it was announced:
+// a plugin that first uses its host services after an idle start must still reach them.
+func TestHost_HostServicesWorkAfterAnIdleStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits past go-plugin's broker timeout")
+	}
+	w := newWorld(t, "misbehave")
+	w.enable(t, w.A, "misbehave")
+	// Start the process without touching storage, then stay idle past the broker's 5 s.
+	if res := w.get(w.A, "/api/v1/p/misbehave/ok", ""); res.Status != 200 {
+		t.Fatalf("ok: %d %s", res.Status, res.Body)
+	}
+	time.Sleep(6 * time.Second)
+	if res := w.get(w.A, "/api/v1/p/misbehave/kv?k=a", ""); res.Status != 200 || !strings.Contains(string(res.Body), `"found":false`) {
+		t.Fatalf("storage after an idle start: %d %s", res.Status, res.Body)
+	}
+}

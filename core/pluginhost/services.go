@@ -14,6 +14,8 @@ import (
 	"github.com/uptrace/bun"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/concorde-civic/concorde/core/audit"
@@ -79,6 +81,8 @@ func registerServices(s *grpc.Server, h *Host, plugin string) {
 	pluginpb.RegisterConsultationsServer(s, &consultations{services: sv})
 	pluginpb.RegisterAuditServer(s, &auditService{services: sv})
 	pluginpb.RegisterEventsServer(s, &eventsService{services: sv})
+	// The plugin's health answer checks its link to these services through this.
+	healthpb.RegisterHealthServer(s, health.NewServer())
 }
 
 // scope resolves a call token; only tokens of this plugin's calls in flight pass.

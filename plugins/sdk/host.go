@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
@@ -21,22 +21,45 @@ var ErrNoHost = errors.New("sdk: no host services here (outside a call from the 
 // ErrConflict is returned when a compare-and-set or batch found another version.
 var ErrConflict = errors.New("sdk: the stored value changed meanwhile")
 
-// hostConn is the plugin's connection to the host services, dialled once through the broker.
+// hostConn is the plugin's connection to the host services. It is dialled when the host
+// describes the plugin at start, never later: go-plugin forgets a broker stream's connection
+// info a few seconds after announcing it, so a lazy first dial after an idle start would fail
+// for good.
 type hostConn struct {
-	broker *plugin.GRPCBroker
-	id     uint32
-
-	once sync.Once
 	conn *grpc.ClientConn
-	err  error
+}
+
+// dialHost connects to the host services the host announced on the broker stream id.
+func dialHost(broker *plugin.GRPCBroker, id uint32) (*hostConn, error) {
+	conn, err := broker.Dial(id)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: cannot reach the host services: %w", err)
+	}
+	return &hostConn{conn: conn}, nil
 }
 
 func (h *hostConn) dial() (*grpc.ClientConn, error) {
-	if h == nil {
+	if h == nil || h.conn == nil {
 		return nil, ErrNoHost
 	}
-	h.once.Do(func() { h.conn, h.err = h.broker.Dial(h.id) })
-	return h.conn, h.err
+	return h.conn, nil
+}
+
+// check asks the host's health service over the link, so the host's health pings cover the
+// path plugins use to reach storage, and not only the plugin's own server.
+func (h *hostConn) check(ctx context.Context) error {
+	conn, err := h.dial()
+	if err != nil {
+		return err
+	}
+	res, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return fmt.Errorf("host link: %w", err)
+	}
+	if res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("host link: host services are %s", res.GetStatus())
+	}
+	return nil
 }
 
 // HostServices are the host's services as the current call may use them: storage,

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
 )
@@ -63,9 +65,19 @@ type server struct {
 
 func (s *server) Describe(_ context.Context, req *pluginpb.DescribeRequest) (*pluginpb.Manifest, error) {
 	if id := req.GetHostBrokerId(); id != 0 {
+		// Dial now, while the host waits for the answer: a plugin that cannot reach its host
+		// services fails its start instead of failing every storage call later.
+		h, err := dialHost(s.broker, id)
+		if err != nil {
+			return nil, status.Error(codes.Unavailable, err.Error())
+		}
 		s.mu.Lock()
-		s.host = &hostConn{broker: s.broker, id: id}
+		old := s.host
+		s.host = h
 		s.mu.Unlock()
+		if old != nil && old.conn != nil {
+			_ = old.conn.Close()
+		}
 	}
 	return s.impl.Manifest, nil
 }
@@ -123,7 +135,12 @@ func (s *server) OnEvent(ctx context.Context, req *pluginpb.EventRequest) (*plug
 	return &pluginpb.EventResponse{}, s.impl.OnEvent(ctx, req.GetName(), []byte(req.GetPayload()))
 }
 
-func (s *server) Health(context.Context, *pluginpb.HealthRequest) (*pluginpb.HealthResponse, error) {
+func (s *server) Health(ctx context.Context, _ *pluginpb.HealthRequest) (*pluginpb.HealthResponse, error) {
+	if h := s.hostConn(); h != nil {
+		if err := h.check(ctx); err != nil {
+			return &pluginpb.HealthResponse{Ok: false, Message: err.Error()}, nil
+		}
+	}
 	if s.impl.Health != nil {
 		if err := s.impl.Health(); err != nil {
 			return &pluginpb.HealthResponse{Ok: false, Message: err.Error()}, nil
