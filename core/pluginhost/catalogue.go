@@ -183,6 +183,9 @@ func ValidateManifest(m *pluginpb.Manifest) error {
 	if !nameRE.MatchString(m.GetName()) {
 		return errs.Field("name", "plugin name %q must be 2 to 32 lower-case letters, digits or dashes", m.GetName())
 	}
+	if reservedNames[m.GetName()] {
+		return errs.Field("name", "plugin name %q is reserved for the core's events", m.GetName())
+	}
 	if m.GetVersion() == "" || len(m.GetVersion()) > 64 {
 		return errs.Field("version", "plugin %s declares no version (or one too long)", m.GetName())
 	}

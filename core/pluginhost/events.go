@@ -8,9 +8,21 @@ import (
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
 )
 
+// CorePublisher is the publisher receivers see on the core's own events.
+const CorePublisher = "core"
+
+// reservedNames are the namespaces of the core's events (and the core itself): no plugin may
+// take such a name, since a plugin's events are all named "<plugin>.…".
+var reservedNames = map[string]bool{CorePublisher: true, "consultation": true, "proposal": true, "vote": true, "tenant": true, "plugin": true}
+
 // Publish delivers an event of a tenant to every plugin enabled there that listens to it,
 // except its publisher (from, "" for the core). Delivery is asynchronous and best effort.
+// Receivers are told who published it, so a consultation.publish can only come from the core.
 func (h *Host) Publish(tenantID int64, from, name string, payload []byte) {
+	publisher := from
+	if publisher == "" {
+		publisher = CorePublisher
+	}
 	go func() {
 		ctx := context.Background()
 		ps, err := h.List(ctx)
@@ -25,12 +37,12 @@ func (h *Host) Publish(tenantID int64, from, name string, payload []byte) {
 			if err != nil || !enabled {
 				continue
 			}
-			h.deliver(ctx, tenantID, p.Name, name, payload, settings)
+			h.deliver(ctx, tenantID, p.Name, publisher, name, payload, settings)
 		}
 	}()
 }
 
-func (h *Host) deliver(ctx context.Context, tenantID int64, plugin, name string, payload []byte, settings string) {
+func (h *Host) deliver(ctx context.Context, tenantID int64, plugin, publisher, name string, payload []byte, settings string) {
 	sctx, cancel := context.WithTimeout(ctx, h.limits.StartTimeout)
 	l, err := h.process(plugin).client(sctx)
 	cancel()
@@ -44,7 +56,7 @@ func (h *Host) deliver(ctx context.Context, tenantID int64, plugin, name string,
 	defer cancel()
 	start := time.Now()
 	_, err = l.rpc.OnEvent(cctx, &pluginpb.EventRequest{CallToken: token, Tenant: &pluginpb.Tenant{Id: tenantID},
-		Name: name, Payload: string(payload), Settings: settings})
+		Name: name, Payload: string(payload), Settings: settings, Publisher: publisher})
 	h.m.calls.WithLabelValues(plugin, "event").Inc()
 	h.m.latency.WithLabelValues(plugin).Observe(time.Since(start).Seconds())
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/storetest"
 	"github.com/concorde-civic/concorde/core/testsupport"
+	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
 )
 
 // binaries holds the plugins built once for every test: name → path.
@@ -645,5 +646,30 @@ func TestHost_HostServicesWorkAfterAnIdleStart(t *testing.T) {
 	time.Sleep(6 * time.Second)
 	if res := w.get(w.A, "/api/v1/p/misbehave/kv?k=a", ""); res.Status != 200 || !strings.Contains(string(res.Body), `"found":false`) {
 		t.Fatalf("storage after an idle start: %d %s", res.Status, res.Body)
+	}
+}
+
+// Only the core publishes core events: a plugin's made-up consultation.publish is refused and
+// never reaches another plugin, while its own events pass.
+func TestEvents_APluginCannotForgeCoreEvents(t *testing.T) {
+	w := newWorld(t, "culture", "misbehave")
+	w.enable(t, w.A, "culture")
+	w.enable(t, w.A, "misbehave")
+	res := w.get(w.A, "/api/v1/p/misbehave/forge", "")
+	if res.Status != 200 || !strings.Contains(string(res.Body), `"forged_refused":true,"own_refused":false`) {
+		t.Fatalf("forge: %d %s", res.Status, res.Body)
+	}
+	time.Sleep(300 * time.Millisecond) // delivery is asynchronous
+	if res := w.get(w.A, "/api/v1/p/culture/inspiration", ""); strings.Contains(string(res.Body), "forged") {
+		t.Fatalf("culture stored a forged event: %s", res.Body)
+	}
+}
+
+func TestManifest_CoreNamespacesAreReserved(t *testing.T) {
+	for _, name := range []string{"core", "consultation", "proposal"} {
+		err := pluginhost.ValidateManifest(&pluginpb.Manifest{Name: name, Version: "1"})
+		if err == nil || !strings.Contains(err.Error(), "reserved") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -453,6 +453,10 @@ func (e *eventsService) Publish(ctx context.Context, req *pluginpb.PublishReques
 	if !auditActionRE.MatchString(req.GetName()) {
 		return nil, status.Error(codes.InvalidArgument, "an event name is 1 to 64 lower-case letters, digits, dots, dashes or underscores")
 	}
+	if !strings.HasPrefix(req.GetName(), sc.plugin+".") {
+		// Only the core publishes core events: a plugin's events live under its own name.
+		return nil, status.Errorf(codes.PermissionDenied, "plugin %s may only publish events named %s.…", sc.plugin, sc.plugin)
+	}
 	if len(req.GetPayload()) > 64<<10 || (req.GetPayload() != "" && !json.Valid([]byte(req.GetPayload()))) {
 		return nil, status.Error(codes.InvalidArgument, "an event payload is JSON of at most 64 KiB")
 	}

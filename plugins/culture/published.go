@@ -22,8 +22,8 @@ type Published struct {
 
 // onEvent records published consultations; other events are ignored.
 func (a *agenda) onEvent(ctx context.Context, name string, payload []byte) error {
-	if name != "consultation.publish" {
-		return nil
+	if name != "consultation.publish" || sdk.CallOf(ctx).Publisher != sdk.CorePublisher {
+		return nil // only the core says a consultation was published
 	}
 	var p Published
 	if err := json.Unmarshal(payload, &p); err != nil || p.Slug == "" || len(p.Slug) > 100 || len(p.Question) > 500 {

@@ -130,7 +130,7 @@ func (s *server) OnEvent(ctx context.Context, req *pluginpb.EventRequest) (*plug
 	}
 	t := req.GetTenant()
 	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
-		Settings: json.RawMessage(req.GetSettings())}
+		Settings: json.RawMessage(req.GetSettings()), Publisher: req.GetPublisher()}
 	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
 	return &pluginpb.EventResponse{}, s.impl.OnEvent(ctx, req.GetName(), []byte(req.GetPayload()))
 }
@@ -245,7 +245,13 @@ type Call struct {
 	Locale   string
 	// BaseURL is the absolute URL of the plugin's pages on the tenant's site ("https://x/p/NAME").
 	BaseURL string
+	// Publisher is, inside OnEvent, who published the event, as the host saw it: CorePublisher
+	// for the core's events, else the publishing plugin's name. Check it before trusting a payload.
+	Publisher string
 }
+
+// CorePublisher is the Publisher of the core's own events (consultation.*, proposal.*).
+const CorePublisher = "core"
 
 // APIBaseURL is the absolute URL of the plugin's JSON API on the tenant's site.
 func (c *Call) APIBaseURL() string {

@@ -731,12 +731,15 @@ func (x *HandleResponse) GetJsonLd() string {
 }
 
 type EventRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CallToken     string                 `protobuf:"bytes,1,opt,name=call_token,json=callToken,proto3" json:"call_token,omitempty"`
-	Tenant        *Tenant                `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Payload       string                 `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"` // JSON
-	Settings      string                 `protobuf:"bytes,5,opt,name=settings,proto3" json:"settings,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	CallToken string                 `protobuf:"bytes,1,opt,name=call_token,json=callToken,proto3" json:"call_token,omitempty"`
+	Tenant    *Tenant                `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Name      string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Payload   string                 `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"` // JSON
+	Settings  string                 `protobuf:"bytes,5,opt,name=settings,proto3" json:"settings,omitempty"`
+	// publisher is set by the host, never by a plugin: "core" for the core's events, else
+	// the name of the plugin that published it (whose events are all named "<plugin>.…").
+	Publisher     string `protobuf:"bytes,6,opt,name=publisher,proto3" json:"publisher,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -802,6 +805,13 @@ func (x *EventRequest) GetPayload() string {
 func (x *EventRequest) GetSettings() string {
 	if x != nil {
 		return x.Settings
+	}
+	return ""
+}
+
+func (x *EventRequest) GetPublisher() string {
+	if x != nil {
+		return x.Publisher
 	}
 	return ""
 }
@@ -2495,14 +2505,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1d\n" +
 	"\n" +
 	"page_title\x18\x04 \x01(\tR\tpageTitle\x12\x17\n" +
-	"\ajson_ld\x18\x05 \x01(\tR\x06jsonLd\"\xab\x01\n" +
+	"\ajson_ld\x18\x05 \x01(\tR\x06jsonLd\"\xc9\x01\n" +
 	"\fEventRequest\x12\x1d\n" +
 	"\n" +
 	"call_token\x18\x01 \x01(\tR\tcallToken\x122\n" +
 	"\x06tenant\x18\x02 \x01(\v2\x1a.concorde.plugin.v1.TenantR\x06tenant\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x18\n" +
 	"\apayload\x18\x04 \x01(\tR\apayload\x12\x1a\n" +
-	"\bsettings\x18\x05 \x01(\tR\bsettings\"\x0f\n" +
+	"\bsettings\x18\x05 \x01(\tR\bsettings\x12\x1c\n" +
+	"\tpublisher\x18\x06 \x01(\tR\tpublisher\"\x0f\n" +
 	"\rEventResponse\"\x0f\n" +
 	"\rHealthRequest\":\n" +
 	"\x0eHealthResponse\x12\x0e\n" +

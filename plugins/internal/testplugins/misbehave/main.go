@@ -23,7 +23,7 @@ func main() {
 			{Object: "things", Action: sdk.Create, DefaultRoles: []string{"citizen", "tenant-admin"}},
 		},
 		Routes: []*sdk.Route{get("/api/ok"), get("/api/hang"), get("/api/huge"), get("/api/malformed"), get("/api/badstatus"),
-			get("/api/badheader"), get("/api/stdout"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/api/redirect"),
+			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/api/redirect"),
 			{Method: "POST", Path: "/api/kv", Kind: "api", Object: "things", Action: sdk.Create}},
 	}
 	var leaked *sdk.HostServices
@@ -87,6 +87,14 @@ func main() {
 			return
 		}
 		fmt.Fprintf(w, `{"version":%d}`, v)
+	})
+	// A plugin tries to pass for the core: a made-up consultation.publish, then its own event.
+	mux.HandleFunc("GET /api/forge", func(w http.ResponseWriter, r *http.Request) {
+		h := sdk.Host(r.Context())
+		forged := h.Publish(r.Context(), "consultation.publish", map[string]string{"slug": "forged", "question": "Forged?"})
+		own := h.Publish(r.Context(), "misbehave.hello", map[string]string{"hello": "world"})
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"forged_refused":%v,"own_refused":%v}`, forged != nil, own != nil)
 	})
 	// A token kept from an earlier call must not work any more.
 	mux.HandleFunc("GET /api/expired-token", func(w http.ResponseWriter, r *http.Request) {
