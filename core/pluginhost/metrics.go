@@ -2,6 +2,9 @@ package pluginhost
 
 import (
 	"context"
+	"log/slog"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -24,8 +27,11 @@ type hostMetrics struct {
 	failures *prometheus.CounterVec
 	state    *prometheus.GaugeVec
 
+	dropped *prometheus.CounterVec
+
+	log *slog.Logger
 	mu  sync.Mutex
-	own map[string][]*dto.MetricFamily // the plugins' own metrics, last collected
+	own map[string][]ownFamily // the plugins' own metrics, last collected
 }
 
 var states = []string{Stopped, Starting, Running, Restarting, Failed}
@@ -44,9 +50,12 @@ func newHostMetrics(reg *prometheus.Registry, h *Host) *hostMetrics {
 			Help: "Plugin processes that crashed or did not start."}, []string{"plugin"}),
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "concorde_plugin_state",
 			Help: "1 for the state each plugin's process is in (stopped, starting, running, restarting, failed)."}, []string{"plugin", "state"}),
-		own: map[string][]*dto.MetricFamily{},
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "concorde_plugin_metric_families_dropped_total",
+			Help: "Plugin metric families left out of /metrics, by plugin and reason (conflict, inconsistent, unparsable, too_many_series)."}, []string{"plugin", "reason"}),
+		own: map[string][]ownFamily{},
+		log: h.log,
 	}
-	reg.MustRegister(m.calls, m.errors, m.latency, m.restarts, m.failures, m.state, &ownCollector{m})
+	reg.MustRegister(m.calls, m.errors, m.latency, m.restarts, m.failures, m.state, m.dropped, &ownCollector{m})
 	return m
 }
 
@@ -61,6 +70,9 @@ func (m *hostMetrics) setState(plugin, state string) {
 }
 
 // collect fetches a plugin's own metrics; they are served from this copy at scrape time.
+// Each family is renamed plugin_<plugin>_<family>; a family that would still clash with
+// another plugin's, or whose series disagree on their labels, is dropped and counted, so one
+// plugin can never make a scrape fail.
 func (m *hostMetrics) collect(ctx context.Context, name string, l *launched) {
 	res, err := l.rpc.CollectMetrics(ctx, &pluginpb.MetricsRequest{})
 	if err != nil || len(res.GetText()) > 4<<20 {
@@ -69,24 +81,94 @@ func (m *hostMetrics) collect(ctx context.Context, name string, l *launched) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	mfs, err := parser.TextToMetricFamilies(strings.NewReader(res.GetText()))
 	if err != nil {
+		m.dropped.WithLabelValues(name, "unparsable").Inc()
 		return
 	}
-	var out []*dto.MetricFamily
+	families := make([]string, 0, len(mfs))
+	for f := range mfs {
+		families = append(families, f)
+	}
+	sort.Strings(families)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	taken := map[string]string{} // exposed family name → plugin, for the other plugins
+	for p, own := range m.own {
+		if p != name {
+			for _, f := range own {
+				taken[f.name] = p
+			}
+		}
+	}
+	var out []ownFamily
 	series := 0
-	for _, mf := range mfs {
-		series += len(mf.GetMetric())
-		if series > maxPluginSeries {
+	for _, f := range families {
+		mf := mfs[f]
+		fam := ownFamily{name: exposedName(name, f), mf: mf}
+		if other, ok := taken[fam.name]; ok {
+			m.dropped.WithLabelValues(name, "conflict").Inc()
+			m.log.Warn("plugin metric family dropped: its name clashes with another family", "plugin", name, "family", fam.name, "other", other)
+			continue
+		}
+		taken[fam.name] = name // x and culture_x both become plugin_culture_x: the first stays
+		if !consistentLabels(mf) {
+			m.dropped.WithLabelValues(name, "inconsistent").Inc()
+			m.log.Warn("plugin metric family dropped: its series disagree on their labels", "plugin", name, "family", fam.name)
+			continue
+		}
+		if series += len(mf.GetMetric()); series > maxPluginSeries {
+			m.dropped.WithLabelValues(name, "too_many_series").Inc()
 			break
 		}
-		out = append(out, mf)
+		out = append(out, fam)
 	}
-	m.mu.Lock()
 	m.own[name] = out
-	m.mu.Unlock()
 }
 
-// ownCollector re-exposes the plugins' metrics as plugin_<name>{plugin="..."}: the prefix
-// keeps them from clashing with the host's own metrics (a plugin's go_goroutines, say).
+// exposedName is a plugin's family under the plugin's own prefix, as Prometheus names go.
+// A family already named after the plugin (culture_events_total) keeps one prefix.
+func exposedName(plugin, family string) string {
+	p := strings.ReplaceAll(plugin, "-", "_")
+	return "plugin_" + p + "_" + strings.TrimPrefix(family, p+"_")
+}
+
+// consistentLabels says whether every series of a family has the same label names, none of
+// them "plugin" (the host's own label), and no two series the same label values: the
+// registry refuses anything else, failing the whole scrape.
+func consistentLabels(mf *dto.MetricFamily) bool {
+	var want []string
+	seen := map[string]bool{}
+	for i, metric := range mf.GetMetric() {
+		names := make([]string, 0, len(metric.GetLabel()))
+		var values strings.Builder
+		for _, lp := range metric.GetLabel() {
+			if lp.GetName() == "plugin" || lp.GetName() == "le" || lp.GetName() == "quantile" {
+				return false
+			}
+			names = append(names, lp.GetName())
+			values.WriteString(lp.GetName() + "\xff" + lp.GetValue() + "\xff")
+		}
+		sort.Strings(names)
+		if i == 0 {
+			want = names
+		} else if !slices.Equal(want, names) {
+			return false
+		}
+		if seen[values.String()] {
+			return false
+		}
+		seen[values.String()] = true
+	}
+	return true
+}
+
+// ownFamily is one family of a plugin's metrics with the name the host exposes it under.
+type ownFamily struct {
+	name string
+	mf   *dto.MetricFamily
+}
+
+// ownCollector re-exposes the plugins' metrics as plugin_<plugin>_<family>{plugin="..."}: the
+// prefix keeps them from clashing with the host's own metrics and with each other's.
 type ownCollector struct{ m *hostMetrics }
 
 func (c *ownCollector) Describe(chan<- *prometheus.Desc) {} // unchecked: families vary
@@ -94,24 +176,17 @@ func (c *ownCollector) Describe(chan<- *prometheus.Desc) {} // unchecked: famili
 func (c *ownCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
-	for plugin, mfs := range c.m.own {
-		for _, mf := range mfs {
-			name := "plugin_" + mf.GetName()
+	for plugin, fams := range c.m.own {
+		for _, fam := range fams {
+			mf := fam.mf
 			for _, metric := range mf.GetMetric() {
 				names := []string{"plugin"}
 				values := []string{plugin}
-				clash := false
 				for _, lp := range metric.GetLabel() {
-					if lp.GetName() == "plugin" {
-						clash = true
-					}
 					names = append(names, lp.GetName())
 					values = append(values, lp.GetValue())
 				}
-				if clash {
-					continue
-				}
-				desc := prometheus.NewDesc(name, mf.GetHelp(), names, nil)
+				desc := prometheus.NewDesc(fam.name, mf.GetHelp(), names, nil)
 				var pm prometheus.Metric
 				var err error
 				switch mf.GetType() {
