@@ -72,6 +72,18 @@ func pluginCommands() []command {
 				return err
 			})
 		}},
+		{name: "plugin reset", usage: "NAME  give a plugin that failed for good another start (running servers pick it up within 5 s)", run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+			if len(args) != 1 {
+				return errUsage
+			}
+			return withApp(ctx, e, cfg, func(a *app.App) error {
+				p, err := a.Plugins.Reset(ctx, cliActor(), args[0])
+				if err == nil {
+					fmt.Fprintf(e.Stdout, "plugin %s %s reset: it starts again on its next use\n", p.Name, p.Version)
+				}
+				return err
+			})
+		}},
 		{name: "plugin enable", usage: "--tenant SLUG NAME  enable a plugin on a tenant's site", flags: tenantFlag, run: toggle(true)},
 		{name: "plugin disable", usage: "--tenant SLUG NAME  disable a plugin on a tenant's site (its routes answer 404)", flags: tenantFlag, run: toggle(false)},
 	}

@@ -147,6 +147,7 @@ func New(d Deps) (*Server, error) {
 	s.tokenRoutes()
 	s.auditRoutes()
 	s.pluginRoutes()
+	s.catalogueRoutes()
 	s.consultationRoutes()
 	s.proposalRoutes()
 	s.moderationRoutes()

@@ -27,7 +27,7 @@ import (
 // Catalogue states of a plugin.
 const (
 	StateInstalled = "installed" // may run
-	StateFailed    = "failed"    // crashed too often; install it again to retry
+	StateFailed    = "failed"    // crashed too often; reset it (or install it again) to retry
 )
 
 // Plugin is one installed plugin binary.
@@ -98,8 +98,9 @@ func FileSHA256(path string) (string, error) {
 
 // Install records the plugin binary at path in the catalogue: it computes its SHA-256,
 // launches it once to read its manifest, and adds the permissions the manifest declares.
-// Installing a plugin again (a new version, or after it failed) replaces its entry and
-// restarts it on its next use.
+// Installing a plugin again replaces its entry: a running process is upgraded (the new one
+// starts, takes the new calls, the old one stops once its calls are over), on this node now
+// and on the others at their next catalogue refresh.
 func (h *Host) Install(ctx context.Context, actor, path string) (Plugin, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -145,7 +146,8 @@ func (h *Host) Install(ctx context.Context, actor, path string) (Plugin, error) 
 	if err := h.ensurePermissions(ctx, m); err != nil {
 		return Plugin{}, err
 	}
-	h.process(p.Name).reset()
+	h.remember(p)
+	h.process(p.Name).upgrade(p)
 	return p, nil
 }
 

@@ -44,12 +44,13 @@ func (h *Host) Publish(tenantID int64, from, name string, payload []byte) {
 
 func (h *Host) deliver(ctx context.Context, tenantID int64, plugin, publisher, name string, payload []byte, settings string) {
 	sctx, cancel := context.WithTimeout(ctx, h.limits.StartTimeout)
-	l, err := h.process(plugin).client(sctx)
+	l, done, err := h.process(plugin).client(sctx)
 	cancel()
 	if err != nil {
 		h.m.errors.WithLabelValues(plugin, "down").Inc()
 		return
 	}
+	defer done()
 	token, end := h.calls.begin(callScope{tenantID: tenantID, plugin: plugin})
 	defer end()
 	cctx, cancel := context.WithTimeout(ctx, h.limits.CallTimeout)

@@ -74,6 +74,9 @@ type Host struct {
 
 	enabled *enabledCache
 
+	syncMu sync.Mutex
+	known  map[string]catalogueSig // the catalogue as this node last applied it
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -90,7 +93,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{
 		db: cfg.DB, log: cfg.Log, audit: cfg.Audit, authz: cfg.Authz, limits: cfg.Limits,
 		calls: newCallRegistry(), procs: map[string]*process{}, enabled: newEnabledCache(),
-		stop: make(chan struct{}),
+		stop: make(chan struct{}), known: map[string]catalogueSig{},
 	}
 	reg := cfg.Registry
 	if reg == nil {
@@ -108,6 +111,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		if err := h.ensurePermissions(ctx, p.Manifest); err != nil {
 			return nil, err
 		}
+		h.remember(p)
 	}
 	h.wg.Add(1)
 	go h.watch()
@@ -145,6 +149,9 @@ func (h *Host) watch() {
 		case <-h.stop:
 			return
 		case <-t.C:
+		}
+		if err := h.Refresh(context.Background()); err != nil {
+			h.log.Warn("read the plugin catalogue", "error", err.Error())
 		}
 		h.mu.Lock()
 		procs := make([]*process, 0, len(h.procs))

@@ -31,12 +31,15 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	for name, pkg := range map[string]string{
-		"culture":   "github.com/concorde-civic/concorde/plugins/culture",
-		"misbehave": "github.com/concorde-civic/concorde/plugins/internal/testplugins/misbehave",
+	const misbehave = "github.com/concorde-civic/concorde/plugins/internal/testplugins/misbehave"
+	for name, args := range map[string][]string{
+		"culture":   {"github.com/concorde-civic/concorde/plugins/culture"},
+		"misbehave": {misbehave},
+		// The same plugin, another version (another checksum), for upgrades.
+		"misbehave-v2": {"-ldflags", "-X main.version=0.0.2", misbehave},
 	} {
 		out := filepath.Join(dir, name)
-		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		if b, err := exec.Command("go", append([]string{"build", "-o", out}, args...)...).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", name, err, b)
 			os.Exit(1)
 		}

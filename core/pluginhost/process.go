@@ -35,6 +35,11 @@ type launched struct {
 	rpc      pluginpb.PluginClient
 	manifest *pluginpb.Manifest
 	d        *dispensed
+	sum      string // the SHA-256 it was checked against
+
+	// inflight counts the calls given this process (added under process.mu, so none is added
+	// once the process is swapped out): an upgrade waits for them before stopping it.
+	inflight sync.WaitGroup
 }
 
 func (l *launched) kill() {
@@ -90,7 +95,7 @@ func (h *Host) launch(ctx context.Context, name, path, sum string) (*launched, e
 		d.stopServer()
 		return fail(fmt.Errorf("describe plugin %s: %w", name, err))
 	}
-	return &launched{client: client, rpc: d.rpc, manifest: m, d: d}, nil
+	return &launched{client: client, rpc: d.rpc, manifest: m, d: d, sum: sum}, nil
 }
 
 // hostPlugin is the host's side of the go-plugin plugin: it serves the host services on the
@@ -198,19 +203,30 @@ func (h *Host) Status(name string) Status {
 	return Status{State: p.state, Restarts: p.restarts, LastError: p.lastErr}
 }
 
-// client returns the running process, starting it if it was never started. It does not wait
-// for a restart: while a plugin is down, callers get errs.Unavailable at once.
-func (p *process) client(ctx context.Context) (*launched, error) {
+// client returns the running process, starting it if it was never started, and the function
+// to call when the call is over. It does not wait for a restart: while a plugin is down,
+// callers get errs.Unavailable at once.
+func (p *process) client(ctx context.Context) (*launched, func(), error) {
+	l, err := p.acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, l.inflight.Done, nil
+}
+
+func (p *process) acquire(ctx context.Context) (*launched, error) {
 	p.mu.Lock()
 	for {
 		switch p.state {
 		case Running:
 			l, gen := p.cur, p.gen
-			p.mu.Unlock()
 			if l.client.Exited() {
+				p.mu.Unlock()
 				p.exited(l, gen)
 				return nil, errs.E(errs.Unavailable, "the %s feature stopped and is restarting; try again in a moment", p.name)
 			}
+			l.inflight.Add(1)
+			p.mu.Unlock()
 			return l, nil
 		case Stopped:
 			p.beginStartLocked()
@@ -274,6 +290,10 @@ func (p *process) start(gen int, done chan struct{}) {
 	}
 	if err != nil {
 		p.h.log.Error("plugin did not start", "plugin", p.name, "error", err.Error())
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			// The binary changed on disk: retrying cannot help, and running it must not happen.
+			p.failures = p.h.limits.MaxFailures - 1
+		}
 		p.failLocked(err)
 		return
 	}
@@ -402,6 +422,61 @@ func (p *process) reset() {
 	p.cur, p.state, p.failures, p.lastErr = nil, Stopped, 0, ""
 	p.h.m.setState(p.name, Stopped)
 	p.h.invalidateCatalogue(p.name)
+}
+
+// upgrade switches a running plugin to the binary now in the catalogue: the new process starts
+// beside the old one, takes the new calls, and the old one stops once its calls in flight are
+// over (or after a call timeout). A plugin that does not run is reset: its next call starts
+// the new binary.
+func (p *process) upgrade(entry Plugin) {
+	p.mu.Lock()
+	running, gen := p.state == Running && p.cur != nil, p.gen
+	p.mu.Unlock()
+	if !running {
+		p.reset()
+		return
+	}
+	ctx := context.Background()
+	l, err := p.h.launch(ctx, p.name, entry.Path, entry.SHA256)
+	if err == nil && l.manifest.GetName() != p.name {
+		l.kill()
+		err = fmt.Errorf("the binary describes itself as %q, not %q", l.manifest.GetName(), p.name)
+	}
+	if err != nil {
+		// The old version keeps serving; the operator sees why in the log and the status.
+		p.h.log.Error("plugin upgrade did not start; the previous version keeps serving", "plugin", p.name, "error", err.Error())
+		p.mu.Lock()
+		p.lastErr = "upgrade: " + err.Error()
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Lock()
+	if gen != p.gen || p.state != Running {
+		p.mu.Unlock()
+		l.kill()
+		p.reset()
+		return
+	}
+	old := p.cur
+	p.gen++
+	p.cur, p.startedAt, p.healthFails, p.failures, p.lastErr = l, time.Now(), 0, 0, ""
+	go p.watch(l, p.gen)
+	p.mu.Unlock()
+	p.h.invalidateCatalogue(p.name)
+	p.h.log.Info("plugin upgraded", "plugin", p.name, "from", old.manifest.GetVersion(), "to", l.manifest.GetVersion())
+	go p.drain(old)
+}
+
+// drain stops a swapped-out process once the calls it was given are over.
+func (p *process) drain(l *launched) {
+	done := make(chan struct{})
+	go func() { l.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(p.h.limits.CallTimeout + time.Second):
+		p.h.log.Warn("plugin calls still in flight at the end of the drain", "plugin", p.name)
+	}
+	l.kill()
 }
 
 // shutdown stops the process for good (the host is closing).

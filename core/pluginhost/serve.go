@@ -111,12 +111,13 @@ func (h *Host) Serve(ctx context.Context, req Request) (*Response, error) {
 		return nil, errs.E(errs.Unavailable, "the %s feature is busy; try again in a moment", p.Name)
 	}
 	startCtx, cancel := context.WithTimeout(ctx, h.limits.StartTimeout)
-	l, err := proc.client(startCtx)
+	l, done, err := proc.client(startCtx)
 	cancel()
 	if err != nil {
 		h.m.errors.WithLabelValues(p.Name, "down").Inc()
 		return nil, err
 	}
+	defer done()
 
 	var roles []string
 	for _, r := range h.authz.RolesOf(req.Principal.Subject, dom) {

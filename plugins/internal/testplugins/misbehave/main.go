@@ -13,17 +13,20 @@ import (
 	"github.com/concorde-civic/concorde/plugins/sdk"
 )
 
+// version is set with -ldflags "-X main.version=…" to build another version of the same plugin.
+var version = "0.0.1"
+
 func main() {
 	get := func(path string) *sdk.Route {
 		return &sdk.Route{Method: "GET", Path: path, Kind: kindOf(path), Object: "things", Action: sdk.Read}
 	}
-	m := &sdk.Manifest{Name: "misbehave", Version: "0.0.1", Title: "Misbehaving test plugin",
+	m := &sdk.Manifest{Name: "misbehave", Version: version, Title: "Misbehaving test plugin",
 		Permissions: []*sdk.Permission{
 			{Object: "things", Action: sdk.Read, DefaultRoles: []string{"anonymous"}},
 			{Object: "things", Action: sdk.Create, DefaultRoles: []string{"citizen", "tenant-admin"}},
 		},
 		Routes: []*sdk.Route{get("/api/ok"), get("/api/hang"), get("/api/huge"), get("/api/malformed"), get("/api/badstatus"),
-			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/api/redirect"),
+			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/slow"), get("/api/version"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/api/redirect"),
 			{Method: "POST", Path: "/api/kv", Kind: "api", Object: "things", Action: sdk.Create}},
 	}
 	var leaked *sdk.HostServices
@@ -87,6 +90,15 @@ func main() {
 			return
 		}
 		fmt.Fprintf(w, `{"version":%d}`, v)
+	})
+	mux.HandleFunc("GET /api/slow", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(400 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"version":%q,"pid":%d}`, version, os.Getpid())
+	})
+	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"version":%q,"pid":%d}`, version, os.Getpid())
 	})
 	// A plugin tries to pass for the core: a made-up consultation.publish, then its own event.
 	mux.HandleFunc("GET /api/forge", func(w http.ResponseWriter, r *http.Request) {
