@@ -125,9 +125,8 @@ func (s *Server) forwardToPlugin(kind string) fiber.Handler {
 		name := strings.Clone(c.Params("plugin"))
 		header := http.Header{}
 		c.Request().Header.VisitAll(func(k, v []byte) { header.Add(string(k), string(v)) })
-		csrf := s.csrfToken(ctx)
 		res, err := s.Plugins.Serve(ctx, pluginhost.Request{
-			Tenant: t, Principal: caller.PrincipalOf(ctx), CSRFToken: csrf, Plugin: name, Kind: kind,
+			Tenant: t, Principal: caller.PrincipalOf(ctx), CSRFToken: s.pluginCSRFToken(ctx, name), Plugin: name, Kind: kind,
 			Method: c.Method(), Path: "/" + strings.Clone(c.Params("*")), RawQuery: string(c.Request().URI().QueryString()),
 			Header: header, Body: bytes.Clone(c.Body()), Locale: t.DefaultLocale, BaseURL: c.BaseURL() + "/p/" + name,
 		})
@@ -141,7 +140,8 @@ func (s *Server) forwardToPlugin(kind string) fiber.Handler {
 			if kind != "page" {
 				return errs.E(errs.Unavailable, "the %s feature answered something this site cannot show", name)
 			}
-			return s.Pages.Render(c, res.Status, "plugin", web.Page{Tenant: t, Title: res.Page.Title, CSRFToken: csrf,
+			// The layout around the plugin's fragment is the core's: its forms (sign out) keep the core's token.
+			return s.Pages.Render(c, res.Status, "plugin", web.Page{Tenant: t, Title: res.Page.Title, CSRFToken: s.csrfToken(ctx),
 				Data: pluginPage{HTML: template.HTML(res.Page.HTML), JSONLD: template.JS(res.Page.JSONLD)}})
 		}
 		return c.Status(res.Status).Send(res.Body)

@@ -676,3 +676,36 @@ func TestManifest_CoreNamespacesAreReserved(t *testing.T) {
 		}
 	}
 }
+
+// A plugin's page cannot make the viewer post to core routes: its forms may only post to the
+// plugin's own paths, and the CSRF token it is given is refused everywhere else.
+func TestHost_PluginPagesCannotPostToCoreRoutes(t *testing.T) {
+	w := newWorld(t, "misbehave")
+	w.enable(t, w.A, "misbehave")
+	page := string(w.get(w.A, "/p/misbehave/page", "").Body)
+	if strings.Contains(page, `action="/admin/users"`) || !strings.Contains(page, `action="/p/misbehave/x"`) {
+		t.Errorf("form actions: %s", page)
+	}
+	v := w.Visitor(w.A.Host)
+	if res := v.SignIn("citizen@ay.test", testsupport.Password); res.Status != 200 {
+		t.Fatalf("sign in: %d %s", res.Status, res.Body)
+	}
+	tokens := string(v.Do("GET", "/p/misbehave/tokens", nil).Body)
+	i := strings.Index(tokens, `<data id="csrf" value="`)
+	if i < 0 {
+		t.Fatalf("no token on the plugin's page: %s", tokens)
+	}
+	pluginToken, _, _ := strings.Cut(tokens[i+len(`<data id="csrf" value="`):], `"`)
+	if res := v.WithCSRF(pluginToken).Do("POST", "/api/v1/auth/logout", nil); res.Status != 403 {
+		t.Errorf("a core route took the plugin's token: %d %s", res.Status, res.Body)
+	}
+	if res := v.Do("POST", "/api/v1/p/misbehave/kv?k=a&v=1", nil); res.Status != 403 {
+		t.Errorf("the plugin's route took the core's token: %d %s", res.Status, res.Body)
+	}
+	if res := v.WithCSRF(pluginToken).Do("POST", "/api/v1/p/misbehave/kv?k=a&v=1", nil); res.Status != 200 {
+		t.Errorf("the plugin's own token on its route: %d %s", res.Status, res.Body)
+	}
+	if res := v.Do("GET", "/api/v1/auth/me", nil); !strings.Contains(string(res.Body), "citizen@ay.test") {
+		t.Errorf("the visitor was signed out: %s", res.Body)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -145,7 +146,7 @@ func (h *Host) Serve(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, h.callError(p.Name, err)
 	}
-	out, err := h.validate(resp, req.Kind)
+	out, err := h.validate(resp, req.Kind, p.Name)
 	if err != nil {
 		h.m.errors.WithLabelValues(p.Name, "invalid_response").Inc()
 		h.log.Warn("plugin answered badly", "plugin", p.Name, "path", path, "error", err.Error())
@@ -192,7 +193,7 @@ func cleanHeaderValue(v string) bool {
 }
 
 // validate treats a plugin's response as untrusted input.
-func (h *Host) validate(resp *pluginpb.HandleResponse, kind string) (*Response, error) {
+func (h *Host) validate(resp *pluginpb.HandleResponse, kind, plugin string) (*Response, error) {
 	st := int(resp.GetStatus())
 	if st < 200 || st > 599 || (st >= 300 && st < 400 && st != 301 && st != 302 && st != 303 && st != 304 && st != 307 && st != 308) {
 		return nil, errors.New("status out of range")
@@ -240,7 +241,7 @@ func (h *Host) validate(resp *pluginpb.HandleResponse, kind string) (*Response, 
 		}
 		out.Header.Set("Content-Type", mt)
 	case "text/html":
-		page := &Page{Title: strings.TrimSpace(resp.GetPageTitle()), HTML: sanitizer.Sanitize(string(out.Body))}
+		page := &Page{Title: strings.TrimSpace(resp.GetPageTitle()), HTML: sanitizerFor(plugin).Sanitize(string(out.Body))}
 		if len(page.Title) > 200 {
 			page.Title = page.Title[:200]
 		}
@@ -259,17 +260,30 @@ func (h *Host) validate(resp *pluginpb.HandleResponse, kind string) (*Response, 
 	return out, nil
 }
 
-// sanitizer lets through the HTML a plugin page needs (structure, text, links, images,
-// tables, forms posting back to the site) and nothing that runs: no script, style, event
-// handler, iframe or javascript: URL.
-var sanitizer = func() *bluemonday.Policy {
+// sanitizers holds one policy per plugin: name → *bluemonday.Policy.
+var sanitizers sync.Map
+
+// sanitizerFor lets through the HTML a plugin page needs (structure, text, links, images,
+// tables, forms posting back to the plugin's own paths) and nothing that runs: no script,
+// style, event handler, iframe or javascript: URL. A form that would post to a core route (say
+// /admin/users) loses its action, and so posts back to the plugin's page.
+func sanitizerFor(plugin string) *bluemonday.Policy {
+	if p, ok := sanitizers.Load(plugin); ok {
+		return p.(*bluemonday.Policy)
+	}
+	p := newSanitizer(regexp.MustCompile(`^/(api/v1/)?p/` + regexp.QuoteMeta(plugin) + `(/|\?|#|$)`))
+	actual, _ := sanitizers.LoadOrStore(plugin, p)
+	return actual.(*bluemonday.Policy)
+}
+
+func newSanitizer(ownPaths *regexp.Regexp) *bluemonday.Policy {
 	p := bluemonday.UGCPolicy()
 	p.AllowElements("section", "article", "header", "footer", "nav", "aside", "main", "figure", "figcaption",
 		"time", "address", "form", "fieldset", "legend", "label", "input", "select", "option", "textarea", "button", "output", "data")
 	p.AllowAttrs("class", "id", "lang", "title", "role", "aria-label", "aria-labelledby", "aria-describedby", "aria-live", "aria-current", "hidden").Globally()
 	p.AllowAttrs("datetime").OnElements("time")
 	p.AllowAttrs("value").OnElements("data", "input", "option", "button")
-	p.AllowAttrs("action").Matching(regexp.MustCompile(`^/[^/\\]`)).OnElements("form")
+	p.AllowAttrs("action").Matching(ownPaths).OnElements("form")
 	p.AllowAttrs("method").Matching(regexp.MustCompile(`(?i)^(get|post)$`)).OnElements("form")
 	p.AllowAttrs("type").Matching(regexp.MustCompile(`^(text|hidden|email|number|date|datetime-local|time|url|search|checkbox|radio|submit|reset|button)$`)).OnElements("input", "button")
 	p.AllowAttrs("name", "required", "disabled", "readonly", "placeholder", "min", "max", "step", "minlength", "maxlength",
@@ -277,4 +291,4 @@ var sanitizer = func() *bluemonday.Policy {
 	p.RequireParseableURLs(true)
 	p.AllowURLSchemes("http", "https", "mailto")
 	return p
-}()
+}

@@ -248,6 +248,11 @@ func logOutput() io.Writer {
 	return io.Discard
 }
 
+// WithCSRF returns the same visitor sending another CSRF token (a plugin's, a forged one).
+func (v *Visitor) WithCSRF(token string) *Visitor {
+	return &Visitor{env: v.env, Host: v.Host, cookies: v.cookies, csrf: token}
+}
+
 // On returns the same visitor (cookies and CSRF token) talking to another node.
 func (v *Visitor) On(e *Env) *Visitor {
 	return &Visitor{env: e, Host: v.Host, cookies: v.cookies, csrf: v.csrf}

@@ -26,7 +26,7 @@ func main() {
 			{Object: "things", Action: sdk.Create, DefaultRoles: []string{"citizen", "tenant-admin"}},
 		},
 		Routes: []*sdk.Route{get("/api/ok"), get("/api/hang"), get("/api/huge"), get("/api/malformed"), get("/api/badstatus"),
-			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/slow"), get("/api/version"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/api/redirect"),
+			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/slow"), get("/api/version"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/tokens"), get("/api/redirect"),
 			{Method: "POST", Path: "/api/kv", Kind: "api", Object: "things", Action: sdk.Create}},
 	}
 	var leaked *sdk.HostServices
@@ -68,7 +68,13 @@ func main() {
 		sdk.SetPageTitle(w, "Test page")
 		_ = sdk.SetJSONLD(w, map[string]string{"name": "</script><script>alert(1)</script>"})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(`<h1>Hello</h1><script>alert(1)</script><a href="javascript:alert(1)" onclick="x()">x</a><form method="post" action="/p/misbehave/x"><input type="hidden" name="_csrf" value="t"></form>`))
+		w.Write([]byte(`<h1>Hello</h1><script>alert(1)</script><a href="javascript:alert(1)" onclick="x()">x</a><form method="post" action="/p/misbehave/x"><input type="hidden" name="_csrf" value="t"></form>`+
+			`<form method="post" action="/admin/users"><input name="email" value="evil@example.org"><input name="role" value="tenant-admin"></form>`))
+	})
+	// The CSRF token the host gave this plugin's page, for the tests to replay elsewhere.
+	mux.HandleFunc("GET /tokens", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<data id="csrf" value="%s">token</data>`, sdk.CallOf(r.Context()).Principal.CSRFToken)
 	})
 	mux.HandleFunc("GET /api/kv", func(w http.ResponseWriter, r *http.Request) {
 		e, ok, err := sdk.Host(r.Context()).Storage().Get(r.Context(), r.URL.Query().Get("k"))
