@@ -68,7 +68,7 @@ func main() {
 		sdk.SetPageTitle(w, "Test page")
 		_ = sdk.SetJSONLD(w, map[string]string{"name": "</script><script>alert(1)</script>"})
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Write([]byte(`<h1>Hello</h1><script>alert(1)</script><a href="javascript:alert(1)" onclick="x()">x</a><form method="post" action="/p/misbehave/x"><input type="hidden" name="_csrf" value="t"></form>`+
+		w.Write([]byte(`<h1>Hello</h1><script>alert(1)</script><a href="javascript:alert(1)" onclick="x()">x</a><form method="post" action="/p/misbehave/x"><input type="hidden" name="_csrf" value="t"></form>` +
 			`<form method="post" action="/admin/users"><input name="email" value="evil@example.org"><input name="role" value="tenant-admin"></form>`))
 	})
 	// The CSRF token the host gave this plugin's page, for the tests to replay elsewhere.
