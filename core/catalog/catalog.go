@@ -125,7 +125,7 @@ func (e *Entry) Ranking() *Ranking {
 		cfg := e.ScoreConfig()
 		r := results.Rank(items, cfg)
 		scores := make(map[int64]results.Scores, len(items))
-		for _, list := range [][]results.Ranked{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.NotEnough} {
+		for _, list := range [][]results.Ranked{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.Undetermined, r.NotEnough} {
 			for _, x := range list {
 				scores[x.ProposalID] = x.Scores
 			}

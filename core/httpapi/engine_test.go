@@ -368,11 +368,15 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 			t.Fatalf("margins: %d %s", res.Status, res.Body)
 		}
 		var weighted struct {
-			Proposals []struct {
+			DesignEffect float64 `json:"design_effect"`
+			Proposals    []struct {
 				Agree float64 `json:"agree"`
 			} `json:"proposals"`
 		}
 		get("/api/v1/consultations/culture/results/weighted", &weighted)
+		if weighted.DesignEffect <= 1 {
+			t.Errorf("design effect %v: uneven weights must report more than 1", weighted.DesignEffect)
+		}
 		var plain struct {
 			NotEnough []struct {
 				Scores struct {
@@ -384,17 +388,20 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 					Rates map[string]float64 `json:"rates"`
 				} `json:"scores"`
 			} `json:"controversy"`
-			Consensus []struct {
+			// 15 agree of 20 leans to consensus, but 20 votes are too few for its interval
+			// to clear 60 %.
+			Undetermined []struct {
 				Scores struct {
-					Rates map[string]float64 `json:"rates"`
+					Rates   map[string]float64 `json:"rates"`
+					Leaning string             `json:"leaning"`
 				} `json:"scores"`
-			} `json:"consensus"`
+			} `json:"undetermined"`
 		}
 		get("/api/v1/consultations/culture/results", &plain)
-		if len(plain.Consensus) != 1 || len(weighted.Proposals) != 1 {
+		if len(plain.Undetermined) != 1 || plain.Undetermined[0].Scores.Leaning != "consensus" || len(weighted.Proposals) != 1 {
 			t.Fatalf("plain results %+v, weighted %+v", plain, weighted)
 		}
-		unweighted := plain.Consensus[0].Scores.Rates["agree"]
+		unweighted := plain.Undetermined[0].Scores.Rates["agree"]
 		if got := weighted.Proposals[0].Agree; got > unweighted-0.15 || got < 0.4 {
 			t.Fatalf("weighting to a 50/50 population moved agree from %.2f to %.2f; want about 0.5", unweighted, got)
 		}

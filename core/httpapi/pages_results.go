@@ -222,7 +222,7 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 	rp := resultsPage{C: cs, R: r, Published: cs.Status == consultation.Published}
 	ch := chartView{Width: chartW, Height: chartH, Left: chartLeft, Top: chartTop, PlotW: chartW - chartLeft - chartRight, PlotH: chartH - chartTop - chartBottom}
 	maxC := 0.5
-	for _, list := range [][]resultItem{r.Consensus, r.Controversy, r.Rejection, r.Limbo} {
+	for _, list := range [][]resultItem{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.Undetermined} {
 		for _, it := range list {
 			if it.Scores.Controversy > maxC {
 				maxC = it.Scores.Controversy
@@ -264,7 +264,7 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 	for _, z := range []struct {
 		zone string
 		list []resultItem
-	}{{"consensus", r.Consensus}, {"controversy", r.Controversy}, {"rejection", r.Rejection}, {"limbo", r.Limbo}, {"not_enough_votes", r.NotEnough}} {
+	}{{"consensus", r.Consensus}, {"controversy", r.Controversy}, {"rejection", r.Rejection}, {"limbo", r.Limbo}, {"undetermined", r.Undetermined}, {"not_enough_votes", r.NotEnough}} {
 		l := resultList{Zone: z.zone}
 		for i, it := range z.list {
 			rr := row(it)

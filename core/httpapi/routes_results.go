@@ -41,6 +41,7 @@ type resultsResponse struct {
 	Controversy  []resultItem `json:"controversy"`
 	Rejection    []resultItem `json:"rejection"`
 	Limbo        []resultItem `json:"limbo"`
+	Undetermined []resultItem `json:"undetermined"` // enough votes, but no zone's thresholds cleared by the intervals
 	NotEnough    []resultItem `json:"not_enough_votes"`
 	Rules        string       `json:"rules"`
 }
@@ -101,7 +102,7 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 		return xs
 	}
 	out.Consensus, out.Controversy, out.Rejection = items(ranking.Consensus), items(ranking.Controversy), items(ranking.Rejection)
-	out.Limbo, out.NotEnough = items(ranking.Limbo), items(ranking.NotEnough)
+	out.Limbo, out.Undetermined, out.NotEnough = items(ranking.Limbo), items(ranking.Undetermined), items(ranking.NotEnough)
 	return out, nil
 }
 
@@ -141,7 +142,7 @@ func (s *Server) resultRoutes() {
 		}
 		return sendMemo(c, e, "results|"+theme+"|"+strconv.Itoa(limit), fiber.MIMEApplicationJSONCharsetUTF8, jsonOf(theme, limit))
 	})
-	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", nil, resultsResponse{})
+	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo, undetermined and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", nil, resultsResponse{})
 
 	s.handle(get, "/api/v1/consultations/:slug/export.json", tenant("exports", "read"), false, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
@@ -226,7 +227,7 @@ func csvOf(e *catalog.Entry) ([]byte, error) {
 	}
 	header = append(header, "direct_link_bursts")
 	_ = w.Write(header)
-	for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.NotEnough} {
+	for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.Undetermined, out.NotEnough} {
 		for _, it := range list {
 			sc := it.Scores
 			row := []string{strconv.FormatInt(it.ID, 10), csvSafe(e.Consultation.Prefix + " " + it.Content), strings.Join(it.Themes, "|"), string(sc.Zone),

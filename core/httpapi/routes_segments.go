@@ -34,6 +34,7 @@ type weightedResponse struct {
 	Consultation string             `json:"consultation"`
 	Margins      results.Margins    `json:"margins"`
 	Converged    bool               `json:"converged"`
+	DesignEffect float64            `json:"design_effect"` // Kish: participants per effective participant
 	Cells        []weightedCell     `json:"cells"`
 	Zones        map[string][]int64 `json:"zones"` // zone → proposal ids, best first
 	Proposals    []segmentItem      `json:"proposals"`
@@ -171,6 +172,7 @@ func weightedScores(e *catalog.Entry, cells []vote.CellCounts, sample map[result
 	} else if err != nil {
 		return weightedResponse{}, err
 	}
+	out.DesignEffect = results.DesignEffect(rc, weights)
 	for i, p := range profiles {
 		out.Cells = append(out.Cells, weightedCell{Profile: p, Participants: sample[p], Weight: weights[i]})
 	}
