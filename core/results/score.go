@@ -136,7 +136,16 @@ var (
 func (cfg Config) jointInterval(center float64, kr [NumKeys]float64, qr [NumQualifications]float64,
 	ck [NumKeys]float64, cq [NumQualifications]float64, ne float64) Interval {
 	if !(ne > 0) {
-		return Interval{Low: math.Inf(-1), High: math.Inf(1)}
+		// No votes: the interval is every value one vote could give.
+		iv := Interval{Low: math.Inf(1), High: math.Inf(-1)}
+		for k := range NumKeys {
+			lo, hi := ck[k], ck[k]
+			for _, c := range cq[3*k : 3*k+3] {
+				lo, hi = lo+min(0, c), hi+max(0, c)
+			}
+			iv.Low, iv.High = min(iv.Low, lo), max(iv.High, hi)
+		}
+		return iv
 	}
 	var mean, second float64
 	for k := range NumKeys {

@@ -129,6 +129,15 @@ func TestScore_SequenceVotesWeighTwiceOtherVotes(t *testing.T) {
 	}
 }
 
+func TestScore_NoVotesGiveFiniteIntervals(t *testing.T) {
+	s := Score(Counts{}, DefaultConfig())
+	for name, iv := range map[string]Interval{"top": s.TopInterval, "rejection": s.RejectionInterval} {
+		if math.IsInf(iv.Low, 0) || math.IsInf(iv.High, 0) || iv.Low < -3 || iv.High > 3 || iv.Low >= iv.High {
+			t.Errorf("%s interval %+v: want finite bounds within what votes can give", name, iv)
+		}
+	}
+}
+
 func TestZone_Table(t *testing.T) {
 	cfg := DefaultConfig()
 	tests := []struct {
