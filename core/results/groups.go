@@ -343,7 +343,7 @@ func (g *grouping) cluster() ([]int, []int, float64) {
 	bx, by, bw := base.centres()
 	bestK, bestSil := 1, math.Inf(-1)
 	var best []int
-	for k := 2; k <= g.cfg.MaxGroups && k < len(bx); k++ {
+	for k := 2; k <= g.cfg.MaxGroups && k <= len(bx); k++ {
 		c := kmeans(bx, by, bw, k, g.rng, 50)
 		if s := silhouette(bx, by, bw, c.label, k); s > bestSil+1e-12 {
 			bestK, bestSil, best = k, s, c.label
