@@ -27,6 +27,8 @@ type resultRow struct {
 	Quals                    []qualCount
 	X, Y                     string // chart coordinates
 	Number                   int
+	Across                   string // consensus across opinion groups: holds, fails, unknown; "" before groups are computed
+	Bridging                 bool   // the bridging model says it bridges the groups
 }
 
 type qualCount struct {
@@ -242,6 +244,9 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 			}
 		}
 		rr := resultRow{ID: it.ID, Content: it.Content, Zone: string(sc.Zone), Votes: total, Number: n}
+		if o := it.Opinions; o != nil {
+			rr.Across, rr.Bridging = string(o.Across), o.Bridging
+		}
 		if total > 0 {
 			rr.Agree = int(float64(k[0])*100/float64(total) + 0.5)
 			rr.Disagree = int(float64(k[1])*100/float64(total) + 0.5)
