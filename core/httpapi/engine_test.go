@@ -352,6 +352,17 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 		if len(seg.Segments["18-24"]) != 1 || len(seg.Segments["65-plus"]) != 1 || seg.Segments["18-24"][0].Agree < 0.8 || seg.Segments["65-plus"][0].Agree > 0.2 {
 			t.Fatalf("segments: %+v", seg)
 		}
+		// Not an auditor: the 5 older participants are fewer than min_segment_size (10), and
+		// alone with the 15 young ones they would be read off the whole, so both are merged.
+		var public struct {
+			Segments map[string][]struct {
+				Votes float64 `json:"weighted_votes"`
+			} `json:"segments"`
+		}
+		w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/segments?dimension=age_band", Token: w.moderator}).JSON(t, &public)
+		if len(public.Segments) != 1 || len(public.Segments["_merged"]) != 1 {
+			t.Fatalf("public segments: %+v, want only the merged one", public)
+		}
 		if res := get("/api/v1/consultations/culture/segments?dimension=shoe_size", nil); res.Status != 400 {
 			t.Fatalf("unknown dimension: %d", res.Status)
 		}

@@ -150,10 +150,10 @@ func (s *Server) segmentsView(c *fiber.Ctx, e *catalog.Entry, dim string, rp res
 			weighted[it.ID] = sharesOf(it)
 		}
 	}
-	bySegment := segmentScores(e, cells, dim)
+	bySegment := segmentScores(e, s.publicCells(c, e, cells, sample, dim), dim)
 	values := make([]string, 0, len(bySegment))
 	for v := range bySegment {
-		if v != "" {
+		if v != "" && v != results.MergedSegment {
 			values = append(values, v)
 		}
 	}
@@ -172,6 +172,9 @@ func (s *Server) segmentsView(c *fiber.Ctx, e *catalog.Entry, dim string, rp res
 	})
 	if _, ok := bySegment[""]; ok {
 		values = append(values, "") // not answered, last
+	}
+	if _, ok := bySegment[results.MergedSegment]; ok {
+		values = append(values, results.MergedSegment) // segments too small to show alone
 	}
 	for _, v := range values {
 		g := segmentGroup{Value: v, Label: s.segmentLabel(c, dim, v)}
@@ -204,6 +207,8 @@ func (s *Server) segmentLabel(c *fiber.Ctx, dim, v string) string {
 	switch {
 	case v == "":
 		return s.tr(c, "segment_none")
+	case v == results.MergedSegment:
+		return s.tr(c, "segment_merged")
 	case dim == results.DimensionAgeBand:
 		return s.tr(c, "age_"+v)
 	case dim == results.DimensionGender:

@@ -66,14 +66,15 @@ func (s *Server) segmentRoutes() {
 		if !known {
 			return errs.Field("dimension", "dimension must be age_band, gender or area")
 		}
-		cells, _, err := s.segmentCells(c, e)
+		cells, sample, err := s.segmentCells(c, e)
 		if err != nil {
 			return err
 		}
+		cells = s.publicCells(c, e, cells, sample, dim)
 		out := segmentsResponse{Consultation: e.Consultation.Slug, Dimension: dim, Segments: segmentScores(e, cells, dim)}
 		return c.JSON(out)
 	})
-	s.doc(get, "/api/v1/consultations/:slug/segments", "Results split by a profile dimension (dimension = age_band, gender or area; \"\" = not answered)", nil, segmentsResponse{})
+	s.doc(get, "/api/v1/consultations/:slug/segments", "Results split by a profile dimension (dimension = age_band, gender or area; \"\" = not answered; \"_merged\" = segments under min_segment_size participants, merged except for auditors)", nil, segmentsResponse{})
 
 	s.handle(get, "/api/v1/consultations/:slug/results/weighted", tenant("results", "read"), false, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)

@@ -93,6 +93,12 @@
 // Participants may give an age band, a gender and an area. Results per segment
 // (SegmentCounts) are the scores of the votes of participants with that value.
 //
+// A segment is published on its own only with at least min_segment_size participants (a
+// consultation setting, 10 by default): the smaller ones, "not answered" included, are
+// merged into one (PublicSegments), and when even together they are fewer, the smallest
+// segment that could stand alone joins them, since the whole minus the published
+// segments would otherwise give them away. Auditors see every segment.
+//
 // Results for the whole population correct for who took part by raking (iterative
 // proportional fitting, Rake): every combination of profile values (a Cell) gets a weight
 // so that, in each dimension, the weighted shares of participants match the population's

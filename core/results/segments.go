@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -312,4 +313,53 @@ func WeightedCounts(votesPerCell []Counts, weights []float64) (Tally, error) {
 	t.Total = mass
 	t.EffectiveTotal = raked * raked / raked2
 	return t, nil
+}
+
+// DefaultMinSegmentSize is the fewest participants a segment needs to be published on its
+// own (consultation setting min_segment_size).
+const DefaultMinSegmentSize = 10
+
+// MergedSegment is the value under which public results gather the segments too small to
+// be published on their own.
+const MergedSegment = "_merged"
+
+// PublicSegments says under which value each segment of dimension is published, so that no
+// published figure rests on fewer than k participants: a segment with k participants or
+// more keeps its value; the smaller ones (the participants who did not answer, "",
+// included) are gathered under MergedSegment. When they are together still fewer than k,
+// the smallest segment that could stand alone joins them, because hiding them would not
+// be enough: the whole minus the published segments would give them away. A value absent
+// from the result is not published at all (fewer than k participants in every segment
+// together). cells are the participants per profile, as for Rake.
+func PublicSegments(cells []Cell, dimension string, k int) map[string]string {
+	size := map[string]int64{}
+	var total int64
+	for _, c := range cells {
+		size[c.Profile.Value(dimension)] += c.Count
+		total += c.Count
+	}
+	out := make(map[string]string, len(size))
+	if total < int64(k) {
+		return out
+	}
+	values := make([]string, 0, len(size))
+	for v := range size {
+		values = append(values, v)
+	}
+	// Smallest first, ties by value, so the choice is reproducible.
+	slices.SortFunc(values, func(a, b string) int { return cmp.Or(cmp.Compare(size[a], size[b]), cmp.Compare(a, b)) })
+	var merged int64
+	i := 0
+	for ; i < len(values) && size[values[i]] < int64(k); i++ {
+		merged += size[values[i]]
+		out[values[i]] = MergedSegment
+	}
+	if merged > 0 && merged < int64(k) && i < len(values) {
+		out[values[i]] = MergedSegment
+		i++
+	}
+	for ; i < len(values); i++ {
+		out[values[i]] = values[i]
+	}
+	return out
 }

@@ -394,3 +394,49 @@ func TestSegmentCounts_CountsAVoteInEachGivenDimension(t *testing.T) {
 		t.Errorf("zone %s, want not enough votes", z)
 	}
 }
+
+func TestPublicSegments_NoFigureRestsOnFewerThanK(t *testing.T) {
+	cells := func(sizes map[string]int64) []Cell {
+		var out []Cell
+		for v, n := range sizes {
+			out = append(out, Cell{Profile{AgeBand: v}, n})
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		sizes map[string]int64
+		want  map[string]string
+	}{
+		{"every segment large enough", map[string]int64{"18-24": 30, "65-plus": 10},
+			map[string]string{"18-24": "18-24", "65-plus": "65-plus"}},
+		{"small segments merged when together large enough", map[string]int64{"18-24": 30, "65-plus": 6, "": 5},
+			map[string]string{"18-24": "18-24", "65-plus": MergedSegment, "": MergedSegment}},
+		{"one participant alone takes the smallest large segment with them", map[string]int64{"18-24": 30, "35-49": 12, "65-plus": 1},
+			map[string]string{"18-24": "18-24", "35-49": MergedSegment, "65-plus": MergedSegment}},
+		{"fewer than k in all: nothing published", map[string]int64{"18-24": 4, "65-plus": 1}, map[string]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PublicSegments(cells(tt.sizes), DimensionAgeBand, 10)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for v, w := range tt.want {
+				if got[v] != w {
+					t.Errorf("%q published as %q, want %q (all: %v)", v, got[v], w, got)
+				}
+			}
+			// Whatever is published rests on at least k participants.
+			pub := map[string]int64{}
+			for v, p := range got {
+				pub[p] += tt.sizes[v]
+			}
+			for p, n := range pub {
+				if n < 10 {
+					t.Errorf("%q published with %d participants", p, n)
+				}
+			}
+		})
+	}
+}
