@@ -229,6 +229,7 @@ type grouping struct {
 	colPtr []int32
 	rows   []int32
 	cvals  []float64
+	mean   []float64 // each proposal's mean vote: the matrix is centred on the fly, the votes stay exact
 	rng    *rand.Rand
 }
 
@@ -399,12 +400,7 @@ func (g *grouping) project() ([]float64, []float64) {
 			mean[q] = s / float64(hi-lo)
 		}
 	}
-	// Centre the votes in place (rows and columns).
-	for i := range g.n {
-		for e := g.rowPtr[i]; e < g.rowPtr[i+1]; e++ {
-			g.vals[e] -= mean[g.cols[e]]
-		}
-	}
+	g.mean = mean
 	pc1 := g.component(nil)
 	pc2 := g.component(pc1)
 	x, y := make([]float64, g.n), make([]float64, g.n)
@@ -418,22 +414,18 @@ func (g *grouping) project() ([]float64, []float64) {
 		var a, b float64
 		lo, hi := g.rowPtr[i], g.rowPtr[i+1]
 		for e := lo; e < hi; e++ {
-			a += g.vals[e] * pc1[g.cols[e]]
-			b += g.vals[e] * pc2[g.cols[e]]
+			q := g.cols[e]
+			c := g.vals[e] - mean[q]
+			a += c * pc1[q]
+			b += c * pc2[q]
 		}
 		scale := math.Sqrt(float64(active) / float64(hi-lo))
 		x[i], y[i] = a*scale, b*scale
 	}
-	// Restore the raw votes for what follows.
-	for i := range g.n {
-		for e := g.rowPtr[i]; e < g.rowPtr[i+1]; e++ {
-			g.vals[e] += mean[g.cols[e]]
-		}
-	}
 	return x, y
 }
 
-// component is the leading eigenvector of CᵀC (C the centred rows), orthogonal to prev if
+// component is the leading eigenvector of CᵀC (C the votes centred on g.mean), orthogonal to prev if
 // given, by power iteration from a seeded start; its sign makes its largest entry positive.
 func (g *grouping) component(prev []float64) []float64 {
 	v := make([]float64, g.m)
@@ -459,14 +451,16 @@ func (g *grouping) component(prev []float64) []float64 {
 		for i := range g.n {
 			s := 0.0
 			for e := g.rowPtr[i]; e < g.rowPtr[i+1]; e++ {
-				s += g.vals[e] * v[g.cols[e]]
+				q := g.cols[e]
+				s += (g.vals[e] - g.mean[q]) * v[q]
 			}
 			cv[i] = s
 		}
 		clear(w)
 		for i := range g.n {
 			for e := g.rowPtr[i]; e < g.rowPtr[i+1]; e++ {
-				w[g.cols[e]] += g.vals[e] * cv[i]
+				q := g.cols[e]
+				w[q] += (g.vals[e] - g.mean[q]) * cv[i]
 			}
 		}
 		orth(w)

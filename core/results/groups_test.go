@@ -175,3 +175,23 @@ func cpuTime(t *testing.T) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+func TestGroups_NeutralIsNotAgree(t *testing.T) {
+	agree := [][]float64{{0.9, 0.1}, {0.1, 0.9}, {0.8, 0.2}, {0.2, 0.8}, {0.9, 0.9}, {0.7, 0.3}, {0.3, 0.7}}
+	m := camps(4, []int{40, 40}, agree, 7)
+	for c := range 2 {
+		for i := range 40 {
+			m.Add(fmt.Sprintf("a:%d-%d", c, i), 999, Neutral)
+		}
+	}
+	o := Groups(m, DefaultGroupsConfig())
+	p, ok := o.Of(999)
+	if !ok {
+		t.Fatal("the neutral proposal is missing")
+	}
+	for g, share := range p.GroupAgree {
+		if want := 1 / float64(p.GroupVotes[g]+2); share != want {
+			t.Errorf("group %d: agree share %v of %d neutral votes, want %v", g, share, p.GroupVotes[g], want)
+		}
+	}
+}
