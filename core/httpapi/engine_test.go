@@ -331,6 +331,9 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			vote("65-plus", "disagree")
 		}
+		// An answer the margins below do not name: weighting treats it as not given
+		// instead of failing.
+		vote("35-49", "neutral")
 		// Closing the consultation refreshes the counters results are read from (they are
 		// cached for two seconds while it is open).
 		if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/close", Token: w.admin}); res.Status != 200 {
