@@ -31,6 +31,8 @@ type Entry struct {
 	// their way, which the counters will only hold at the next load.
 	Shown []atomic.Int32
 	index map[int64]int // proposal id → index in Candidates
+	// opinions returns the consultation's opinion groups as last computed (see Opinions).
+	opinions func() *Opinions
 
 	rankOnce sync.Once
 	ranking  Ranking
@@ -125,7 +127,7 @@ func (e *Entry) Ranking() *Ranking {
 		cfg := e.ScoreConfig()
 		r := results.Rank(items, cfg)
 		scores := make(map[int64]results.Scores, len(items))
-		for _, list := range [][]results.Ranked{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.NotEnough} {
+		for _, list := range [][]results.Ranked{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.Undetermined, r.NotEnough} {
 			for _, x := range list {
 				scores[x.ProposalID] = x.Scores
 			}
@@ -154,17 +156,22 @@ type Catalog struct {
 	votes         *vote.Service
 	// TTL is how old an entry may get before it is reloaded in the background.
 	TTL time.Duration
+	// OpinionsEvery is how often, at most, a consultation's opinion groups are computed
+	// again while its sequence votes change.
+	OpinionsEvery time.Duration
 
 	mu         sync.Mutex
 	slots      map[key]*slot
 	bySlug     map[slugKey]int64
 	byProposal map[key]int64 // (tenant, proposal) → consultation
+
+	opinionSlots map[key]*opinionSlot
 }
 
 // New builds an empty catalog.
 func New(cs *consultation.Service, ps *proposal.Service, vs *vote.Service) *Catalog {
-	return &Catalog{consultations: cs, proposals: ps, votes: vs, TTL: 2 * time.Second,
-		slots: map[key]*slot{}, bySlug: map[slugKey]int64{}, byProposal: map[key]int64{}}
+	return &Catalog{consultations: cs, proposals: ps, votes: vs, TTL: 2 * time.Second, OpinionsEvery: time.Minute,
+		slots: map[key]*slot{}, bySlug: map[slugKey]int64{}, byProposal: map[key]int64{}, opinionSlots: map[key]*opinionSlot{}}
 }
 
 // BySlug returns the entry of a consultation, drafts included (callers decide who sees them).
@@ -292,6 +299,7 @@ func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*En
 	e := &Entry{Consultation: cs, Proposals: make(map[int64]*proposal.AcceptedProposal, len(accepted)),
 		Candidates: make([]sequence.Candidate, 0, len(accepted)), Counts: counts, Bursts: bursts, LoadedAt: time.Now()}
 	e.Shown = make([]atomic.Int32, len(accepted))
+	e.opinions = func() *Opinions { return c.opinionsOf(tenantID, e) }
 	e.index = make(map[int64]int, len(accepted))
 	for i := range accepted {
 		p := &accepted[i]

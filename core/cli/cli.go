@@ -22,6 +22,7 @@ import (
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/config"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/tenants"
@@ -410,6 +411,30 @@ func auditVerify(ctx context.Context, e Env, a *app.App, slug string) error {
 	return nil
 }
 
+// recomputeOpinions computes the opinion groups and bridging scores from the raw sequence
+// votes with the published rules and prints their digest, which the results API publishes
+// (opinion_groups.digest): the same votes give the same digest.
+func recomputeOpinions(ctx context.Context, e Env, a *app.App, t tenants.Tenant, consultationID int64) error {
+	start := time.Now()
+	o, err := a.Votes.Opinions(ctx, t.ID, consultationID, results.DefaultGroupsConfig())
+	if err != nil {
+		return err
+	}
+	var holds, bridging int
+	for _, p := range o.Proposals {
+		if p.Across == results.AcrossHolds {
+			holds++
+		}
+		if p.Bridging {
+			bridging++
+		}
+	}
+	fmt.Fprintf(e.Stdout, "opinion groups from %d sequence votes in %s: %d participants placed, groups %v (silhouette %.3f)\n",
+		o.Votes, time.Since(start).Round(time.Millisecond), o.Participants, o.GroupSizes, o.Silhouette)
+	fmt.Fprintf(e.Stdout, "%d proposal(s) hold consensus across groups, %d bridge; opinions digest %s\n", holds, bridging, o.Digest)
+	return nil
+}
+
 func staffUser(email, name, password, role string) staff.NewUser {
 	return staff.NewUser{Email: email, Name: name, Password: password, Role: role}
 }
@@ -445,6 +470,9 @@ func recompute(ctx context.Context, e Env, a *app.App, t tenants.Tenant, consult
 	}
 	a.Catalog.Invalidate(t.ID, c.ID)
 	fmt.Fprintf(e.Stdout, "%d votes on %d proposals recomputed in %s\n", d.Votes, d.Proposals, time.Since(start).Round(time.Millisecond))
+	if err := recomputeOpinions(ctx, e, a, t, c.ID); err != nil {
+		return err
+	}
 	if len(d.Mismatches) == 0 {
 		fmt.Fprintln(e.Stdout, "the stored counters match the raw votes")
 		return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/concorde-civic/concorde/core/cli"
 	"github.com/concorde-civic/concorde/core/demo"
+	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/core/storetest"
 	"github.com/concorde-civic/concorde/core/testsupport"
@@ -125,8 +126,25 @@ func TestCLI_ResultsRecomputeChecksAndRepairsCounters(t *testing.T) {
 	if _, err := demo.Ensure(ctx, e.App); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errs := r.run("results", "recompute", "--tenant", "bretagne", "--consultation", "culture", "--check"); code != 0 || !strings.Contains(out, "match") || !strings.Contains(errs, "votes") {
-		t.Fatalf("check on fresh counters: exit %d\n%s%s", code, out, errs)
+	code, out, stderr := r.run("results", "recompute", "--tenant", "bretagne", "--consultation", "culture", "--check")
+	if code != 0 || !strings.Contains(out, "match") || !strings.Contains(stderr, "votes") {
+		t.Fatalf("check on fresh counters: exit %d\n%s%s", code, out, stderr)
+	}
+	// The opinion groups' digest is the one the server computes from the same votes.
+	bretagne, err := e.App.Tenants.BySlug(ctx, "bretagne")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := e.App.Consultations.Get(ctx, bretagne.ID, "culture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.App.Votes.Opinions(ctx, cs.TenantID, cs.ID, results.DefaultGroupsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "opinions digest "+o.Digest) {
+		t.Fatalf("recompute printed\n%s\nwant the opinions digest %s", out, o.Digest)
 	}
 	if _, err := e.App.DB.ExecContext(ctx, `UPDATE proposal_counts SET agree = agree + 7 WHERE proposal_id = (SELECT MIN(proposal_id) FROM proposal_counts)`); err != nil {
 		t.Fatal(err)

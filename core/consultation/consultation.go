@@ -18,6 +18,7 @@ import (
 	"github.com/yuin/goldmark/extension"
 
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/results"
 )
 
 // Status is where a consultation stands in its life.
@@ -94,6 +95,9 @@ type Settings struct {
 	MinVotesForZone     int     `json:"min_votes_for_zone"`     // votes before a proposal gets a zone
 	VoteLimitPerMinute  int     `json:"vote_limit_per_minute"`  // votes per participant and minute
 	ProposalLimitPerDay int     `json:"proposal_limit_per_day"` // proposals per participant and day
+	// MinSegmentSize is the fewest participants a profile segment needs to be published on
+	// its own; smaller ones are merged (results.PublicSegments). Auditors see every segment.
+	MinSegmentSize int `json:"min_segment_size"`
 }
 
 // DefaultSettings are Make.org's published values, plus Concorde's limits.
@@ -107,6 +111,7 @@ func DefaultSettings() Settings {
 		MinVotesForZone:     10,
 		VoteLimitPerMinute:  60,
 		ProposalLimitPerDay: 10,
+		MinSegmentSize:      results.DefaultMinSegmentSize,
 	}
 }
 
@@ -129,6 +134,8 @@ func (s Settings) Validate() error {
 		return errs.Field("settings.vote_limit_per_minute", "vote_limit_per_minute must be between 1 and 10000")
 	case s.ProposalLimitPerDay < 1 || s.ProposalLimitPerDay > 1000:
 		return errs.Field("settings.proposal_limit_per_day", "proposal_limit_per_day must be between 1 and 1000")
+	case s.MinSegmentSize < 2 || s.MinSegmentSize > 1000:
+		return errs.Field("settings.min_segment_size", "min_segment_size must be between 2 and 1000 participants")
 	}
 	return nil
 }

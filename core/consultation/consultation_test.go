@@ -126,6 +126,11 @@ func TestCreate_RefusesInvalidInputWithTheFieldAtFault(t *testing.T) {
 			s.NewRatio = 1.5
 			in.Settings = &s
 		}, "settings.new_ratio"},
+		{"segments of one participant", func(in *consultation.Input) {
+			s := consultation.DefaultSettings()
+			s.MinSegmentSize = 1
+			in.Settings = &s
+		}, "settings.min_segment_size"},
 		{"NUL in context", func(in *consultation.Input) { in.Context = "a\x00b" }, "context"},
 	}
 	storetest.Each(t, func(t *testing.T, db *bun.DB) {

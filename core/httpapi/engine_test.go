@@ -331,6 +331,9 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 		for i := 0; i < 5; i++ {
 			vote("65-plus", "disagree")
 		}
+		// An answer the margins below do not name: weighting treats it as not given
+		// instead of failing.
+		vote("35-49", "neutral")
 		// Closing the consultation refreshes the counters results are read from (they are
 		// cached for two seconds while it is open).
 		if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/close", Token: w.admin}); res.Status != 200 {
@@ -352,6 +355,17 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 		if len(seg.Segments["18-24"]) != 1 || len(seg.Segments["65-plus"]) != 1 || seg.Segments["18-24"][0].Agree < 0.8 || seg.Segments["65-plus"][0].Agree > 0.2 {
 			t.Fatalf("segments: %+v", seg)
 		}
+		// Not an auditor: the 5 older participants are fewer than min_segment_size (10), and
+		// alone with the 15 young ones they would be read off the whole, so both are merged.
+		var public struct {
+			Segments map[string][]struct {
+				Votes float64 `json:"weighted_votes"`
+			} `json:"segments"`
+		}
+		w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/segments?dimension=age_band", Token: w.moderator}).JSON(t, &public)
+		if len(public.Segments) != 1 || len(public.Segments["_merged"]) != 1 {
+			t.Fatalf("public segments: %+v, want only the merged one", public)
+		}
 		if res := get("/api/v1/consultations/culture/segments?dimension=shoe_size", nil); res.Status != 400 {
 			t.Fatalf("unknown dimension: %d", res.Status)
 		}
@@ -368,11 +382,15 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 			t.Fatalf("margins: %d %s", res.Status, res.Body)
 		}
 		var weighted struct {
-			Proposals []struct {
+			DesignEffect float64 `json:"design_effect"`
+			Proposals    []struct {
 				Agree float64 `json:"agree"`
 			} `json:"proposals"`
 		}
 		get("/api/v1/consultations/culture/results/weighted", &weighted)
+		if weighted.DesignEffect <= 1 {
+			t.Errorf("design effect %v: uneven weights must report more than 1", weighted.DesignEffect)
+		}
 		var plain struct {
 			NotEnough []struct {
 				Scores struct {
@@ -384,17 +402,20 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 					Rates map[string]float64 `json:"rates"`
 				} `json:"scores"`
 			} `json:"controversy"`
-			Consensus []struct {
+			// 15 agree of 20 leans to consensus, but 20 votes are too few for its interval
+			// to clear 60 %.
+			Undetermined []struct {
 				Scores struct {
-					Rates map[string]float64 `json:"rates"`
+					Rates   map[string]float64 `json:"rates"`
+					Leaning string             `json:"leaning"`
 				} `json:"scores"`
-			} `json:"consensus"`
+			} `json:"undetermined"`
 		}
 		get("/api/v1/consultations/culture/results", &plain)
-		if len(plain.Consensus) != 1 || len(weighted.Proposals) != 1 {
+		if len(plain.Undetermined) != 1 || plain.Undetermined[0].Scores.Leaning != "consensus" || len(weighted.Proposals) != 1 {
 			t.Fatalf("plain results %+v, weighted %+v", plain, weighted)
 		}
-		unweighted := plain.Consensus[0].Scores.Rates["agree"]
+		unweighted := plain.Undetermined[0].Scores.Rates["agree"]
 		if got := weighted.Proposals[0].Agree; got > unweighted-0.15 || got < 0.4 {
 			t.Fatalf("weighting to a 50/50 population moved agree from %.2f to %.2f; want about 0.5", unweighted, got)
 		}

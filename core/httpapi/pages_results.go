@@ -27,6 +27,8 @@ type resultRow struct {
 	Quals                    []qualCount
 	X, Y                     string // chart coordinates
 	Number                   int
+	Across                   string // consensus across opinion groups: holds, fails, unknown; "" before groups are computed
+	Bridging                 bool   // the bridging model says it bridges the groups
 }
 
 type qualCount struct {
@@ -148,10 +150,10 @@ func (s *Server) segmentsView(c *fiber.Ctx, e *catalog.Entry, dim string, rp res
 			weighted[it.ID] = sharesOf(it)
 		}
 	}
-	bySegment := segmentScores(e, cells, dim)
+	bySegment := segmentScores(e, s.publicCells(c, e, cells, sample, dim), dim)
 	values := make([]string, 0, len(bySegment))
 	for v := range bySegment {
-		if v != "" {
+		if v != "" && v != results.MergedSegment {
 			values = append(values, v)
 		}
 	}
@@ -170,6 +172,9 @@ func (s *Server) segmentsView(c *fiber.Ctx, e *catalog.Entry, dim string, rp res
 	})
 	if _, ok := bySegment[""]; ok {
 		values = append(values, "") // not answered, last
+	}
+	if _, ok := bySegment[results.MergedSegment]; ok {
+		values = append(values, results.MergedSegment) // segments too small to show alone
 	}
 	for _, v := range values {
 		g := segmentGroup{Value: v, Label: s.segmentLabel(c, dim, v)}
@@ -202,6 +207,8 @@ func (s *Server) segmentLabel(c *fiber.Ctx, dim, v string) string {
 	switch {
 	case v == "":
 		return s.tr(c, "segment_none")
+	case v == results.MergedSegment:
+		return s.tr(c, "segment_merged")
 	case dim == results.DimensionAgeBand:
 		return s.tr(c, "age_"+v)
 	case dim == results.DimensionGender:
@@ -222,7 +229,7 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 	rp := resultsPage{C: cs, R: r, Published: cs.Status == consultation.Published}
 	ch := chartView{Width: chartW, Height: chartH, Left: chartLeft, Top: chartTop, PlotW: chartW - chartLeft - chartRight, PlotH: chartH - chartTop - chartBottom}
 	maxC := 0.5
-	for _, list := range [][]resultItem{r.Consensus, r.Controversy, r.Rejection, r.Limbo} {
+	for _, list := range [][]resultItem{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.Undetermined} {
 		for _, it := range list {
 			if it.Scores.Controversy > maxC {
 				maxC = it.Scores.Controversy
@@ -242,6 +249,9 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 			}
 		}
 		rr := resultRow{ID: it.ID, Content: it.Content, Zone: string(sc.Zone), Votes: total, Number: n}
+		if o := it.Opinions; o != nil {
+			rr.Across, rr.Bridging = string(o.Across), o.Bridging
+		}
 		if total > 0 {
 			rr.Agree = int(float64(k[0])*100/float64(total) + 0.5)
 			rr.Disagree = int(float64(k[1])*100/float64(total) + 0.5)
@@ -264,7 +274,7 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 	for _, z := range []struct {
 		zone string
 		list []resultItem
-	}{{"consensus", r.Consensus}, {"controversy", r.Controversy}, {"rejection", r.Rejection}, {"limbo", r.Limbo}, {"not_enough_votes", r.NotEnough}} {
+	}{{"consensus", r.Consensus}, {"controversy", r.Controversy}, {"rejection", r.Rejection}, {"limbo", r.Limbo}, {"undetermined", r.Undetermined}, {"not_enough_votes", r.NotEnough}} {
 		l := resultList{Zone: z.zone}
 		for i, it := range z.list {
 			rr := row(it)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
@@ -27,6 +28,33 @@ type resultItem struct {
 	Scores  results.Scores `json:"scores"`
 	Bursts  int            `json:"direct_link_bursts,omitempty"`
 	Key     string         `json:"key,omitempty"`
+	// Opinions: consensus across opinion groups and bridging, once computed (see opinion_groups).
+	Opinions *results.ProposalOpinions `json:"opinions,omitempty"`
+}
+
+// verifiedOpinions is the opinion groups recomputed for an audit, beside the published ones.
+type verifiedOpinions struct {
+	Digest          string `json:"digest"`
+	Votes           int    `json:"sequence_votes"`
+	Participants    int    `json:"participants"`
+	GroupSizes      []int  `json:"group_sizes"`
+	PublishedDigest string `json:"published_digest,omitempty"`
+	PublishedVotes  int    `json:"published_sequence_votes,omitempty"`
+	// Match is whether the digests agree; absent when the published groups are not
+	// computed yet or were computed from another number of votes (still open).
+	Match *bool `json:"match,omitempty"`
+}
+
+// opinionsSummary says which opinion groups the results' per-proposal opinions come from.
+type opinionsSummary struct {
+	Pending      bool       `json:"pending"` // not computed yet: computed in the background, try again shortly
+	ComputedAt   *time.Time `json:"computed_at,omitempty"`
+	Votes        int        `json:"sequence_votes"`
+	Participants int        `json:"participants"` // placed in a group (at least 7 sequence votes)
+	GroupSizes   []int      `json:"group_sizes"`
+	Silhouette   float64    `json:"silhouette"`
+	BridgingMean float64    `json:"bridging_mean"` // μ of the bridging model
+	Digest       string     `json:"digest"`        // compare with results/verify or concorde results recompute
 }
 
 type resultsResponse struct {
@@ -41,8 +69,12 @@ type resultsResponse struct {
 	Controversy  []resultItem `json:"controversy"`
 	Rejection    []resultItem `json:"rejection"`
 	Limbo        []resultItem `json:"limbo"`
+	Undetermined []resultItem `json:"undetermined"` // enough votes, but no zone's thresholds cleared by the intervals
 	NotEnough    []resultItem `json:"not_enough_votes"`
 	Rules        string       `json:"rules"`
+	// OpinionGroups is the Pol.is opinion groups and Community Notes bridging model the
+	// proposals' opinions come from.
+	OpinionGroups opinionsSummary `json:"opinion_groups"`
 }
 
 // resultsEntry is the entry of :slug if the caller may see its results: everyone once
@@ -85,6 +117,14 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 		out.Votes += n.Total(results.Sequence) + n.Total(results.Trusted)
 		out.TrollVotes += n.Total(results.Troll)
 	}
+	op := e.Opinions()
+	if op == nil {
+		out.OpinionGroups.Pending = true
+	} else {
+		at := op.ComputedAt
+		out.OpinionGroups = opinionsSummary{ComputedAt: &at, Votes: op.Votes, Participants: op.Participants, GroupSizes: op.GroupSizes,
+			Silhouette: op.Silhouette, BridgingMean: op.Mean, Digest: op.Digest}
+	}
 	items := func(list []results.Ranked) []resultItem {
 		if limit > 0 && len(list) > limit {
 			list = list[:limit]
@@ -96,12 +136,17 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 			if key != nil {
 				it.Key = key(x.ProposalID)
 			}
+			if op != nil {
+				if po, ok := op.Of(x.ProposalID); ok {
+					it.Opinions = &po
+				}
+			}
 			xs = append(xs, it)
 		}
 		return xs
 	}
 	out.Consensus, out.Controversy, out.Rejection = items(ranking.Consensus), items(ranking.Controversy), items(ranking.Rejection)
-	out.Limbo, out.NotEnough = items(ranking.Limbo), items(ranking.NotEnough)
+	out.Limbo, out.Undetermined, out.NotEnough = items(ranking.Limbo), items(ranking.Undetermined), items(ranking.NotEnough)
 	return out, nil
 }
 
@@ -141,7 +186,7 @@ func (s *Server) resultRoutes() {
 		}
 		return sendMemo(c, e, "results|"+theme+"|"+strconv.Itoa(limit), fiber.MIMEApplicationJSONCharsetUTF8, jsonOf(theme, limit))
 	})
-	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", nil, resultsResponse{})
+	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo, undetermined and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", nil, resultsResponse{})
 
 	s.handle(get, "/api/v1/consultations/:slug/export.json", tenant("exports", "read"), false, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
@@ -190,9 +235,25 @@ func (s *Server) resultRoutes() {
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"consultation": e.Consultation.Slug, "match": len(d.Mismatches) == 0, "diff": d})
+		// The opinion groups again, from the raw sequence votes, with the published rules:
+		// the same votes give the same digest. Comparable with the published groups only
+		// when they were computed from as many votes (always, once the consultation is closed).
+		o, err := s.Votes.Opinions(c.UserContext(), tenantID(c), e.Consultation.ID, results.DefaultGroupsConfig())
+		if err != nil {
+			return err
+		}
+		ov := verifiedOpinions{Digest: o.Digest, Votes: o.Votes, Participants: o.Participants, GroupSizes: o.GroupSizes}
+		if pub := e.Opinions(); pub != nil {
+			ov.PublishedDigest, ov.PublishedVotes = pub.Digest, pub.Votes
+			if pub.Votes == o.Votes {
+				m := pub.Digest == o.Digest
+				ov.Match = &m
+			}
+		}
+		match := len(d.Mismatches) == 0 && (ov.Match == nil || *ov.Match)
+		return c.JSON(fiber.Map{"consultation": e.Consultation.Slug, "match": match, "diff": d, "opinions": ov})
 	})
-	s.doc(get, "/api/v1/consultations/:slug/results/verify", "Recompute every counter from the raw votes and compare with what results are built from (auditors)", nil, vote.Diff{})
+	s.doc(get, "/api/v1/consultations/:slug/results/verify", "Recompute every counter and the opinion groups from the raw votes and compare with what results are built from (auditors)", nil, vote.Diff{})
 }
 
 func ff(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
@@ -224,9 +285,9 @@ func csvOf(e *catalog.Entry) ([]byte, error) {
 	for _, q := range results.Qualifications() {
 		header = append(header, string(q))
 	}
-	header = append(header, "direct_link_bursts")
+	header = append(header, "direct_link_bursts", "group_aware_consensus", "consensus_across_groups", "bridging_intercept", "bridging_factor", "bridging")
 	_ = w.Write(header)
-	for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.NotEnough} {
+	for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.Undetermined, out.NotEnough} {
 		for _, it := range list {
 			sc := it.Scores
 			row := []string{strconv.FormatInt(it.ID, 10), csvSafe(e.Consultation.Prefix + " " + it.Content), strings.Join(it.Themes, "|"), string(sc.Zone),
@@ -245,6 +306,11 @@ func csvOf(e *catalog.Entry) ([]byte, error) {
 				row = append(row, strconv.FormatInt(n, 10))
 			}
 			row = append(row, strconv.Itoa(it.Bursts))
+			if o := it.Opinions; o != nil {
+				row = append(row, ff(o.GroupAware), string(o.Across), ff(o.Intercept), ff(o.Factor), strconv.FormatBool(o.Bridging))
+			} else {
+				row = append(row, "", "", "", "", "")
+			}
 			_ = w.Write(row)
 		}
 	}

@@ -34,6 +34,7 @@ type weightedResponse struct {
 	Consultation string             `json:"consultation"`
 	Margins      results.Margins    `json:"margins"`
 	Converged    bool               `json:"converged"`
+	DesignEffect float64            `json:"design_effect"` // Kish: participants per effective participant
 	Cells        []weightedCell     `json:"cells"`
 	Zones        map[string][]int64 `json:"zones"` // zone → proposal ids, best first
 	Proposals    []segmentItem      `json:"proposals"`
@@ -65,14 +66,15 @@ func (s *Server) segmentRoutes() {
 		if !known {
 			return errs.Field("dimension", "dimension must be age_band, gender or area")
 		}
-		cells, _, err := s.segmentCells(c, e)
+		cells, sample, err := s.segmentCells(c, e)
 		if err != nil {
 			return err
 		}
+		cells = s.publicCells(c, e, cells, sample, dim)
 		out := segmentsResponse{Consultation: e.Consultation.Slug, Dimension: dim, Segments: segmentScores(e, cells, dim)}
 		return c.JSON(out)
 	})
-	s.doc(get, "/api/v1/consultations/:slug/segments", "Results split by a profile dimension (dimension = age_band, gender or area; \"\" = not answered)", nil, segmentsResponse{})
+	s.doc(get, "/api/v1/consultations/:slug/segments", "Results split by a profile dimension (dimension = age_band, gender or area; \"\" = not answered; \"_merged\" = segments under min_segment_size participants, merged except for auditors)", nil, segmentsResponse{})
 
 	s.handle(get, "/api/v1/consultations/:slug/results/weighted", tenant("results", "read"), false, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
@@ -171,6 +173,7 @@ func weightedScores(e *catalog.Entry, cells []vote.CellCounts, sample map[result
 	} else if err != nil {
 		return weightedResponse{}, err
 	}
+	out.DesignEffect = results.DesignEffect(rc, weights)
 	for i, p := range profiles {
 		out.Cells = append(out.Cells, weightedCell{Profile: p, Participants: sample[p], Weight: weights[i]})
 	}

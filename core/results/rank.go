@@ -24,7 +24,10 @@ type Ranking struct {
 	Controversy []Ranked `json:"controversy"` // by controversy score, highest first
 	Rejection   []Ranked `json:"rejection"`   // by rejection score, highest first
 	Limbo       []Ranked `json:"limbo"`       // by proposal id
-	NotEnough   []Ranked `json:"not_enough"`  // by proposal id
+	// Undetermined holds proposals with enough votes whose intervals clear no zone's
+	// thresholds, by proposal id: an order by score would read as a ranking it cannot be.
+	Undetermined []Ranked `json:"undetermined"`
+	NotEnough    []Ranked `json:"not_enough"` // by proposal id
 }
 
 // Rank scores every item and files it under its zone. Ties go to the smaller proposal id,
@@ -42,6 +45,8 @@ func Rank(items []Item, cfg Config) Ranking {
 			r.Rejection = append(r.Rejection, x)
 		case Limbo:
 			r.Limbo = append(r.Limbo, x)
+		case Undetermined:
+			r.Undetermined = append(r.Undetermined, x)
 		default:
 			r.NotEnough = append(r.NotEnough, x)
 		}
@@ -50,6 +55,7 @@ func Rank(items []Item, cfg Config) Ranking {
 	sortBy(r.Controversy, byControversy)
 	sortBy(r.Rejection, byRejection)
 	sortBy(r.Limbo, byID)
+	sortBy(r.Undetermined, byID)
 	sortBy(r.NotEnough, byID)
 	return r
 }

@@ -6,22 +6,24 @@ import (
 )
 
 func TestRank_OrdersEachList(t *testing.T) {
-	withLikeIt := votes(Sequence, 70, 20, 10)
-	withLikeIt.Quals[Sequence][LikeIt.Index()] = 50
+	withLikeIt := votes(Sequence, 700, 200, 100)
+	withLikeIt.Quals[Sequence][LikeIt.Index()] = 500
 	items := []Item{
-		{ProposalID: 3, Counts: votes(Sequence, 80, 10, 10)},
-		{ProposalID: 1, Counts: votes(Sequence, 80, 10, 10)}, // same scores as 3: smaller id first
-		{ProposalID: 2, Counts: votes(Sequence, 90, 5, 5)},
+		{ProposalID: 3, Counts: votes(Sequence, 800, 100, 100)},
+		{ProposalID: 1, Counts: votes(Sequence, 800, 100, 100)}, // same scores as 3: smaller id first
+		{ProposalID: 2, Counts: votes(Sequence, 900, 50, 50)},
 		{ProposalID: 4, Counts: withLikeIt}, // fewer agree than 1 and 3, but loved: top score first
-		{ProposalID: 10, Counts: votes(Sequence, 50, 40, 10)},
-		{ProposalID: 11, Counts: votes(Sequence, 45, 45, 10)},
-		{ProposalID: 12, Counts: votes(Sequence, 40, 50, 10)}, // same controversy as 10
-		{ProposalID: 20, Counts: votes(Sequence, 20, 70, 10)},
-		{ProposalID: 21, Counts: votes(Sequence, 5, 90, 5)},
-		{ProposalID: 31, Counts: votes(Sequence, 30, 20, 50)},
-		{ProposalID: 30, Counts: votes(Sequence, 10, 10, 80)},
+		{ProposalID: 10, Counts: votes(Sequence, 500, 400, 100)},
+		{ProposalID: 11, Counts: votes(Sequence, 450, 450, 100)},
+		{ProposalID: 12, Counts: votes(Sequence, 400, 500, 100)}, // same controversy as 10
+		{ProposalID: 20, Counts: votes(Sequence, 200, 700, 100)},
+		{ProposalID: 21, Counts: votes(Sequence, 50, 900, 50)},
+		{ProposalID: 31, Counts: votes(Sequence, 300, 200, 500)},
+		{ProposalID: 30, Counts: votes(Sequence, 100, 100, 800)},
 		{ProposalID: 41, Counts: votes(Sequence, 3, 3, 3)},
 		{ProposalID: 40, Counts: Counts{}},
+		{ProposalID: 51, Counts: votes(Sequence, 13, 7, 0)}, // leans to consensus, too few votes to say
+		{ProposalID: 50, Counts: votes(Sequence, 5, 14, 1)},
 	}
 	r := Rank(items, DefaultConfig())
 	tests := []struct {
@@ -34,6 +36,7 @@ func TestRank_OrdersEachList(t *testing.T) {
 		{"rejection by rejection score", r.Rejection, []int64{21, 20}},
 		{"limbo by id", r.Limbo, []int64{30, 31}},
 		{"not enough votes by id", r.NotEnough, []int64{40, 41}},
+		{"undetermined by id", r.Undetermined, []int64{50, 51}},
 	}
 	for _, tt := range tests {
 		var got []int64

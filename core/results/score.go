@@ -12,6 +12,9 @@ const (
 	Consensus      Zone = "consensus"
 	Rejection      Zone = "rejection"
 	Controversy    Zone = "controversy"
+	// Undetermined is a proposal with enough votes whose intervals do not clear the
+	// thresholds of the zone its rates point to: publishing that zone could be chance.
+	Undetermined Zone = "undetermined"
 )
 
 // Config holds every number the scores depend on. Start from DefaultConfig: the zero Config
@@ -65,9 +68,10 @@ type Scores struct {
 	Engagement        float64             `json:"engagement"`
 	Adhesion          float64             `json:"adhesion"`
 	Zone              Zone                `json:"zone"`
-	Votes             Counts              `json:"votes"`           // raw counts, troll votes included
-	WeightedVotes     float64             `json:"weighted_votes"`  // n
-	EffectiveVotes    float64             `json:"effective_votes"` // sample size of the intervals
+	Leaning           Zone                `json:"leaning,omitempty"` // when undetermined: the zone the rates alone point to
+	Votes             Counts              `json:"votes"`             // raw counts, troll votes included
+	WeightedVotes     float64             `json:"weighted_votes"`    // n
+	EffectiveVotes    float64             `json:"effective_votes"`   // sample size of the intervals
 }
 
 // Score scores one proposal's votes with the rules of the package comment.
@@ -83,33 +87,115 @@ func ScoreTally(t Tally, cfg Config) Scores {
 		WeightedVotes:  n,
 		EffectiveVotes: t.EffectiveTotal,
 	}
-	var kr, kv [NumKeys]float64
+	var kr [NumKeys]float64
 	for i, k := range keys {
 		kr[i] = cfg.rate(t.Keys[i], n)
-		var iv Interval
-		iv, kv[i] = cfg.interval(t.Keys[i], n, t.EffectiveTotal)
-		s.Rates[string(k)], s.Intervals[string(k)] = kr[i], iv
+		s.Rates[string(k)], s.Intervals[string(k)] = kr[i], cfg.interval(t.Keys[i], n, t.EffectiveTotal)
 	}
-	var qr, qv [NumQualifications]float64
+	var qr [NumQualifications]float64
 	for i, q := range qualifications {
 		qr[i] = cfg.rate(t.Quals[i], n)
-		var iv Interval
-		iv, qv[i] = cfg.interval(t.Quals[i], n, t.EffectiveTotal)
-		s.Rates[string(q)], s.Intervals[string(q)] = qr[i], iv
+		s.Rates[string(q)], s.Intervals[string(q)] = qr[i], cfg.interval(t.Quals[i], n, t.EffectiveTotal)
 	}
 	a, d, neutral := kr[0], kr[1], kr[2]
 	likeIt, doable, platA := qr[0], qr[1], qr[2]
 	noWay, impossible, platD := qr[3], qr[4], qr[5]
 
 	s.Top = a + likeIt + doable - noWay - impossible - platA - platD
-	s.TopInterval = cfg.sumInterval(s.Top, kv[0]+qv[0]+qv[1]+qv[3]+qv[4]+qv[2]+qv[5])
+	s.TopInterval = cfg.jointInterval(s.Top, kr, qr, topKey, topQual, t.EffectiveTotal)
 	s.Rejection = d + noWay + impossible - a - likeIt - doable
-	s.RejectionInterval = cfg.sumInterval(s.Rejection, kv[1]+qv[3]+qv[4]+kv[0]+qv[0]+qv[1])
+	s.RejectionInterval = cfg.jointInterval(s.Rejection, kr, qr, rejectionKey, rejectionQual, t.EffectiveTotal)
 	s.Controversy = min(a, d) + min(likeIt, noWay)
 	s.Engagement = 1 - neutral
 	s.Adhesion = (t.Keys[0] + cfg.SmoothingCount) / (t.Keys[0] + t.Keys[1] + cfg.SmoothingTotal)
 	s.Zone = Classify(a, d, neutral, n, cfg)
+	if s.Zone != NotEnoughVotes && !cfg.clears(s.Zone, s.Intervals) {
+		s.Zone, s.Leaning = Undetermined, s.Zone
+	}
 	return s
+}
+
+// The coefficients of the top and rejection scores, per key and qualification (index order).
+var (
+	topKey        = [NumKeys]float64{1, 0, 0}
+	topQual       = [NumQualifications]float64{1, 1, -1, -1, -1, -1, 0, 0, 0}
+	rejectionKey  = [NumKeys]float64{-1, 1, 0}
+	rejectionQual = [NumQualifications]float64{-1, -1, 0, 1, 1, 0, 0, 0, 0}
+)
+
+// jointInterval is the interval of a score Σ ck·key + Σ cq·qualification, centred on its
+// value. The score is the mean over votes of what each vote adds (y = ck of its key + cq of
+// each qualification it carries), so its variance is Var(y)/ne, with Var(y) taken from the
+// distribution of a vote's key and qualifications together: key rates and qualification
+// rates are not independent (every likeIt is an agree). The counters hold how often each
+// qualification was given, not how often two qualifications of one key were given
+// together; for that co-occurrence E[qq'] the interval takes the value, within its Fréchet
+// bounds max(0, q+q'−key) … min(q, q'), that makes the variance largest, so it errs wide,
+// never narrow. Rates are the smoothed ones, which keeps the variance of a few unanimous
+// votes above zero.
+func (cfg Config) jointInterval(center float64, kr [NumKeys]float64, qr [NumQualifications]float64,
+	ck [NumKeys]float64, cq [NumQualifications]float64, ne float64) Interval {
+	if !(ne > 0) {
+		// No votes: the interval is every value one vote could give.
+		iv := Interval{Low: math.Inf(1), High: math.Inf(-1)}
+		for k := range NumKeys {
+			lo, hi := ck[k], ck[k]
+			for _, c := range cq[3*k : 3*k+3] {
+				lo, hi = lo+min(0, c), hi+max(0, c)
+			}
+			iv.Low, iv.High = min(iv.Low, lo), max(iv.High, hi)
+		}
+		return iv
+	}
+	var mean, second float64
+	for k := range NumKeys {
+		pk := kr[k]
+		qs := qr[3*k : 3*k+3]
+		cs := cq[3*k : 3*k+3]
+		mean += ck[k] * pk
+		second += ck[k] * ck[k] * pk
+		for j := range 3 {
+			mean += cs[j] * qs[j]
+			second += (2*ck[k]*cs[j] + cs[j]*cs[j]) * qs[j]
+			for l := j + 1; l < 3; l++ {
+				c := cs[j] * cs[l]
+				switch {
+				case c > 0:
+					second += 2 * c * min(qs[j], qs[l])
+				case c < 0:
+					second += 2 * c * max(0, qs[j]+qs[l]-pk)
+				}
+			}
+		}
+	}
+	v := max(0, second-mean*mean) / ne
+	h := cfg.Z * math.Sqrt(v)
+	return Interval{Low: center - h, High: center + h}
+}
+
+// clears reports whether the intervals of the key rates place a proposal in zone z for
+// sure, and not only its rates: each threshold the zone's rule compares a rate with must
+// be cleared by the whole interval of that rate. Controversy, what is left over, must be
+// sure not to be any other zone.
+func (cfg Config) clears(z Zone, iv map[string]Interval) bool {
+	a, d, n := iv[string(Agree)], iv[string(Disagree)], iv[string(Neutral)]
+	switch z {
+	case Limbo:
+		return n.Low >= cfg.LimboNeutral
+	case Consensus:
+		return a.Low >= cfg.ConsensusAgree ||
+			(d.High < cfg.ConsensusMaxDisagree && n.High < cfg.ClearMaxNeutral && a.Low > d.High)
+	case Rejection:
+		return d.Low >= cfg.RejectionDisagree ||
+			(a.High < cfg.RejectionMaxAgree && n.High < cfg.ClearMaxNeutral && d.Low > a.High)
+	case Controversy:
+		mayConsensus := a.High >= cfg.ConsensusAgree ||
+			(d.Low < cfg.ConsensusMaxDisagree && n.Low < cfg.ClearMaxNeutral && a.High > d.Low)
+		mayRejection := d.High >= cfg.RejectionDisagree ||
+			(a.Low < cfg.RejectionMaxAgree && n.Low < cfg.ClearMaxNeutral && d.High > a.Low)
+		return n.High < cfg.LimboNeutral && !mayConsensus && !mayRejection
+	}
+	return true
 }
 
 // Classify places a proposal from its smoothed key rates and weighted total n.
@@ -135,9 +221,8 @@ func (cfg Config) rate(x, n float64) float64 {
 }
 
 // interval is the Agresti–Coull interval of x weighted votes out of n, with ne the
-// effective sample size (ne = n unless raked). It also returns the variance p̃(1−p̃)/ñ that
-// sumInterval adds up.
-func (cfg Config) interval(x, n, ne float64) (Interval, float64) {
+// effective sample size (ne = n unless raked).
+func (cfg Config) interval(x, n, ne float64) Interval {
 	p := 0.0
 	if n > 0 {
 		p = x / n
@@ -147,13 +232,7 @@ func (cfg Config) interval(x, n, ne float64) (Interval, float64) {
 	pt := (p*ne + z2/2) / nt
 	v := pt * (1 - pt) / nt
 	h := cfg.Z * math.Sqrt(v)
-	return Interval{Low: clamp(pt-h, 0, 1), High: clamp(pt+h, 0, 1)}, v
-}
-
-// sumInterval is the interval of a sum or difference of rates, treating them as independent.
-func (cfg Config) sumInterval(center, variance float64) Interval {
-	h := cfg.Z * math.Sqrt(variance)
-	return Interval{Low: center - h, High: center + h}
+	return Interval{Low: clamp(pt-h, 0, 1), High: clamp(pt+h, 0, 1)}
 }
 
 func clamp(x, lo, hi float64) float64 { return max(lo, min(hi, x)) }

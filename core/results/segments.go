@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -104,9 +105,10 @@ func Rake(cells []Cell, margins Margins, maxIter int, tol float64) ([]float64, e
 
 // RakeCapped computes one weight per cell by iterative proportional fitting (raking): for
 // each dimension in turn, it scales the weights of each value's cells so that the value's
-// weighted share among participants who gave that dimension equals its population share,
-// then clamps every weight to caps; it repeats until every share is within tol of its
-// margin, or maxIter rounds. See the package comment for what missing values and caps do.
+// weighted share among participants who gave that dimension equals its population share;
+// after each step it bounds the weights (see bound: mean 1 over participants, then caps);
+// it repeats until every share is within tol of its margin, or maxIter rounds. See the
+// package comment for what missing values, values outside the margins and caps do.
 //
 // If the margins are not met after maxIter rounds, it returns the weights reached, which
 // respect the caps, and an error wrapping ErrNotConverged.
@@ -121,7 +123,9 @@ func RakeCapped(cells []Cell, margins Margins, maxIter int, tol float64, caps We
 	if err != nil {
 		return nil, err
 	}
-	// value[d][i] is the index of cell i's value in dimension d's values, -1 if not given.
+	// value[d][i] is the index of cell i's value in dimension d's values, -1 if not given or
+	// if the value has no population share (an "other" answer the margins do not name):
+	// both are missing, so they neither help nor hurt.
 	values := make([][]string, len(dims))
 	value := make([][]int, len(dims))
 	for di, d := range dims {
@@ -134,11 +138,7 @@ func RakeCapped(cells []Cell, margins Margins, maxIter int, tol float64, caps We
 			if c.Count < 0 {
 				return nil, errs.E(errs.Invalid, "cell %d has a negative count", i)
 			}
-			v := c.Profile.Value(d)
-			value[di][i] = slices.Index(values[di], v)
-			if v != "" && value[di][i] < 0 {
-				return nil, errs.E(errs.Invalid, "value %q of dimension %q has no population share; add it to the margins", v, d)
-			}
+			value[di][i] = slices.Index(values[di], c.Profile.Value(d))
 		}
 	}
 	w := make([]float64, len(cells))
@@ -174,11 +174,11 @@ func RakeCapped(cells []Cell, margins Margins, maxIter int, tol float64, caps We
 			for i := range cells {
 				vi := value[di][i]
 				if vi < 0 || m[vi] == 0 {
-					continue // not given: this step leaves the weight alone
+					continue // missing: this step leaves the weight alone
 				}
-				f := margins[d][values[di][vi]] * total / m[vi]
-				w[i] = clamp(w[i]*f, caps.Min, caps.Max)
+				w[i] *= margins[d][values[di][vi]] * total / m[vi]
 			}
+			bound(cells, w, caps)
 		}
 		gap = 0
 		for di, d := range dims {
@@ -192,6 +192,60 @@ func RakeCapped(cells []Cell, margins Margins, maxIter int, tol float64, caps We
 		}
 	}
 	return w, fmt.Errorf("%w within %v after %d rounds (largest gap %.4f)", ErrNotConverged, tol, maxIter, gap)
+}
+
+// bound makes the participants' mean weight 1 and every weight lie within caps, in that
+// order and repeatedly: capping first and rescaling after (as this package once did) lets
+// the rescaling carry a capped cell past its cap. Each round rescales to mean 1 then clamps;
+// clamping moves the mean, so it repeats until the mean is 1 again. Since caps.Min ≤ 1 ≤
+// caps.Max a fixed point exists, and the rounds approach it geometrically.
+func bound(cells []Cell, w []float64, caps WeightCaps) {
+	for range 200 {
+		var n, sum float64
+		for i, c := range cells {
+			n += float64(c.Count)
+			sum += w[i] * float64(c.Count)
+		}
+		if n == 0 || sum == 0 {
+			return
+		}
+		scale := n / sum
+		if math.Abs(scale-1) < 1e-12 && capped(w, caps) {
+			return
+		}
+		for i := range w {
+			w[i] = clamp(w[i]*scale, caps.Min, caps.Max)
+		}
+	}
+}
+
+func capped(w []float64, caps WeightCaps) bool {
+	for _, x := range w {
+		if x < caps.Min || x > caps.Max {
+			return false
+		}
+	}
+	return true
+}
+
+// DesignEffect is Kish's design effect of raking weights over participants:
+// n·Σ c·w² / (Σ c·w)², with c a cell's participants. 1 means the weights cost no precision;
+// 2 means the weighted sample is worth half as many participants as it has.
+func DesignEffect(cells []Cell, w []float64) float64 {
+	var n, sw, sw2 float64
+	for i, c := range cells {
+		if i >= len(w) {
+			break
+		}
+		x := float64(c.Count)
+		n += x
+		sw += x * w[i]
+		sw2 += x * w[i] * w[i]
+	}
+	if sw == 0 {
+		return 1
+	}
+	return n * sw2 / (sw * sw)
 }
 
 // checkMargins returns the dimensions of margins, sorted so that raking is reproducible.
@@ -259,4 +313,53 @@ func WeightedCounts(votesPerCell []Counts, weights []float64) (Tally, error) {
 	t.Total = mass
 	t.EffectiveTotal = raked * raked / raked2
 	return t, nil
+}
+
+// DefaultMinSegmentSize is the fewest participants a segment needs to be published on its
+// own (consultation setting min_segment_size).
+const DefaultMinSegmentSize = 10
+
+// MergedSegment is the value under which public results gather the segments too small to
+// be published on their own.
+const MergedSegment = "_merged"
+
+// PublicSegments says under which value each segment of dimension is published, so that no
+// published figure rests on fewer than k participants: a segment with k participants or
+// more keeps its value; the smaller ones (the participants who did not answer, "",
+// included) are gathered under MergedSegment. When they are together still fewer than k,
+// the smallest segment that could stand alone joins them, because hiding them would not
+// be enough: the whole minus the published segments would give them away. A value absent
+// from the result is not published at all (fewer than k participants in every segment
+// together). cells are the participants per profile, as for Rake.
+func PublicSegments(cells []Cell, dimension string, k int) map[string]string {
+	size := map[string]int64{}
+	var total int64
+	for _, c := range cells {
+		size[c.Profile.Value(dimension)] += c.Count
+		total += c.Count
+	}
+	out := make(map[string]string, len(size))
+	if total < int64(k) {
+		return out
+	}
+	values := make([]string, 0, len(size))
+	for v := range size {
+		values = append(values, v)
+	}
+	// Smallest first, ties by value, so the choice is reproducible.
+	slices.SortFunc(values, func(a, b string) int { return cmp.Or(cmp.Compare(size[a], size[b]), cmp.Compare(a, b)) })
+	var merged int64
+	i := 0
+	for ; i < len(values) && size[values[i]] < int64(k); i++ {
+		merged += size[values[i]]
+		out[values[i]] = MergedSegment
+	}
+	if merged > 0 && merged < int64(k) && i < len(values) {
+		out[values[i]] = MergedSegment
+		i++
+	}
+	for ; i < len(values); i++ {
+		out[values[i]] = values[i]
+	}
+	return out
 }

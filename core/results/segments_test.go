@@ -108,6 +108,86 @@ func TestRake_MissingValueKeepsWeight(t *testing.T) {
 	}
 }
 
+func TestRake_ValueOutsideMarginsIsMissing(t *testing.T) {
+	// One participant answered "other", which the population margins do not name: the
+	// weighting must not fail, and that participant is weighted as one who did not answer.
+	cells := []Cell{
+		{Profile{Gender: "f"}, 70},
+		{Profile{Gender: "m"}, 30},
+		{Profile{Gender: "other"}, 1},
+		{Profile{}, 99},
+	}
+	w, err := Rake(cells, Margins{DimensionGender: {"f": 0.5, "m": 0.5}}, 50, 1e-9)
+	if err != nil {
+		t.Fatalf("an answer outside the margins made raking fail: %v", err)
+	}
+	if w[2] != w[3] {
+		t.Errorf("\"other\" weighs %v, one who did not answer %v: want the same", w[2], w[3])
+	}
+	if got := shares(cells[:2], w[:2], DimensionGender); math.Abs(got["f"]-0.5) > 1e-6 {
+		t.Errorf("shares %v, want f 0.5", got)
+	}
+}
+
+func TestRake_CapHoldsAfterRescaling(t *testing.T) {
+	// 3 % of participants (30 of 1,000) claim a profile a quarter of the population has, and
+	// a tenth of the population is over-represented 6 times. Capping before rescaling let the
+	// rare cell end at 5 times a mean weight pushed well under 1, so it carried about 30 % of
+	// the weighted participants. The cap is relative to the mean: it must carry at most
+	// 3 % × 5 = 15 %.
+	cells := []Cell{
+		{Profile{AgeBand: "18-34", Area: "city"}, 600},
+		{Profile{AgeBand: "35-64", Area: "city"}, 300},
+		{Profile{AgeBand: "35-64", Area: "rural"}, 70},
+		{Profile{AgeBand: "65+", Area: "rural"}, 30},
+	}
+	margins := Margins{
+		DimensionAgeBand: {"18-34": 0.10, "35-64": 0.65, "65+": 0.25},
+		DimensionArea:    {"city": 0.5, "rural": 0.5},
+	}
+	caps := DefaultWeightCaps()
+	w, err := Rake(cells, margins, 100, 1e-6)
+	if err != nil && !errors.Is(err, ErrNotConverged) {
+		t.Fatal(err)
+	}
+	var n, sum float64
+	for i, c := range cells {
+		n += float64(c.Count)
+		sum += w[i] * float64(c.Count)
+		if w[i] < caps.Min-1e-9 || w[i] > caps.Max+1e-9 {
+			t.Errorf("cell %d weighs %v, outside the caps", i, w[i])
+		}
+	}
+	if math.Abs(sum/n-1) > 1e-6 {
+		t.Errorf("mean weight %v, want 1", sum/n)
+	}
+	share := w[3] * 30 / sum
+	if share > 0.03*caps.Max+1e-6 {
+		t.Errorf("a 3 %% cell carries %.1f %% of the weight, over the documented %.0f %%", 100*share, 100*0.03*caps.Max)
+	}
+	t.Logf("the 3 %% cell carries %.1f %% of the weight; design effect %.2f", 100*share, DesignEffect(cells, w))
+}
+
+func TestDesignEffect_IsKish(t *testing.T) {
+	cells := []Cell{{Profile{Gender: "f"}, 50}, {Profile{Gender: "m"}, 50}}
+	tests := []struct {
+		name string
+		w    []float64
+		want float64
+	}{
+		{"equal weights cost nothing", []float64{1, 1}, 1},
+		{"half at 0.5, half at 1.5", []float64{0.5, 1.5}, 100 * (50*0.25 + 50*2.25) / (100 * 100)},
+		{"all the weight on half", []float64{0, 2}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := DesignEffect(cells, tt.w); math.Abs(got-tt.want) > 1e-12 {
+				t.Errorf("design effect %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestRake_RejectsMarginsNotSummingToOne(t *testing.T) {
 	cells := []Cell{{Profile{Gender: "f", AgeBand: "18-34"}, 10}, {Profile{Gender: "m", AgeBand: "35+"}, 10}}
 	age := map[string]float64{"18-34": 0.5, "35+": 0.5}
@@ -121,7 +201,7 @@ func TestRake_RejectsMarginsNotSummingToOne(t *testing.T) {
 		{"negative share", Margins{DimensionGender: {"f": 1.1, "m": -0.1}}, false},
 		{"unknown dimension", Margins{"income": {"low": 0.5, "high": 0.5}}, false},
 		{"no margins", Margins{}, false},
-		{"a value of the sample is missing from the margins", Margins{DimensionGender: {"f": 1}}, false},
+		{"a value of the sample is missing from the margins (treated as not given)", Margins{DimensionGender: {"f": 1}}, true},
 		{"a value of the margins is missing from the sample", Margins{DimensionGender: {"f": 0.4, "m": 0.4, "x": 0.2}}, false},
 		{"rounded to 0.995 is fine", Margins{DimensionGender: {"f": 0.497, "m": 0.498}, DimensionAgeBand: age}, true},
 	}
@@ -312,5 +392,51 @@ func TestSegmentCounts_CountsAVoteInEachGivenDimension(t *testing.T) {
 	}
 	if z := s.Score(DefaultConfig())[DimensionAgeBand]["18-34"].Zone; z != NotEnoughVotes {
 		t.Errorf("zone %s, want not enough votes", z)
+	}
+}
+
+func TestPublicSegments_NoFigureRestsOnFewerThanK(t *testing.T) {
+	cells := func(sizes map[string]int64) []Cell {
+		var out []Cell
+		for v, n := range sizes {
+			out = append(out, Cell{Profile{AgeBand: v}, n})
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		sizes map[string]int64
+		want  map[string]string
+	}{
+		{"every segment large enough", map[string]int64{"18-24": 30, "65-plus": 10},
+			map[string]string{"18-24": "18-24", "65-plus": "65-plus"}},
+		{"small segments merged when together large enough", map[string]int64{"18-24": 30, "65-plus": 6, "": 5},
+			map[string]string{"18-24": "18-24", "65-plus": MergedSegment, "": MergedSegment}},
+		{"one participant alone takes the smallest large segment with them", map[string]int64{"18-24": 30, "35-49": 12, "65-plus": 1},
+			map[string]string{"18-24": "18-24", "35-49": MergedSegment, "65-plus": MergedSegment}},
+		{"fewer than k in all: nothing published", map[string]int64{"18-24": 4, "65-plus": 1}, map[string]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := PublicSegments(cells(tt.sizes), DimensionAgeBand, 10)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for v, w := range tt.want {
+				if got[v] != w {
+					t.Errorf("%q published as %q, want %q (all: %v)", v, got[v], w, got)
+				}
+			}
+			// Whatever is published rests on at least k participants.
+			pub := map[string]int64{}
+			for v, p := range got {
+				pub[p] += tt.sizes[v]
+			}
+			for p, n := range pub {
+				if n < 10 {
+					t.Errorf("%q published with %d participants", p, n)
+				}
+			}
+		})
 	}
 }
