@@ -170,6 +170,13 @@ type pluginView struct {
 	Advanced     bool           // the schema cannot be read: only the raw JSON can be edited
 	Error        string         // why its settings were refused
 	Saved        bool           // its settings were just saved
+	Jobs         []jobView      // its scheduled jobs on this site
+}
+
+// jobView is a plugin's scheduled job as the admin console shows it.
+type jobView struct {
+	pluginhost.JobStatus
+	Every, Last, Next string // formatted for the site's language
 }
 
 // settingField is one input of a plugin's settings form.
@@ -591,6 +598,19 @@ func (s *Server) adminPageRoutes() {
 					values = refused.values
 				}
 			}
+			if p.Enabled {
+				jobs, err := s.Plugins.Jobs(c.UserContext(), tenantID(c), p.Name)
+				if err != nil {
+					return err
+				}
+				for _, j := range jobs {
+					jv := jobView{JobStatus: j, Every: (time.Duration(j.EverySecs) * time.Second).String(), Next: s.when(c, j.NextRunAt)}
+					if j.LastRunAt != nil {
+						jv.Last = s.when(c, *j.LastRunAt)
+					}
+					pv.Jobs = append(pv.Jobs, jv)
+				}
+			}
 			if schema := pluginSchema(p); schema != nil {
 				pv.Fields = settingsFields(schema, values)
 			} else {
@@ -659,4 +679,15 @@ func (s *Server) adminPageRoutes() {
 		}
 		return seeOther(c, "/admin/plugins")
 	})
+}
+
+// when is a time as the admin console writes it in the visitor's language (UTC, said so).
+func (s *Server) when(c *fiber.Ctx, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if s.locale(c) == "fr" {
+		return t.UTC().Format("02/01/2006 à 15:04") + " UTC"
+	}
+	return t.UTC().Format("2006-01-02 15:04") + " UTC"
 }

@@ -63,6 +63,14 @@ func (s *Server) pluginRoutes() {
 		}
 		return c.JSON(p)
 	})
+	s.handle(get, "/api/v1/plugins/:name/jobs", tenant("plugins", "read"), false, func(c *fiber.Ctx) error {
+		jobs, err := s.Plugins.Jobs(c.UserContext(), tenantID(c), strings.Clone(c.Params("name")))
+		if err != nil {
+			return err
+		}
+		return c.JSON(pluginJobs{Jobs: jobs})
+	})
+	s.doc(get, "/api/v1/plugins/:name/jobs", "A plugin's scheduled jobs on this site: interval, next run, last outcome, runs and failures", nil, pluginJobs{})
 	s.handle(get, "/api/v1/plugins/:name/permissions", tenant("plugins", "read"), false, func(c *fiber.Ctx) error {
 		ps, err := s.Plugins.Permissions(c.UserContext(), tenantID(c), strings.Clone(c.Params("name")))
 		if err != nil {
@@ -146,6 +154,10 @@ func (s *Server) forwardToPlugin(kind string) fiber.Handler {
 		}
 		return c.Status(res.Status).Send(res.Body)
 	}
+}
+
+type pluginJobs struct {
+	Jobs []pluginhost.JobStatus `json:"jobs"`
 }
 
 type pluginPermissions struct {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,43 @@ import (
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
 	"github.com/concorde-civic/concorde/tenants"
 )
+
+// ProtocolVersion is the newest plugin protocol this host speaks (see sdk.ProtocolVersion), and
+// HostVersion the version of the host's plugin API that manifests' min_host_version names.
+const (
+	ProtocolVersion = 2
+	HostVersion     = "2.0.0"
+)
+
+// versionAfter reports whether version a (MAJOR.MINOR.PATCH, a leading v allowed) comes after b.
+func versionAfter(a, b string) (bool, bool) {
+	parse := func(v string) ([3]int, bool) {
+		var out [3]int
+		parts := strings.Split(strings.TrimPrefix(v, "v"), ".")
+		if len(parts) != 3 {
+			return out, false
+		}
+		for i, p := range parts {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 {
+				return out, false
+			}
+			out[i] = n
+		}
+		return out, true
+	}
+	x, ok1 := parse(a)
+	y, ok2 := parse(b)
+	if !ok1 || !ok2 {
+		return false, false
+	}
+	for i := range x {
+		if x[i] != y[i] {
+			return x[i] > y[i], true
+		}
+	}
+	return false, true
+}
 
 // Catalogue states of a plugin.
 const (
@@ -146,6 +184,9 @@ func (h *Host) Install(ctx context.Context, actor, path string) (Plugin, error) 
 	if err := h.ensurePermissions(ctx, m); err != nil {
 		return Plugin{}, err
 	}
+	if err := h.ensureAllJobs(ctx, p); err != nil {
+		return Plugin{}, err
+	}
 	h.remember(p)
 	h.process(p.Name).upgrade(p)
 	return p, nil
@@ -176,6 +217,7 @@ func PermissionObject(plugin, object string) string { return "plugin:" + plugin 
 
 var (
 	nameRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{1,31}$`)
+	jobNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 	objectRE  = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
 	segmentRE = regexp.MustCompile(`^([A-Za-z0-9._~-]+|\{[a-zA-Z_][a-zA-Z0-9_]*\}|\{[a-zA-Z_][a-zA-Z0-9_]*\.\.\.\}|\*)$`)
 )
@@ -190,6 +232,28 @@ func ValidateManifest(m *pluginpb.Manifest) error {
 	}
 	if m.GetVersion() == "" || len(m.GetVersion()) > 64 {
 		return errs.Field("version", "plugin %s declares no version (or one too long)", m.GetName())
+	}
+	if m.GetProtocolVersion() > ProtocolVersion {
+		return errs.Field("protocol_version", "plugin %s speaks protocol %d; this host knows up to %d: upgrade Concorde first", m.GetName(), m.GetProtocolVersion(), ProtocolVersion)
+	}
+	if v := m.GetMinHostVersion(); v != "" {
+		newer, ok := versionAfter(v, HostVersion)
+		if !ok {
+			return errs.Field("min_host_version", "plugin %s: min_host_version %q is not a version like 2.0.0", m.GetName(), v)
+		}
+		if newer {
+			return errs.Field("min_host_version", "plugin %s needs host %s or later; this host is %s: upgrade Concorde first", m.GetName(), v, HostVersion)
+		}
+	}
+	jobs := map[string]bool{}
+	for _, j := range m.GetJobs() {
+		if !jobNameRE.MatchString(j.GetName()) || jobs[j.GetName()] {
+			return errs.Field("jobs", "plugin %s: job name %q must be unique, 1 to 64 lower-case letters, digits, dashes or underscores", m.GetName(), j.GetName())
+		}
+		if j.GetEverySeconds() < 1 || j.GetEverySeconds() > 30*24*3600 {
+			return errs.Field("jobs", "plugin %s: job %s must run every 1 s to 30 days", m.GetName(), j.GetName())
+		}
+		jobs[j.GetName()] = true
 	}
 	perms := map[string]bool{}
 	for _, p := range m.GetPermissions() {

@@ -32,6 +32,11 @@ type Limits struct {
 	BackoffMax       time.Duration
 	// StableAfter is how long a plugin must run for its failure count to start over.
 	StableAfter time.Duration
+	// JobTick is how often the host looks for due jobs; MinJobInterval the shortest interval
+	// between two runs of one job (whatever the manifest says); JobTimeout bounds one run.
+	JobTick        time.Duration
+	MinJobInterval time.Duration
+	JobTimeout     time.Duration
 }
 
 // DefaultLimits are the limits of a production host.
@@ -46,6 +51,9 @@ func DefaultLimits() Limits {
 		BackoffMin:       100 * time.Millisecond,
 		BackoffMax:       30 * time.Second,
 		StableAfter:      time.Minute,
+		JobTick:          5 * time.Second,
+		MinJobInterval:   time.Minute,
+		JobTimeout:       time.Minute,
 	}
 }
 
@@ -74,6 +82,8 @@ type Host struct {
 
 	enabled *enabledCache
 
+	node string // names this node in job leases
+
 	syncMu sync.Mutex
 	known  map[string]catalogueSig // the catalogue as this node last applied it
 
@@ -93,7 +103,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{
 		db: cfg.DB, log: cfg.Log, audit: cfg.Audit, authz: cfg.Authz, limits: cfg.Limits,
 		calls: newCallRegistry(), procs: map[string]*process{}, enabled: newEnabledCache(),
-		stop: make(chan struct{}), known: map[string]catalogueSig{},
+		stop: make(chan struct{}), known: map[string]catalogueSig{}, node: nodeName(),
 	}
 	reg := cfg.Registry
 	if reg == nil {
@@ -112,9 +122,13 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, err
 		}
 		h.remember(p)
+		if err := h.ensureAllJobs(ctx, p); err != nil {
+			return nil, err
+		}
 	}
-	h.wg.Add(1)
+	h.wg.Add(2)
 	go h.watch()
+	go h.schedule()
 	return h, nil
 }
 

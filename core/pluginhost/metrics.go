@@ -29,6 +29,9 @@ type hostMetrics struct {
 
 	dropped *prometheus.CounterVec
 
+	jobRuns     *prometheus.CounterVec
+	jobDuration *prometheus.HistogramVec
+
 	log *slog.Logger
 	mu  sync.Mutex
 	own map[string][]ownFamily // the plugins' own metrics, last collected
@@ -52,10 +55,14 @@ func newHostMetrics(reg *prometheus.Registry, h *Host) *hostMetrics {
 			Help: "1 for the state each plugin's process is in (stopped, starting, running, restarting, failed)."}, []string{"plugin", "state"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "concorde_plugin_metric_families_dropped_total",
 			Help: "Plugin metric families left out of /metrics, by plugin and reason (conflict, inconsistent, unparsable, too_many_series)."}, []string{"plugin", "reason"}),
+		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "concorde_plugin_job_runs_total",
+			Help: "Runs of plugins' scheduled jobs, all tenants together, by plugin, job and result (ok, error)."}, []string{"plugin", "job", "result"}),
+		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "concorde_plugin_job_duration_seconds",
+			Help: "Time plugins' scheduled jobs took.", Buckets: prometheus.DefBuckets}, []string{"plugin"}),
 		own: map[string][]ownFamily{},
 		log: h.log,
 	}
-	reg.MustRegister(m.calls, m.errors, m.latency, m.restarts, m.failures, m.state, m.dropped, &ownCollector{m})
+	reg.MustRegister(m.calls, m.errors, m.latency, m.restarts, m.failures, m.state, m.dropped, m.jobRuns, m.jobDuration, &ownCollector{m})
 	return m
 }
 

@@ -38,6 +38,9 @@ func (h *Host) Refresh(ctx context.Context) error {
 			if err := h.ensurePermissions(ctx, p.Manifest); err != nil {
 				h.log.Error("plugin permissions", "plugin", p.Name, "error", err.Error())
 			}
+			if err := h.ensureAllJobs(ctx, p); err != nil {
+				h.log.Error("plugin jobs", "plugin", p.Name, "error", err.Error())
+			}
 		case before != sig:
 			h.apply(ctx, p, before)
 		}
@@ -54,6 +57,9 @@ func (h *Host) apply(ctx context.Context, p Plugin, before catalogueSig) {
 	case p.SHA256 != before.sum:
 		if err := h.ensurePermissions(ctx, p.Manifest); err != nil {
 			h.log.Error("plugin permissions", "plugin", p.Name, "error", err.Error())
+		}
+		if err := h.ensureAllJobs(ctx, p); err != nil {
+			h.log.Error("plugin jobs", "plugin", p.Name, "error", err.Error())
 		}
 		h.process(p.Name).upgrade(p)
 	case before.state == StateFailed:

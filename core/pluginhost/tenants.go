@@ -145,6 +145,7 @@ func (h *Host) change(ctx context.Context, actor string, tenantID int64, name, a
 		return TenantPlugin{}, err
 	}
 	var out *tenantPlugin
+	var before tenantPlugin
 	err = store.For(h.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
 		row, err := h.tenantRow(ctx, tx, name)
 		if err != nil {
@@ -154,6 +155,7 @@ func (h *Host) change(ctx context.Context, actor string, tenantID int64, name, a
 		if isNew {
 			row = &tenantPlugin{Plugin: name, Settings: "{}"}
 		}
+		before = *row
 		detail, err := fn(row, p)
 		if err != nil {
 			return err
@@ -167,6 +169,11 @@ func (h *Host) change(ctx context.Context, actor string, tenantID int64, name, a
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", action, name, err)
 		}
+		if row.Enabled {
+			if err := h.ensureTenantJobs(ctx, tx, p); err != nil {
+				return err
+			}
+		}
 		if detail == nil {
 			detail = map[string]any{}
 		}
@@ -179,6 +186,14 @@ func (h *Host) change(ctx context.Context, actor string, tenantID int64, name, a
 		return TenantPlugin{}, err
 	}
 	h.enabled.drop(tenantID, name)
+	switch {
+	case out.Enabled && !before.Enabled:
+		h.lifecycle(ctx, p, tenantID, "enabled", out.Settings)
+	case !out.Enabled && before.Enabled:
+		h.lifecycle(ctx, p, tenantID, "disabled", out.Settings)
+	case out.Settings != before.Settings:
+		h.lifecycle(ctx, p, tenantID, "settings_changed", out.Settings)
+	}
 	return h.view(p, out), nil
 }
 

@@ -27,6 +27,20 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "a4f7c1e2-concorde-plugin-v1",
 }
 
+// ProtocolVersion is the version of the protocol this SDK speaks, sent in the manifest: 2 added
+// lifecycle hooks and jobs. The host refuses a plugin that speaks a newer one than it knows.
+const ProtocolVersion = 2
+
+// Lifecycle events a plugin hears of through OnLifecycle.
+const (
+	Enabled         = "enabled"
+	Disabled        = "disabled"
+	SettingsChanged = "settings_changed"
+)
+
+// Job is a job a plugin declares in its manifest; the host runs it on schedule.
+type Job = pluginpb.Job
+
 // PluginKey is the name under which the plugin is dispensed in the go-plugin plugin set.
 const PluginKey = "concorde"
 
@@ -64,6 +78,14 @@ type Plugin struct {
 	Handler http.Handler
 	// OnEvent receives the events the manifest lists; Host(ctx) works inside it.
 	OnEvent func(ctx context.Context, name string, payload []byte) error
+	// OnLifecycle hears that a tenant enabled or disabled the plugin, or changed its settings
+	// (Enabled, Disabled, SettingsChanged); CallOf(ctx) tells the tenant and the new settings,
+	// Host(ctx) works inside it. An error is logged by the host; it does not undo the change.
+	OnLifecycle func(ctx context.Context, event string) error
+	// Jobs runs the manifest's jobs by name, for the tenant CallOf(ctx) names. The host calls
+	// each at most once at a time across all its nodes; a returned error is counted and shown
+	// to the tenant's admins, and the job runs again at its next time.
+	Jobs map[string]func(ctx context.Context) error
 	// Health reports whether the plugin can serve; nil means always healthy.
 	Health func() error
 	// Metrics is the plugin's own registry; the host re-exposes it with a plugin label.
@@ -82,6 +104,10 @@ func Serve(p Plugin) {
 	if p.Logger == nil {
 		p.Logger = Logger(p.Manifest.GetName())
 	}
+	if p.Manifest.ProtocolVersion == 0 {
+		p.Manifest.ProtocolVersion = ProtocolVersion
+	}
+	p.Manifest.LifecycleHooks = p.OnLifecycle != nil
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{PluginKey: &grpcPlugin{impl: &p}},

@@ -135,6 +135,38 @@ func (s *server) OnEvent(ctx context.Context, req *pluginpb.EventRequest) (*plug
 	return &pluginpb.EventResponse{}, s.impl.OnEvent(ctx, req.GetName(), []byte(req.GetPayload()))
 }
 
+func (s *server) OnLifecycle(ctx context.Context, req *pluginpb.LifecycleRequest) (*pluginpb.LifecycleResponse, error) {
+	if s.impl.OnLifecycle == nil {
+		return &pluginpb.LifecycleResponse{}, nil
+	}
+	t := req.GetTenant()
+	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
+		Settings: json.RawMessage(req.GetSettings())}
+	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
+	return &pluginpb.LifecycleResponse{}, s.impl.OnLifecycle(ctx, req.GetEvent())
+}
+
+func (s *server) RunJob(ctx context.Context, req *pluginpb.JobRequest) (resp *pluginpb.JobResponse, err error) {
+	run, ok := s.impl.Jobs[req.GetName()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "no job %q here", req.GetName())
+	}
+	t := req.GetTenant()
+	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
+		Settings: json.RawMessage(req.GetSettings())}
+	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
+	defer func() {
+		if p := recover(); p != nil {
+			s.impl.Logger.Error("job panicked", "job", req.GetName(), "panic", fmt.Sprint(p))
+			resp, err = nil, status.Error(codes.Internal, "the job panicked")
+		}
+	}()
+	if err := run(ctx); err != nil {
+		return nil, status.Error(codes.Unknown, err.Error())
+	}
+	return &pluginpb.JobResponse{Message: "ok"}, nil
+}
+
 func (s *server) Health(ctx context.Context, _ *pluginpb.HealthRequest) (*pluginpb.HealthResponse, error) {
 	if h := s.hostConn(); h != nil {
 		if err := h.check(ctx); err != nil {

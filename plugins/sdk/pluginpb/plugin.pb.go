@@ -86,9 +86,20 @@ type Manifest struct {
 	// minLength, maxLength, minimum, maximum.
 	SettingsSchema string `protobuf:"bytes,7,opt,name=settings_schema,json=settingsSchema,proto3" json:"settings_schema,omitempty"`
 	// events names the events the plugin wants delivered to OnEvent.
-	Events        []string `protobuf:"bytes,8,rep,name=events,proto3" json:"events,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Events []string `protobuf:"bytes,8,rep,name=events,proto3" json:"events,omitempty"`
+	// jobs the host runs on a schedule, per tenant that enabled the plugin.
+	Jobs []*Job `protobuf:"bytes,9,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	// protocol_version is the version of this protocol the plugin speaks (the SDK sets it):
+	// 1 knew no lifecycle or jobs; the host refuses a version newer than its own.
+	ProtocolVersion uint32 `protobuf:"varint,10,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
+	// min_host_version is the oldest host plugin API (semantic version, "2.0.0") the plugin
+	// works with; an older host refuses to install it.
+	MinHostVersion string `protobuf:"bytes,11,opt,name=min_host_version,json=minHostVersion,proto3" json:"min_host_version,omitempty"`
+	// lifecycle_hooks says the plugin wants OnLifecycle calls (the SDK sets it when the plugin
+	// has a hook), so the host does not start a plugin only to tell it of a change it ignores.
+	LifecycleHooks bool `protobuf:"varint,12,opt,name=lifecycle_hooks,json=lifecycleHooks,proto3" json:"lifecycle_hooks,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Manifest) Reset() {
@@ -177,6 +188,94 @@ func (x *Manifest) GetEvents() []string {
 	return nil
 }
 
+func (x *Manifest) GetJobs() []*Job {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
+}
+
+func (x *Manifest) GetProtocolVersion() uint32 {
+	if x != nil {
+		return x.ProtocolVersion
+	}
+	return 0
+}
+
+func (x *Manifest) GetMinHostVersion() string {
+	if x != nil {
+		return x.MinHostVersion
+	}
+	return ""
+}
+
+func (x *Manifest) GetLifecycleHooks() bool {
+	if x != nil {
+		return x.LifecycleHooks
+	}
+	return false
+}
+
+type Job struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`                                      // 1 to 64 lower-case letters, digits, dashes or underscores
+	EverySeconds  int64                  `protobuf:"varint,2,opt,name=every_seconds,json=everySeconds,proto3" json:"every_seconds,omitempty"` // the host may run it less often (its minimum interval)
+	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Job) Reset() {
+	*x = Job{}
+	mi := &file_plugin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Job) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Job) ProtoMessage() {}
+
+func (x *Job) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Job.ProtoReflect.Descriptor instead.
+func (*Job) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Job) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Job) GetEverySeconds() int64 {
+	if x != nil {
+		return x.EverySeconds
+	}
+	return 0
+}
+
+func (x *Job) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
 type Route struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Method string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"` // GET, POST, PUT, PATCH or DELETE
@@ -192,7 +291,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -204,7 +303,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[2]
+	mi := &file_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -217,7 +316,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{2}
+	return file_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Route) GetMethod() string {
@@ -269,7 +368,7 @@ type Permission struct {
 
 func (x *Permission) Reset() {
 	*x = Permission{}
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +380,7 @@ func (x *Permission) String() string {
 func (*Permission) ProtoMessage() {}
 
 func (x *Permission) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[3]
+	mi := &file_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +393,7 @@ func (x *Permission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Permission.ProtoReflect.Descriptor instead.
 func (*Permission) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{3}
+	return file_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Permission) GetObject() string {
@@ -337,7 +436,7 @@ type Tenant struct {
 
 func (x *Tenant) Reset() {
 	*x = Tenant{}
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -349,7 +448,7 @@ func (x *Tenant) String() string {
 func (*Tenant) ProtoMessage() {}
 
 func (x *Tenant) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[4]
+	mi := &file_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -362,7 +461,7 @@ func (x *Tenant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tenant.ProtoReflect.Descriptor instead.
 func (*Tenant) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{4}
+	return file_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Tenant) GetId() int64 {
@@ -406,7 +505,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -418,7 +517,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -431,7 +530,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Principal) GetSubject() string {
@@ -479,7 +578,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -491,7 +590,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -504,7 +603,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Header) GetName() string {
@@ -541,7 +640,7 @@ type HandleRequest struct {
 
 func (x *HandleRequest) Reset() {
 	*x = HandleRequest{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +652,7 @@ func (x *HandleRequest) String() string {
 func (*HandleRequest) ProtoMessage() {}
 
 func (x *HandleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +665,7 @@ func (x *HandleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleRequest.ProtoReflect.Descriptor instead.
 func (*HandleRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HandleRequest) GetCallToken() string {
@@ -667,7 +766,7 @@ type HandleResponse struct {
 
 func (x *HandleResponse) Reset() {
 	*x = HandleResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -679,7 +778,7 @@ func (x *HandleResponse) String() string {
 func (*HandleResponse) ProtoMessage() {}
 
 func (x *HandleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -692,7 +791,7 @@ func (x *HandleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandleResponse.ProtoReflect.Descriptor instead.
 func (*HandleResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *HandleResponse) GetStatus() int32 {
@@ -746,7 +845,7 @@ type EventRequest struct {
 
 func (x *EventRequest) Reset() {
 	*x = EventRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +857,7 @@ func (x *EventRequest) String() string {
 func (*EventRequest) ProtoMessage() {}
 
 func (x *EventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +870,7 @@ func (x *EventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventRequest.ProtoReflect.Descriptor instead.
 func (*EventRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EventRequest) GetCallToken() string {
@@ -824,7 +923,7 @@ type EventResponse struct {
 
 func (x *EventResponse) Reset() {
 	*x = EventResponse{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -836,7 +935,7 @@ func (x *EventResponse) String() string {
 func (*EventResponse) ProtoMessage() {}
 
 func (x *EventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -849,7 +948,232 @@ func (x *EventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventResponse.ProtoReflect.Descriptor instead.
 func (*EventResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+type LifecycleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CallToken     string                 `protobuf:"bytes,1,opt,name=call_token,json=callToken,proto3" json:"call_token,omitempty"`
+	Tenant        *Tenant                `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Event         string                 `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"` // "enabled", "disabled" or "settings_changed"
+	Settings      string                 `protobuf:"bytes,4,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LifecycleRequest) Reset() {
+	*x = LifecycleRequest{}
+	mi := &file_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecycleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecycleRequest) ProtoMessage() {}
+
+func (x *LifecycleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecycleRequest.ProtoReflect.Descriptor instead.
+func (*LifecycleRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *LifecycleRequest) GetCallToken() string {
+	if x != nil {
+		return x.CallToken
+	}
+	return ""
+}
+
+func (x *LifecycleRequest) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+func (x *LifecycleRequest) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *LifecycleRequest) GetSettings() string {
+	if x != nil {
+		return x.Settings
+	}
+	return ""
+}
+
+type LifecycleResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LifecycleResponse) Reset() {
+	*x = LifecycleResponse{}
+	mi := &file_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LifecycleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LifecycleResponse) ProtoMessage() {}
+
+func (x *LifecycleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LifecycleResponse.ProtoReflect.Descriptor instead.
+func (*LifecycleResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+type JobRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	CallToken string                 `protobuf:"bytes,1,opt,name=call_token,json=callToken,proto3" json:"call_token,omitempty"`
+	Tenant    *Tenant                `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Name      string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Settings  string                 `protobuf:"bytes,4,opt,name=settings,proto3" json:"settings,omitempty"`
+	// scheduled_at is when the run was due (RFC 3339), for jobs that catch up.
+	ScheduledAt   string `protobuf:"bytes,5,opt,name=scheduled_at,json=scheduledAt,proto3" json:"scheduled_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobRequest) Reset() {
+	*x = JobRequest{}
+	mi := &file_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobRequest) ProtoMessage() {}
+
+func (x *JobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobRequest.ProtoReflect.Descriptor instead.
+func (*JobRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *JobRequest) GetCallToken() string {
+	if x != nil {
+		return x.CallToken
+	}
+	return ""
+}
+
+func (x *JobRequest) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+func (x *JobRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *JobRequest) GetSettings() string {
+	if x != nil {
+		return x.Settings
+	}
+	return ""
+}
+
+func (x *JobRequest) GetScheduledAt() string {
+	if x != nil {
+		return x.ScheduledAt
+	}
+	return ""
+}
+
+type JobResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"` // a short outcome the admin console shows
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobResponse) Reset() {
+	*x = JobResponse{}
+	mi := &file_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobResponse) ProtoMessage() {}
+
+func (x *JobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobResponse.ProtoReflect.Descriptor instead.
+func (*JobResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *JobResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
 }
 
 type HealthRequest struct {
@@ -860,7 +1184,7 @@ type HealthRequest struct {
 
 func (x *HealthRequest) Reset() {
 	*x = HealthRequest{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +1196,7 @@ func (x *HealthRequest) String() string {
 func (*HealthRequest) ProtoMessage() {}
 
 func (x *HealthRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +1209,7 @@ func (x *HealthRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthRequest.ProtoReflect.Descriptor instead.
 func (*HealthRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 type HealthResponse struct {
@@ -898,7 +1222,7 @@ type HealthResponse struct {
 
 func (x *HealthResponse) Reset() {
 	*x = HealthResponse{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +1234,7 @@ func (x *HealthResponse) String() string {
 func (*HealthResponse) ProtoMessage() {}
 
 func (x *HealthResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +1247,7 @@ func (x *HealthResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HealthResponse.ProtoReflect.Descriptor instead.
 func (*HealthResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HealthResponse) GetOk() bool {
@@ -948,7 +1272,7 @@ type MetricsRequest struct {
 
 func (x *MetricsRequest) Reset() {
 	*x = MetricsRequest{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +1284,7 @@ func (x *MetricsRequest) String() string {
 func (*MetricsRequest) ProtoMessage() {}
 
 func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +1297,7 @@ func (x *MetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRequest.ProtoReflect.Descriptor instead.
 func (*MetricsRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 type MetricsResponse struct {
@@ -985,7 +1309,7 @@ type MetricsResponse struct {
 
 func (x *MetricsResponse) Reset() {
 	*x = MetricsResponse{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1321,7 @@ func (x *MetricsResponse) String() string {
 func (*MetricsResponse) ProtoMessage() {}
 
 func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1334,7 @@ func (x *MetricsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsResponse.ProtoReflect.Descriptor instead.
 func (*MetricsResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MetricsResponse) GetText() string {
@@ -1031,7 +1355,7 @@ type Entry struct {
 
 func (x *Entry) Reset() {
 	*x = Entry{}
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1367,7 @@ func (x *Entry) String() string {
 func (*Entry) ProtoMessage() {}
 
 func (x *Entry) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[15]
+	mi := &file_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1380,7 @@ func (x *Entry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entry.ProtoReflect.Descriptor instead.
 func (*Entry) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{15}
+	return file_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Entry) GetKey() string {
@@ -1090,7 +1414,7 @@ type StorageGetRequest struct {
 
 func (x *StorageGetRequest) Reset() {
 	*x = StorageGetRequest{}
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1426,7 @@ func (x *StorageGetRequest) String() string {
 func (*StorageGetRequest) ProtoMessage() {}
 
 func (x *StorageGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[16]
+	mi := &file_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1439,7 @@ func (x *StorageGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageGetRequest.ProtoReflect.Descriptor instead.
 func (*StorageGetRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{16}
+	return file_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *StorageGetRequest) GetCallToken() string {
@@ -1142,7 +1466,7 @@ type StorageGetResponse struct {
 
 func (x *StorageGetResponse) Reset() {
 	*x = StorageGetResponse{}
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1478,7 @@ func (x *StorageGetResponse) String() string {
 func (*StorageGetResponse) ProtoMessage() {}
 
 func (x *StorageGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[17]
+	mi := &file_plugin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1491,7 @@ func (x *StorageGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageGetResponse.ProtoReflect.Descriptor instead.
 func (*StorageGetResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{17}
+	return file_plugin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StorageGetResponse) GetFound() bool {
@@ -1195,7 +1519,7 @@ type StoragePutRequest struct {
 
 func (x *StoragePutRequest) Reset() {
 	*x = StoragePutRequest{}
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1531,7 @@ func (x *StoragePutRequest) String() string {
 func (*StoragePutRequest) ProtoMessage() {}
 
 func (x *StoragePutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[18]
+	mi := &file_plugin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1544,7 @@ func (x *StoragePutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoragePutRequest.ProtoReflect.Descriptor instead.
 func (*StoragePutRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{18}
+	return file_plugin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StoragePutRequest) GetCallToken() string {
@@ -1253,7 +1577,7 @@ type StoragePutResponse struct {
 
 func (x *StoragePutResponse) Reset() {
 	*x = StoragePutResponse{}
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1589,7 @@ func (x *StoragePutResponse) String() string {
 func (*StoragePutResponse) ProtoMessage() {}
 
 func (x *StoragePutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[19]
+	mi := &file_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1602,7 @@ func (x *StoragePutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoragePutResponse.ProtoReflect.Descriptor instead.
 func (*StoragePutResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{19}
+	return file_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StoragePutResponse) GetVersion() int64 {
@@ -1298,7 +1622,7 @@ type StorageDeleteRequest struct {
 
 func (x *StorageDeleteRequest) Reset() {
 	*x = StorageDeleteRequest{}
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1634,7 @@ func (x *StorageDeleteRequest) String() string {
 func (*StorageDeleteRequest) ProtoMessage() {}
 
 func (x *StorageDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[20]
+	mi := &file_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1647,7 @@ func (x *StorageDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageDeleteRequest.ProtoReflect.Descriptor instead.
 func (*StorageDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{20}
+	return file_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StorageDeleteRequest) GetCallToken() string {
@@ -1349,7 +1673,7 @@ type StorageDeleteResponse struct {
 
 func (x *StorageDeleteResponse) Reset() {
 	*x = StorageDeleteResponse{}
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1685,7 @@ func (x *StorageDeleteResponse) String() string {
 func (*StorageDeleteResponse) ProtoMessage() {}
 
 func (x *StorageDeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[21]
+	mi := &file_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1698,7 @@ func (x *StorageDeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageDeleteResponse.ProtoReflect.Descriptor instead.
 func (*StorageDeleteResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{21}
+	return file_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StorageDeleteResponse) GetDeleted() bool {
@@ -1396,7 +1720,7 @@ type StorageListRequest struct {
 
 func (x *StorageListRequest) Reset() {
 	*x = StorageListRequest{}
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1732,7 @@ func (x *StorageListRequest) String() string {
 func (*StorageListRequest) ProtoMessage() {}
 
 func (x *StorageListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[22]
+	mi := &file_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1745,7 @@ func (x *StorageListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageListRequest.ProtoReflect.Descriptor instead.
 func (*StorageListRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{22}
+	return file_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StorageListRequest) GetCallToken() string {
@@ -1462,7 +1786,7 @@ type StorageListResponse struct {
 
 func (x *StorageListResponse) Reset() {
 	*x = StorageListResponse{}
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1798,7 @@ func (x *StorageListResponse) String() string {
 func (*StorageListResponse) ProtoMessage() {}
 
 func (x *StorageListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[23]
+	mi := &file_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1811,7 @@ func (x *StorageListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageListResponse.ProtoReflect.Descriptor instead.
 func (*StorageListResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{23}
+	return file_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StorageListResponse) GetEntries() []*Entry {
@@ -1516,7 +1840,7 @@ type StorageCASRequest struct {
 
 func (x *StorageCASRequest) Reset() {
 	*x = StorageCASRequest{}
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1852,7 @@ func (x *StorageCASRequest) String() string {
 func (*StorageCASRequest) ProtoMessage() {}
 
 func (x *StorageCASRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[24]
+	mi := &file_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1865,7 @@ func (x *StorageCASRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCASRequest.ProtoReflect.Descriptor instead.
 func (*StorageCASRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{24}
+	return file_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StorageCASRequest) GetCallToken() string {
@@ -1582,7 +1906,7 @@ type StorageCASResponse struct {
 
 func (x *StorageCASResponse) Reset() {
 	*x = StorageCASResponse{}
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +1918,7 @@ func (x *StorageCASResponse) String() string {
 func (*StorageCASResponse) ProtoMessage() {}
 
 func (x *StorageCASResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[25]
+	mi := &file_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1931,7 @@ func (x *StorageCASResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageCASResponse.ProtoReflect.Descriptor instead.
 func (*StorageCASResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{25}
+	return file_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *StorageCASResponse) GetSwapped() bool {
@@ -1638,7 +1962,7 @@ type BatchOp struct {
 
 func (x *BatchOp) Reset() {
 	*x = BatchOp{}
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1650,7 +1974,7 @@ func (x *BatchOp) String() string {
 func (*BatchOp) ProtoMessage() {}
 
 func (x *BatchOp) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[26]
+	mi := &file_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1663,7 +1987,7 @@ func (x *BatchOp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchOp.ProtoReflect.Descriptor instead.
 func (*BatchOp) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{26}
+	return file_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BatchOp) GetKey() string {
@@ -1711,7 +2035,7 @@ type StorageBatchRequest struct {
 
 func (x *StorageBatchRequest) Reset() {
 	*x = StorageBatchRequest{}
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +2047,7 @@ func (x *StorageBatchRequest) String() string {
 func (*StorageBatchRequest) ProtoMessage() {}
 
 func (x *StorageBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[27]
+	mi := &file_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +2060,7 @@ func (x *StorageBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageBatchRequest.ProtoReflect.Descriptor instead.
 func (*StorageBatchRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{27}
+	return file_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StorageBatchRequest) GetCallToken() string {
@@ -1764,7 +2088,7 @@ type StorageBatchResponse struct {
 
 func (x *StorageBatchResponse) Reset() {
 	*x = StorageBatchResponse{}
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +2100,7 @@ func (x *StorageBatchResponse) String() string {
 func (*StorageBatchResponse) ProtoMessage() {}
 
 func (x *StorageBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[28]
+	mi := &file_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +2113,7 @@ func (x *StorageBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageBatchResponse.ProtoReflect.Descriptor instead.
 func (*StorageBatchResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{28}
+	return file_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StorageBatchResponse) GetApplied() bool {
@@ -1829,7 +2153,7 @@ type Consultation struct {
 
 func (x *Consultation) Reset() {
 	*x = Consultation{}
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1841,7 +2165,7 @@ func (x *Consultation) String() string {
 func (*Consultation) ProtoMessage() {}
 
 func (x *Consultation) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[29]
+	mi := &file_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1854,7 +2178,7 @@ func (x *Consultation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Consultation.ProtoReflect.Descriptor instead.
 func (*Consultation) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{29}
+	return file_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Consultation) GetId() int64 {
@@ -1922,7 +2246,7 @@ type ConsultationListRequest struct {
 
 func (x *ConsultationListRequest) Reset() {
 	*x = ConsultationListRequest{}
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +2258,7 @@ func (x *ConsultationListRequest) String() string {
 func (*ConsultationListRequest) ProtoMessage() {}
 
 func (x *ConsultationListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[30]
+	mi := &file_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1947,7 +2271,7 @@ func (x *ConsultationListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsultationListRequest.ProtoReflect.Descriptor instead.
 func (*ConsultationListRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{30}
+	return file_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ConsultationListRequest) GetCallToken() string {
@@ -1966,7 +2290,7 @@ type ConsultationListResponse struct {
 
 func (x *ConsultationListResponse) Reset() {
 	*x = ConsultationListResponse{}
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2302,7 @@ func (x *ConsultationListResponse) String() string {
 func (*ConsultationListResponse) ProtoMessage() {}
 
 func (x *ConsultationListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[31]
+	mi := &file_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2315,7 @@ func (x *ConsultationListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsultationListResponse.ProtoReflect.Descriptor instead.
 func (*ConsultationListResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{31}
+	return file_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ConsultationListResponse) GetConsultations() []*Consultation {
@@ -2011,7 +2335,7 @@ type ConsultationGetRequest struct {
 
 func (x *ConsultationGetRequest) Reset() {
 	*x = ConsultationGetRequest{}
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2347,7 @@ func (x *ConsultationGetRequest) String() string {
 func (*ConsultationGetRequest) ProtoMessage() {}
 
 func (x *ConsultationGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[32]
+	mi := &file_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2360,7 @@ func (x *ConsultationGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConsultationGetRequest.ProtoReflect.Descriptor instead.
 func (*ConsultationGetRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{32}
+	return file_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ConsultationGetRequest) GetCallToken() string {
@@ -2066,7 +2390,7 @@ type Proposal struct {
 
 func (x *Proposal) Reset() {
 	*x = Proposal{}
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2078,7 +2402,7 @@ func (x *Proposal) String() string {
 func (*Proposal) ProtoMessage() {}
 
 func (x *Proposal) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[33]
+	mi := &file_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2091,7 +2415,7 @@ func (x *Proposal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Proposal.ProtoReflect.Descriptor instead.
 func (*Proposal) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{33}
+	return file_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Proposal) GetId() int64 {
@@ -2140,7 +2464,7 @@ type ProposalListRequest struct {
 
 func (x *ProposalListRequest) Reset() {
 	*x = ProposalListRequest{}
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2152,7 +2476,7 @@ func (x *ProposalListRequest) String() string {
 func (*ProposalListRequest) ProtoMessage() {}
 
 func (x *ProposalListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[34]
+	mi := &file_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2165,7 +2489,7 @@ func (x *ProposalListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposalListRequest.ProtoReflect.Descriptor instead.
 func (*ProposalListRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{34}
+	return file_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ProposalListRequest) GetCallToken() string {
@@ -2198,7 +2522,7 @@ type ProposalListResponse struct {
 
 func (x *ProposalListResponse) Reset() {
 	*x = ProposalListResponse{}
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2210,7 +2534,7 @@ func (x *ProposalListResponse) String() string {
 func (*ProposalListResponse) ProtoMessage() {}
 
 func (x *ProposalListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[35]
+	mi := &file_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2223,7 +2547,7 @@ func (x *ProposalListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProposalListResponse.ProtoReflect.Descriptor instead.
 func (*ProposalListResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{35}
+	return file_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ProposalListResponse) GetProposals() []*Proposal {
@@ -2245,7 +2569,7 @@ type AuditAppendRequest struct {
 
 func (x *AuditAppendRequest) Reset() {
 	*x = AuditAppendRequest{}
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2581,7 @@ func (x *AuditAppendRequest) String() string {
 func (*AuditAppendRequest) ProtoMessage() {}
 
 func (x *AuditAppendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[36]
+	mi := &file_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2594,7 @@ func (x *AuditAppendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditAppendRequest.ProtoReflect.Descriptor instead.
 func (*AuditAppendRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{36}
+	return file_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AuditAppendRequest) GetCallToken() string {
@@ -2310,7 +2634,7 @@ type AuditAppendResponse struct {
 
 func (x *AuditAppendResponse) Reset() {
 	*x = AuditAppendResponse{}
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2646,7 @@ func (x *AuditAppendResponse) String() string {
 func (*AuditAppendResponse) ProtoMessage() {}
 
 func (x *AuditAppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[37]
+	mi := &file_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2659,7 @@ func (x *AuditAppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditAppendResponse.ProtoReflect.Descriptor instead.
 func (*AuditAppendResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{37}
+	return file_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AuditAppendResponse) GetSeq() int64 {
@@ -2356,7 +2680,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2368,7 +2692,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[38]
+	mi := &file_plugin_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2381,7 +2705,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{38}
+	return file_plugin_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PublishRequest) GetCallToken() string {
@@ -2413,7 +2737,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_plugin_proto_msgTypes[39]
+	mi := &file_plugin_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2425,7 +2749,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[39]
+	mi := &file_plugin_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2438,7 +2762,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{39}
+	return file_plugin_proto_rawDescGZIP(), []int{44}
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -2447,7 +2771,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\fplugin.proto\x12\x12concorde.plugin.v1\"7\n" +
 	"\x0fDescribeRequest\x12$\n" +
-	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\xa6\x02\n" +
+	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\xd1\x03\n" +
 	"\bManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
@@ -2456,7 +2780,16 @@ const file_plugin_proto_rawDesc = "" +
 	"\x06routes\x18\x05 \x03(\v2\x19.concorde.plugin.v1.RouteR\x06routes\x12@\n" +
 	"\vpermissions\x18\x06 \x03(\v2\x1e.concorde.plugin.v1.PermissionR\vpermissions\x12'\n" +
 	"\x0fsettings_schema\x18\a \x01(\tR\x0esettingsSchema\x12\x16\n" +
-	"\x06events\x18\b \x03(\tR\x06events\"w\n" +
+	"\x06events\x18\b \x03(\tR\x06events\x12+\n" +
+	"\x04jobs\x18\t \x03(\v2\x17.concorde.plugin.v1.JobR\x04jobs\x12)\n" +
+	"\x10protocol_version\x18\n" +
+	" \x01(\rR\x0fprotocolVersion\x12(\n" +
+	"\x10min_host_version\x18\v \x01(\tR\x0eminHostVersion\x12'\n" +
+	"\x0flifecycle_hooks\x18\f \x01(\bR\x0elifecycleHooks\"`\n" +
+	"\x03Job\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\revery_seconds\x18\x02 \x01(\x03R\feverySeconds\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"w\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n" +
@@ -2514,7 +2847,24 @@ const file_plugin_proto_rawDesc = "" +
 	"\apayload\x18\x04 \x01(\tR\apayload\x12\x1a\n" +
 	"\bsettings\x18\x05 \x01(\tR\bsettings\x12\x1c\n" +
 	"\tpublisher\x18\x06 \x01(\tR\tpublisher\"\x0f\n" +
-	"\rEventResponse\"\x0f\n" +
+	"\rEventResponse\"\x97\x01\n" +
+	"\x10LifecycleRequest\x12\x1d\n" +
+	"\n" +
+	"call_token\x18\x01 \x01(\tR\tcallToken\x122\n" +
+	"\x06tenant\x18\x02 \x01(\v2\x1a.concorde.plugin.v1.TenantR\x06tenant\x12\x14\n" +
+	"\x05event\x18\x03 \x01(\tR\x05event\x12\x1a\n" +
+	"\bsettings\x18\x04 \x01(\tR\bsettings\"\x13\n" +
+	"\x11LifecycleResponse\"\xb2\x01\n" +
+	"\n" +
+	"JobRequest\x12\x1d\n" +
+	"\n" +
+	"call_token\x18\x01 \x01(\tR\tcallToken\x122\n" +
+	"\x06tenant\x18\x02 \x01(\v2\x1a.concorde.plugin.v1.TenantR\x06tenant\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1a\n" +
+	"\bsettings\x18\x04 \x01(\tR\bsettings\x12!\n" +
+	"\fscheduled_at\x18\x05 \x01(\tR\vscheduledAt\"'\n" +
+	"\vJobResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"\x0f\n" +
 	"\rHealthRequest\":\n" +
 	"\x0eHealthResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x18\n" +
@@ -2623,13 +2973,15 @@ const file_plugin_proto_rawDesc = "" +
 	"call_token\x18\x01 \x01(\tR\tcallToken\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\apayload\x18\x03 \x01(\tR\apayload\"\x11\n" +
-	"\x0fPublishResponse2\xa4\x03\n" +
+	"\x0fPublishResponse2\xcb\x04\n" +
 	"\x06Plugin\x12M\n" +
 	"\bDescribe\x12#.concorde.plugin.v1.DescribeRequest\x1a\x1c.concorde.plugin.v1.Manifest\x12O\n" +
 	"\x06Handle\x12!.concorde.plugin.v1.HandleRequest\x1a\".concorde.plugin.v1.HandleResponse\x12N\n" +
 	"\aOnEvent\x12 .concorde.plugin.v1.EventRequest\x1a!.concorde.plugin.v1.EventResponse\x12O\n" +
 	"\x06Health\x12!.concorde.plugin.v1.HealthRequest\x1a\".concorde.plugin.v1.HealthResponse\x12Y\n" +
-	"\x0eCollectMetrics\x12\".concorde.plugin.v1.MetricsRequest\x1a#.concorde.plugin.v1.MetricsResponse2\xa9\x04\n" +
+	"\x0eCollectMetrics\x12\".concorde.plugin.v1.MetricsRequest\x1a#.concorde.plugin.v1.MetricsResponse\x12Z\n" +
+	"\vOnLifecycle\x12$.concorde.plugin.v1.LifecycleRequest\x1a%.concorde.plugin.v1.LifecycleResponse\x12I\n" +
+	"\x06RunJob\x12\x1e.concorde.plugin.v1.JobRequest\x1a\x1f.concorde.plugin.v1.JobResponse2\xa9\x04\n" +
 	"\aStorage\x12T\n" +
 	"\x03Get\x12%.concorde.plugin.v1.StorageGetRequest\x1a&.concorde.plugin.v1.StorageGetResponse\x12T\n" +
 	"\x03Put\x12%.concorde.plugin.v1.StoragePutRequest\x1a&.concorde.plugin.v1.StoragePutResponse\x12]\n" +
@@ -2658,99 +3010,111 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),          // 0: concorde.plugin.v1.DescribeRequest
 	(*Manifest)(nil),                 // 1: concorde.plugin.v1.Manifest
-	(*Route)(nil),                    // 2: concorde.plugin.v1.Route
-	(*Permission)(nil),               // 3: concorde.plugin.v1.Permission
-	(*Tenant)(nil),                   // 4: concorde.plugin.v1.Tenant
-	(*Principal)(nil),                // 5: concorde.plugin.v1.Principal
-	(*Header)(nil),                   // 6: concorde.plugin.v1.Header
-	(*HandleRequest)(nil),            // 7: concorde.plugin.v1.HandleRequest
-	(*HandleResponse)(nil),           // 8: concorde.plugin.v1.HandleResponse
-	(*EventRequest)(nil),             // 9: concorde.plugin.v1.EventRequest
-	(*EventResponse)(nil),            // 10: concorde.plugin.v1.EventResponse
-	(*HealthRequest)(nil),            // 11: concorde.plugin.v1.HealthRequest
-	(*HealthResponse)(nil),           // 12: concorde.plugin.v1.HealthResponse
-	(*MetricsRequest)(nil),           // 13: concorde.plugin.v1.MetricsRequest
-	(*MetricsResponse)(nil),          // 14: concorde.plugin.v1.MetricsResponse
-	(*Entry)(nil),                    // 15: concorde.plugin.v1.Entry
-	(*StorageGetRequest)(nil),        // 16: concorde.plugin.v1.StorageGetRequest
-	(*StorageGetResponse)(nil),       // 17: concorde.plugin.v1.StorageGetResponse
-	(*StoragePutRequest)(nil),        // 18: concorde.plugin.v1.StoragePutRequest
-	(*StoragePutResponse)(nil),       // 19: concorde.plugin.v1.StoragePutResponse
-	(*StorageDeleteRequest)(nil),     // 20: concorde.plugin.v1.StorageDeleteRequest
-	(*StorageDeleteResponse)(nil),    // 21: concorde.plugin.v1.StorageDeleteResponse
-	(*StorageListRequest)(nil),       // 22: concorde.plugin.v1.StorageListRequest
-	(*StorageListResponse)(nil),      // 23: concorde.plugin.v1.StorageListResponse
-	(*StorageCASRequest)(nil),        // 24: concorde.plugin.v1.StorageCASRequest
-	(*StorageCASResponse)(nil),       // 25: concorde.plugin.v1.StorageCASResponse
-	(*BatchOp)(nil),                  // 26: concorde.plugin.v1.BatchOp
-	(*StorageBatchRequest)(nil),      // 27: concorde.plugin.v1.StorageBatchRequest
-	(*StorageBatchResponse)(nil),     // 28: concorde.plugin.v1.StorageBatchResponse
-	(*Consultation)(nil),             // 29: concorde.plugin.v1.Consultation
-	(*ConsultationListRequest)(nil),  // 30: concorde.plugin.v1.ConsultationListRequest
-	(*ConsultationListResponse)(nil), // 31: concorde.plugin.v1.ConsultationListResponse
-	(*ConsultationGetRequest)(nil),   // 32: concorde.plugin.v1.ConsultationGetRequest
-	(*Proposal)(nil),                 // 33: concorde.plugin.v1.Proposal
-	(*ProposalListRequest)(nil),      // 34: concorde.plugin.v1.ProposalListRequest
-	(*ProposalListResponse)(nil),     // 35: concorde.plugin.v1.ProposalListResponse
-	(*AuditAppendRequest)(nil),       // 36: concorde.plugin.v1.AuditAppendRequest
-	(*AuditAppendResponse)(nil),      // 37: concorde.plugin.v1.AuditAppendResponse
-	(*PublishRequest)(nil),           // 38: concorde.plugin.v1.PublishRequest
-	(*PublishResponse)(nil),          // 39: concorde.plugin.v1.PublishResponse
+	(*Job)(nil),                      // 2: concorde.plugin.v1.Job
+	(*Route)(nil),                    // 3: concorde.plugin.v1.Route
+	(*Permission)(nil),               // 4: concorde.plugin.v1.Permission
+	(*Tenant)(nil),                   // 5: concorde.plugin.v1.Tenant
+	(*Principal)(nil),                // 6: concorde.plugin.v1.Principal
+	(*Header)(nil),                   // 7: concorde.plugin.v1.Header
+	(*HandleRequest)(nil),            // 8: concorde.plugin.v1.HandleRequest
+	(*HandleResponse)(nil),           // 9: concorde.plugin.v1.HandleResponse
+	(*EventRequest)(nil),             // 10: concorde.plugin.v1.EventRequest
+	(*EventResponse)(nil),            // 11: concorde.plugin.v1.EventResponse
+	(*LifecycleRequest)(nil),         // 12: concorde.plugin.v1.LifecycleRequest
+	(*LifecycleResponse)(nil),        // 13: concorde.plugin.v1.LifecycleResponse
+	(*JobRequest)(nil),               // 14: concorde.plugin.v1.JobRequest
+	(*JobResponse)(nil),              // 15: concorde.plugin.v1.JobResponse
+	(*HealthRequest)(nil),            // 16: concorde.plugin.v1.HealthRequest
+	(*HealthResponse)(nil),           // 17: concorde.plugin.v1.HealthResponse
+	(*MetricsRequest)(nil),           // 18: concorde.plugin.v1.MetricsRequest
+	(*MetricsResponse)(nil),          // 19: concorde.plugin.v1.MetricsResponse
+	(*Entry)(nil),                    // 20: concorde.plugin.v1.Entry
+	(*StorageGetRequest)(nil),        // 21: concorde.plugin.v1.StorageGetRequest
+	(*StorageGetResponse)(nil),       // 22: concorde.plugin.v1.StorageGetResponse
+	(*StoragePutRequest)(nil),        // 23: concorde.plugin.v1.StoragePutRequest
+	(*StoragePutResponse)(nil),       // 24: concorde.plugin.v1.StoragePutResponse
+	(*StorageDeleteRequest)(nil),     // 25: concorde.plugin.v1.StorageDeleteRequest
+	(*StorageDeleteResponse)(nil),    // 26: concorde.plugin.v1.StorageDeleteResponse
+	(*StorageListRequest)(nil),       // 27: concorde.plugin.v1.StorageListRequest
+	(*StorageListResponse)(nil),      // 28: concorde.plugin.v1.StorageListResponse
+	(*StorageCASRequest)(nil),        // 29: concorde.plugin.v1.StorageCASRequest
+	(*StorageCASResponse)(nil),       // 30: concorde.plugin.v1.StorageCASResponse
+	(*BatchOp)(nil),                  // 31: concorde.plugin.v1.BatchOp
+	(*StorageBatchRequest)(nil),      // 32: concorde.plugin.v1.StorageBatchRequest
+	(*StorageBatchResponse)(nil),     // 33: concorde.plugin.v1.StorageBatchResponse
+	(*Consultation)(nil),             // 34: concorde.plugin.v1.Consultation
+	(*ConsultationListRequest)(nil),  // 35: concorde.plugin.v1.ConsultationListRequest
+	(*ConsultationListResponse)(nil), // 36: concorde.plugin.v1.ConsultationListResponse
+	(*ConsultationGetRequest)(nil),   // 37: concorde.plugin.v1.ConsultationGetRequest
+	(*Proposal)(nil),                 // 38: concorde.plugin.v1.Proposal
+	(*ProposalListRequest)(nil),      // 39: concorde.plugin.v1.ProposalListRequest
+	(*ProposalListResponse)(nil),     // 40: concorde.plugin.v1.ProposalListResponse
+	(*AuditAppendRequest)(nil),       // 41: concorde.plugin.v1.AuditAppendRequest
+	(*AuditAppendResponse)(nil),      // 42: concorde.plugin.v1.AuditAppendResponse
+	(*PublishRequest)(nil),           // 43: concorde.plugin.v1.PublishRequest
+	(*PublishResponse)(nil),          // 44: concorde.plugin.v1.PublishResponse
 }
 var file_plugin_proto_depIdxs = []int32{
-	2,  // 0: concorde.plugin.v1.Manifest.routes:type_name -> concorde.plugin.v1.Route
-	3,  // 1: concorde.plugin.v1.Manifest.permissions:type_name -> concorde.plugin.v1.Permission
-	6,  // 2: concorde.plugin.v1.HandleRequest.headers:type_name -> concorde.plugin.v1.Header
-	4,  // 3: concorde.plugin.v1.HandleRequest.tenant:type_name -> concorde.plugin.v1.Tenant
-	5,  // 4: concorde.plugin.v1.HandleRequest.principal:type_name -> concorde.plugin.v1.Principal
-	6,  // 5: concorde.plugin.v1.HandleResponse.headers:type_name -> concorde.plugin.v1.Header
-	4,  // 6: concorde.plugin.v1.EventRequest.tenant:type_name -> concorde.plugin.v1.Tenant
-	15, // 7: concorde.plugin.v1.StorageGetResponse.entry:type_name -> concorde.plugin.v1.Entry
-	15, // 8: concorde.plugin.v1.StorageListResponse.entries:type_name -> concorde.plugin.v1.Entry
-	26, // 9: concorde.plugin.v1.StorageBatchRequest.ops:type_name -> concorde.plugin.v1.BatchOp
-	29, // 10: concorde.plugin.v1.ConsultationListResponse.consultations:type_name -> concorde.plugin.v1.Consultation
-	33, // 11: concorde.plugin.v1.ProposalListResponse.proposals:type_name -> concorde.plugin.v1.Proposal
-	0,  // 12: concorde.plugin.v1.Plugin.Describe:input_type -> concorde.plugin.v1.DescribeRequest
-	7,  // 13: concorde.plugin.v1.Plugin.Handle:input_type -> concorde.plugin.v1.HandleRequest
-	9,  // 14: concorde.plugin.v1.Plugin.OnEvent:input_type -> concorde.plugin.v1.EventRequest
-	11, // 15: concorde.plugin.v1.Plugin.Health:input_type -> concorde.plugin.v1.HealthRequest
-	13, // 16: concorde.plugin.v1.Plugin.CollectMetrics:input_type -> concorde.plugin.v1.MetricsRequest
-	16, // 17: concorde.plugin.v1.Storage.Get:input_type -> concorde.plugin.v1.StorageGetRequest
-	18, // 18: concorde.plugin.v1.Storage.Put:input_type -> concorde.plugin.v1.StoragePutRequest
-	20, // 19: concorde.plugin.v1.Storage.Delete:input_type -> concorde.plugin.v1.StorageDeleteRequest
-	22, // 20: concorde.plugin.v1.Storage.List:input_type -> concorde.plugin.v1.StorageListRequest
-	24, // 21: concorde.plugin.v1.Storage.CompareAndSet:input_type -> concorde.plugin.v1.StorageCASRequest
-	27, // 22: concorde.plugin.v1.Storage.Batch:input_type -> concorde.plugin.v1.StorageBatchRequest
-	30, // 23: concorde.plugin.v1.Consultations.List:input_type -> concorde.plugin.v1.ConsultationListRequest
-	32, // 24: concorde.plugin.v1.Consultations.Get:input_type -> concorde.plugin.v1.ConsultationGetRequest
-	34, // 25: concorde.plugin.v1.Consultations.AcceptedProposals:input_type -> concorde.plugin.v1.ProposalListRequest
-	36, // 26: concorde.plugin.v1.Audit.Append:input_type -> concorde.plugin.v1.AuditAppendRequest
-	38, // 27: concorde.plugin.v1.Events.Publish:input_type -> concorde.plugin.v1.PublishRequest
-	1,  // 28: concorde.plugin.v1.Plugin.Describe:output_type -> concorde.plugin.v1.Manifest
-	8,  // 29: concorde.plugin.v1.Plugin.Handle:output_type -> concorde.plugin.v1.HandleResponse
-	10, // 30: concorde.plugin.v1.Plugin.OnEvent:output_type -> concorde.plugin.v1.EventResponse
-	12, // 31: concorde.plugin.v1.Plugin.Health:output_type -> concorde.plugin.v1.HealthResponse
-	14, // 32: concorde.plugin.v1.Plugin.CollectMetrics:output_type -> concorde.plugin.v1.MetricsResponse
-	17, // 33: concorde.plugin.v1.Storage.Get:output_type -> concorde.plugin.v1.StorageGetResponse
-	19, // 34: concorde.plugin.v1.Storage.Put:output_type -> concorde.plugin.v1.StoragePutResponse
-	21, // 35: concorde.plugin.v1.Storage.Delete:output_type -> concorde.plugin.v1.StorageDeleteResponse
-	23, // 36: concorde.plugin.v1.Storage.List:output_type -> concorde.plugin.v1.StorageListResponse
-	25, // 37: concorde.plugin.v1.Storage.CompareAndSet:output_type -> concorde.plugin.v1.StorageCASResponse
-	28, // 38: concorde.plugin.v1.Storage.Batch:output_type -> concorde.plugin.v1.StorageBatchResponse
-	31, // 39: concorde.plugin.v1.Consultations.List:output_type -> concorde.plugin.v1.ConsultationListResponse
-	29, // 40: concorde.plugin.v1.Consultations.Get:output_type -> concorde.plugin.v1.Consultation
-	35, // 41: concorde.plugin.v1.Consultations.AcceptedProposals:output_type -> concorde.plugin.v1.ProposalListResponse
-	37, // 42: concorde.plugin.v1.Audit.Append:output_type -> concorde.plugin.v1.AuditAppendResponse
-	39, // 43: concorde.plugin.v1.Events.Publish:output_type -> concorde.plugin.v1.PublishResponse
-	28, // [28:44] is the sub-list for method output_type
-	12, // [12:28] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	3,  // 0: concorde.plugin.v1.Manifest.routes:type_name -> concorde.plugin.v1.Route
+	4,  // 1: concorde.plugin.v1.Manifest.permissions:type_name -> concorde.plugin.v1.Permission
+	2,  // 2: concorde.plugin.v1.Manifest.jobs:type_name -> concorde.plugin.v1.Job
+	7,  // 3: concorde.plugin.v1.HandleRequest.headers:type_name -> concorde.plugin.v1.Header
+	5,  // 4: concorde.plugin.v1.HandleRequest.tenant:type_name -> concorde.plugin.v1.Tenant
+	6,  // 5: concorde.plugin.v1.HandleRequest.principal:type_name -> concorde.plugin.v1.Principal
+	7,  // 6: concorde.plugin.v1.HandleResponse.headers:type_name -> concorde.plugin.v1.Header
+	5,  // 7: concorde.plugin.v1.EventRequest.tenant:type_name -> concorde.plugin.v1.Tenant
+	5,  // 8: concorde.plugin.v1.LifecycleRequest.tenant:type_name -> concorde.plugin.v1.Tenant
+	5,  // 9: concorde.plugin.v1.JobRequest.tenant:type_name -> concorde.plugin.v1.Tenant
+	20, // 10: concorde.plugin.v1.StorageGetResponse.entry:type_name -> concorde.plugin.v1.Entry
+	20, // 11: concorde.plugin.v1.StorageListResponse.entries:type_name -> concorde.plugin.v1.Entry
+	31, // 12: concorde.plugin.v1.StorageBatchRequest.ops:type_name -> concorde.plugin.v1.BatchOp
+	34, // 13: concorde.plugin.v1.ConsultationListResponse.consultations:type_name -> concorde.plugin.v1.Consultation
+	38, // 14: concorde.plugin.v1.ProposalListResponse.proposals:type_name -> concorde.plugin.v1.Proposal
+	0,  // 15: concorde.plugin.v1.Plugin.Describe:input_type -> concorde.plugin.v1.DescribeRequest
+	8,  // 16: concorde.plugin.v1.Plugin.Handle:input_type -> concorde.plugin.v1.HandleRequest
+	10, // 17: concorde.plugin.v1.Plugin.OnEvent:input_type -> concorde.plugin.v1.EventRequest
+	16, // 18: concorde.plugin.v1.Plugin.Health:input_type -> concorde.plugin.v1.HealthRequest
+	18, // 19: concorde.plugin.v1.Plugin.CollectMetrics:input_type -> concorde.plugin.v1.MetricsRequest
+	12, // 20: concorde.plugin.v1.Plugin.OnLifecycle:input_type -> concorde.plugin.v1.LifecycleRequest
+	14, // 21: concorde.plugin.v1.Plugin.RunJob:input_type -> concorde.plugin.v1.JobRequest
+	21, // 22: concorde.plugin.v1.Storage.Get:input_type -> concorde.plugin.v1.StorageGetRequest
+	23, // 23: concorde.plugin.v1.Storage.Put:input_type -> concorde.plugin.v1.StoragePutRequest
+	25, // 24: concorde.plugin.v1.Storage.Delete:input_type -> concorde.plugin.v1.StorageDeleteRequest
+	27, // 25: concorde.plugin.v1.Storage.List:input_type -> concorde.plugin.v1.StorageListRequest
+	29, // 26: concorde.plugin.v1.Storage.CompareAndSet:input_type -> concorde.plugin.v1.StorageCASRequest
+	32, // 27: concorde.plugin.v1.Storage.Batch:input_type -> concorde.plugin.v1.StorageBatchRequest
+	35, // 28: concorde.plugin.v1.Consultations.List:input_type -> concorde.plugin.v1.ConsultationListRequest
+	37, // 29: concorde.plugin.v1.Consultations.Get:input_type -> concorde.plugin.v1.ConsultationGetRequest
+	39, // 30: concorde.plugin.v1.Consultations.AcceptedProposals:input_type -> concorde.plugin.v1.ProposalListRequest
+	41, // 31: concorde.plugin.v1.Audit.Append:input_type -> concorde.plugin.v1.AuditAppendRequest
+	43, // 32: concorde.plugin.v1.Events.Publish:input_type -> concorde.plugin.v1.PublishRequest
+	1,  // 33: concorde.plugin.v1.Plugin.Describe:output_type -> concorde.plugin.v1.Manifest
+	9,  // 34: concorde.plugin.v1.Plugin.Handle:output_type -> concorde.plugin.v1.HandleResponse
+	11, // 35: concorde.plugin.v1.Plugin.OnEvent:output_type -> concorde.plugin.v1.EventResponse
+	17, // 36: concorde.plugin.v1.Plugin.Health:output_type -> concorde.plugin.v1.HealthResponse
+	19, // 37: concorde.plugin.v1.Plugin.CollectMetrics:output_type -> concorde.plugin.v1.MetricsResponse
+	13, // 38: concorde.plugin.v1.Plugin.OnLifecycle:output_type -> concorde.plugin.v1.LifecycleResponse
+	15, // 39: concorde.plugin.v1.Plugin.RunJob:output_type -> concorde.plugin.v1.JobResponse
+	22, // 40: concorde.plugin.v1.Storage.Get:output_type -> concorde.plugin.v1.StorageGetResponse
+	24, // 41: concorde.plugin.v1.Storage.Put:output_type -> concorde.plugin.v1.StoragePutResponse
+	26, // 42: concorde.plugin.v1.Storage.Delete:output_type -> concorde.plugin.v1.StorageDeleteResponse
+	28, // 43: concorde.plugin.v1.Storage.List:output_type -> concorde.plugin.v1.StorageListResponse
+	30, // 44: concorde.plugin.v1.Storage.CompareAndSet:output_type -> concorde.plugin.v1.StorageCASResponse
+	33, // 45: concorde.plugin.v1.Storage.Batch:output_type -> concorde.plugin.v1.StorageBatchResponse
+	36, // 46: concorde.plugin.v1.Consultations.List:output_type -> concorde.plugin.v1.ConsultationListResponse
+	34, // 47: concorde.plugin.v1.Consultations.Get:output_type -> concorde.plugin.v1.Consultation
+	40, // 48: concorde.plugin.v1.Consultations.AcceptedProposals:output_type -> concorde.plugin.v1.ProposalListResponse
+	42, // 49: concorde.plugin.v1.Audit.Append:output_type -> concorde.plugin.v1.AuditAppendResponse
+	44, // 50: concorde.plugin.v1.Events.Publish:output_type -> concorde.plugin.v1.PublishResponse
+	33, // [33:51] is the sub-list for method output_type
+	15, // [15:33] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -2764,7 +3128,7 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -31,6 +31,8 @@ const (
 	Plugin_OnEvent_FullMethodName        = "/concorde.plugin.v1.Plugin/OnEvent"
 	Plugin_Health_FullMethodName         = "/concorde.plugin.v1.Plugin/Health"
 	Plugin_CollectMetrics_FullMethodName = "/concorde.plugin.v1.Plugin/CollectMetrics"
+	Plugin_OnLifecycle_FullMethodName    = "/concorde.plugin.v1.Plugin/OnLifecycle"
+	Plugin_RunJob_FullMethodName         = "/concorde.plugin.v1.Plugin/RunJob"
 )
 
 // PluginClient is the client API for Plugin service.
@@ -47,6 +49,12 @@ type PluginClient interface {
 	Health(ctx context.Context, in *HealthRequest, opts ...grpc.CallOption) (*HealthResponse, error)
 	// CollectMetrics returns the plugin's own metrics in the Prometheus text format.
 	CollectMetrics(ctx context.Context, in *MetricsRequest, opts ...grpc.CallOption) (*MetricsResponse, error)
+	// OnLifecycle tells the plugin that a tenant enabled or disabled it, or changed its
+	// settings (protocol_version 2).
+	OnLifecycle(ctx context.Context, in *LifecycleRequest, opts ...grpc.CallOption) (*LifecycleResponse, error)
+	// RunJob runs one of the manifest's jobs for one tenant: the host schedules it, at most
+	// once at a time across all nodes (protocol_version 2).
+	RunJob(ctx context.Context, in *JobRequest, opts ...grpc.CallOption) (*JobResponse, error)
 }
 
 type pluginClient struct {
@@ -107,6 +115,26 @@ func (c *pluginClient) CollectMetrics(ctx context.Context, in *MetricsRequest, o
 	return out, nil
 }
 
+func (c *pluginClient) OnLifecycle(ctx context.Context, in *LifecycleRequest, opts ...grpc.CallOption) (*LifecycleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LifecycleResponse)
+	err := c.cc.Invoke(ctx, Plugin_OnLifecycle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginClient) RunJob(ctx context.Context, in *JobRequest, opts ...grpc.CallOption) (*JobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JobResponse)
+	err := c.cc.Invoke(ctx, Plugin_RunJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServer is the server API for Plugin service.
 // All implementations must embed UnimplementedPluginServer
 // for forward compatibility.
@@ -121,6 +149,12 @@ type PluginServer interface {
 	Health(context.Context, *HealthRequest) (*HealthResponse, error)
 	// CollectMetrics returns the plugin's own metrics in the Prometheus text format.
 	CollectMetrics(context.Context, *MetricsRequest) (*MetricsResponse, error)
+	// OnLifecycle tells the plugin that a tenant enabled or disabled it, or changed its
+	// settings (protocol_version 2).
+	OnLifecycle(context.Context, *LifecycleRequest) (*LifecycleResponse, error)
+	// RunJob runs one of the manifest's jobs for one tenant: the host schedules it, at most
+	// once at a time across all nodes (protocol_version 2).
+	RunJob(context.Context, *JobRequest) (*JobResponse, error)
 	mustEmbedUnimplementedPluginServer()
 }
 
@@ -145,6 +179,12 @@ func (UnimplementedPluginServer) Health(context.Context, *HealthRequest) (*Healt
 }
 func (UnimplementedPluginServer) CollectMetrics(context.Context, *MetricsRequest) (*MetricsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CollectMetrics not implemented")
+}
+func (UnimplementedPluginServer) OnLifecycle(context.Context, *LifecycleRequest) (*LifecycleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OnLifecycle not implemented")
+}
+func (UnimplementedPluginServer) RunJob(context.Context, *JobRequest) (*JobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunJob not implemented")
 }
 func (UnimplementedPluginServer) mustEmbedUnimplementedPluginServer() {}
 func (UnimplementedPluginServer) testEmbeddedByValue()                {}
@@ -257,6 +297,42 @@ func _Plugin_CollectMetrics_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Plugin_OnLifecycle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LifecycleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).OnLifecycle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_OnLifecycle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).OnLifecycle(ctx, req.(*LifecycleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Plugin_RunJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServer).RunJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Plugin_RunJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServer).RunJob(ctx, req.(*JobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Plugin_ServiceDesc is the grpc.ServiceDesc for Plugin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -283,6 +359,14 @@ var Plugin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CollectMetrics",
 			Handler:    _Plugin_CollectMetrics_Handler,
+		},
+		{
+			MethodName: "OnLifecycle",
+			Handler:    _Plugin_OnLifecycle_Handler,
+		},
+		{
+			MethodName: "RunJob",
+			Handler:    _Plugin_RunJob_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -4,6 +4,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -124,7 +126,33 @@ func main() {
 		_, _, err := leaked.Storage().Get(r.Context(), "k")
 		fmt.Fprintf(w, `{"refused":%v}`, err != nil)
 	})
-	sdk.Serve(sdk.Plugin{Manifest: m, Handler: mux})
+	m.Jobs = []*sdk.Job{{Name: "tick", EverySeconds: 1, Description: "Counts its runs"}, {Name: "boom", EverySeconds: 1}}
+	sdk.Serve(sdk.Plugin{Manifest: m, Handler: mux,
+		// Each tenant's lifecycle events, appended to its "lifecycle" key.
+		OnLifecycle: func(ctx context.Context, event string) error { return appendKey(ctx, "lifecycle", event) },
+		Jobs: map[string]func(context.Context) error{
+			"tick": func(ctx context.Context) error { return appendKey(ctx, "ticks", "t") },
+			"boom": func(context.Context) error { return errors.New("the boom job always fails") },
+		}})
+}
+
+// appendKey appends ",value" to a stored key, with compare-and-set so concurrent runs would show.
+func appendKey(ctx context.Context, key, value string) error {
+	st := sdk.Host(ctx).Storage()
+	for {
+		e, ok, err := st.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		var version int64
+		if ok {
+			version = e.Version
+		}
+		_, err = st.CompareAndSet(ctx, key, version, append(e.Value, ","+value...))
+		if !errors.Is(err, sdk.ErrConflict) {
+			return err
+		}
+	}
 }
 
 func kindOf(path string) string {
