@@ -88,7 +88,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Tokens = identity.NewTokens(db)
 	a.Participants = identity.Participants{Secret: []byte(cfg.Secret)}
 	a.Staff = staff.New(db, a.Users, a.Tokens, a.Authz, a.Audit)
-	if a.Plugins, err = pluginhost.New(ctx, pluginhost.Config{DB: db, Log: log, Audit: a.Audit, Authz: a.Authz, Registry: a.Metrics.Registry}); err != nil {
+	if a.Plugins, err = pluginhost.New(ctx, pluginhost.Config{DB: db, Log: log, Audit: a.Audit, Authz: a.Authz, Registry: a.Metrics.Registry, Secret: []byte(cfg.Secret)}); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("plugin host: %w", err)
 	}

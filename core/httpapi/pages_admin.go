@@ -187,6 +187,7 @@ type settingField struct {
 	Kind        string // text, number, checkbox or select
 	Value       string
 	Checked     bool
+	Set         bool // a secret that is stored (never shown)
 	Options     []settingOption
 	Required    bool
 	MinLength   int
@@ -223,6 +224,9 @@ func settingsFields(schema *pluginhost.Schema, values map[string]any) []settingF
 			f.Value = fmt.Sprint(v)
 		}
 		switch {
+		case p.WriteOnly:
+			// Never shown back: an empty field keeps the stored secret.
+			f.Kind, f.Set, f.Value = "secret", f.Value == pluginhost.Mask, ""
 		case len(p.Enum) > 0:
 			f.Kind = "select"
 			for _, e := range p.Enum {

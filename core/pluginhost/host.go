@@ -65,6 +65,8 @@ type Config struct {
 	Authz    *authz.Authorizer
 	Registry *prometheus.Registry
 	Limits   Limits
+	// Secret is the server secret, from which the key of secret settings is derived.
+	Secret []byte
 }
 
 // Host runs the plugins of one node.
@@ -82,7 +84,8 @@ type Host struct {
 
 	enabled *enabledCache
 
-	node string // names this node in job leases
+	node   string  // names this node in job leases
+	sealer *sealer // encrypts secret settings
 
 	syncMu sync.Mutex
 	known  map[string]catalogueSig // the catalogue as this node last applied it
@@ -103,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{
 		db: cfg.DB, log: cfg.Log, audit: cfg.Audit, authz: cfg.Authz, limits: cfg.Limits,
 		calls: newCallRegistry(), procs: map[string]*process{}, enabled: newEnabledCache(),
-		stop: make(chan struct{}), known: map[string]catalogueSig{}, node: nodeName(),
+		stop: make(chan struct{}), known: map[string]catalogueSig{}, node: nodeName(), sealer: newSealer(cfg.Secret),
 	}
 	reg := cfg.Registry
 	if reg == nil {

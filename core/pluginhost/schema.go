@@ -32,6 +32,8 @@ type Property struct {
 	Minimum     *float64 `json:"minimum,omitempty"`
 	Maximum     *float64 `json:"maximum,omitempty"`
 	Default     any      `json:"default,omitempty"`
+	// WriteOnly marks a secret (a string): stored encrypted, never shown back.
+	WriteOnly bool `json:"writeOnly,omitempty"`
 }
 
 // ParseSchema reads a settings schema; an empty one allows only {}.
@@ -53,6 +55,9 @@ func ParseSchema(raw []byte) (*Schema, error) {
 		case "string", "integer", "number", "boolean":
 		default:
 			return nil, errs.Field("settings_schema", "setting %q has unsupported type %q", name, p.Type)
+		}
+		if p.WriteOnly && (p.Type != "string" || p.Default != nil) {
+			return nil, errs.Field("settings_schema", "secret setting %q must be a string without a default", name)
 		}
 		if p.Default != nil {
 			if err := p.check(name, p.Default); err != nil {
@@ -88,6 +93,9 @@ func (s *Schema) Validate(raw json.RawMessage) (json.RawMessage, error) {
 		p, ok := s.Properties[k]
 		if !ok {
 			return nil, errs.Field(k, "unknown setting %q", k)
+		}
+		if p.WriteOnly && v[k] == Mask {
+			continue // a stored secret, kept as it is
 		}
 		if err := p.check(k, v[k]); err != nil {
 			return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/plugins/sdk"
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
 	"github.com/concorde-civic/concorde/tenants"
 )
@@ -55,7 +56,7 @@ type Page struct {
 }
 
 // forwardedHeaders are the request headers a plugin gets; never cookies or credentials.
-var forwardedHeaders = []string{"Accept", "Accept-Language", "Content-Type", "If-None-Match", "If-Modified-Since", "User-Agent"}
+var forwardedHeaders = sdk.ForwardedHeaders
 
 // Serve forwards a request to a plugin: it checks the plugin is enabled for the tenant
 // (404 otherwise), that the route exists in its manifest, that the caller holds the

@@ -21,15 +21,17 @@ import (
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/store"
+	"github.com/concorde-civic/concorde/plugins/sdk"
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
 )
 
 // Limits of the storage view.
+// The limits are the SDK's, so that plugins (and sdktest) know them.
 const (
-	maxKeyBytes   = 512
-	maxValueBytes = 512 << 10
-	maxBatchOps   = 100
-	maxListLimit  = 1000
+	maxKeyBytes   = sdk.MaxKeyBytes
+	maxValueBytes = sdk.MaxValueBytes
+	maxBatchOps   = sdk.MaxBatchOps
+	maxListLimit  = sdk.MaxListLimit
 )
 
 // callScope is what a call token stands for: the tenant and plugin the host is serving.
@@ -389,8 +391,8 @@ func (c *consultations) AcceptedProposals(ctx context.Context, req *pluginpb.Pro
 		return nil, err
 	}
 	limit := int(req.GetLimit())
-	if limit <= 0 || limit > 500 {
-		limit = 500
+	if limit <= 0 || limit > sdk.MaxProposalsListed {
+		limit = sdk.MaxProposalsListed
 	}
 	var rows []proposalRow
 	if err := store.For(c.h.db, sc.tenantID).Select(&rows).Column("id", "consultation_id", "content", "themes", "created_at").
@@ -457,7 +459,7 @@ func (e *eventsService) Publish(ctx context.Context, req *pluginpb.PublishReques
 		// Only the core publishes core events: a plugin's events live under its own name.
 		return nil, status.Errorf(codes.PermissionDenied, "plugin %s may only publish events named %s.…", sc.plugin, sc.plugin)
 	}
-	if len(req.GetPayload()) > 64<<10 || (req.GetPayload() != "" && !json.Valid([]byte(req.GetPayload()))) {
+	if len(req.GetPayload()) > sdk.MaxEventPayloadBytes || (req.GetPayload() != "" && !json.Valid([]byte(req.GetPayload()))) {
 		return nil, status.Error(codes.InvalidArgument, "an event payload is JSON of at most 64 KiB")
 	}
 	e.h.Publish(sc.tenantID, sc.plugin, req.GetName(), []byte(req.GetPayload()))

@@ -51,7 +51,8 @@ func (h *Host) view(p Plugin, row *tenantPlugin) TenantPlugin {
 	if row != nil {
 		tp.Enabled = row.Enabled
 		if row.Settings != "" {
-			tp.Settings = json.RawMessage(row.Settings)
+			schema, _ := ParseSchema([]byte(p.Manifest.GetSettingsSchema()))
+			tp.Settings = maskSettings(schema, row.Settings)
 		}
 	}
 	return tp
@@ -127,13 +128,16 @@ func (h *Host) SetSettings(ctx context.Context, actor string, tenantID int64, na
 		if err != nil {
 			return nil, err
 		}
-		clean, err := schema.Validate(settings)
+		clean, err := schema.Validate(keepSecrets(schema, settings, row.Settings))
 		if err != nil {
+			return nil, err
+		}
+		if clean, err = h.sealSettings(schema, clean, row.Settings); err != nil {
 			return nil, err
 		}
 		row.Settings = string(clean)
 		var detail map[string]any
-		_ = json.Unmarshal(clean, &detail)
+		_ = json.Unmarshal(maskSettings(schema, row.Settings), &detail) // the audit log never holds a secret
 		return map[string]any{"settings": detail}, nil
 	})
 }
@@ -188,11 +192,11 @@ func (h *Host) change(ctx context.Context, actor string, tenantID int64, name, a
 	h.enabled.drop(tenantID, name)
 	switch {
 	case out.Enabled && !before.Enabled:
-		h.lifecycle(ctx, p, tenantID, "enabled", out.Settings)
+		h.lifecycle(ctx, p, tenantID, "enabled", h.effectiveSettings(p, out.Settings))
 	case !out.Enabled && before.Enabled:
-		h.lifecycle(ctx, p, tenantID, "disabled", out.Settings)
+		h.lifecycle(ctx, p, tenantID, "disabled", h.effectiveSettings(p, out.Settings))
 	case out.Settings != before.Settings:
-		h.lifecycle(ctx, p, tenantID, "settings_changed", out.Settings)
+		h.lifecycle(ctx, p, tenantID, "settings_changed", h.effectiveSettings(p, out.Settings))
 	}
 	return h.view(p, out), nil
 }
@@ -251,6 +255,9 @@ func (h *Host) enabledFor(ctx context.Context, tenantID int64, name string) (boo
 	e = enabledEntry{at: time.Now(), settings: "{}"}
 	if row != nil {
 		e.enabled, e.settings = row.Enabled, row.Settings
+	}
+	if p, err := h.catalogue(ctx, name); err == nil {
+		e.settings = h.effectiveSettings(p, e.settings)
 	}
 	h.enabled.mu.Lock()
 	h.enabled.m[k] = e

@@ -242,6 +242,45 @@ func (s *Storage) CompareAndSet(ctx context.Context, key string, expected int64,
 	return r.GetVersion(), nil
 }
 
+// Update reads key, calls change with its value (nil and false when absent) and writes what
+// change returns with compare-and-set, again from a fresh read when another write came
+// first, up to 10 times. change must not have side effects: it may run more than once. It
+// returns the new version; change's error stops the update and is returned as is.
+func (s *Storage) Update(ctx context.Context, key string, change func(old []byte, exists bool) ([]byte, error)) (int64, error) {
+	for range 10 {
+		e, ok, err := s.Get(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		value, err := change(e.Value, ok)
+		if err != nil {
+			return 0, err
+		}
+		v, err := s.CompareAndSet(ctx, key, e.Version, value)
+		if !errors.Is(err, ErrConflict) {
+			return v, err
+		}
+	}
+	return 0, ErrConflict
+}
+
+// UpdateJSON is Update for a JSON value: change receives the current value decoded into a
+// fresh T (the zero T when absent) and edits it in place.
+func UpdateJSON[T any](ctx context.Context, s *Storage, key string, change func(v *T, exists bool) error) (int64, error) {
+	return s.Update(ctx, key, func(old []byte, exists bool) ([]byte, error) {
+		var v T
+		if exists {
+			if err := json.Unmarshal(old, &v); err != nil {
+				return nil, fmt.Errorf("stored %s: %w", key, err)
+			}
+		}
+		if err := change(&v, exists); err != nil {
+			return nil, err
+		}
+		return json.Marshal(v)
+	})
+}
+
 // Op is one write of a batch.
 type Op struct {
 	Key    string

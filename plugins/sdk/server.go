@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/grpc"
@@ -101,6 +102,7 @@ func (s *server) Handle(ctx context.Context, req *pluginpb.HandleRequest) (resp 
 		BaseURL:  req.GetBaseUrl(),
 	}
 	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
+	ctx = context.WithValue(ctx, loggerKey{}, s.impl.Logger.With("method", req.GetMethod(), "path", req.GetPath()))
 
 	u := &url.URL{Path: req.GetPath(), RawQuery: req.GetRawQuery()}
 	r, err := http.NewRequestWithContext(ctx, req.GetMethod(), "http://plugin"+u.RequestURI(), bytes.NewReader(req.GetBody()))
@@ -117,7 +119,8 @@ func (s *server) Handle(ctx context.Context, req *pluginpb.HandleRequest) (resp 
 	defer func() {
 		if p := recover(); p != nil {
 			s.impl.Logger.Error("handler panicked", "panic", fmt.Sprint(p), "path", req.GetPath())
-			resp, err = &pluginpb.HandleResponse{Status: http.StatusInternalServerError, Body: []byte("internal error")}, nil
+			// In the host's error format, so visitors get an ordinary 500 and not "cannot show".
+			resp, err = panicResponse(req.GetKind()), nil
 		}
 	}()
 	s.impl.Handler.ServeHTTP(w, r)
@@ -132,6 +135,7 @@ func (s *server) OnEvent(ctx context.Context, req *pluginpb.EventRequest) (*plug
 	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
 		Settings: json.RawMessage(req.GetSettings()), Publisher: req.GetPublisher()}
 	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
+	ctx = context.WithValue(ctx, loggerKey{}, s.impl.Logger)
 	return &pluginpb.EventResponse{}, s.impl.OnEvent(ctx, req.GetName(), []byte(req.GetPayload()))
 }
 
@@ -143,6 +147,7 @@ func (s *server) OnLifecycle(ctx context.Context, req *pluginpb.LifecycleRequest
 	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
 		Settings: json.RawMessage(req.GetSettings())}
 	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
+	ctx = context.WithValue(ctx, loggerKey{}, s.impl.Logger)
 	return &pluginpb.LifecycleResponse{}, s.impl.OnLifecycle(ctx, req.GetEvent())
 }
 
@@ -155,6 +160,7 @@ func (s *server) RunJob(ctx context.Context, req *pluginpb.JobRequest) (resp *pl
 	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
 		Settings: json.RawMessage(req.GetSettings())}
 	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
+	ctx = context.WithValue(ctx, loggerKey{}, s.impl.Logger.With("job", req.GetName()))
 	defer func() {
 		if p := recover(); p != nil {
 			s.impl.Logger.Error("job panicked", "job", req.GetName(), "panic", fmt.Sprint(p))
@@ -285,6 +291,37 @@ type Call struct {
 // CorePublisher is the Publisher of the core's own events (consultation.*, proposal.*).
 const CorePublisher = "core"
 
+// BasePath is the path of the plugin's pages on the tenant's site ("/p/NAME"), for links and
+// form actions (forms may only post under it or under APIBasePath).
+func (c *Call) BasePath() string {
+	if u, err := url.Parse(c.BaseURL); err == nil && u.Path != "" {
+		return u.Path
+	}
+	return ""
+}
+
+// APIBasePath is the path of the plugin's JSON API ("/api/v1/p/NAME").
+func (c *Call) APIBasePath() string {
+	if p := c.BasePath(); p != "" {
+		return "/api/v1" + p
+	}
+	return ""
+}
+
+// Settings decodes the tenant's settings of the plugin (validated by the host against the
+// manifest's schema, defaults filled in, secrets decrypted) into a T.
+func Settings[T any](ctx context.Context) (T, error) {
+	var v T
+	c := CallOf(ctx)
+	if len(c.Settings) == 0 {
+		return v, nil
+	}
+	if err := json.Unmarshal(c.Settings, &v); err != nil {
+		return v, fmt.Errorf("sdk: settings: %w", err)
+	}
+	return v, nil
+}
+
 // APIBaseURL is the absolute URL of the plugin's JSON API on the tenant's site.
 func (c *Call) APIBaseURL() string {
 	return strings.Replace(c.BaseURL, "/p/", "/api/v1/p/", 1)
@@ -304,3 +341,38 @@ func CallOf(ctx context.Context) *Call {
 	}
 	return &Call{}
 }
+
+// ContextWith returns ctx as the host gives it to a handler, a hook or a job: call tells the
+// tenant, principal and settings, and Host(ctx) reaches the host services on conn, answering
+// for token. Package sdktest builds on it; a plugin never needs it.
+func ContextWith(ctx context.Context, call *Call, conn *grpc.ClientConn, token string) context.Context {
+	return withCall(ctx, call, &HostServices{token: token, conn: &hostConn{conn: conn}})
+}
+
+// panicResponse is what a handler that panicked answers, in the host's error format.
+func panicResponse(kind string) *pluginpb.HandleResponse {
+	const msg = "something went wrong on our side; try again later"
+	if kind == Page {
+		return &pluginpb.HandleResponse{Status: http.StatusInternalServerError, PageTitle: "Erreur",
+			Headers: []*pluginpb.Header{{Name: "Content-Type", Values: []string{"text/html; charset=utf-8"}}},
+			Body:    []byte("<p>" + msg + "</p>")}
+	}
+	return &pluginpb.HandleResponse{Status: http.StatusInternalServerError,
+		Headers: []*pluginpb.Header{{Name: "Content-Type", Values: []string{"application/json"}}},
+		Body:    []byte(`{"error":{"code":"internal","message":"` + msg + `"}}`)}
+}
+
+// Log is the plugin's logger for a call, with the tenant and, in a request, its method and
+// path: what a handler logs this way reaches the host's log at its own level.
+func Log(ctx context.Context) hclog.Logger {
+	l, _ := ctx.Value(loggerKey{}).(hclog.Logger)
+	if l == nil {
+		l = hclog.Default()
+	}
+	if c := CallOf(ctx); c != nil && c.Tenant.Slug != "" {
+		l = l.With("tenant", c.Tenant.Slug)
+	}
+	return l
+}
+
+type loggerKey struct{}

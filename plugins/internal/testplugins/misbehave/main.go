@@ -28,7 +28,7 @@ func main() {
 			{Object: "things", Action: sdk.Create, DefaultRoles: []string{"citizen", "tenant-admin"}},
 		},
 		Routes: []*sdk.Route{get("/api/ok"), get("/api/hang"), get("/api/huge"), get("/api/malformed"), get("/api/badstatus"),
-			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/slow"), get("/api/version"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/tokens"), get("/api/redirect"),
+			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/settings"), get("/api/panic"), get("/api/slow"), get("/api/version"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/tokens"), get("/api/redirect"),
 			{Method: "POST", Path: "/api/kv", Kind: "api", Object: "things", Action: sdk.Create}},
 	}
 	var leaked *sdk.HostServices
@@ -108,6 +108,11 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"version":%q,"pid":%d}`, version, os.Getpid())
 	})
+	mux.HandleFunc("GET /api/settings", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(sdk.CallOf(r.Context()).Settings)
+	})
+	mux.HandleFunc("GET /api/panic", func(w http.ResponseWriter, r *http.Request) { panic("boom") })
 	// A plugin tries to pass for the core: a made-up consultation.publish, then its own event.
 	mux.HandleFunc("GET /api/forge", func(w http.ResponseWriter, r *http.Request) {
 		h := sdk.Host(r.Context())
@@ -126,6 +131,9 @@ func main() {
 		_, _, err := leaked.Storage().Get(r.Context(), "k")
 		fmt.Fprintf(w, `{"refused":%v}`, err != nil)
 	})
+	m.SettingsSchema = `{"type":"object","properties":{` +
+		`"api_key":{"type":"string","writeOnly":true,"minLength":10,"title":"API key"},` +
+		`"greeting":{"type":"string","default":"bonjour"}}}`
 	m.Jobs = []*sdk.Job{{Name: "tick", EverySeconds: 1, Description: "Counts its runs"}, {Name: "boom", EverySeconds: 1}}
 	sdk.Serve(sdk.Plugin{Manifest: m, Handler: mux,
 		// Each tenant's lifecycle events, appended to its "lifecycle" key.
