@@ -32,7 +32,7 @@ func Open(url, prefix string, log *slog.Logger) (*Store, error) {
 	}
 	// Short timeouts, no retries: a limit check waits for Redis a fraction of a second at
 	// most, and the script is not idempotent (a retried INCR would count twice).
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 250*time.Millisecond, 250*time.Millisecond, 250*time.Millisecond
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond, 500*time.Millisecond
 	opt.DialerRetries, opt.DialerRetryTimeout = 1, 10*time.Millisecond
 	opt.MaxRetries = -1
 	opt.ContextTimeoutEnabled = true

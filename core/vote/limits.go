@@ -64,7 +64,7 @@ type SharedLimits struct {
 	Store    LimitStore
 	Log      *slog.Logger
 	Registry prometheus.Registerer
-	// Timeout bounds each call to the store (default 250 ms): a limit check must not hold a
+	// Timeout bounds each call to the store (default 500 ms): a limit check must not hold a
 	// vote for long, whatever the store does.
 	Timeout time.Duration
 	// RetryAfter is how long the Limiter counts locally after the store failed before it
@@ -87,7 +87,7 @@ func NewLimiter(maxKeys int, now func() time.Time) *Limiter {
 func NewSharedLimiter(maxKeys int, now func() time.Time, sh SharedLimits) *Limiter {
 	l := NewLimiter(maxKeys, now)
 	if sh.Timeout <= 0 {
-		sh.Timeout = 250 * time.Millisecond
+		sh.Timeout = 500 * time.Millisecond
 	}
 	if sh.RetryAfter <= 0 {
 		sh.RetryAfter = 5 * time.Second
