@@ -161,6 +161,9 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CONCORDE_TRUSTED_PROXIES: %w", err)
 	}
+	if !proxies.Empty() {
+		a.Log.Info("client addresses read from X-Forwarded-For or Forwarded when the peer is a trusted proxy", "trusted_proxies", proxies.String())
+	}
 	return httpapi.New(httpapi.Deps{
 		DB: a.DB, Tenants: a.Tenants, Authz: a.Authz, Audit: a.Audit, Users: a.Users, Sessions: a.Sessions,
 		Tokens: a.Tokens, Participants: a.Participants, Staff: a.Staff, Metrics: a.Metrics, Pages: pages,

@@ -2,6 +2,7 @@ package forwarded
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -112,4 +113,32 @@ func TestClient_NoTrustedProxyMeansThePeer(t *testing.T) {
 	if got.String() != "127.0.0.1" {
 		t.Fatalf("with no trusted proxy the headers chose %s", got)
 	}
+}
+
+// Whatever the headers say, the client is the peer or an address one of them holds, and
+// nothing panics.
+func FuzzClient(f *testing.F) {
+	for _, s := range []string{"203.0.113.9", "1.2.3.4, 10.0.0.2", `for="[2001:db8::1]:80";proto=https, for=10.0.0.3`,
+		`for="a\"b,c"`, "[::1", "unknown", "", ",,,", "::ffff:10.0.0.1", "fe80::1%eth0"} {
+		f.Add(s, s)
+	}
+	tr, err := ParseTrusted("127.0.0.1, 10.0.0.0/8")
+	if err != nil {
+		f.Fatal(err)
+	}
+	peer := netip.MustParseAddr("127.0.0.1")
+	f.Fuzz(func(t *testing.T, xff, fwd string) {
+		got := tr.Client(peer, []string{xff}, []string{fwd})
+		if got == peer {
+			return
+		}
+		hops := strings.Split(xff, ",")
+		hops = append(hops, forValues(fwd)...)
+		for _, h := range hops {
+			if a, ok := ParseHop(h); ok && a == got {
+				return
+			}
+		}
+		t.Fatalf("Client(%q, %q) = %s, from neither the peer nor the headers", xff, fwd, got)
+	})
 }
