@@ -256,3 +256,34 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// The cost of one limit check in Redis (two per vote: participant and address), beside the
+// in-memory one.
+func BenchmarkTake(b *testing.B) {
+	s, err := redislimit.Open(redisURL(), randomPrefix(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(context.Background()); err != nil {
+		b.Skipf("Redis is not reachable at %s: %v", redisURL(), err)
+	}
+	for _, st := range []struct {
+		name  string
+		store vote.LimitStore
+	}{{"redis", s}, {"memory", vote.NewMemoryStore(0)}} {
+		b.Run(st.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.SetParallelism(16) // as many votes in flight as a busy node has
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					i++
+					if _, err := st.store.Take(ctx, fmt.Sprintf("vote|s|1|10.0.%d.%d", i%256, i/256%256), 1000, time.Minute, time.Now()); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
