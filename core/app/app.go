@@ -17,11 +17,13 @@ import (
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/config"
 	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/forwarded"
 	"github.com/concorde-civic/concorde/core/httpapi"
 	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/redislimit"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/core/vote"
@@ -52,6 +54,8 @@ type App struct {
 	Catalog       *catalog.Catalog
 	Limits        *vote.Limiter
 	Account       *account.Service
+
+	redis *redislimit.Store // nil without CONCORDE_REDIS_URL
 }
 
 // Options tune Open for tests.
@@ -99,7 +103,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Catalog = catalog.New(a.Consultations, a.Proposals, a.Votes)
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
-	a.Limits = vote.NewLimiter(0, nil)
+	if a.Limits, err = a.limiter(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Authz)
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
 		_ = db.Close()
@@ -112,10 +119,35 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	return a, nil
 }
 
+// limiter counts rate limits in Redis when CONCORDE_REDIS_URL is set (every node then
+// shares them), else in this node's memory. A Redis that does not answer at start does not
+// stop the server: the limiter counts locally until it does.
+func (a *App) limiter(ctx context.Context) (*vote.Limiter, error) {
+	if a.Config.RedisURL == "" {
+		return vote.NewLimiter(0, nil), nil
+	}
+	s, err := redislimit.Open(a.Config.RedisURL, a.Config.RedisPrefix, a.Log)
+	if err != nil {
+		return nil, err
+	}
+	a.redis = s
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.Ping(pctx); err != nil {
+		a.Log.Warn("Redis does not answer yet: rate limits count on this node until it does", "error", err.Error())
+	} else {
+		a.Log.Info("rate limits shared through Redis")
+	}
+	return vote.NewSharedLimiter(0, nil, vote.SharedLimits{Store: s, Log: a.Log, Registry: a.Metrics.Registry}), nil
+}
+
 // Close commits the votes still queued and releases the database.
 func (a *App) Close() error {
 	a.Votes.Close()
 	a.Plugins.Close()
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
 	return a.DB.Close()
 }
 
@@ -125,13 +157,21 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := forwarded.ParseTrusted(a.Config.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("CONCORDE_TRUSTED_PROXIES: %w", err)
+	}
+	if !proxies.Empty() {
+		a.Log.Info("client addresses read from X-Forwarded-For or Forwarded when the peer is a trusted proxy", "trusted_proxies", proxies.String())
+	}
 	return httpapi.New(httpapi.Deps{
 		DB: a.DB, Tenants: a.Tenants, Authz: a.Authz, Audit: a.Audit, Users: a.Users, Sessions: a.Sessions,
 		Tokens: a.Tokens, Participants: a.Participants, Staff: a.Staff, Metrics: a.Metrics, Pages: pages,
 		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure, Plugins: a.Plugins,
 		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog, Account: a.Account,
 		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits,
-		VoteLimits: vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
+		VoteLimits:                vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
+		ProposalsPerSourcePerHour: perSource(a.Config.ProposalLimitPerSource), TrustedProxies: proxies,
 	})
 }
 
@@ -170,8 +210,8 @@ func (a *App) RunTicks(ctx context.Context, period time.Duration) {
 	}
 }
 
-// perSource maps the configuration's "0 means no limit" to the vote limiter's "negative means
-// no limit" (its zero means the default).
+// perSource maps the configuration's "0 means no limit" to the limits' "negative means no
+// limit" (their zero means the default).
 func perSource(n int) int {
 	if n == 0 {
 		return -1

@@ -76,3 +76,18 @@ func PrincipalOf(ctx context.Context) Principal {
 	}
 	return Principal{Subject: "anonymous"}
 }
+
+type clientAddrKey struct{}
+
+// WithClientAddr returns ctx carrying the client's address (see core/forwarded: the socket
+// peer, or what a trusted proxy forwarded).
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddr returns the client's address the request came from; "" outside a request.
+// Per-address limits key on it.
+func ClientAddr(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}

@@ -107,6 +107,9 @@ func TestCLI_BadConfigurationStopsWithOneLine(t *testing.T) {
 		"short secret":              {"CONCORDE_SECRET": "short", "CONCORDE_DATABASE_URL": dir + "/x.db"},
 		"bad session ttl":           {"CONCORDE_SESSION_TTL": "forever", "CONCORDE_DATABASE_URL": dir + "/x.db"},
 		"bad log level":             {"CONCORDE_LOG_LEVEL": "loud", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"bad trusted proxy":         {"CONCORDE_TRUSTED_PROXIES": "127.0.0.1, lb.internal", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"bad proposal limit":        {"CONCORDE_PROPOSAL_LIMIT_PER_SOURCE": "many", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"malformed Redis URL":       {"CONCORDE_REDIS_URL": "127.0.0.1:6379", "CONCORDE_DATABASE_URL": dir + "/x.db"},
 	} {
 		r := runner{t: t, env: env}
 		code, _, stderr := r.run("tenant", "list")

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/concorde-civic/concorde/core/forwarded"
 	"github.com/concorde-civic/concorde/core/store"
 )
 
@@ -30,8 +31,17 @@ type Config struct {
 	SessionTTL   time.Duration // CONCORDE_SESSION_TTL: how long a sign-in lasts
 	LogLevel     string        // CONCORDE_LOG_LEVEL: debug, info, warn, error
 	// VoteLimitPerSource bounds votes from one client address per minute and site (0: no limit).
-	VoteLimitPerSource int    // CONCORDE_VOTE_LIMIT_PER_SOURCE
-	DataDir            string // derived: the folder of the SQLite file, where a development secret is kept
+	VoteLimitPerSource int // CONCORDE_VOTE_LIMIT_PER_SOURCE
+	// ProposalLimitPerSource bounds proposals from one client address per hour and site (0: no limit).
+	ProposalLimitPerSource int // CONCORDE_PROPOSAL_LIMIT_PER_SOURCE
+	// TrustedProxies lists the load balancers (addresses, CIDR prefixes) whose X-Forwarded-For
+	// or Forwarded header gives the client's address; empty: the socket's peer is the client.
+	TrustedProxies string // CONCORDE_TRUSTED_PROXIES
+	// RedisURL, if set, is where every node keeps the rate-limit counts, so they hold for the
+	// whole installation; empty: each node counts on its own.
+	RedisURL    string // CONCORDE_REDIS_URL
+	RedisPrefix string // CONCORDE_REDIS_PREFIX: the start of every key, for installations sharing one Redis
+	DataDir     string // derived: the folder of the SQLite file, where a development secret is kept
 }
 
 // Register declares the shared flags on fs, with defaults taken from the environment.
@@ -62,6 +72,14 @@ func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 		perSource = -1 // reported by Validate
 	}
 	fs.IntVar(&c.VoteLimitPerSource, "vote-limit-per-source", perSource, "votes per minute from one client address on one site; 0 for no limit (CONCORDE_VOTE_LIMIT_PER_SOURCE)")
+	perHour, err := strconv.Atoi(env("CONCORDE_PROPOSAL_LIMIT_PER_SOURCE", "30"))
+	if err != nil {
+		perHour = -1 // reported by Validate
+	}
+	fs.IntVar(&c.ProposalLimitPerSource, "proposal-limit-per-source", perHour, "proposals per hour from one client address on one site; 0 for no limit (CONCORDE_PROPOSAL_LIMIT_PER_SOURCE)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("CONCORDE_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of the load balancers whose X-Forwarded-For or Forwarded header is believed (CONCORDE_TRUSTED_PROXIES)")
+	fs.StringVar(&c.RedisURL, "redis-url", env("CONCORDE_REDIS_URL", ""), "redis:// URL where every node shares the rate-limit counts; empty: per node (CONCORDE_REDIS_URL)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("CONCORDE_REDIS_PREFIX", "concorde:"), "prefix of the Redis keys (CONCORDE_REDIS_PREFIX)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CONCORDE_LOG_LEVEL", "info"), "debug, info, warn or error (CONCORDE_LOG_LEVEL)")
 }
 
@@ -76,6 +94,15 @@ func (c *Config) Validate() error {
 	}
 	if c.VoteLimitPerSource < 0 {
 		return errors.New("CONCORDE_VOTE_LIMIT_PER_SOURCE must be a whole number, 0 for no limit")
+	}
+	if c.ProposalLimitPerSource < 0 {
+		return errors.New("CONCORDE_PROPOSAL_LIMIT_PER_SOURCE must be a whole number, 0 for no limit")
+	}
+	if _, err := forwarded.ParseTrusted(c.TrustedProxies); err != nil {
+		return fmt.Errorf("CONCORDE_TRUSTED_PROXIES: %v", err)
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
+		return fmt.Errorf("CONCORDE_REDIS_URL %q is malformed: it starts with redis://, rediss:// or unix://", c.RedisURL)
 	}
 	if _, err := c.Level(); err != nil {
 		return err

@@ -52,7 +52,8 @@ type Server struct {
 	LogPath     string // the process's stdout and stderr
 
 	mu      sync.Mutex
-	sources int // loopback addresses handed out to authors so far (see Seed)
+	sources int      // loopback addresses handed out to authors so far (see Seed)
+	extra   []string // settings given to StartWith, over the defaults
 
 	cmd  *exec.Cmd
 	log  *os.File
@@ -63,11 +64,23 @@ type Server struct {
 // Start runs `concorde serve` (with --demo if demo) on a free port and the given database,
 // with no per-source vote limit and no metrics listener, and waits until /readyz answers.
 func Start(bin, databaseURL, logPath string, demo bool) (*Server, error) {
+	return StartWith(bin, databaseURL, logPath, Options{Demo: demo})
+}
+
+// Options tune StartWith.
+type Options struct {
+	Demo bool     // serve --demo: create the demo tenants first
+	Env  []string // KEY=value settings over Start's (CONCORDE_VOTE_LIMIT_PER_SOURCE=600, CONCORDE_REDIS_URL=…)
+}
+
+// StartWith is Start with more settings.
+func StartWith(bin, databaseURL, logPath string, o Options) (*Server, error) {
+	demo := o.Demo
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Bin: bin, DatabaseURL: databaseURL, Addr: fmt.Sprintf("127.0.0.1:%d", port), LogPath: logPath, done: make(chan struct{})}
+	s := &Server{Bin: bin, DatabaseURL: databaseURL, Addr: fmt.Sprintf("127.0.0.1:%d", port), LogPath: logPath, done: make(chan struct{}), extra: o.Env}
 	s.URL = "http://" + s.Addr
 	if s.log, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 		return nil, err
@@ -99,7 +112,7 @@ func Start(bin, databaseURL, logPath string, demo bool) (*Server, error) {
 // env is the environment of the server and of the admin commands run against it. Later
 // entries win over the caller's own CONCORDE_* variables.
 func (s *Server) env() []string {
-	return append(os.Environ(),
+	return append(append(os.Environ(),
 		"CONCORDE_ADDR="+s.Addr,
 		"CONCORDE_DATABASE_URL="+s.DatabaseURL,
 		"CONCORDE_SECRET="+Secret,
@@ -107,7 +120,7 @@ func (s *Server) env() []string {
 		"CONCORDE_VOTE_LIMIT_PER_SOURCE=0",
 		"CONCORDE_COOKIE_SECURE=false", // the load generator speaks plain http to 127.0.0.1
 		"CONCORDE_LOG_LEVEL=warn",
-	)
+	), s.extra...) // exec keeps the last value of a key
 }
 
 func (s *Server) waitReady(timeout time.Duration) error {
@@ -174,6 +187,12 @@ func (s *Server) Command(ctx context.Context, args ...string) (string, error) {
 		return stdout.String(), fmt.Errorf("concorde %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String(), nil
+}
+
+// Command runs an admin command on a database before any server serves it (or without one),
+// with StartWith's settings env.
+func Command(ctx context.Context, bin, databaseURL string, env []string, args ...string) (string, error) {
+	return (&Server{Bin: bin, DatabaseURL: databaseURL, extra: env}).Command(ctx, args...)
 }
 
 // Token creates an API token for a staff account (such as a demo tenant's admin).
@@ -263,6 +282,8 @@ type Client struct {
 	http        *http.Client
 	base, host  string
 	token, csrf string
+	// Header is sent with every request (tests spoof X-Forwarded-For with it).
+	Header http.Header
 }
 
 // Client returns a client of the site served on host, authenticated by token if not empty.
@@ -272,13 +293,34 @@ func (s *Server) Client(ctx context.Context, host, token string) *Client {
 
 // client returns a client with its own cookies, dialing from the local address src if given.
 func (s *Server) client(ctx context.Context, host, src, token string) *Client {
+	return ClientAt(ctx, s.URL, host, src, token)
+}
+
+// ClientAt returns a client of the site served on host at base (a server, or a load
+// balancer in front of several), with its own cookies, dialing from the local address src
+// if given (any 127.x.y.z on Linux: distinct clients of one machine), authenticated by
+// token if not empty.
+func ClientAt(ctx context.Context, base, host, src, token string) *Client {
 	jar, _ := cookiejar.New(nil)
 	d := &net.Dialer{Timeout: 5 * time.Second}
 	if src != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(src)}
 	}
 	tr := &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}
-	return &Client{ctx: ctx, http: &http.Client{Transport: tr, Jar: jar, Timeout: 30 * time.Second}, base: s.URL, host: host, token: token}
+	return &Client{ctx: ctx, http: &http.Client{Transport: tr, Jar: jar, Timeout: 30 * time.Second}, base: base, host: host, token: token}
+}
+
+// Participate makes the client an anonymous participant, as a first visit does: it gets the
+// participant cookie and the CSRF token its writes then send.
+func (c *Client) Participate() error {
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if _, err := c.Do("GET", "/api/v1/auth/me", nil, &me); err != nil {
+		return err
+	}
+	c.csrf = me.CSRF
+	return nil
 }
 
 // Do sends a JSON request and decodes a JSON answer into out (if not nil); a status of 300
@@ -305,6 +347,9 @@ func (c *Client) Do(method, path string, body, out any) (int, error) {
 	}
 	if c.csrf != "" {
 		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = vs
 	}
 	res, err := c.http.Do(req)
 	if err != nil {

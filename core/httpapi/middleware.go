@@ -41,7 +41,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	s.Metrics.Requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	s.Metrics.Duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 	attrs := []any{"request_id", c.Locals("requestid"), "method", method, "route", route, "status", status,
-		"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+		"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "client", clientAddr(c)}
 	if t := caller.Tenant(c.UserContext()); t != nil {
 		attrs = append(attrs, "tenant", t.Slug)
 	}

@@ -340,7 +340,7 @@ func (s *Server) pageRoutes() {
 		if author == "" {
 			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
 		}
-		if !s.Limits.Allow("proposal-source|"+strconv.FormatInt(tenantID(c), 10)+"|"+c.IP(), s.ProposalsPerSourcePerHour, time.Hour) {
+		if !s.allowProposalFrom(c) {
 			return errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
 		}
 		if _, err := s.Proposals.Submit(c.UserContext(), tenantID(c), e.Consultation, author, content); err != nil {

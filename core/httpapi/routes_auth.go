@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/limiter"
 
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
@@ -28,8 +28,8 @@ type meResponse struct {
 }
 
 func (s *Server) authRoutes() {
-	s.loginLimit = s.attemptLimit("too many sign-in attempts; wait a minute and try again")
-	s.signupLimit = s.attemptLimit("too many accounts created from your network; wait a minute and try again")
+	s.loginLimit = s.attemptLimit("login", "too many sign-in attempts; wait a minute and try again")
+	s.signupLimit = s.attemptLimit("signup", "too many accounts created from your network; wait a minute and try again")
 	s.handle(fiber.MethodPost, "/api/v1/auth/login", Perm{Object: "session", Action: "create"}, true, s.login, s.loginLimit)
 	s.handle(fiber.MethodPost, "/api/v1/auth/logout", Perm{Object: "session", Action: "delete"}, false, s.logout)
 	s.handle(fiber.MethodGet, "/api/v1/auth/me", permSite, false, s.me)
@@ -110,14 +110,13 @@ func (s *Server) whoami(ctx context.Context) meResponse {
 	return r
 }
 
-// attemptLimit bounds attempts per address and site (sign-in, sign-up) to LoginLimit a minute.
-func (s *Server) attemptLimit(msg string) fiber.Handler {
-	return limiter.New(limiter.Config{
-		Max:        s.LoginLimit,
-		Expiration: time.Minute,
-		KeyGenerator: func(c *fiber.Ctx) string {
-			return caller.Tenant(c.UserContext()).Slug + "|" + c.IP()
-		},
-		LimitReached: func(c *fiber.Ctx) error { return errs.E(errs.TooMany, "%s", msg) },
-	})
+// attemptLimit bounds attempts of one kind (sign-in, sign-up) per client address and site to
+// LoginLimit a minute, with the limiter the votes use, so that every node shares the counts.
+func (s *Server) attemptLimit(kind, msg string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !s.Limits.Allow(kind+"|"+strconv.FormatInt(tenantID(c), 10)+"|"+clientAddr(c), s.LoginLimit, time.Minute) {
+			return errs.E(errs.TooMany, "%s", msg)
+		}
+		return c.Next()
+	}
 }

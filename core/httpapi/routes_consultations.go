@@ -149,6 +149,15 @@ func (s *Server) consultationRoutes() {
 	}
 }
 
+// allowProposalFrom counts one proposal from the request's client address on its site, and
+// reports whether it fits in ProposalsPerSourcePerHour.
+func (s *Server) allowProposalFrom(c *fiber.Ctx) bool {
+	if s.ProposalsPerSourcePerHour < 0 {
+		return true
+	}
+	return s.Limits.Allow("proposal-source|"+strconv.FormatInt(tenantID(c), 10)+"|"+clientAddr(c), s.ProposalsPerSourcePerHour, time.Hour)
+}
+
 func (s *Server) proposalRoutes() {
 	s.handle(post, "/api/v1/consultations/:slug/proposals", tenant("proposals", "create"), true, func(c *fiber.Ctx) error {
 		var in proposalRequest
@@ -163,7 +172,7 @@ func (s *Server) proposalRoutes() {
 		if author == "" {
 			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
 		}
-		if !s.Limits.Allow("proposal-source|"+strconv.FormatInt(tenantID(c), 10)+"|"+c.IP(), s.ProposalsPerSourcePerHour, time.Hour) {
+		if !s.allowProposalFrom(c) {
 			return errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
 		}
 		p, err := s.Proposals.Submit(c.UserContext(), tenantID(c), cs, author, in.Content)

@@ -231,7 +231,7 @@ func (s *Server) vote(c *fiber.Ctx, id int64, in voteRequest) (voteResponse, err
 	}
 	lim := s.VoteLimits
 	lim.PerParticipant = e.Consultation.Settings.VoteLimitPerMinute
-	if err := s.Limits.AllowVote(tenantID(c), me, c.IP(), lim); err != nil {
+	if err := s.Limits.AllowVote(tenantID(c), me, clientAddr(c), lim); err != nil {
 		return voteResponse{}, err
 	}
 	v, err := s.Votes.Cast(c.UserContext(), vote.Ballot{TenantID: tenantID(c), ConsultationID: p.ConsultationID, ProposalID: id,

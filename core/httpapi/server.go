@@ -22,6 +22,7 @@ import (
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/forwarded"
 	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/concorde-civic/concorde/core/pluginhost"
@@ -52,8 +53,11 @@ type Deps struct {
 	Limits        *vote.Limiter
 	// VoteLimits bound votes per participant (overridden by each consultation) and per source.
 	VoteLimits vote.Limits
-	// ProposalsPerSourcePerHour bounds proposals from one address in one site.
+	// ProposalsPerSourcePerHour bounds proposals from one address in one site (0: 30; negative: no limit).
 	ProposalsPerSourcePerHour int
+	// TrustedProxies are the load balancers whose X-Forwarded-For or Forwarded header gives the
+	// client's address; empty: the socket's peer is the client.
+	TrustedProxies forwarded.Trusted
 	// Now is the clock (tests move it).
 	Now          func() time.Time
 	Participants identity.Participants
@@ -129,6 +133,7 @@ func New(d Deps) (*Server, error) {
 		IdleTimeout:           120 * time.Second,
 	})
 	s.App.Use(requestid.New())
+	s.App.Use(s.setClientAddr)
 	s.App.Use(s.observe)
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.Log.Error("panic", "error", fmt.Sprint(e), "path", c.Path(), "stack", string(debug.Stack()))

@@ -190,6 +190,8 @@ type Visitor struct {
 	Host    string
 	cookies map[string]*http.Cookie
 	csrf    string
+	// Header is sent with every request (for instance the X-Forwarded-For a proxy would add).
+	Header map[string]string
 }
 
 // Visitor returns a new visitor of host with no cookies yet.
@@ -204,6 +206,9 @@ func (v *Visitor) Do(method, path string, body any) Response {
 		v.refreshCSRF()
 	}
 	r := Request{Method: method, Host: v.Host, Path: path, Body: body, Header: map[string]string{}}
+	for k, h := range v.Header {
+		r.Header[k] = h
+	}
 	if v.csrf != "" {
 		r.Header["X-CSRF-Token"] = v.csrf
 	}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/uptrace/bun"
 
 	"github.com/concorde-civic/concorde/core/errs"
@@ -27,17 +30,128 @@ type Limits struct {
 // proposals) and stop scripts: 60 votes a minute per participant, 600 per source.
 var DefaultLimits = Limits{PerParticipant: 60, PerSource: 600, Window: time.Minute}
 
-// Limiter counts events per key in a sliding window, in memory: the count of the current
-// fixed window plus the previous window's, weighted by how much of it the sliding window
-// still covers (an estimate that smooths the burst a fixed window allows at its edges).
-// It is safe for concurrent use and cheap: one hash, one lock of one of 64 shards, no
-// allocation for a key already seen. Memory is bounded: entries whose windows are over are
-// swept out, and past MaxKeys the oldest-looking entries go first.
+// LimitStore counts events per key in a sliding window: Take counts one event for key at
+// now if it fits in limit events per window, and reports whether it did (refused events are
+// not counted, so a client that waits gets through). MemoryStore keeps the counts of one
+// node; core/redislimit keeps them in Redis for every node of an installation.
+type LimitStore interface {
+	Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error)
+}
+
+// Limiter applies rate limits (votes, proposals, sign-in and sign-up attempts) with the
+// counts of a LimitStore: this node's memory, or a store every node shares.
 //
-// Each node holds its own counts; behind a load balancer, the effective limit is the limit
-// times the number of nodes unless the balancer keeps clients on one node.
+// With a shared store, a store that fails (Redis down or slow) does not stop anyone: the
+// Limiter fails open to this node's own counts, so the limits still hold per node (times
+// the number of nodes for the whole site), logs once when that starts and once when it
+// ends, counts the failures in concorde_rate_limit_store_errors_total and shows
+// concorde_rate_limit_shared at 0. It tries the store again RetryAfter later. Refusing every
+// vote while Redis restarts would turn a cache outage into a site outage.
 type Limiter struct {
-	now      func() time.Time
+	now    func() time.Time
+	local  *MemoryStore
+	shared LimitStore
+	opts   SharedLimits
+
+	retryAt  atomic.Int64 // Unix nanoseconds before which the shared store is not tried again
+	degraded atomic.Bool  // counting locally because the shared store failed
+	errors   prometheus.Counter
+	up       prometheus.Gauge
+}
+
+// SharedLimits configure a Limiter whose counts live in a store shared by every node.
+type SharedLimits struct {
+	Store    LimitStore
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	// Timeout bounds each call to the store (default 500 ms): a limit check must not hold a
+	// vote for long, whatever the store does.
+	Timeout time.Duration
+	// RetryAfter is how long the Limiter counts locally after the store failed before it
+	// tries again (default 5 s), so that a dead store costs one timeout per period, not one
+	// per request.
+	RetryAfter time.Duration
+}
+
+// NewLimiter returns a Limiter that counts in this node's memory, holding at most maxKeys
+// keys (default 1,000,000, about 100 MB at worst), and reads time from now (default time.Now).
+func NewLimiter(maxKeys int, now func() time.Time) *Limiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &Limiter{now: now, local: NewMemoryStore(maxKeys)}
+}
+
+// NewSharedLimiter returns a Limiter that counts in sh.Store, and in this node's memory (at
+// most maxKeys keys) while the store fails.
+func NewSharedLimiter(maxKeys int, now func() time.Time, sh SharedLimits) *Limiter {
+	l := NewLimiter(maxKeys, now)
+	if sh.Timeout <= 0 {
+		sh.Timeout = 500 * time.Millisecond
+	}
+	if sh.RetryAfter <= 0 {
+		sh.RetryAfter = 5 * time.Second
+	}
+	if sh.Log == nil {
+		sh.Log = slog.New(slog.DiscardHandler)
+	}
+	l.shared, l.opts = sh.Store, sh
+	l.errors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "concorde_rate_limit_store_errors_total",
+		Help: "Calls to the shared rate-limit store (Redis) that failed; the node then counted on its own.",
+	})
+	l.up = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "concorde_rate_limit_shared",
+		Help: "1 while rate limits are counted in the shared store, 0 while this node counts on its own after a store failure.",
+	})
+	l.up.Set(1)
+	if sh.Registry != nil {
+		l.errors = register(sh.Registry, l.errors)
+		l.up = register(sh.Registry, l.up)
+	}
+	return l
+}
+
+// Allow reports whether one more event for key fits in limit events per window, and counts
+// it if so (refused events are not counted, so a client that waits gets through).
+func (l *Limiter) Allow(key string, limit int, window time.Duration) bool {
+	if limit <= 0 || window <= 0 {
+		return false
+	}
+	now := l.now()
+	if l.shared != nil && now.UnixNano() >= l.retryAt.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), l.opts.Timeout)
+		ok, err := l.shared.Take(ctx, key, limit, window, now)
+		cancel()
+		if err == nil {
+			if l.degraded.CompareAndSwap(true, false) {
+				l.up.Set(1)
+				l.opts.Log.Info("rate-limit store answers again: limits are shared by every node")
+			}
+			return ok
+		}
+		l.errors.Inc()
+		l.retryAt.Store(now.Add(l.opts.RetryAfter).UnixNano())
+		if l.degraded.CompareAndSwap(false, true) {
+			l.up.Set(0)
+			l.opts.Log.Error("rate-limit store failed: counting on this node only until it answers",
+				"error", err.Error(), "retry_after", l.opts.RetryAfter.String())
+		}
+	}
+	ok, _ := l.local.Take(context.Background(), key, limit, window, now)
+	return ok
+}
+
+// Len is the number of keys held in this node's memory.
+func (l *Limiter) Len() int { return l.local.Len() }
+
+// MemoryStore is a LimitStore in this node's memory: the count of the current fixed window
+// plus the previous window's, weighted by how much of it the sliding window still covers (an
+// estimate that smooths the burst a fixed window allows at its edges). It is safe for
+// concurrent use and cheap: one hash, one lock of one of 64 shards, no allocation for a key
+// already seen. Memory is bounded: entries whose windows are over are swept out, and past
+// MaxKeys the oldest-looking entries go first.
+type MemoryStore struct {
 	perShard int
 	seed     maphash.Seed
 	shards   [limiterShards]limiterShard
@@ -58,32 +172,27 @@ type limitEntry struct {
 	prev   int32 // events in the window before
 }
 
-// NewLimiter returns a Limiter that holds at most maxKeys keys (default 1,000,000, about
-// 100 MB at worst) and reads time from now (default time.Now).
-func NewLimiter(maxKeys int, now func() time.Time) *Limiter {
+// NewMemoryStore returns a MemoryStore that holds at most maxKeys keys (default 1,000,000).
+func NewMemoryStore(maxKeys int) *MemoryStore {
 	if maxKeys <= 0 {
 		maxKeys = 1_000_000
 	}
-	if now == nil {
-		now = time.Now
+	m := &MemoryStore{perShard: max(1, maxKeys/limiterShards), seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].entries = map[string]limitEntry{}
 	}
-	l := &Limiter{now: now, perShard: max(1, maxKeys/limiterShards), seed: maphash.MakeSeed()}
-	for i := range l.shards {
-		l.shards[i].entries = map[string]limitEntry{}
-	}
-	return l
+	return m
 }
 
-// Allow reports whether one more event for key fits in limit events per window, and counts
-// it if so (refused events are not counted, so a client that waits gets through).
-func (l *Limiter) Allow(key string, limit int, window time.Duration) bool {
+// Take implements LimitStore; it never fails.
+func (m *MemoryStore) Take(_ context.Context, key string, limit int, window time.Duration, at time.Time) (bool, error) {
 	if limit <= 0 || window <= 0 {
-		return false
+		return false, nil
 	}
-	now := l.now().UnixNano()
+	now := at.UnixNano()
 	w := int64(window)
 	start := now - now%w
-	sh := &l.shards[maphash.String(l.seed, key)%limiterShards]
+	sh := &m.shards[maphash.String(m.seed, key)%limiterShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	e, ok := sh.entries[key]
@@ -99,21 +208,21 @@ func (l *Limiter) Allow(key string, limit int, window time.Duration) bool {
 		if ok {
 			sh.entries[key] = e
 		}
-		return false
+		return false, nil
 	}
 	e.cur++
 	if !ok {
-		l.makeRoom(sh, now)
+		m.makeRoom(sh, now)
 		key = strings.Clone(key) // the caller's string may live in a reused buffer
 	}
 	sh.entries[key] = e
-	return true
+	return true, nil
 }
 
 // makeRoom sweeps out entries whose windows are over (at most once a second per shard, or
 // when the shard is full), then, if the shard is still full, drops entries at random.
-func (l *Limiter) makeRoom(sh *limiterShard, now int64) {
-	full := len(sh.entries) >= l.perShard
+func (m *MemoryStore) makeRoom(sh *limiterShard, now int64) {
+	full := len(sh.entries) >= m.perShard
 	if !full && now-sh.lastSweep < int64(time.Second) {
 		return
 	}
@@ -124,7 +233,7 @@ func (l *Limiter) makeRoom(sh *limiterShard, now int64) {
 		}
 	}
 	for k := range sh.entries {
-		if len(sh.entries) < l.perShard {
+		if len(sh.entries) < m.perShard {
 			break
 		}
 		delete(sh.entries, k)
@@ -132,12 +241,12 @@ func (l *Limiter) makeRoom(sh *limiterShard, now int64) {
 }
 
 // Len is the number of keys held.
-func (l *Limiter) Len() int {
+func (m *MemoryStore) Len() int {
 	n := 0
-	for i := range l.shards {
-		l.shards[i].mu.Lock()
-		n += len(l.shards[i].entries)
-		l.shards[i].mu.Unlock()
+	for i := range m.shards {
+		m.shards[i].mu.Lock()
+		n += len(m.shards[i].entries)
+		m.shards[i].mu.Unlock()
 	}
 	return n
 }

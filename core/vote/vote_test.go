@@ -563,8 +563,8 @@ func TestLimiter_AllowsUpToLimit(t *testing.T) {
 	for i := range limiterShards * 20 {
 		small.Allow(fmt.Sprintf("new%d", i), 1, time.Hour)
 	}
-	for i := range small.shards {
-		for k := range small.shards[i].entries {
+	for i := range small.local.shards {
+		for k := range small.local.shards[i].entries {
 			if strings.HasPrefix(k, "k") {
 				t.Fatalf("key %q outlived its window", k)
 			}
