@@ -22,6 +22,7 @@ import (
 	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/core/vote"
@@ -52,6 +53,7 @@ type App struct {
 	Catalog       *catalog.Catalog
 	Limits        *vote.Limiter
 	Account       *account.Service
+	Snapshots     *snapshot.Service
 }
 
 // Options tune Open for tests.
@@ -99,6 +101,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Catalog = catalog.New(a.Consultations, a.Proposals, a.Votes)
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
+	// Publishing freezes the results exactly as the results API renders them.
+	a.Snapshots = snapshot.New(db, a.Proposals, a.Votes, httpapi.ResultsJSON)
+	a.Consultations.Publishing = a.Snapshots.Take
 	a.Limits = vote.NewLimiter(0, nil)
 	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Authz)
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
@@ -130,7 +135,7 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 		Tokens: a.Tokens, Participants: a.Participants, Staff: a.Staff, Metrics: a.Metrics, Pages: pages,
 		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure, Plugins: a.Plugins,
 		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog, Account: a.Account,
-		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits,
+		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits, Snapshots: a.Snapshots,
 		VoteLimits: vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
 	})
 }

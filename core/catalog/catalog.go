@@ -289,6 +289,19 @@ func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*En
 	if err != nil {
 		return nil, err
 	}
+	e := NewEntry(cs, accepted, counts, bursts)
+	c.mu.Lock()
+	for id := range e.Proposals {
+		c.byProposal[key{tenantID, id}] = consultationID
+	}
+	c.bySlug[slugKey{tenantID, cs.Slug}] = consultationID
+	c.mu.Unlock()
+	return e, nil
+}
+
+// NewEntry builds an entry from what the catalog reads for it. The results snapshot builds
+// one from the raw votes' counts too, to check that published results follow from them.
+func NewEntry(cs consultation.Consultation, accepted []proposal.AcceptedProposal, counts map[int64]results.Counts, bursts map[int64]int) *Entry {
 	e := &Entry{Consultation: cs, Proposals: make(map[int64]*proposal.AcceptedProposal, len(accepted)),
 		Candidates: make([]sequence.Candidate, 0, len(accepted)), Counts: counts, Bursts: bursts, LoadedAt: time.Now()}
 	e.Shown = make([]atomic.Int32, len(accepted))
@@ -309,11 +322,5 @@ func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*En
 			Keywords: sequence.Keywords(p.Content),
 		})
 	}
-	c.mu.Lock()
-	for id := range e.Proposals {
-		c.byProposal[key{tenantID, id}] = consultationID
-	}
-	c.bySlug[slugKey{tenantID, cs.Slug}] = consultationID
-	c.mu.Unlock()
-	return e, nil
+	return e
 }

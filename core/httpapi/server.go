@@ -26,6 +26,7 @@ import (
 	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/vote"
 	"github.com/concorde-civic/concorde/tenants"
@@ -66,6 +67,8 @@ type Deps struct {
 	LoginLimit int
 	// Plugins runs the plugins and forwards /p/NAME and /api/v1/p/NAME to them.
 	Plugins *pluginhost.Host
+	// Snapshots holds the frozen results of published consultations.
+	Snapshots *snapshot.Service
 }
 
 // Scope says in which Casbin domain a route's permission is checked.
