@@ -137,6 +137,8 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog, Account: a.Account,
 		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits, Snapshots: a.Snapshots,
 		VoteLimits: vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
+		SequenceLimits: vote.Limits{PerParticipant: perSource(a.Config.SequenceLimitPerParticipant),
+			PerSource: perSource(a.Config.SequenceLimitPerSource), Window: time.Minute},
 	})
 }
 
@@ -176,7 +178,7 @@ func (a *App) RunTicks(ctx context.Context, period time.Duration) {
 }
 
 // perSource maps the configuration's "0 means no limit" to the vote limiter's "negative means
-// no limit" (its zero means the default).
+// no limit" (its zero means the default); the sequence limits read the same way.
 func perSource(n int) int {
 	if n == 0 {
 		return -1

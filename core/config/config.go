@@ -32,6 +32,10 @@ type Config struct {
 	// VoteLimitPerSource bounds votes from one client address per minute and site (0: no limit).
 	VoteLimitPerSource int    // CONCORDE_VOTE_LIMIT_PER_SOURCE
 	DataDir            string // derived: the folder of the SQLite file, where a development secret is kept
+	// SequenceLimitPerParticipant and SequenceLimitPerSource bound the sequences one
+	// participant, and one client address, may ask for per minute and site (0: no limit).
+	SequenceLimitPerParticipant int // CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT
+	SequenceLimitPerSource      int // CONCORDE_SEQUENCE_LIMIT_PER_SOURCE
 }
 
 // Register declares the shared flags on fs, with defaults taken from the environment.
@@ -62,6 +66,15 @@ func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 		perSource = -1 // reported by Validate
 	}
 	fs.IntVar(&c.VoteLimitPerSource, "vote-limit-per-source", perSource, "votes per minute from one client address on one site; 0 for no limit (CONCORDE_VOTE_LIMIT_PER_SOURCE)")
+	intFlag := func(p *int, name, variable string, def int, usage string) {
+		n, err := strconv.Atoi(env(variable, strconv.Itoa(def)))
+		if err != nil {
+			n = -1 // reported by Validate
+		}
+		fs.IntVar(p, name, n, usage+"; 0 for no limit ("+variable+")")
+	}
+	intFlag(&c.SequenceLimitPerParticipant, "sequence-limit-per-participant", "CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT", 20, "sequences per minute one participant may ask for on one site")
+	intFlag(&c.SequenceLimitPerSource, "sequence-limit-per-source", "CONCORDE_SEQUENCE_LIMIT_PER_SOURCE", 120, "sequences per minute from one client address on one site")
 	fs.StringVar(&c.LogLevel, "log-level", env("CONCORDE_LOG_LEVEL", "info"), "debug, info, warn or error (CONCORDE_LOG_LEVEL)")
 }
 
@@ -76,6 +89,9 @@ func (c *Config) Validate() error {
 	}
 	if c.VoteLimitPerSource < 0 {
 		return errors.New("CONCORDE_VOTE_LIMIT_PER_SOURCE must be a whole number, 0 for no limit")
+	}
+	if c.SequenceLimitPerParticipant < 0 || c.SequenceLimitPerSource < 0 {
+		return errors.New("CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT and CONCORDE_SEQUENCE_LIMIT_PER_SOURCE must be whole numbers, 0 for no limit")
 	}
 	if _, err := c.Level(); err != nil {
 		return err

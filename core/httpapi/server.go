@@ -53,6 +53,8 @@ type Deps struct {
 	Limits        *vote.Limiter
 	// VoteLimits bound votes per participant (overridden by each consultation) and per source.
 	VoteLimits vote.Limits
+	// SequenceLimits bound the sequences asked for per participant and per source.
+	SequenceLimits vote.Limits
 	// ProposalsPerSourcePerHour bounds proposals from one address in one site.
 	ProposalsPerSourcePerHour int
 	// Now is the clock (tests move it).
