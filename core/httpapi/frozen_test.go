@@ -217,8 +217,19 @@ func TestFrozen_PublishingSnapshotsResultsAndServesThem(t *testing.T) {
 			}
 			return v.Match, string(res.Body)
 		}
+		auditPage := func() string {
+			res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/audit/c/culture?verify=1", Token: w.auditor,
+				Cookies: []*http.Cookie{{Name: "concorde_lang", Value: "en"}}})
+			if res.Status != 200 || !strings.Contains(string(res.Body), `id="snapshot-result"`) || !strings.Contains(string(res.Body), hash) {
+				t.Fatalf("auditor's console: %d, no snapshot check with the hash", res.Status)
+			}
+			return string(res.Body)
+		}
 		if ok, body := verify(); !ok {
 			t.Fatalf("untampered results do not verify: %s", body)
+		}
+		if page := auditPage(); !strings.Contains(page, "follow from the raw votes, byte for byte") {
+			t.Fatal("the auditor's console does not say the published results follow from the votes")
 		}
 
 		// Tamper with the counters behind the live results: the public ones do not move (they
@@ -235,6 +246,9 @@ func TestFrozen_PublishingSnapshotsResultsAndServesThem(t *testing.T) {
 		ok, body := verify()
 		if ok || !strings.Contains(body, fmt.Sprintf("proposal %d: stored counters differ", top)) {
 			t.Fatalf("tampered counters verify: %s", body)
+		}
+		if page := auditPage(); !strings.Contains(page, "do not follow from the raw votes") || !strings.Contains(page, fmt.Sprintf("proposal %d: stored counters differ", top)) {
+			t.Fatal("the auditor's console does not name the tampered proposal")
 		}
 	})
 }
