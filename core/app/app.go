@@ -102,7 +102,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
 	// Publishing freezes the results exactly as the results API renders them.
-	a.Snapshots = snapshot.New(db, a.Proposals, a.Votes, httpapi.ResultsJSON)
+	a.Snapshots = snapshot.New(db, a.Audit, a.Proposals, a.Votes, httpapi.ResultsJSON)
 	a.Consultations.Publishing = a.Snapshots.Take
 	a.Limits = vote.NewLimiter(0, nil)
 	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Authz)

@@ -322,6 +322,28 @@ func commands() map[string]command {
 			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
 				return withTenant(ctx, e, cfg, args, slug, func(a *app.App, t tenants.Tenant) error { return resultsVerify(ctx, e, a, t, name) })
 			}},
+		{name: "results snapshot", usage: "--tenant SLUG --consultation SLUG  freeze the results of a consultation published before snapshots existed, as they are now",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&slug, "tenant", "", "tenant slug")
+				fs.StringVar(&name, "consultation", "", "consultation slug")
+			},
+			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+				return withTenant(ctx, e, cfg, args, slug, func(a *app.App, t tenants.Tenant) error {
+					if name == "" {
+						return errs.Field("consultation", "give --consultation SLUG")
+					}
+					c, err := a.Consultations.Get(ctx, t.ID, name)
+					if err != nil {
+						return err
+					}
+					sum, err := a.Snapshots.Freeze(ctx, cliActor(), c)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(e.Stdout, "sha256: %s\n", sum)
+					return nil
+				})
+			}},
 		{name: "audit verify", usage: "[--tenant SLUG]  recompute the audit hash chains and name the first broken entry",
 			flags: func(fs *flag.FlagSet) { fs.StringVar(&slug, "tenant", "", "only this tenant (default: all)") },
 			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {

@@ -214,6 +214,23 @@ func TestCLI_ResultsVerifyNamesEveryDifferenceFromThePublishedSnapshot(t *testin
 				t.Fatalf("tampered snapshot: exit %d\n%s", code, out)
 			}
 
+			// Published before snapshots existed: nothing to verify until it is frozen, once.
+			exec(`DELETE FROM result_snapshots WHERE consultation_id = ?`, c.ID)
+			if code, _, stderr := r.run(verify...); code != 1 || !strings.Contains(stderr, "no results snapshot") {
+				t.Fatalf("no snapshot: exit %d %s", code, stderr)
+			}
+			freeze := []string{"results", "snapshot", "--tenant", "bordeaux", "--consultation", "mobilites"}
+			if out := r.ok(freeze...); !strings.Contains(out, "sha256: "+snap.SHA256) {
+				t.Fatalf("frozen again from the same votes, want the same hash %s: %s", snap.SHA256, out)
+			}
+			r.ok(verify...)
+			if code, _, stderr := r.run(freeze...); code != 1 || !strings.Contains(stderr, "frozen already") {
+				t.Fatalf("freezing twice: exit %d %s", code, stderr)
+			}
+			if code, _, stderr := r.run("results", "snapshot", "--tenant", "bretagne", "--consultation", "culture"); code != 1 || !strings.Contains(stderr, "open") {
+				t.Fatalf("freezing an open consultation: exit %d %s", code, stderr)
+			}
+
 			// Nothing to verify before publication; bad input is one clear line.
 			if code, _, stderr := r.run("results", "verify", "--tenant", "bretagne", "--consultation", "culture"); code != 1 || !strings.Contains(stderr, "no results snapshot") {
 				t.Fatalf("unpublished: exit %d %s", code, stderr)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
@@ -48,6 +49,7 @@ type Render func(*catalog.Entry) ([]byte, error)
 // Service takes, reads and verifies snapshots.
 type Service struct {
 	db        *bun.DB
+	log       *audit.Log
 	proposals *proposal.Service
 	votes     *vote.Service
 	render    Render
@@ -56,8 +58,8 @@ type Service struct {
 }
 
 // New wires the snapshot service.
-func New(db *bun.DB, ps *proposal.Service, vs *vote.Service, render Render) *Service {
-	return &Service{db: db, proposals: ps, votes: vs, render: render, Now: time.Now}
+func New(db *bun.DB, log *audit.Log, ps *proposal.Service, vs *vote.Service, render Render) *Service {
+	return &Service{db: db, log: log, proposals: ps, votes: vs, render: render, Now: time.Now}
 }
 
 // Sum is the hex SHA-256 of a snapshot body.
@@ -87,6 +89,29 @@ func (s *Service) Take(ctx context.Context, tx bun.IDB, c consultation.Consultat
 		return "", fmt.Errorf("store results snapshot: %w", err)
 	}
 	return snap.SHA256, nil
+}
+
+// Freeze takes the snapshot of a consultation published before snapshots existed, from its
+// results as they are now, and audits it (results.snapshot). The consultation keeps its
+// publication date; the snapshot's taken_at says it came later. errs.Conflict if the
+// consultation is not published or has a snapshot already.
+func (s *Service) Freeze(ctx context.Context, actor string, c consultation.Consultation) (string, error) {
+	if c.Status != consultation.Published {
+		return "", errs.E(errs.Conflict, "consultation %q is %s: its results are frozen when it is published", c.Slug, c.Status)
+	}
+	var sum string
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if sum, err = s.Take(ctx, tx, c); err != nil {
+			return err
+		}
+		_, err = s.log.Append(ctx, tx, c.TenantID, audit.Record{
+			Actor: actor, Action: "results.snapshot", Object: "consultation:" + c.Slug,
+			Detail: map[string]any{"results_sha256": sum, "published_at": c.PublishedAt},
+		})
+		return err
+	})
+	return sum, err
 }
 
 // Get returns the snapshot of a consultation; errs.NotFound if it has none (not published,
