@@ -130,10 +130,10 @@ func (s *Server) frozenOf(e *catalog.Entry) (*frozen, error) {
 // from the entry's counters. limit bounds each list (0: all); key signs vote keys.
 func (s *Server) resultsOf(e *catalog.Entry, theme string, limit int, key func(id int64) string) (resultsResponse, error) {
 	f, err := s.frozenOf(e)
-	if err != nil || f == nil {
-		if err != nil {
-			return resultsResponse{}, err
-		}
+	switch {
+	case err != nil:
+		return resultsResponse{}, err
+	case f == nil:
 		return buildResults(e, theme, limit, key)
 	}
 	if theme != "" && !e.Consultation.HasTheme(theme) {
