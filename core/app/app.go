@@ -24,6 +24,7 @@ import (
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/redislimit"
+	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/core/vote"
@@ -56,6 +57,7 @@ type App struct {
 	Account       *account.Service
 
 	redis *redislimit.Store // nil without CONCORDE_REDIS_URL
+	Snapshots     *snapshot.Service
 }
 
 // Options tune Open for tests.
@@ -107,6 +109,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		_ = db.Close()
 		return nil, err
 	}
+	// Publishing freezes the results exactly as the results API renders them.
+	a.Snapshots = snapshot.New(db, a.Audit, a.Proposals, a.Votes, httpapi.ResultsJSON)
+	a.Consultations.Publishing = a.Snapshots.Take
 	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Authz)
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
 		_ = db.Close()
@@ -169,8 +174,10 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 		Tokens: a.Tokens, Participants: a.Participants, Staff: a.Staff, Metrics: a.Metrics, Pages: pages,
 		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure, Plugins: a.Plugins,
 		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog, Account: a.Account,
-		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits,
-		VoteLimits:                vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
+		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits, Snapshots: a.Snapshots,
+		VoteLimits: vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
+		SequenceLimits: vote.Limits{PerParticipant: perSource(a.Config.SequenceLimitPerParticipant),
+			PerSource: perSource(a.Config.SequenceLimitPerSource), Window: time.Minute},
 		ProposalsPerSourcePerHour: perSource(a.Config.ProposalLimitPerSource), TrustedProxies: proxies,
 	})
 }

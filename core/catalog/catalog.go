@@ -296,10 +296,23 @@ func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*En
 	if err != nil {
 		return nil, err
 	}
+	e := NewEntry(cs, accepted, counts, bursts)
+	e.opinions = func() *Opinions { return c.opinionsOf(tenantID, e) }
+	c.mu.Lock()
+	for id := range e.Proposals {
+		c.byProposal[key{tenantID, id}] = consultationID
+	}
+	c.bySlug[slugKey{tenantID, cs.Slug}] = consultationID
+	c.mu.Unlock()
+	return e, nil
+}
+
+// NewEntry builds an entry from what the catalog reads for it. The results snapshot builds
+// one from the raw votes' counts too, to check that published results follow from them.
+func NewEntry(cs consultation.Consultation, accepted []proposal.AcceptedProposal, counts map[int64]results.Counts, bursts map[int64]int) *Entry {
 	e := &Entry{Consultation: cs, Proposals: make(map[int64]*proposal.AcceptedProposal, len(accepted)),
 		Candidates: make([]sequence.Candidate, 0, len(accepted)), Counts: counts, Bursts: bursts, LoadedAt: time.Now()}
 	e.Shown = make([]atomic.Int32, len(accepted))
-	e.opinions = func() *Opinions { return c.opinionsOf(tenantID, e) }
 	e.index = make(map[int64]int, len(accepted))
 	for i := range accepted {
 		p := &accepted[i]
@@ -317,11 +330,5 @@ func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*En
 			Keywords: sequence.Keywords(p.Content),
 		})
 	}
-	c.mu.Lock()
-	for id := range e.Proposals {
-		c.byProposal[key{tenantID, id}] = consultationID
-	}
-	c.bySlug[slugKey{tenantID, cs.Slug}] = consultationID
-	c.mu.Unlock()
-	return e, nil
+	return e
 }

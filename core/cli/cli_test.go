@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -163,5 +164,101 @@ func TestCLI_ResultsRecomputeChecksAndRepairsCounters(t *testing.T) {
 	}
 	if code, _, _ := r.run("results", "recompute", "--tenant", "bretagne", "--consultation", "nope"); code != 1 {
 		t.Fatalf("unknown consultation: exit %d", code)
+	}
+}
+
+func TestCLI_ResultsVerifyNamesEveryDifferenceFromThePublishedSnapshot(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			dbURL := storetest.URL(t, dialect)
+			r := runner{t: t, env: map[string]string{"CONCORDE_DATABASE_URL": dbURL, "CONCORDE_SECRET": strings.Repeat("s", 40), "CONCORDE_PLATFORM_HOST": "admin.test"}}
+			e := testsupport.NewAt(t, dbURL)
+			ctx := context.Background()
+			if _, err := demo.Ensure(ctx, e.App); err != nil { // Bordeaux's "mobilites" is published
+				t.Fatal(err)
+			}
+			tn, err := e.App.Tenants.BySlug(ctx, "bordeaux")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := e.App.Consultations.Get(ctx, tn.ID, "mobilites")
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap, err := e.App.Snapshots.Get(ctx, tn.ID, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			verify := []string{"results", "verify", "--tenant", "bordeaux", "--consultation", "mobilites"}
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := e.App.DB.ExecContext(ctx, q, args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			code, out, stderr := r.run(verify...)
+			if code != 0 || !strings.Contains(out, "sha256:     "+snap.SHA256) || !strings.Contains(out, "recomputed: "+snap.SHA256) || !strings.Contains(out, "match") {
+				t.Fatalf("untampered: exit %d\n%s%s", code, out, stderr)
+			}
+
+			// One stored vote changed: the counters and the rebuilt results both differ, named.
+			var pid int64
+			var participant string
+			var key int
+			if err := e.App.DB.QueryRowContext(ctx, `SELECT proposal_id, participant, vote FROM votes WHERE consultation_id = ? ORDER BY proposal_id, participant LIMIT 1`, c.ID).Scan(&pid, &participant, &key); err != nil {
+				t.Fatal(err)
+			}
+			exec(`UPDATE votes SET vote = ? WHERE proposal_id = ? AND participant = ?`, (key+1)%3, pid, participant)
+			code, out, _ = r.run(verify...)
+			if code != 1 || !strings.Contains(out, fmt.Sprintf("DIFFERS  proposal %d: stored counters differ from its raw votes", pid)) ||
+				!strings.Contains(out, fmt.Sprintf("[id=%d].scores", pid)) || strings.Contains(out, "recomputed: "+snap.SHA256) {
+				t.Fatalf("tampered vote: exit %d\n%s", code, out)
+			}
+			exec(`UPDATE votes SET vote = ? WHERE proposal_id = ? AND participant = ?`, key, pid, participant)
+			if code, out, _ := r.run(verify...); code != 0 {
+				t.Fatalf("vote restored: exit %d\n%s", code, out)
+			}
+
+			// A counter changed: the raw votes still give the snapshot, but the counters differ.
+			exec(`UPDATE proposal_counts SET agree = agree + 3 WHERE proposal_id = ? AND trust = 2`, pid)
+			code, out, _ = r.run(verify...)
+			if code != 1 || !strings.Contains(out, fmt.Sprintf("proposal %d: stored counters differ from its raw votes (sequence agree", pid)) {
+				t.Fatalf("tampered counter: exit %d\n%s", code, out)
+			}
+			exec(`UPDATE proposal_counts SET agree = agree - 3 WHERE proposal_id = ? AND trust = 2`, pid)
+
+			// The snapshot itself changed: its body no longer gives the published hash.
+			exec(`UPDATE result_snapshots SET body = REPLACE(body, '"status":"published"', '"status":"published" ') WHERE consultation_id = ?`, c.ID)
+			code, out, _ = r.run(verify...)
+			if code != 1 || !strings.Contains(out, "the stored snapshot was changed") {
+				t.Fatalf("tampered snapshot: exit %d\n%s", code, out)
+			}
+
+			// Published before snapshots existed: nothing to verify until it is frozen, once.
+			exec(`DELETE FROM result_snapshots WHERE consultation_id = ?`, c.ID)
+			if code, _, stderr := r.run(verify...); code != 1 || !strings.Contains(stderr, "no results snapshot") {
+				t.Fatalf("no snapshot: exit %d %s", code, stderr)
+			}
+			freeze := []string{"results", "snapshot", "--tenant", "bordeaux", "--consultation", "mobilites"}
+			if out := r.ok(freeze...); !strings.Contains(out, "sha256: "+snap.SHA256) {
+				t.Fatalf("frozen again from the same votes, want the same hash %s: %s", snap.SHA256, out)
+			}
+			r.ok(verify...)
+			if code, _, stderr := r.run(freeze...); code != 1 || !strings.Contains(stderr, "frozen already") {
+				t.Fatalf("freezing twice: exit %d %s", code, stderr)
+			}
+			if code, _, stderr := r.run("results", "snapshot", "--tenant", "bretagne", "--consultation", "culture"); code != 1 || !strings.Contains(stderr, "open") {
+				t.Fatalf("freezing an open consultation: exit %d %s", code, stderr)
+			}
+
+			// Nothing to verify before publication; bad input is one clear line.
+			if code, _, stderr := r.run("results", "verify", "--tenant", "bretagne", "--consultation", "culture"); code != 1 || !strings.Contains(stderr, "no results snapshot") {
+				t.Fatalf("unpublished: exit %d %s", code, stderr)
+			}
+			if code, _, _ := r.run("results", "verify", "--tenant", "bordeaux"); code != 1 {
+				t.Fatalf("no consultation: exit %d", code)
+			}
+		})
 	}
 }

@@ -42,6 +42,10 @@ type Config struct {
 	RedisURL    string // CONCORDE_REDIS_URL
 	RedisPrefix string // CONCORDE_REDIS_PREFIX: the start of every key, for installations sharing one Redis
 	DataDir     string // derived: the folder of the SQLite file, where a development secret is kept
+	// SequenceLimitPerParticipant and SequenceLimitPerSource bound the sequences one
+	// participant, and one client address, may ask for per minute and site (0: no limit).
+	SequenceLimitPerParticipant int // CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT
+	SequenceLimitPerSource      int // CONCORDE_SEQUENCE_LIMIT_PER_SOURCE
 }
 
 // Register declares the shared flags on fs, with defaults taken from the environment.
@@ -80,6 +84,15 @@ func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("CONCORDE_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of the load balancers whose X-Forwarded-For or Forwarded header is believed (CONCORDE_TRUSTED_PROXIES)")
 	fs.StringVar(&c.RedisURL, "redis-url", env("CONCORDE_REDIS_URL", ""), "redis:// URL where every node shares the rate-limit counts; empty: per node (CONCORDE_REDIS_URL)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("CONCORDE_REDIS_PREFIX", "concorde:"), "prefix of the Redis keys (CONCORDE_REDIS_PREFIX)")
+	intFlag := func(p *int, name, variable string, def int, usage string) {
+		n, err := strconv.Atoi(env(variable, strconv.Itoa(def)))
+		if err != nil {
+			n = -1 // reported by Validate
+		}
+		fs.IntVar(p, name, n, usage+"; 0 for no limit ("+variable+")")
+	}
+	intFlag(&c.SequenceLimitPerParticipant, "sequence-limit-per-participant", "CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT", 20, "sequences per minute one participant may ask for on one site")
+	intFlag(&c.SequenceLimitPerSource, "sequence-limit-per-source", "CONCORDE_SEQUENCE_LIMIT_PER_SOURCE", 120, "sequences per minute from one client address on one site")
 	fs.StringVar(&c.LogLevel, "log-level", env("CONCORDE_LOG_LEVEL", "info"), "debug, info, warn or error (CONCORDE_LOG_LEVEL)")
 }
 
@@ -103,6 +116,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
 		return fmt.Errorf("CONCORDE_REDIS_URL %q is malformed: it starts with redis://, rediss:// or unix://", c.RedisURL)
+	}
+	if c.SequenceLimitPerParticipant < 0 || c.SequenceLimitPerSource < 0 {
+		return errors.New("CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT and CONCORDE_SEQUENCE_LIMIT_PER_SOURCE must be whole numbers, 0 for no limit")
 	}
 	if _, err := c.Level(); err != nil {
 		return err

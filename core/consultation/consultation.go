@@ -208,6 +208,20 @@ func (c Consultation) IsOpen(now time.Time) bool {
 	return true
 }
 
+// Frozen reports whether the consultation's results may no longer change: once it is closed,
+// nothing that moves a count, a score or a zone is allowed (moderation decisions, settings,
+// themes, the question), so that what is published is what was voted on.
+func (c Consultation) Frozen() bool { return c.Status == Closed || c.Status == Published }
+
+// FrozenError is the conflict returned for a change that would alter the results of a frozen
+// consultation; what names the change ("its settings", "moderation decisions").
+func (c Consultation) FrozenError(what string) error {
+	if c.Status == Published {
+		return errs.E(errs.Conflict, "the results of consultation %q are published and final: %s cannot change", c.Slug, what)
+	}
+	return errs.E(errs.Conflict, "consultation %q is closed, so its results are frozen: %s cannot change (reopen it first if votes must resume)", c.Slug, what)
+}
+
 // HasTheme reports whether slug is one of the consultation's themes.
 func (c Consultation) HasTheme(slug string) bool {
 	for _, t := range c.Themes {

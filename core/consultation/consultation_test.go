@@ -3,6 +3,7 @@ package consultation_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -367,4 +368,80 @@ func fieldOf(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+func TestUpdate_ClosedConsultationRefusesWhatWouldChangeItsResults(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		svc, log := setup(t, db)
+		c, err := svc.Create(ctx, 2, "user:1", valid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var snapshots int
+		svc.Publishing = func(_ context.Context, _ bun.IDB, c consultation.Consultation) (string, error) {
+			snapshots++
+			if c.Status != consultation.Published || c.PublishedAt == nil {
+				t.Errorf("snapshot of a consultation not yet published: %+v", c)
+			}
+			return "abc123", nil
+		}
+		q := "Comment ouvrir les musées à tous les publics ?"
+		themes := []consultation.Theme{{Slug: "musees", Label: "Musées"}}
+		settings := consultation.DefaultSettings()
+		settings.MinVotesForZone = 3
+		yes := true
+		patches := map[string]consultation.Patch{
+			"question": {Question: &q}, "themes": {Themes: &themes}, "settings": {Settings: &settings}, "requires_account": {RequiresAccount: &yes},
+		}
+		for _, to := range []consultation.Status{consultation.Open, consultation.Closed, consultation.Published} {
+			if _, err := svc.SetStatus(ctx, 2, "user:1", c.Slug, to); err != nil {
+				t.Fatal(err)
+			}
+			if to == consultation.Open {
+				continue
+			}
+			before, _ := svc.Get(ctx, 2, c.Slug)
+			n := len(actions(t, log, 2))
+			for name, p := range patches {
+				if _, err := svc.Update(ctx, 2, "user:1", c.Slug, p); errs.KindOf(err) != errs.Conflict {
+					t.Errorf("%s of a %s consultation: %v", name, to, err)
+				}
+			}
+			if after, _ := svc.Get(ctx, 2, c.Slug); !reflect.DeepEqual(before, after) || len(actions(t, log, 2)) != n {
+				t.Fatalf("refused updates changed the %s consultation:\n%+v\n%+v", to, before, after)
+			}
+			ctxText := "Merci : voici où en sont les résultats (" + string(to) + ")."
+			if _, err := svc.Update(ctx, 2, "user:1", c.Slug, consultation.Patch{Context: &ctxText}); err != nil {
+				t.Errorf("context of a %s consultation: %v", to, err)
+			}
+		}
+		p, _ := log.List(ctx, 2, audit.Filter{Action: "consultation.publish"})
+		if snapshots != 1 || len(p.Entries) != 1 || !strings.Contains(string(p.Entries[0].Detail), `"results_sha256":"abc123"`) {
+			t.Fatalf("publishing took %d snapshots; audit %+v", snapshots, p.Entries)
+		}
+	})
+}
+
+func TestSetStatus_PublishingFailsWholeWhenTheSnapshotFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		svc, _ := setup(t, db)
+		c, err := svc.Create(ctx, 2, "user:1", valid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, to := range []consultation.Status{consultation.Open, consultation.Closed} {
+			if _, err := svc.SetStatus(ctx, 2, "user:1", c.Slug, to); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc.Publishing = func(context.Context, bun.IDB, consultation.Consultation) (string, error) {
+			return "", errs.E(errs.Unavailable, "no snapshot today")
+		}
+		if _, err := svc.SetStatus(ctx, 2, "user:1", c.Slug, consultation.Published); errs.KindOf(err) != errs.Unavailable {
+			t.Fatalf("publish without a snapshot: %v", err)
+		}
+		if got, _ := svc.Get(ctx, 2, c.Slug); got.Status != consultation.Closed || got.PublishedAt != nil {
+			t.Fatalf("published without its snapshot: %+v", got)
+		}
+	})
 }

@@ -28,6 +28,10 @@ type Service struct {
 	// Events, when set, is told of each status change after it commits (name
 	// "consultation.open", ".close" or ".publish"); plugins hear of them through it.
 	Events func(tenantID int64, name string, payload map[string]any)
+	// Publishing, when set, freezes the results of a consultation being published (c, its
+	// status already Published) inside the transaction that publishes it, and returns the
+	// SHA-256 of what it stored: the publication fails if the snapshot cannot be taken.
+	Publishing func(ctx context.Context, tx bun.IDB, c Consultation) (sha256 string, err error)
 }
 
 // New wires the consultation service.
@@ -56,7 +60,9 @@ type Input struct {
 // Patch is a partial change; nil fields stay as they are. Settings replaces all settings
 // (decode it onto the current ones to change a few). ClearOpensAt and ClearClosesAt remove
 // a date. Prefix and Language can change only while the consultation is a draft, since
-// proposals are written after the prefix and in the language.
+// proposals are written after the prefix and in the language. Once it is closed (Frozen),
+// what changes results (question, themes, settings, requires_account) is refused with a
+// conflict; the context, steps and dates, which only describe it, may still change.
 type Patch struct {
 	Question        *string    `json:"question"`
 	Context         *string    `json:"context"`
@@ -160,6 +166,9 @@ func apply(c *Consultation, p Patch) (map[string]any, error) {
 	changed := map[string]any{}
 	if p.Question != nil {
 		if q := strings.TrimSpace(*p.Question); q != c.Question {
+			if c.Frozen() {
+				return nil, c.FrozenError("its question")
+			}
 			c.Question, changed["question"] = q, q
 		}
 	}
@@ -175,6 +184,9 @@ func apply(c *Consultation, p Patch) (map[string]any, error) {
 	if p.Themes != nil {
 		themes := normThemes(*p.Themes)
 		if !jsonEqual(themes, c.Themes) {
+			if c.Frozen() {
+				return nil, c.FrozenError("its themes")
+			}
 			c.Themes = themes
 			changed["themes"] = Consultation{Themes: themes}.ThemeSlugs()
 		}
@@ -196,9 +208,15 @@ func apply(c *Consultation, p Patch) (map[string]any, error) {
 		}
 	}
 	if p.RequiresAccount != nil && *p.RequiresAccount != c.RequiresAccount {
+		if c.Frozen() {
+			return nil, c.FrozenError("whether it requires an account")
+		}
 		c.RequiresAccount, changed["requires_account"] = *p.RequiresAccount, *p.RequiresAccount
 	}
 	if p.Settings != nil && *p.Settings != c.Settings {
+		if c.Frozen() {
+			return nil, c.FrozenError("its settings")
+		}
 		c.Settings, changed["settings"] = *p.Settings, *p.Settings
 	}
 	if p.ClearOpensAt && p.OpensAt != nil || p.ClearClosesAt && p.ClosesAt != nil {
@@ -226,7 +244,8 @@ func newDate(cur, set *time.Time, clear bool) (*time.Time, bool) {
 }
 
 // SetStatus moves a consultation along draft → open → closed → published (closed → open
-// reopens it; published is final). Each move is audited as consultation.open, .close or .publish.
+// reopens it; published is final). Each move is audited as consultation.open, .close or .publish;
+// publishing also freezes the results (Publishing) and audits their SHA-256.
 func (s *Service) SetStatus(ctx context.Context, tenantID int64, actor, slug string, to Status) (Consultation, error) {
 	if _, err := ParseStatus(string(to)); err != nil {
 		return Consultation{}, err
@@ -254,10 +273,17 @@ func (s *Service) SetStatus(ctx context.Context, tenantID int64, actor, slug str
 		if _, err := tx.Update(&c).Column(cols...).WherePK().Exec(ctx); err != nil {
 			return err
 		}
+		detail := map[string]any{"from": string(from), "to": string(to)}
+		if to == Published && s.Publishing != nil {
+			sum, err := s.Publishing(ctx, tx.DB(), c)
+			if err != nil {
+				return fmt.Errorf("snapshot the results: %w", err)
+			}
+			detail["results_sha256"] = sum
+		}
 		action := map[Status]string{Open: "consultation.open", Closed: "consultation.close", Published: "consultation.publish"}[to]
 		_, err = s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
-			Actor: actor, Action: action, Object: object(c.Slug),
-			Detail: map[string]any{"from": string(from), "to": string(to)},
+			Actor: actor, Action: action, Object: object(c.Slug), Detail: detail,
 		})
 		return err
 	})

@@ -118,6 +118,7 @@ func (s *Server) env() []string {
 		"CONCORDE_SECRET="+Secret,
 		"CONCORDE_ENV=development",
 		"CONCORDE_VOTE_LIMIT_PER_SOURCE=0",
+		"CONCORDE_SEQUENCE_LIMIT_PER_SOURCE=0",
 		"CONCORDE_COOKIE_SECURE=false", // the load generator speaks plain http to 127.0.0.1
 		"CONCORDE_LOG_LEVEL=warn",
 	), s.extra...) // exec keeps the last value of a key

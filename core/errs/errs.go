@@ -5,6 +5,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind says what went wrong, in terms a caller can act on.
@@ -28,6 +29,9 @@ type Error struct {
 	Message string
 	Field   string // the input field at fault, if any
 	Err     error
+	// RetryAfter, on a TooMany error, is how long the caller should wait before trying
+	// again (sent as Retry-After); 0 when unknown.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -52,6 +56,15 @@ func Field(field, format string, args ...any) *Error {
 // Wrap keeps err as the cause of a new error of kind k.
 func Wrap(k Kind, err error, format string, args ...any) *Error {
 	return &Error{Kind: k, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// RetryAfterOf returns how long err asks the caller to wait (see Error.RetryAfter), or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // KindOf returns the kind of the first *Error in err's chain, or Internal.

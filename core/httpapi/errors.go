@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -61,6 +63,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	status := statusOf[kind]
 	if kind == errs.Internal {
 		s.Log.Error("internal error", "error", err.Error(), "request_id", c.Locals("requestid"), "path", c.Path())
+	}
+	if d := errs.RetryAfterOf(err); kind == errs.TooMany && d > 0 {
+		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
 	}
 	msg, field := errs.MessageOf(err)
 	if wantsJSON(c) {

@@ -8,6 +8,7 @@ import (
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/vote"
 )
 
@@ -33,6 +34,8 @@ type auditResultsPage struct {
 	Verified bool
 	Match    bool
 	Diff     vote.Diff
+	// Snapshot is, for published results, their check against the raw votes.
+	Snapshot *snapshot.Report
 }
 
 func (s *Server) auditPageRoutes() {
@@ -97,6 +100,15 @@ func (s *Server) auditPageRoutes() {
 				return err
 			}
 			ap.Verified, ap.Match, ap.Diff = true, len(d.Mismatches) == 0, d
+			if f, err := s.frozenOf(e); err != nil {
+				return err
+			} else if f != nil {
+				r, err := s.Snapshots.Verify(c.UserContext(), e.Consultation)
+				if err != nil {
+					return err
+				}
+				ap.Snapshot = &r
+			}
 		}
 		return s.render(c, fiber.StatusOK, "audit_results", e.Consultation.Question, ap)
 	})

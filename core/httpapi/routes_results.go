@@ -3,9 +3,11 @@ package httpapi
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/vote"
 )
 
@@ -75,6 +78,17 @@ type resultsResponse struct {
 	// OpinionGroups is the Pol.is opinion groups and Community Notes bridging model the
 	// proposals' opinions come from.
 	OpinionGroups opinionsSummary `json:"opinion_groups"`
+	// SnapshotSHA256 is, once the results are published, the SHA-256 of their frozen
+	// snapshot (what export.json serves byte for byte); results are then read from it.
+	SnapshotSHA256 string `json:"snapshot_sha256,omitempty"`
+}
+
+type verifyResponse struct {
+	Consultation string           `json:"consultation"`
+	Match        bool             `json:"match"`
+	Diff         vote.Diff        `json:"diff"`               // stored counters against the raw votes
+	Opinions     verifiedOpinions `json:"opinions"`           // opinion groups recomputed from the raw votes
+	Snapshot     *snapshot.Report `json:"snapshot,omitempty"` // published results against the raw votes
 }
 
 // resultsEntry is the entry of :slug if the caller may see its results: everyone once
@@ -97,7 +111,83 @@ func (s *Server) Results(c *fiber.Ctx, e *catalog.Entry, theme string) (resultsR
 	if e.Consultation.IsOpen(s.now()) {
 		key = func(id int64) string { return s.key(c, id, vote.Results) }
 	}
-	return buildResults(e, theme, 0, key)
+	return s.resultsOf(e, theme, 0, key)
+}
+
+// ResultsJSON is the results of an entry as the results API serves them in full (every
+// proposal, no theme): what publishing freezes (core/snapshot) and what export.json serves.
+func ResultsJSON(e *catalog.Entry) ([]byte, error) {
+	r, err := buildResults(e, "", 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(r)
+}
+
+// frozen is the snapshot of a published consultation, read once per catalog load.
+type frozen struct {
+	body []byte
+	sum  string
+	r    resultsResponse
+}
+
+// frozenOf returns the snapshot of e's consultation if it is published and has one (one
+// published before snapshots existed has none: its results are still computed).
+func (s *Server) frozenOf(e *catalog.Entry) (*frozen, error) {
+	if e.Consultation.Status != consultation.Published || s.Snapshots == nil {
+		return nil, nil
+	}
+	return catalog.Remember(e, "snapshot", func(e *catalog.Entry) (*frozen, error) {
+		// Not the request's context: a visitor leaving must not leave an error for the others.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		snap, err := s.Snapshots.Get(ctx, e.Consultation.TenantID, e.Consultation.ID)
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		f := &frozen{body: []byte(snap.Body), sum: snap.SHA256}
+		if err := json.Unmarshal(f.body, &f.r); err != nil {
+			return nil, fmt.Errorf("decode results snapshot of consultation %d: %w", e.Consultation.ID, err)
+		}
+		f.r.SnapshotSHA256 = snap.SHA256
+		return f, nil
+	})
+}
+
+// resultsOf is the results of an entry: for a published consultation, its snapshot, kept to
+// one theme by filtering its lists (zones and order stay as published); otherwise ranked
+// from the entry's counters. limit bounds each list (0: all); key signs vote keys.
+func (s *Server) resultsOf(e *catalog.Entry, theme string, limit int, key func(id int64) string) (resultsResponse, error) {
+	f, err := s.frozenOf(e)
+	switch {
+	case err != nil:
+		return resultsResponse{}, err
+	case f == nil:
+		return buildResults(e, theme, limit, key)
+	}
+	if theme != "" && !e.Consultation.HasTheme(theme) {
+		return resultsResponse{}, errs.Field("theme", "this consultation has no theme %q", theme)
+	}
+	out := f.r
+	out.Theme = theme
+	keep := func(list []resultItem) []resultItem {
+		xs := make([]resultItem, 0, len(list))
+		for _, it := range list {
+			if limit > 0 && len(xs) == limit {
+				break
+			}
+			if theme == "" || slices.Contains(it.Themes, theme) {
+				xs = append(xs, it)
+			}
+		}
+		return xs
+	}
+	out.Consensus, out.Controversy, out.Rejection = keep(f.r.Consensus), keep(f.r.Controversy), keep(f.r.Rejection)
+	out.Limbo, out.NotEnough = keep(f.r.Limbo), keep(f.r.NotEnough)
+	return out, nil
 }
 
 // buildResults ranks an entry's proposals into the zones; limit bounds each list (0: all);
@@ -160,9 +250,9 @@ func sendMemo(c *fiber.Ctx, e *catalog.Entry, key, contentType string, build fun
 	return c.Send(b)
 }
 
-func jsonOf(theme string, limit int) func(*catalog.Entry) ([]byte, error) {
+func (s *Server) jsonOf(theme string, limit int) func(*catalog.Entry) ([]byte, error) {
 	return func(e *catalog.Entry) ([]byte, error) {
-		r, err := buildResults(e, theme, limit, nil)
+		r, err := s.resultsOf(e, theme, limit, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +274,7 @@ func (s *Server) resultRoutes() {
 		if theme != "" && !e.Consultation.HasTheme(theme) {
 			return errs.Field("theme", "this consultation has no theme %q", theme)
 		}
-		return sendMemo(c, e, "results|"+theme+"|"+strconv.Itoa(limit), fiber.MIMEApplicationJSONCharsetUTF8, jsonOf(theme, limit))
+		return sendMemo(c, e, "results|"+theme+"|"+strconv.Itoa(limit), fiber.MIMEApplicationJSONCharsetUTF8, s.jsonOf(theme, limit))
 	})
 	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo, undetermined and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", nil, resultsResponse{})
 
@@ -194,9 +284,18 @@ func (s *Server) resultRoutes() {
 			return err
 		}
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-results.json"`, e.Consultation.Slug))
-		return sendMemo(c, e, "export.json", fiber.MIMEApplicationJSONCharsetUTF8, jsonOf("", 0))
+		f, err := s.frozenOf(e)
+		if err != nil {
+			return err
+		}
+		if f != nil { // the snapshot itself: its SHA-256 is the one published
+			c.Set("X-Results-SHA256", f.sum)
+			c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+			return c.Send(f.body)
+		}
+		return sendMemo(c, e, "export.json", fiber.MIMEApplicationJSONCharsetUTF8, s.jsonOf("", 0))
 	})
-	s.doc(get, "/api/v1/consultations/:slug/export.json", "Open data: every proposal with its counts, scores and zone (JSON)", nil, resultsResponse{})
+	s.doc(get, "/api/v1/consultations/:slug/export.json", "Open data: every proposal with its counts, scores and zone (JSON); once published, the frozen snapshot itself, whose SHA-256 is published", nil, resultsResponse{})
 
 	s.handle(get, "/api/v1/consultations/:slug/export.csv", tenant("exports", "read"), false, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
@@ -204,7 +303,7 @@ func (s *Server) resultRoutes() {
 			return err
 		}
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-results.csv"`, e.Consultation.Slug))
-		return sendMemo(c, e, "export.csv", "text/csv; charset=utf-8", csvOf)
+		return sendMemo(c, e, "export.csv", "text/csv; charset=utf-8", s.csvOf)
 	})
 	s.doc(get, "/api/v1/consultations/:slug/export.csv", "Open data: every proposal with its counts per trust, scores and zone (CSV)", nil, nil)
 
@@ -250,10 +349,19 @@ func (s *Server) resultRoutes() {
 				ov.Match = &m
 			}
 		}
-		match := len(d.Mismatches) == 0 && (ov.Match == nil || *ov.Match)
-		return c.JSON(fiber.Map{"consultation": e.Consultation.Slug, "match": match, "diff": d, "opinions": ov})
+		out := verifyResponse{Consultation: e.Consultation.Slug, Match: len(d.Mismatches) == 0 && (ov.Match == nil || *ov.Match), Diff: d, Opinions: ov}
+		if f, err := s.frozenOf(e); err != nil {
+			return err
+		} else if f != nil {
+			r, err := s.Snapshots.Verify(c.UserContext(), e.Consultation)
+			if err != nil {
+				return err
+			}
+			out.Snapshot, out.Match = &r, out.Match && r.Match
+		}
+		return c.JSON(out)
 	})
-	s.doc(get, "/api/v1/consultations/:slug/results/verify", "Recompute every counter and the opinion groups from the raw votes and compare with what results are built from (auditors)", nil, vote.Diff{})
+	s.doc(get, "/api/v1/consultations/:slug/results/verify", "Recompute every counter and the opinion groups from the raw votes and compare with what results are built from; once published, also rebuild the results from the raw votes and compare them with the frozen snapshot and its SHA-256 (auditors)", nil, verifyResponse{})
 }
 
 func ff(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
@@ -267,8 +375,8 @@ func csvSafe(s string) string {
 }
 
 // csvOf writes every proposal's counts, scores and zone as CSV (open data).
-func csvOf(e *catalog.Entry) ([]byte, error) {
-	out, err := buildResults(e, "", 0, nil)
+func (s *Server) csvOf(e *catalog.Entry) ([]byte, error) {
+	out, err := s.resultsOf(e, "", 0, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -142,6 +142,9 @@ func (s *Server) voteRoutes() {
 		if err != nil {
 			return err
 		}
+		if err := s.Limits.AllowSequence(tenantID(c), me, c.IP(), s.SequenceLimits); err != nil {
+			return err
+		}
 		var voted map[int64]results.Key
 		if !caller.PrincipalOf(c.UserContext()).NewParticipant { // a participant made by this request has no votes
 			if voted, err = s.Votes.Voted(c.UserContext(), tenantID(c), e.Consultation.ID, me); err != nil {

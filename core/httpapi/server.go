@@ -27,6 +27,7 @@ import (
 	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/vote"
 	"github.com/concorde-civic/concorde/tenants"
@@ -53,6 +54,8 @@ type Deps struct {
 	Limits        *vote.Limiter
 	// VoteLimits bound votes per participant (overridden by each consultation) and per source.
 	VoteLimits vote.Limits
+	// SequenceLimits bound the sequences asked for per participant and per source.
+	SequenceLimits vote.Limits
 	// ProposalsPerSourcePerHour bounds proposals from one address in one site (0: 30; negative: no limit).
 	ProposalsPerSourcePerHour int
 	// TrustedProxies are the load balancers whose X-Forwarded-For or Forwarded header gives the
@@ -70,6 +73,8 @@ type Deps struct {
 	LoginLimit int
 	// Plugins runs the plugins and forwards /p/NAME and /api/v1/p/NAME to them.
 	Plugins *pluginhost.Host
+	// Snapshots holds the frozen results of published consultations.
+	Snapshots *snapshot.Service
 }
 
 // Scope says in which Casbin domain a route's permission is checked.

@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/concorde-civic/concorde/core/audit"
+	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/store"
 )
@@ -33,10 +34,10 @@ var waiting = []Status{Pending, Postponed}
 
 // Next gives moderator the oldest pending proposal (postponed ones come after every pending
 // one) that no other moderator holds, and locks it to them for lockFor (DefaultLock when 0).
-// consultationID 0 takes from every consultation of the tenant. A proposal the moderator
-// holds already comes first, so that reloading the page does not skip it. The lock is taken
-// by a conditional UPDATE, so two moderators never get the same proposal. errs.NotFound
-// when nothing waits.
+// consultationID 0 takes from every consultation of the tenant that is not closed (Queue).
+// A proposal the moderator holds already comes first, so that reloading the page does not
+// skip it. The lock is taken by a conditional UPDATE, so two moderators never get the same
+// proposal. errs.NotFound when nothing waits.
 func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, moderator string, lockFor time.Duration) (Proposal, error) {
 	if err := validKey("moderator", moderator); err != nil {
 		return Proposal{}, err
@@ -55,7 +56,8 @@ func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, mode
 		var ids []int64
 		q := scope.Select((*Proposal)(nil)).Column("id").
 			Where("p.status IN (?)", bun.List(waiting)).
-			Where(free, now, moderator)
+			Where(free, now, moderator).
+			Where(notFrozen, tenantID)
 		if consultationID != 0 {
 			q = q.Where("p.consultation_id = ?", consultationID)
 		}
@@ -89,11 +91,36 @@ func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, mode
 	return Proposal{}, errs.E(errs.Conflict, "other moderators are taking proposals at the same time; try again")
 }
 
+// checkNotFrozen refuses a decision on a proposal of a closed or published consultation:
+// accepting, refusing or archiving would change results that are frozen. On PostgreSQL the
+// consultation's row is read FOR SHARE, so a close committing meanwhile waits for the
+// decision (or the decision for the close) instead of slipping past it; SQLite transactions
+// hold the database's write lock from their start.
+func checkNotFrozen(ctx context.Context, tx store.Scope, consultationID int64) error {
+	var c consultation.Consultation
+	q := tx.Select(&c).Where("c.id = ?", consultationID).Limit(1)
+	if store.DialectOf(tx.DB()) == store.Postgres {
+		q = q.For("SHARE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return fmt.Errorf("read consultation %d: %w", consultationID, err)
+	}
+	if c.Frozen() {
+		return c.FrozenError("moderation decisions on its proposals")
+	}
+	return nil
+}
+
+// notFrozen selects proposals whose consultation is neither closed nor published: the queue
+// does not offer what no decision may change. Its argument is the tenant id.
+const notFrozen = "?TableAlias.consultation_id IN (SELECT c.id FROM consultations AS c WHERE c.tenant_id = ? AND c.status NOT IN ('closed', 'published'))"
+
 // free selects proposals nobody but the moderator holds at now; its arguments are now, moderator.
 const free = "(?TableAlias.locked_until IS NULL OR ?TableAlias.locked_until < ? OR ?TableAlias.locked_by = ?)"
 
 // Queue lists the proposals waiting for moderation, pending before postponed, oldest first,
-// with who holds them (StaffView). consultationID 0 lists every consultation's.
+// with who holds them (StaffView). consultationID 0 lists every consultation's. Proposals of
+// closed and published consultations are left out, since no decision may change them.
 func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, limit int) ([]StaffView, error) {
 	switch {
 	case limit < 0:
@@ -104,7 +131,7 @@ func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, lim
 		limit = MaxQueue
 	}
 	var ps []Proposal
-	q := store.For(s.db, tenantID).Select(&ps).Where("p.status IN (?)", bun.List(waiting))
+	q := store.For(s.db, tenantID).Select(&ps).Where("p.status IN (?)", bun.List(waiting)).Where(notFrozen, tenantID)
 	if consultationID != 0 {
 		q = q.Where("p.consultation_id = ?", consultationID)
 	}
@@ -197,6 +224,9 @@ func (s *Service) decide(ctx context.Context, tenantID, id int64, moderator stri
 	err := store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
 		var err error
 		if p, err = get(ctx, tx, id, true); err != nil {
+			return err
+		}
+		if err := checkNotFrozen(ctx, tx, p.ConsultationID); err != nil {
 			return err
 		}
 		now := s.now()

@@ -541,3 +541,50 @@ func TestTenants_NeverReachEachOthersProposals(t *testing.T) {
 		}
 	})
 }
+
+func TestModeration_ClosedConsultationRefusesEveryDecisionAndLeavesTheQueue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		e := setup(t, db)
+		acc := e.accepted(t, e.c, "Il faut ouvrir les musées le soir", "musees")
+		pend := e.submit(t, e.c, "p:y", "Il faut des bibliothèques ouvertes la nuit")
+		other := e.open(t, 2, "sport", "fr") // an open consultation of the same tenant still moderates
+		free := e.submit(t, other, "p:z", "Il faut des terrains de sport ouverts le soir")
+		before := len(e.actions(t, 2, "proposal:*"))
+		for _, to := range []consultation.Status{consultation.Closed, consultation.Published} {
+			if _, err := e.cs.SetStatus(ctx, 2, "user:1", "culture", to); err != nil {
+				t.Fatal(err)
+			}
+			for name, decide := range map[string]func() (proposal.Proposal, error){
+				"archive": func() (proposal.Proposal, error) { return e.ps.Archive(ctx, 2, acc.ID, "user:mod") },
+				"accept": func() (proposal.Proposal, error) {
+					return e.ps.Accept(ctx, 2, pend.ID, "user:mod", nil, e.c.ThemeSlugs())
+				},
+				"refuse":   func() (proposal.Proposal, error) { return e.ps.Refuse(ctx, 2, pend.ID, "user:mod", "partisan", "") },
+				"postpone": func() (proposal.Proposal, error) { return e.ps.Postpone(ctx, 2, pend.ID, "user:mod") },
+			} {
+				if _, err := decide(); errs.KindOf(err) != errs.Conflict || !strings.Contains(err.Error(), "culture") {
+					t.Errorf("%s on a %s consultation: %v", name, to, err)
+				}
+			}
+			if got, _ := e.ps.Get(ctx, 2, acc.ID); got.Status != proposal.Accepted {
+				t.Fatalf("archived anyway: %s", got.Status)
+			}
+			if got, _ := e.ps.Get(ctx, 2, pend.ID); got.Status != proposal.Pending {
+				t.Fatalf("decided anyway: %s", got.Status)
+			}
+			if n := len(e.actions(t, 2, "proposal:*")); n != before {
+				t.Fatalf("refused decisions were audited: %d entries, want %d", n, before)
+			}
+			q, err := e.ps.Queue(ctx, 2, 0, 0)
+			if err != nil || len(q) != 1 || q[0].ID != free.ID {
+				t.Fatalf("queue after %s: %+v, %v", to, q, err)
+			}
+			if p, err := e.ps.Next(ctx, 2, e.c.ID, "user:mod", 0); errs.KindOf(err) != errs.NotFound {
+				t.Fatalf("next in a %s consultation: %+v, %v", to, p, err)
+			}
+		}
+		if _, err := e.ps.Accept(ctx, 2, free.ID, "user:mod", nil, other.ThemeSlugs()); err != nil {
+			t.Fatalf("the open consultation's proposal: %v", err)
+		}
+	})
+}

@@ -142,6 +142,20 @@ func (l *Limiter) Allow(key string, limit int, window time.Duration) bool {
 	return ok
 }
 
+// allow is Allow that also says, when it refuses, how long until one more event would fit (if
+// no other event for key comes meanwhile): exactly from this node's count, or, while counts are
+// shared, the longest it can be (both windows of the sliding estimate over).
+func (l *Limiter) allow(key string, limit int, window time.Duration) (bool, time.Duration) {
+	if l.Allow(key, limit, window) {
+		return true, 0
+	}
+	now := l.now()
+	if l.shared != nil && !l.degraded.Load() {
+		return false, 2*window - time.Duration(now.UnixNano()%int64(window))
+	}
+	return false, l.local.Wait(key, limit, window, now)
+}
+
 // Len is the number of keys held in this node's memory.
 func (l *Limiter) Len() int { return l.local.Len() }
 
@@ -238,6 +252,37 @@ func (m *MemoryStore) makeRoom(sh *limiterShard, now int64) {
 		}
 		delete(sh.entries, k)
 	}
+}
+
+// wait is how long after now one more event fits in limit: within this window once enough
+// of the previous one has slid out, or else in the next window, once enough of this one has.
+func (e limitEntry) wait(now int64, limit int) time.Duration {
+	w, x := float64(e.window), float64(now-e.start)
+	if int(e.cur) < limit && e.prev > 0 {
+		return time.Duration(max(0, w-float64(limit-int(e.cur)-1)*w/float64(e.prev)-x))
+	}
+	next := w - x
+	if e.cur > 0 {
+		next += max(0, w-float64(limit-1)*w/float64(e.cur))
+	}
+	return time.Duration(next)
+}
+
+// Wait is how long until one more event for key fits in limit, by this store's count.
+func (m *MemoryStore) Wait(key string, limit int, window time.Duration, at time.Time) time.Duration {
+	now, w := at.UnixNano(), int64(window)
+	start := now - now%w
+	sh := &m.shards[maphash.String(m.seed, key)%limiterShards]
+	sh.mu.Lock()
+	e, ok := sh.entries[key]
+	sh.mu.Unlock()
+	switch {
+	case !ok || e.window != w || start-e.start > w:
+		return 0
+	case start-e.start == w:
+		e = limitEntry{window: w, start: start, prev: e.cur}
+	}
+	return e.wait(now, limit)
 }
 
 // Len is the number of keys held.
@@ -452,4 +497,46 @@ func (s *Service) Bursts(ctx context.Context, tenantID, consultationID int64) (m
 		out[r.ProposalID] = r.N
 	}
 	return out, nil
+}
+
+// DefaultSequenceLimits bound how often sequences are asked for: every sequence carries
+// signed vote keys, so asking again and again is how keys for chosen proposals are
+// harvested. A participant votes a sequence of 12 in well over a minute at the vote limit,
+// so 20 a minute leaves room for reloads; 120 a minute per source lets a classroom or an
+// office behind one address take part, and stops a script opening session after session.
+var DefaultSequenceLimits = Limits{PerParticipant: 20, PerSource: 120, Window: time.Minute}
+
+// AllowSequence applies lim (zero fields take DefaultSequenceLimits', negative ones are off)
+// to one sequence request of participant from source (the client's address; "" to skip
+// that limit) in a tenant. It returns errs.TooMany with how long to wait when a limit is
+// reached; a limit does not count the requests it refuses.
+func (l *Limiter) AllowSequence(tenantID int64, participant, source string, lim Limits) error {
+	if lim.PerParticipant == 0 {
+		lim.PerParticipant = DefaultSequenceLimits.PerParticipant
+	}
+	if lim.PerSource == 0 {
+		lim.PerSource = DefaultSequenceLimits.PerSource
+	}
+	if lim.Window <= 0 {
+		lim.Window = DefaultSequenceLimits.Window
+	}
+	t := strconv.FormatInt(tenantID, 10)
+	if lim.PerParticipant > 0 {
+		if ok, wait := l.allow("seq|p|"+t+"|"+participant, lim.PerParticipant, lim.Window); !ok {
+			return &errs.Error{Kind: errs.TooMany, RetryAfter: wait, Message: fmt.Sprintf(
+				"you have asked for %d sequences of proposals in %s, the most allowed; vote on the ones you were shown, or wait %s", lim.PerParticipant, lim.Window, roundUp(wait))}
+		}
+	}
+	if lim.PerSource > 0 && source != "" {
+		if ok, wait := l.allow("seq|s|"+t+"|"+source, lim.PerSource, lim.Window); !ok {
+			return &errs.Error{Kind: errs.TooMany, RetryAfter: wait, Message: fmt.Sprintf(
+				"too many sequences of proposals are asked for from your network right now; wait %s and try again", roundUp(wait))}
+		}
+	}
+	return nil
+}
+
+// roundUp is d in whole seconds, at least one, as a person reads it.
+func roundUp(d time.Duration) time.Duration {
+	return max(time.Second, (d + time.Second - 1).Truncate(time.Second))
 }

@@ -12,9 +12,10 @@ import (
 
 // Merge moves the votes of participant from to participant to, as when an anonymous
 // participant signs in and their session's votes follow them to their account. Where both
-// voted on the same proposal, to's vote stays and from's is dropped (and uncounted). It
-// returns how many votes moved. It runs in one transaction under the tenant's write lock,
-// so counters stay exact while votes keep coming.
+// voted on the same proposal, to's vote stays and from's is dropped (and uncounted), except
+// in a closed or published consultation, whose results are frozen: there from's vote stays
+// where it is, under from. It returns how many votes moved. It runs in one transaction
+// under the tenant's write lock, so counters stay exact while votes keep coming.
 func (s *Service) Merge(ctx context.Context, tenantID int64, from, to string) (moved int, err error) {
 	if err := checkTenant(tenantID); err != nil {
 		return 0, err
@@ -37,9 +38,11 @@ func (s *Service) Merge(ctx context.Context, tenantID int64, from, to string) (m
 		if len(theirs) == 0 {
 			return nil
 		}
-		var both []Vote // from's votes on proposals that to has voted on too
+		toVoted := sc.Select((*Vote)(nil)).Column("proposal_id").Where("v.participant = ?", to)
+		var both []Vote // from's votes on proposals that to has voted on too, where results may change
 		err := sc.Select(&both).Where("v.participant = ?", from).
-			Where("v.proposal_id IN (?)", sc.Select((*Vote)(nil)).Column("proposal_id").Where("v.participant = ?", to)).
+			Where("v.proposal_id IN (?)", toVoted).
+			Where("v.consultation_id NOT IN (SELECT c.id FROM consultations AS c WHERE c.tenant_id = ? AND c.status IN ('closed', 'published'))", tenantID).
 			Scan(ctx)
 		if err != nil {
 			return fmt.Errorf("read votes: %w", err)
@@ -58,7 +61,8 @@ func (s *Service) Merge(ctx context.Context, tenantID int64, from, to string) (m
 				return err
 			}
 		}
-		res, err := sc.Update(&Vote{}).Set("participant = ?", to).Where("v.participant = ?", from).Exec(ctx)
+		res, err := sc.Update(&Vote{}).Set("participant = ?", to).Where("v.participant = ?", from).
+			Where("v.proposal_id NOT IN (?)", toVoted).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("move votes: %w", err)
 		}
