@@ -15,6 +15,7 @@ import (
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/catalog"
+	"github.com/concorde-civic/concorde/core/changes"
 	"github.com/concorde-civic/concorde/core/config"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/httpapi"
@@ -97,6 +98,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Votes = vote.New(db, a.Metrics.Registry, vote.Options{Log: log})
 	a.Votes.Start()
 	a.Catalog = catalog.New(a.Consultations, a.Proposals, a.Votes)
+	a.Catalog.Announce = a.announceConsultation
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
 	a.Limits = vote.NewLimiter(0, nil)
@@ -135,15 +137,11 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 	})
 }
 
-// Tick does the periodic upkeep of one node: it reloads tenants and policies (other nodes
-// may have changed them), refreshes the gauges and deletes expired sessions.
+// Tick does the periodic upkeep of one node: it reloads tenants and policies if other nodes
+// changed them (on PostgreSQL, Watch hears of it at once; this is the fallback), refreshes
+// the gauges and deletes expired sessions.
 func (a *App) Tick(ctx context.Context) {
-	if err := a.Tenants.Refresh(ctx); err != nil {
-		a.Log.Warn("refresh tenants", "error", err.Error())
-	}
-	if err := a.Authz.Reload(ctx); err != nil {
-		a.Log.Warn("reload policies", "error", err.Error())
-	}
+	a.syncShared(ctx)
 	for st, n := range a.Tenants.Index().Count() {
 		a.Metrics.Tenants.WithLabelValues(string(st)).Set(float64(n))
 	}
@@ -152,6 +150,50 @@ func (a *App) Tick(ctx context.Context) {
 	}
 	if n, err := a.Sessions.CountActive(ctx); err == nil {
 		a.Metrics.ActiveSessions.Set(float64(n))
+	}
+}
+
+// syncShared reloads the tenants and the policies if their versions moved (one row each
+// otherwise).
+func (a *App) syncShared(ctx context.Context) {
+	if err := a.Tenants.Sync(ctx); err != nil {
+		a.Log.Warn("refresh tenants", "error", err.Error())
+	}
+	if err := a.Authz.Reload(ctx); err != nil {
+		a.Log.Warn("reload policies", "error", err.Error())
+	}
+}
+
+// Watch, on PostgreSQL, listens for the changes other nodes and admin commands announce and
+// applies them at once, until ctx ends; ready (if not nil) is closed once it listens. On
+// SQLite (one node) it returns at once: the periodic Tick is enough.
+func (a *App) Watch(ctx context.Context, ready chan<- struct{}) {
+	if store.DialectOf(a.DB) != store.Postgres {
+		if ready != nil {
+			close(ready)
+		}
+		return
+	}
+	changes.Listen(ctx, a.Config.DatabaseURL, a.Log, func(n changes.Note) {
+		switch n.Topic {
+		case changes.Policy, changes.Tenants, changes.Resync:
+			// Both are version-checked, so a note about this node's own change costs two row reads.
+			a.syncShared(ctx)
+		case changes.Catalog:
+			if t, c, ok := changes.ParseConsultation(n.Payload); ok {
+				a.Catalog.Forget(t, c)
+			}
+		}
+	}, ready)
+}
+
+// announceConsultation tells the other nodes that this node changed a consultation.
+func (a *App) announceConsultation(tenantID, consultationID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := changes.NotifyConsultation(ctx, a.DB, tenantID, consultationID); err != nil {
+		// The other nodes still reload it within the catalog's TTL.
+		a.Log.Warn("announce consultation change", "error", err.Error())
 	}
 }
 

@@ -17,9 +17,9 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	"github.com/casbin/casbin/v2/util"
 	"github.com/uptrace/bun"
 
+	"github.com/concorde-civic/concorde/core/changes"
 	"github.com/concorde-civic/concorde/core/errs"
 )
 
@@ -83,6 +83,10 @@ func UserSubject(tenantID, userID int64) string {
 func Domain(tenantID int64) string { return strconv.FormatInt(tenantID, 10) }
 
 func roleSubject(r Role) string { return rolePrefix + string(r) }
+
+// GrantRule is the stored rule (subject, role, domain) of a grant, for seeding policies in
+// bulk (core/e2e); everything else grants through Grant, which checks its parts.
+func GrantRule(sub string, r Role, dom string) []string { return []string{sub, roleSubject(r), dom} }
 
 //go:embed model.conf
 var modelText string
@@ -165,19 +169,37 @@ type Grant struct {
 // who holds which role. It is safe for concurrent use. The database is the source of truth;
 // the enforcer's in-memory policy follows it, and Reload picks up changes made by other nodes.
 type Authorizer struct {
-	adapter  *Adapter
-	enforcer *casbin.SyncedEnforcer
+	db      *bun.DB
+	adapter *Adapter
+	// enforcer holds the whole policy. This node's own writes change it in place (under its
+	// lock); a reload builds a new one aside and swaps it in, so requests never wait for one.
+	enforcer atomic.Pointer[casbin.SyncedEnforcer]
 	// writeMu orders writes so the database and the in-memory policy change in the same order.
 	writeMu sync.Mutex
-	// decisions remembers Allowed's answers (every request asks, mostly the same questions);
-	// any change of policy replaces it with an empty one.
+	// version is the policy version (core/changes) the enforcer holds; under writeMu.
+	version int64
+	// decisions remembers Allowed's answers (every request asks, mostly the same questions).
+	// A change of permissions replaces it with an empty one; a change of one subject's roles
+	// forgets that subject's answers only.
 	decisions atomic.Pointer[decisionCache]
 }
 
 // decisionCache is one generation of remembered decisions.
 type decisionCache struct {
-	m sync.Map // "sub\x00dom\x00obj\x00act" → bool
-	n atomic.Int64
+	subjects sync.Map // subject → *subjectDecisions
+	n        atomic.Int64
+}
+
+// subjectDecisions is what was decided for one subject: "dom\x00obj\x00act" → bool.
+type subjectDecisions struct{ m sync.Map }
+
+// forSubject is the remembered decisions of sub, made empty if there are none.
+func (c *decisionCache) forSubject(sub string) *subjectDecisions {
+	if v, ok := c.subjects.Load(sub); ok {
+		return v.(*subjectDecisions)
+	}
+	v, _ := c.subjects.LoadOrStore(sub, &subjectDecisions{})
+	return v.(*subjectDecisions)
 }
 
 // maxDecisions bounds the memory of one generation (a key is well under 100 bytes).
@@ -186,23 +208,24 @@ const maxDecisions = 200_000
 // forget drops every remembered decision; callers hold writeMu after changing the policy.
 func (a *Authorizer) forget() { a.decisions.Store(&decisionCache{}) }
 
+// forgetSubjects drops what was decided for these subjects; callers hold writeMu after
+// changing their roles. (A decision being made meanwhile lands in the dropped map.)
+func (a *Authorizer) forgetSubjects(subs ...string) {
+	c := a.decisions.Load()
+	for _, sub := range subs {
+		c.subjects.Delete(sub)
+	}
+}
+
 // New loads the stored policies and makes sure the default permissions of every role exist.
 func New(ctx context.Context, db *bun.DB) (*Authorizer, error) {
-	m, err := model.NewModelFromString(modelText)
+	a := &Authorizer{db: db, adapter: NewAdapter(db)}
+	v, e, err := a.load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("authorization model: %w", err)
+		return nil, err
 	}
-	adapter := NewAdapter(db)
-	e, err := casbin.NewSyncedEnforcer(m, adapter)
-	if err != nil {
-		return nil, fmt.Errorf("load authorization policies: %w", err)
-	}
-	// A grant stored in domain "*" holds in every domain.
-	e.AddNamedDomainMatchingFunc("g", "KeyMatch", util.KeyMatch)
-	// Writes go to the database first, through a, with the caller's context; only then to memory.
-	e.EnableAutoSave(false)
-
-	a := &Authorizer{adapter: adapter, enforcer: e}
+	a.version = v
+	a.enforcer.Store(e)
 	a.forget()
 	if err := a.ensureDefaults(ctx); err != nil {
 		return nil, err
@@ -210,13 +233,47 @@ func New(ctx context.Context, db *bun.DB) (*Authorizer, error) {
 	return a, nil
 }
 
+// load reads the policy version, then every rule into a new enforcer. In that order: a change
+// made in between makes the next Reload read the rules again, never miss them.
+func (a *Authorizer) load(ctx context.Context) (int64, *casbin.SyncedEnforcer, error) {
+	v, err := changes.Version(ctx, a.db, changes.Policy)
+	if err != nil {
+		return 0, nil, err
+	}
+	m, err := model.NewModelFromString(modelText)
+	if err != nil {
+		return 0, nil, fmt.Errorf("authorization model: %w", err)
+	}
+	e, err := casbin.NewSyncedEnforcer(m)
+	if err != nil {
+		return 0, nil, fmt.Errorf("authorization model: %w", err)
+	}
+	if err := a.adapter.LoadPolicyCtx(ctx, e.GetModel()); err != nil {
+		return 0, nil, fmt.Errorf("load authorization policies: %w", err)
+	}
+	if err := e.BuildRoleLinks(); err != nil {
+		return 0, nil, fmt.Errorf("load authorization policies: %w", err)
+	}
+	return v, e, nil
+}
+
+// wrote notes the version this node's write just stored: when it follows the version held,
+// nobody else changed the policy meanwhile and the enforcer, changed in place, is current.
+// Callers hold writeMu.
+func (a *Authorizer) wrote() {
+	if a.adapter.written == a.version+1 {
+		a.version = a.adapter.written
+	}
+}
+
 func (a *Authorizer) ensureDefaults(ctx context.Context) error {
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()
+	e := a.enforcer.Load()
 	var missing [][]string
 	for _, p := range DefaultPermissions() {
 		rule := []string{roleSubject(p.Role), AllDomains, p.Object, p.Action}
-		ok, err := a.enforcer.HasPolicy(rule)
+		ok, err := e.HasPolicy(rule)
 		if err != nil {
 			return fmt.Errorf("default permissions: %w", err)
 		}
@@ -230,25 +287,95 @@ func (a *Authorizer) ensureDefaults(ctx context.Context) error {
 	if err := a.adapter.AddPoliciesCtx(ctx, "p", "p", missing); err != nil {
 		return fmt.Errorf("store default permissions: %w", err)
 	}
-	if _, err := a.enforcer.AddPoliciesEx(missing); err != nil {
+	a.wrote()
+	if _, err := e.AddPoliciesEx(missing); err != nil {
 		return fmt.Errorf("default permissions: %w", err)
 	}
 	a.forget()
 	return nil
 }
 
-// Reload reads the policies from the database again, to see changes made by other nodes.
+// Reload picks up changes made by other nodes: it reads the policy version (one row) and,
+// only when it moved, reads every rule into a new enforcer, swaps it in, and forgets the
+// decisions of the subjects whose roles changed (all of them if a permission changed).
+// Requests go on with the previous policy while the new one is built.
 func (a *Authorizer) Reload(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	v, err := changes.Version(ctx, a.db, changes.Policy)
+	if err != nil {
+		return fmt.Errorf("reload authorization policies: %w", err)
 	}
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()
-	if err := a.enforcer.LoadPolicy(); err != nil {
+	if v == a.version {
+		return nil
+	}
+	v, fresh, err := a.load(ctx)
+	if err != nil {
 		return fmt.Errorf("reload authorization policies: %w", err)
 	}
-	a.forget()
+	old := a.enforcer.Load()
+	permsChanged, subs, err := diff(old, fresh)
+	if err != nil {
+		return fmt.Errorf("reload authorization policies: %w", err)
+	}
+	a.enforcer.Store(fresh)
+	a.version = v
+	if permsChanged {
+		a.forget()
+	} else {
+		a.forgetSubjects(subs...)
+	}
 	return nil
+}
+
+// diff tells whether the permissions differ between two policies, and which subjects'
+// roles do.
+func diff(old, fresh *casbin.SyncedEnforcer) (permsChanged bool, subjects []string, err error) {
+	op, err := old.GetPolicy()
+	if err != nil {
+		return false, nil, err
+	}
+	np, err := fresh.GetPolicy()
+	if err != nil {
+		return false, nil, err
+	}
+	if len(symmetricDifference(op, np)) > 0 {
+		return true, nil, nil
+	}
+	og, err := old.GetNamedGroupingPolicy("g")
+	if err != nil {
+		return false, nil, err
+	}
+	ng, err := fresh.GetNamedGroupingPolicy("g")
+	if err != nil {
+		return false, nil, err
+	}
+	for _, r := range symmetricDifference(og, ng) {
+		subjects = append(subjects, r[0])
+	}
+	return false, subjects, nil
+}
+
+// symmetricDifference is the rules in one list and not the other.
+func symmetricDifference(x, y [][]string) [][]string {
+	join := func(r []string) string { return strings.Join(r, "\x00") }
+	in := make(map[string]int, len(x))
+	for _, r := range x {
+		in[join(r)] |= 1
+	}
+	for _, r := range y {
+		in[join(r)] |= 2
+	}
+	var out [][]string
+	for _, list := range [][][]string{x, y} {
+		for _, r := range list {
+			if k := join(r); in[k] != 3 {
+				out = append(out, r)
+				in[k] = 3 // once
+			}
+		}
+	}
+	return out
 }
 
 // Allowed reports whether sub may do act on obj in dom. What an anonymous visitor may read,
@@ -260,28 +387,36 @@ func (a *Authorizer) Allowed(sub, dom, obj, act string) (bool, error) {
 	}
 	// The generation is read before deciding, so a decision made on a policy that changes
 	// meanwhile lands in the generation that change replaced.
+	// So are the subject's decisions: a change of its roles drops them after changing the policy.
 	cache := a.decisions.Load()
-	key := sub + "\x00" + dom + "\x00" + obj + "\x00" + act
-	if v, ok := cache.m.Load(key); ok {
+	mine := cache.forSubject(sub)
+	key := dom + "\x00" + obj + "\x00" + act
+	if v, ok := mine.m.Load(key); ok {
 		return v.(bool), nil
 	}
-	ok, err := a.decide(sub, dom, obj, act)
-	if err == nil && cache.n.Load() < maxDecisions {
-		if _, loaded := cache.m.LoadOrStore(key, ok); !loaded {
-			cache.n.Add(1)
-		}
+	ok, err := a.decide(a.enforcer.Load(), sub, dom, obj, act)
+	if err != nil {
+		return ok, err
 	}
-	return ok, err
+	if cache.n.Load() >= maxDecisions {
+		// Full: start a new generation rather than stop remembering.
+		a.decisions.CompareAndSwap(cache, &decisionCache{})
+		return ok, nil
+	}
+	if _, loaded := mine.m.LoadOrStore(key, ok); !loaded {
+		cache.n.Add(1)
+	}
+	return ok, nil
 }
 
-func (a *Authorizer) decide(sub, dom, obj, act string) (bool, error) {
+func (a *Authorizer) decide(e *casbin.SyncedEnforcer, sub, dom, obj, act string) (bool, error) {
 	if sub != AnonymousSubject {
-		ok, err := a.enforcer.Enforce(sub, dom, obj, act)
+		ok, err := e.Enforce(sub, dom, obj, act)
 		if err != nil || ok || act != Read {
 			return ok, err
 		}
 	}
-	return a.enforcer.Enforce(roleSubject(Anonymous), dom, obj, act)
+	return e.Enforce(roleSubject(Anonymous), dom, obj, act)
 }
 
 // Grant gives sub the role in dom (a tenant's Domain, or AllDomains). Granting a role held
@@ -299,10 +434,11 @@ func (a *Authorizer) Grant(ctx context.Context, sub string, role Role, dom strin
 	if err := a.adapter.AddPolicyCtx(ctx, "g", "g", rule); err != nil {
 		return fmt.Errorf("grant %s to %s in %s: %w", role, sub, dom, err)
 	}
-	if _, err := a.enforcer.AddNamedGroupingPolicy("g", rule); err != nil {
+	a.wrote()
+	if _, err := a.enforcer.Load().AddNamedGroupingPolicy("g", rule); err != nil {
 		return fmt.Errorf("grant %s to %s in %s: %w", role, sub, dom, err)
 	}
-	a.forget()
+	a.forgetSubjects(sub)
 	return nil
 }
 
@@ -318,10 +454,11 @@ func (a *Authorizer) Revoke(ctx context.Context, sub string, role Role, dom stri
 	if err := a.adapter.RemovePolicyCtx(ctx, "g", "g", rule); err != nil {
 		return fmt.Errorf("revoke %s from %s in %s: %w", role, sub, dom, err)
 	}
-	if _, err := a.enforcer.RemoveNamedGroupingPolicy("g", rule); err != nil {
+	a.wrote()
+	if _, err := a.enforcer.Load().RemoveNamedGroupingPolicy("g", rule); err != nil {
 		return fmt.Errorf("revoke %s from %s in %s: %w", role, sub, dom, err)
 	}
-	a.forget()
+	a.forgetSubjects(sub)
 	return nil
 }
 
@@ -370,12 +507,15 @@ func (a *Authorizer) GrantsOf(sub string) []Grant {
 }
 
 // RolesOf lists the roles sub holds in dom, counting grants in AllDomains, sorted and without
-// repeats.
+// repeats. It asks the role links of the two domains, not every rule.
 func (a *Authorizer) RolesOf(sub, dom string) []Role {
+	e := a.enforcer.Load()
 	var rs []Role
-	for _, g := range a.GrantsOf(sub) {
-		if g.Domain == dom || g.Domain == AllDomains {
-			rs = append(rs, g.Role)
+	for _, d := range []string{dom, AllDomains} {
+		for _, name := range e.GetRolesForUserInDomain(sub, d) {
+			if r, ok := roleOf(name); ok {
+				rs = append(rs, r)
+			}
 		}
 	}
 	slices.Sort(rs)
@@ -388,11 +528,10 @@ func (a *Authorizer) HasAnyRoleIn(sub, dom string) bool { return len(a.RolesOf(s
 // SubjectsWithRole lists the subjects holding role in dom, counting grants in AllDomains,
 // sorted and without repeats.
 func (a *Authorizer) SubjectsWithRole(role Role, dom string) []string {
+	e := a.enforcer.Load()
 	var subs []string
-	for _, rule := range a.groupingRules(1, roleSubject(role)) {
-		if rule[2] == dom || rule[2] == AllDomains {
-			subs = append(subs, rule[0])
-		}
+	for _, d := range []string{dom, AllDomains} {
+		subs = append(subs, e.GetUsersForRoleInDomain(roleSubject(role), d)...)
 	}
 	slices.Sort(subs)
 	return slices.Compact(subs)
@@ -400,7 +539,7 @@ func (a *Authorizer) SubjectsWithRole(role Role, dom string) []string {
 
 // groupingRules returns the (subject, role, domain) rules whose field i is v.
 func (a *Authorizer) groupingRules(i int, v string) [][]string {
-	rules, err := a.enforcer.GetFilteredNamedGroupingPolicy("g", i, v)
+	rules, err := a.enforcer.Load().GetFilteredNamedGroupingPolicy("g", i, v)
 	if err != nil {
 		// Only an unknown ptype fails here, and "g" is in the embedded model.
 		panic(fmt.Sprintf("authz: grouping policy: %v", err))

@@ -645,3 +645,65 @@ func TestAllowed_RememberedAnswersFollowPolicyChanges(t *testing.T) {
 		ask(false)
 	})
 }
+
+// A reload reads the rules only when the policy version moved, swaps in a new policy, and
+// forgets only the decisions of the subjects whose roles changed.
+func TestReload_ForgetsOnlyWhatChanged(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		node1, node2 := newAuthorizer(t, db), newAuthorizer(t, db)
+		changed, unchanged := UserSubject(2, 1), UserSubject(2, 2)
+		grant(t, node1, unchanged, TenantAdmin, "2")
+		if err := node2.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		before := node2.enforcer.Load()
+		if err := node2.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if node2.enforcer.Load() != before {
+			t.Fatal("a reload without any change rebuilt the policy")
+		}
+		assertAllowed(t, node2, changed, []check{{"2", "users", Read, false}})
+		assertAllowed(t, node2, unchanged, []check{{"2", "users", Read, true}})
+		remembered := func(sub string) bool {
+			v, ok := node2.decisions.Load().subjects.Load(sub)
+			if !ok {
+				return false
+			}
+			_, ok = v.(*subjectDecisions).m.Load("2\x00users\x00" + Read)
+			return ok
+		}
+		grant(t, node1, changed, TenantAdmin, "2")
+		if err := node2.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if node2.enforcer.Load() == before {
+			t.Fatal("a reload after a grant kept the old policy")
+		}
+		if !remembered(unchanged) || remembered(changed) {
+			t.Fatalf("after a grant to one subject: remembered unchanged=%v changed=%v, want true false", remembered(unchanged), remembered(changed))
+		}
+		assertAllowed(t, node2, changed, []check{{"2", "users", Read, true}})
+
+		// A permission change forgets everything.
+		if err := node1.AddPermission(ctx, Citizen, "2", "reports", Read); err != nil {
+			t.Fatal(err)
+		}
+		if err := node2.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if remembered(unchanged) {
+			t.Fatal("a permission change kept remembered decisions")
+		}
+		// This node's own writes do not make it read every rule again.
+		own := node1.enforcer.Load()
+		grant(t, node1, UserSubject(2, 3), Moderator, "2")
+		if err := node1.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if node1.enforcer.Load() != own {
+			t.Fatal("a node reloaded the policy after its own grant")
+		}
+	})
+}

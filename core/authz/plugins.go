@@ -18,13 +18,15 @@ func (a *Authorizer) AddPermission(ctx context.Context, role Role, dom, obj, act
 	}
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()
-	if ok, err := a.enforcer.HasPolicy(rule); err != nil || ok {
+	e := a.enforcer.Load()
+	if ok, err := e.HasPolicy(rule); err != nil || ok {
 		return err
 	}
 	if err := a.adapter.AddPolicyCtx(ctx, "p", "p", rule); err != nil {
 		return fmt.Errorf("add permission %v: %w", rule, err)
 	}
-	if _, err := a.enforcer.AddPolicy(rule); err != nil {
+	a.wrote()
+	if _, err := e.AddPolicy(rule); err != nil {
 		return fmt.Errorf("add permission %v: %w", rule, err)
 	}
 	a.forget()
@@ -42,7 +44,8 @@ func (a *Authorizer) RemovePermission(ctx context.Context, role Role, dom, obj, 
 	if err := a.adapter.RemovePolicyCtx(ctx, "p", "p", rule); err != nil {
 		return fmt.Errorf("remove permission %v: %w", rule, err)
 	}
-	if _, err := a.enforcer.RemovePolicy(rule); err != nil {
+	a.wrote()
+	if _, err := a.enforcer.Load().RemovePolicy(rule); err != nil {
 		return fmt.Errorf("remove permission %v: %w", rule, err)
 	}
 	a.forget()
@@ -51,7 +54,7 @@ func (a *Authorizer) RemovePermission(ctx context.Context, role Role, dom, obj, 
 
 // RolesWith lists the roles given act on obj in dom, counting AllDomains.
 func (a *Authorizer) RolesWith(dom, obj, act string) []Role {
-	rules, err := a.enforcer.GetFilteredPolicy(2, obj, act)
+	rules, err := a.enforcer.Load().GetFilteredPolicy(2, obj, act)
 	if err != nil {
 		return nil
 	}
