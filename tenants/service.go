@@ -84,6 +84,15 @@ func (s *Service) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// refreshIfHeld refreshes the index after a change, if this process holds one (an admin
+// command does not read it).
+func (s *Service) refreshIfHeld(ctx context.Context) error {
+	if s.version.Load() == 0 {
+		return nil
+	}
+	return s.Refresh(ctx)
+}
+
 // Sync refreshes the index if a tenant or a host changed since it was read (another node or
 // an admin command changed it); otherwise it costs one row read.
 func (s *Service) Sync(ctx context.Context) error {
@@ -199,13 +208,13 @@ func (s *Service) Create(ctx context.Context, actor string, in NewTenant) (Tenan
 		if err != nil {
 			return err
 		}
-		_, err = changes.Bump(ctx, tx, changes.Tenants)
+		_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		return err
 	})
 	if err != nil {
 		return Tenant{}, wrap(err, "create tenant "+in.Slug)
 	}
-	return t, s.Refresh(ctx)
+	return t, s.refreshIfHeld(ctx)
 }
 
 // Update changes a tenant's name and branding. It is audited in the tenant's own chain.
@@ -258,13 +267,13 @@ func (s *Service) Update(ctx context.Context, actor, slug string, p Patch) (Tena
 		if err != nil {
 			return err
 		}
-		_, err = changes.Bump(ctx, tx, changes.Tenants)
+		_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		return err
 	})
 	if err != nil {
 		return t, wrap(err, "update tenant "+slug)
 	}
-	return t, s.Refresh(ctx)
+	return t, s.refreshIfHeld(ctx)
 }
 
 // SetStatus suspends or resumes a tenant's site.
@@ -289,13 +298,13 @@ func (s *Service) SetStatus(ctx context.Context, actor, slug string, st Status) 
 		if err != nil {
 			return err
 		}
-		_, err = changes.Bump(ctx, tx, changes.Tenants)
+		_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		return err
 	})
 	if err != nil {
 		return t, wrap(err, action+" "+slug)
 	}
-	return t, s.Refresh(ctx)
+	return t, s.refreshIfHeld(ctx)
 }
 
 // AddHost makes one more host name serve a tenant.
@@ -316,13 +325,13 @@ func (s *Service) AddHost(ctx context.Context, actor, slug, host string) (Tenant
 		if err != nil {
 			return err
 		}
-		_, err = changes.Bump(ctx, tx, changes.Tenants)
+		_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		return err
 	})
 	if err != nil {
 		return t, wrap(err, "add host to "+slug)
 	}
-	if err := s.Refresh(ctx); err != nil {
+	if err := s.refreshIfHeld(ctx); err != nil {
 		return t, err
 	}
 	return s.BySlug(ctx, slug)
@@ -371,7 +380,7 @@ func (s *Service) EnsurePlatformHost(ctx context.Context, host string) error {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			_, err = changes.Bump(ctx, tx, changes.Tenants)
+			_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		}
 		return err
 	})

@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 
 	"github.com/casbin/casbin/v2/model"
@@ -121,13 +122,14 @@ func (a *Adapter) SavePolicyCtx(ctx context.Context, m model.Model) error {
 		if err := insertRules(ctx, tx, rows); err != nil {
 			return err
 		}
-		return a.bump(ctx, tx)
+		return a.bump(ctx, tx, "")
 	})
 }
 
-// bump records, in tx, that the stored policy changed.
-func (a *Adapter) bump(ctx context.Context, tx bun.Tx) error {
-	v, err := changes.Bump(ctx, tx, changes.Policy)
+// bump records, in tx, that the stored policy changed, with what changed if one rule did
+// (see delta).
+func (a *Adapter) bump(ctx context.Context, tx bun.Tx, detail string) error {
+	v, err := changes.Bump(ctx, tx, changes.Policy, detail)
 	if err == nil {
 		a.written = v
 	}
@@ -173,7 +175,7 @@ func (a *Adapter) AddPoliciesCtx(ctx context.Context, sec, ptype string, rules [
 		if err := insertRules(ctx, tx, rows); err != nil {
 			return err
 		}
-		return a.bump(ctx, tx)
+		return a.bump(ctx, tx, delta("+", ptype, rules))
 	})
 }
 
@@ -204,7 +206,7 @@ func (a *Adapter) RemovePoliciesCtx(ctx context.Context, sec, ptype string, rule
 				return fmt.Errorf("remove casbin rule %s %v: %w", ptype, rows[i].values(), err)
 			}
 		}
-		return a.bump(ctx, tx)
+		return a.bump(ctx, tx, delta("-", ptype, rules))
 	})
 }
 
@@ -230,6 +232,27 @@ func (a *Adapter) RemoveFilteredPolicyCtx(ctx context.Context, sec, ptype string
 		if _, err := q.Exec(ctx); err != nil {
 			return fmt.Errorf("remove casbin rules %s from v%d %v: %w", ptype, fieldIndex, fieldValues, err)
 		}
-		return a.bump(ctx, tx)
+		return a.bump(ctx, tx, "")
 	})
+}
+
+// policyDelta is one rule added or removed, as announced to the other nodes, which apply it
+// as they would their own write rather than read every rule again.
+type policyDelta struct {
+	Op    string   `json:"op"` // "+" or "-"
+	Ptype string   `json:"ptype"`
+	Rule  []string `json:"rule"`
+}
+
+// delta describes a write of rules for the other nodes: only a write of one rule is described
+// (the others make them read everything again).
+func delta(op, ptype string, rules [][]string) string {
+	if len(rules) != 1 {
+		return ""
+	}
+	b, err := json.Marshal(policyDelta{Op: op, Ptype: ptype, Rule: rules[0]})
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }

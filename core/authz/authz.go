@@ -8,6 +8,7 @@ package authz
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -219,13 +220,21 @@ func (a *Authorizer) forgetSubjects(subs ...string) {
 
 // New loads the stored policies and makes sure the default permissions of every role exist.
 func New(ctx context.Context, db *bun.DB) (*Authorizer, error) {
-	a := &Authorizer{db: db, adapter: NewAdapter(db)}
-	v, e, err := a.load(ctx)
+	a, err := NewLazy(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	a.version = v
-	a.enforcer.Store(e)
+	if _, err := a.policy(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// NewLazy is New for admin commands, which mostly write a grant or two: the policy is read
+// on first use rather than at start (with 10,000 tenants that is most of a command's time),
+// and until then writes go to the database only.
+func NewLazy(ctx context.Context, db *bun.DB) (*Authorizer, error) {
+	a := &Authorizer{db: db, adapter: NewAdapter(db)}
 	a.forget()
 	if err := a.ensureDefaults(ctx); err != nil {
 		return nil, err
@@ -233,28 +242,84 @@ func New(ctx context.Context, db *bun.DB) (*Authorizer, error) {
 	return a, nil
 }
 
+// policy is the enforcer, read from the database on first use.
+func (a *Authorizer) policy(ctx context.Context) (*casbin.SyncedEnforcer, error) {
+	if e := a.enforcer.Load(); e != nil {
+		return e, nil
+	}
+	a.writeMu.Lock()
+	defer a.writeMu.Unlock()
+	if e := a.enforcer.Load(); e != nil {
+		return e, nil
+	}
+	v, e, err := a.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a.version = v
+	a.enforcer.Store(e)
+	return e, nil
+}
+
 // load reads the policy version, then every rule into a new enforcer. In that order: a change
 // made in between makes the next Reload read the rules again, never miss them.
 func (a *Authorizer) load(ctx context.Context) (int64, *casbin.SyncedEnforcer, error) {
-	v, err := changes.Version(ctx, a.db, changes.Policy)
+	v, p, g, err := a.readRules(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
+	e, err := build(p, g)
+	return v, e, err
+}
+
+// readRules reads the policy version, then every permission (p) and grant (g) rule.
+func (a *Authorizer) readRules(ctx context.Context) (v int64, p, g [][]string, err error) {
+	if v, err = changes.Version(ctx, a.db, changes.Policy); err != nil {
+		return 0, nil, nil, err
+	}
+	var rows []casbinRule
+	if err := a.db.NewSelect().Model(&rows).Scan(ctx); err != nil {
+		return 0, nil, nil, fmt.Errorf("load authorization policies: %w", err)
+	}
+	for _, r := range rows {
+		switch {
+		case r.Ptype == "p" && r.V3 != "" && r.V4 == "":
+			p = append(p, []string{r.V0, r.V1, r.V2, r.V3})
+		case r.Ptype == "g" && r.V2 != "" && r.V3 == "":
+			g = append(g, []string{r.V0, r.V1, r.V2})
+		default:
+			return 0, nil, nil, fmt.Errorf("load authorization policies: unexpected rule %s %v", r.Ptype, r.values())
+		}
+	}
+	return v, p, g, nil
+}
+
+// build makes an enforcer holding these rules.
+func build(p, g [][]string) (*casbin.SyncedEnforcer, error) {
 	m, err := model.NewModelFromString(modelText)
 	if err != nil {
-		return 0, nil, fmt.Errorf("authorization model: %w", err)
+		return nil, fmt.Errorf("authorization model: %w", err)
 	}
 	e, err := casbin.NewSyncedEnforcer(m)
 	if err != nil {
-		return 0, nil, fmt.Errorf("authorization model: %w", err)
+		return nil, fmt.Errorf("authorization model: %w", err)
 	}
-	if err := a.adapter.LoadPolicyCtx(ctx, e.GetModel()); err != nil {
-		return 0, nil, fmt.Errorf("load authorization policies: %w", err)
+	e.EnableAutoBuildRoleLinks(false) // built once below, not once per rule
+	if len(p) > 0 {
+		if _, err := e.AddPolicies(p); err != nil {
+			return nil, fmt.Errorf("load authorization policies: %w", err)
+		}
+	}
+	if len(g) > 0 {
+		if _, err := e.AddNamedGroupingPolicies("g", g); err != nil {
+			return nil, fmt.Errorf("load authorization policies: %w", err)
+		}
 	}
 	if err := e.BuildRoleLinks(); err != nil {
-		return 0, nil, fmt.Errorf("load authorization policies: %w", err)
+		return nil, fmt.Errorf("load authorization policies: %w", err)
 	}
-	return v, e, nil
+	e.EnableAutoBuildRoleLinks(true) // later writes update the role links as they go
+	return e, nil
 }
 
 // wrote notes the version this node's write just stored: when it follows the version held,
@@ -266,18 +331,23 @@ func (a *Authorizer) wrote() {
 	}
 }
 
+// ensureDefaults stores the default permissions missing from the database (it reads only
+// the platform-wide permissions, a few dozen rows).
 func (a *Authorizer) ensureDefaults(ctx context.Context) error {
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()
-	e := a.enforcer.Load()
+	var stored []casbinRule
+	if err := a.db.NewSelect().Model(&stored).Where("ptype = 'p' AND v1 = ?", AllDomains).Scan(ctx); err != nil {
+		return fmt.Errorf("default permissions: %w", err)
+	}
+	have := make(map[string]bool, len(stored))
+	for _, r := range stored {
+		have[strings.Join(r.values(), "\x00")] = true
+	}
 	var missing [][]string
 	for _, p := range DefaultPermissions() {
 		rule := []string{roleSubject(p.Role), AllDomains, p.Object, p.Action}
-		ok, err := e.HasPolicy(rule)
-		if err != nil {
-			return fmt.Errorf("default permissions: %w", err)
-		}
-		if !ok {
+		if !have[strings.Join(rule, "\x00")] {
 			missing = append(missing, rule)
 		}
 	}
@@ -287,18 +357,21 @@ func (a *Authorizer) ensureDefaults(ctx context.Context) error {
 	if err := a.adapter.AddPoliciesCtx(ctx, "p", "p", missing); err != nil {
 		return fmt.Errorf("store default permissions: %w", err)
 	}
-	a.wrote()
-	if _, err := e.AddPoliciesEx(missing); err != nil {
-		return fmt.Errorf("default permissions: %w", err)
+	if e := a.enforcer.Load(); e != nil {
+		a.wrote()
+		if _, err := e.AddPoliciesEx(missing); err != nil {
+			return fmt.Errorf("default permissions: %w", err)
+		}
 	}
 	a.forget()
 	return nil
 }
 
 // Reload picks up changes made by other nodes: it reads the policy version (one row) and,
-// only when it moved, reads every rule into a new enforcer, swaps it in, and forgets the
-// decisions of the subjects whose roles changed (all of them if a permission changed).
-// Requests go on with the previous policy while the new one is built.
+// only when it moved, every rule. A few changed grants are applied in place (as this node's
+// own writes are); a changed permission or many changes make a new enforcer, built aside and
+// swapped in, so requests never wait for it. Only the decisions of the subjects whose roles
+// changed are forgotten (all of them if a permission changed).
 func (a *Authorizer) Reload(ctx context.Context) error {
 	v, err := changes.Version(ctx, a.db, changes.Policy)
 	if err != nil {
@@ -306,54 +379,123 @@ func (a *Authorizer) Reload(ctx context.Context) error {
 	}
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()
-	if v == a.version {
+	old := a.enforcer.Load()
+	if v == a.version || old == nil { // nothing held yet: the first use reads the policy
 		return nil
 	}
-	v, fresh, err := a.load(ctx)
+	v, p, g, err := a.readRules(ctx)
 	if err != nil {
 		return fmt.Errorf("reload authorization policies: %w", err)
 	}
-	old := a.enforcer.Load()
-	permsChanged, subs, err := diff(old, fresh)
+	// Nothing else changes the held model while writeMu is held: read it without copying.
+	held := old.GetModel()
+	if len(symmetricDifference(held["p"]["p"].Policy, p)) == 0 {
+		added, removed := difference(g, held["g"]["g"].Policy), difference(held["g"]["g"].Policy, g)
+		if len(added)+len(removed) <= maxInPlace {
+			if err := applyGrants(old, added, removed); err != nil {
+				return fmt.Errorf("reload authorization policies: %w", err)
+			}
+			a.version = v
+			for _, r := range slices.Concat(added, removed) {
+				a.forgetSubjects(r[0])
+			}
+			return nil
+		}
+	}
+	fresh, err := build(p, g)
 	if err != nil {
 		return fmt.Errorf("reload authorization policies: %w", err)
 	}
 	a.enforcer.Store(fresh)
 	a.version = v
-	if permsChanged {
-		a.forget()
-	} else {
-		a.forgetSubjects(subs...)
+	a.forget()
+	return nil
+}
+
+// maxInPlace is how many changed grants a reload applies in place rather than building a new
+// enforcer (each takes the enforcer's write lock briefly).
+const maxInPlace = 1000
+
+func applyGrants(e *casbin.SyncedEnforcer, added, removed [][]string) error {
+	if len(added) > 0 {
+		if _, err := e.AddNamedGroupingPolicies("g", added); err != nil {
+			return err
+		}
+	}
+	if len(removed) > 0 {
+		if _, err := e.RemoveNamedGroupingPolicies("g", removed); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// diff tells whether the permissions differ between two policies, and which subjects'
-// roles do.
-func diff(old, fresh *casbin.SyncedEnforcer) (permsChanged bool, subjects []string, err error) {
-	op, err := old.GetPolicy()
+// Apply acts on a policy change another node announced (the payload of a changes.Policy
+// note): when it is the next version and says which rule changed, the rule is applied in
+// place, as this node's own writes are; otherwise, unless this node holds that version
+// already, it reloads. So a node does not read every rule again each time a citizen signs up
+// somewhere.
+func (a *Authorizer) Apply(ctx context.Context, payload string) error {
+	v, detail, ok := changes.ParseVersioned(payload)
+	if !ok {
+		return a.Reload(ctx)
+	}
+	a.writeMu.Lock()
+	if v <= a.version || a.enforcer.Load() == nil { // its own write, read already, or nothing held
+		a.writeMu.Unlock()
+		return nil
+	}
+	var d policyDelta
+	if v != a.version+1 || detail == "" || json.Unmarshal([]byte(detail), &d) != nil || !a.applyDelta(d) {
+		a.writeMu.Unlock()
+		return a.Reload(ctx)
+	}
+	a.version = v
+	a.writeMu.Unlock()
+	return nil
+}
+
+// applyDelta changes the enforcer as the write d describes did, and forgets the decisions it
+// may change; it reports false for a write it does not know. Callers hold writeMu.
+func (a *Authorizer) applyDelta(d policyDelta) bool {
+	e := a.enforcer.Load()
+	var err error
+	switch {
+	case d.Ptype == "g" && len(d.Rule) == 3 && d.Op == "+":
+		_, err = e.AddNamedGroupingPolicy("g", d.Rule)
+	case d.Ptype == "g" && len(d.Rule) == 3 && d.Op == "-":
+		_, err = e.RemoveNamedGroupingPolicy("g", d.Rule)
+	case d.Ptype == "p" && len(d.Rule) == 4 && d.Op == "+":
+		_, err = e.AddPolicy(d.Rule)
+	case d.Ptype == "p" && len(d.Rule) == 4 && d.Op == "-":
+		_, err = e.RemovePolicy(d.Rule)
+	default:
+		return false
+	}
 	if err != nil {
-		return false, nil, err
+		return false
 	}
-	np, err := fresh.GetPolicy()
-	if err != nil {
-		return false, nil, err
+	if d.Ptype == "g" {
+		a.forgetSubjects(d.Rule[0])
+	} else {
+		a.forget()
 	}
-	if len(symmetricDifference(op, np)) > 0 {
-		return true, nil, nil
+	return true
+}
+
+// difference is the grants (three values each) of x that are not in y.
+func difference(x, y [][]string) [][]string {
+	in := make(map[[3]string]bool, len(y))
+	for _, r := range y {
+		in[[3]string(r)] = true
 	}
-	og, err := old.GetNamedGroupingPolicy("g")
-	if err != nil {
-		return false, nil, err
+	var out [][]string
+	for _, r := range x {
+		if !in[[3]string(r)] {
+			out = append(out, r)
+		}
 	}
-	ng, err := fresh.GetNamedGroupingPolicy("g")
-	if err != nil {
-		return false, nil, err
-	}
-	for _, r := range symmetricDifference(og, ng) {
-		subjects = append(subjects, r[0])
-	}
-	return false, subjects, nil
+	return out
 }
 
 // symmetricDifference is the rules in one list and not the other.
@@ -394,7 +536,11 @@ func (a *Authorizer) Allowed(sub, dom, obj, act string) (bool, error) {
 	if v, ok := mine.m.Load(key); ok {
 		return v.(bool), nil
 	}
-	ok, err := a.decide(a.enforcer.Load(), sub, dom, obj, act)
+	e, err := a.policy(context.Background())
+	if err != nil {
+		return false, err
+	}
+	ok, err := a.decide(e, sub, dom, obj, act)
 	if err != nil {
 		return ok, err
 	}
@@ -434,9 +580,11 @@ func (a *Authorizer) Grant(ctx context.Context, sub string, role Role, dom strin
 	if err := a.adapter.AddPolicyCtx(ctx, "g", "g", rule); err != nil {
 		return fmt.Errorf("grant %s to %s in %s: %w", role, sub, dom, err)
 	}
-	a.wrote()
-	if _, err := a.enforcer.Load().AddNamedGroupingPolicy("g", rule); err != nil {
-		return fmt.Errorf("grant %s to %s in %s: %w", role, sub, dom, err)
+	if e := a.enforcer.Load(); e != nil {
+		a.wrote()
+		if _, err := e.AddNamedGroupingPolicy("g", rule); err != nil {
+			return fmt.Errorf("grant %s to %s in %s: %w", role, sub, dom, err)
+		}
 	}
 	a.forgetSubjects(sub)
 	return nil
@@ -454,9 +602,11 @@ func (a *Authorizer) Revoke(ctx context.Context, sub string, role Role, dom stri
 	if err := a.adapter.RemovePolicyCtx(ctx, "g", "g", rule); err != nil {
 		return fmt.Errorf("revoke %s from %s in %s: %w", role, sub, dom, err)
 	}
-	a.wrote()
-	if _, err := a.enforcer.Load().RemoveNamedGroupingPolicy("g", rule); err != nil {
-		return fmt.Errorf("revoke %s from %s in %s: %w", role, sub, dom, err)
+	if e := a.enforcer.Load(); e != nil {
+		a.wrote()
+		if _, err := e.RemoveNamedGroupingPolicy("g", rule); err != nil {
+			return fmt.Errorf("revoke %s from %s in %s: %w", role, sub, dom, err)
+		}
 	}
 	a.forgetSubjects(sub)
 	return nil
@@ -509,7 +659,10 @@ func (a *Authorizer) GrantsOf(sub string) []Grant {
 // RolesOf lists the roles sub holds in dom, counting grants in AllDomains, sorted and without
 // repeats. It asks the role links of the two domains, not every rule.
 func (a *Authorizer) RolesOf(sub, dom string) []Role {
-	e := a.enforcer.Load()
+	e, err := a.policy(context.Background())
+	if err != nil {
+		return nil // no policy, no role
+	}
 	var rs []Role
 	for _, d := range []string{dom, AllDomains} {
 		for _, name := range e.GetRolesForUserInDomain(sub, d) {
@@ -528,7 +681,10 @@ func (a *Authorizer) HasAnyRoleIn(sub, dom string) bool { return len(a.RolesOf(s
 // SubjectsWithRole lists the subjects holding role in dom, counting grants in AllDomains,
 // sorted and without repeats.
 func (a *Authorizer) SubjectsWithRole(role Role, dom string) []string {
-	e := a.enforcer.Load()
+	e, err := a.policy(context.Background())
+	if err != nil {
+		return nil
+	}
 	var subs []string
 	for _, d := range []string{dom, AllDomains} {
 		subs = append(subs, e.GetUsersForRoleInDomain(roleSubject(role), d)...)
@@ -539,7 +695,11 @@ func (a *Authorizer) SubjectsWithRole(role Role, dom string) []string {
 
 // groupingRules returns the (subject, role, domain) rules whose field i is v.
 func (a *Authorizer) groupingRules(i int, v string) [][]string {
-	rules, err := a.enforcer.Load().GetFilteredNamedGroupingPolicy("g", i, v)
+	e, err := a.policy(context.Background())
+	if err != nil {
+		return nil // no policy, no grant
+	}
+	rules, err := e.GetFilteredNamedGroupingPolicy("g", i, v)
 	if err != nil {
 		// Only an unknown ptype fails here, and "g" is in the embedded model.
 		panic(fmt.Sprintf("authz: grouping policy: %v", err))

@@ -47,14 +47,29 @@ type Note struct {
 }
 
 // Bump records in db (the writer's transaction) that topic changed, announces it on
-// PostgreSQL, and returns the new version.
-func Bump(ctx context.Context, db bun.IDB, topic Topic) (int64, error) {
+// PostgreSQL, and returns the new version. The note's payload is the new version, then a space
+// and detail when detail is not empty: what changed, for nodes that can apply it without
+// reading everything again (ParseVersioned reads it back).
+func Bump(ctx context.Context, db bun.IDB, topic Topic, detail string) (int64, error) {
 	var v int64
 	err := db.NewRaw("UPDATE change_versions SET version = version + 1 WHERE topic = ? RETURNING version", string(topic)).Scan(ctx, &v)
 	if err != nil {
 		return 0, fmt.Errorf("bump %s version: %w", topic, err)
 	}
-	return v, Notify(ctx, db, topic, strconv.FormatInt(v, 10))
+	payload := strconv.FormatInt(v, 10)
+	// NOTIFY payloads are limited to 8,000 bytes; a larger detail is left out (the nodes
+	// then read everything again).
+	if detail != "" && len(detail) < 7000 {
+		payload += " " + detail
+	}
+	return v, Notify(ctx, db, topic, payload)
+}
+
+// ParseVersioned reads the payload of a versioned topic's note.
+func ParseVersioned(payload string) (version int64, detail string, ok bool) {
+	v, detail, _ := strings.Cut(payload, " ")
+	version, err := strconv.ParseInt(v, 10, 64)
+	return version, detail, err == nil && version > 0
 }
 
 // Version is the current version of topic.
