@@ -54,6 +54,7 @@ type options struct {
 	bin              string
 	tenants          int
 	idle             time.Duration
+	tenantsOnly      bool
 }
 
 func main() {
@@ -69,6 +70,7 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "", "a concorde binary to measure instead of building this tree")
 	flag.IntVar(&o.tenants, "tenants", 10_000, "tenants (each with a tenant admin) of the many-tenants part; 0 leaves it out")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second, "how long the idle processor time of the many-tenants part is measured")
+	flag.BoolVar(&o.tenantsOnly, "tenants-only", false, "measure only the many-tenants part")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -122,11 +124,13 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	var runs []dialectRun
-	sq, err := measure(ctx, o, bin, dir, "SQLite", filepath.Join(dir, "bench.db"), 0.30)
-	if err != nil {
-		return fmt.Errorf("SQLite: %w", err)
+	if !o.tenantsOnly {
+		sq, err := measure(ctx, o, bin, dir, "SQLite", filepath.Join(dir, "bench.db"), 0.30)
+		if err != nil {
+			return fmt.Errorf("SQLite: %w", err)
+		}
+		runs = append(runs, sq)
 	}
-	runs = append(runs, sq)
 	var tenantRuns []*tenantsRun
 	if o.tenants > 0 {
 		n := 0
@@ -145,14 +149,19 @@ func run(ctx context.Context, o options) error {
 	} else if pgURL, drop, err := pgSchema(ctx, o.pg); err != nil {
 		note = fmt.Sprintf("PostgreSQL skipped: %v", err)
 	} else {
-		pg, err := measure(ctx, o, bin, dir, "PostgreSQL", pgURL, 0.12)
+		if !o.tenantsOnly {
+			pg, err := measure(ctx, o, bin, dir, "PostgreSQL", pgURL, 0.12)
+			if err != nil {
+				if !o.keep {
+					drop()
+				}
+				return fmt.Errorf("PostgreSQL: %w", err)
+			}
+			runs = append(runs, pg)
+		}
 		if !o.keep {
 			drop()
 		}
-		if err != nil {
-			return fmt.Errorf("PostgreSQL: %w", err)
-		}
-		runs = append(runs, pg)
 		if o.tenants > 0 {
 			tr, err := measureTenants(ctx, o, bin, dir, "PostgreSQL", func() (string, func(), error) { return pgSchema(ctx, o.pg) })
 			if err != nil {
@@ -161,7 +170,11 @@ func run(ctx context.Context, o options) error {
 			tenantRuns = append(tenantRuns, tr)
 		}
 	}
-	report(os.Stdout, o, runs, note)
+	if len(runs) > 0 {
+		report(os.Stdout, o, runs, note)
+	} else if note != "" {
+		fmt.Printf("\n%s\n", note)
+	}
 	reportTenants(os.Stdout, tenantRuns)
 	return nil
 }
