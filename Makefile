@@ -31,8 +31,8 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 14m ./...
 
-# Also the 100,000-vote test through the real server (core/e2e), on PostgreSQL too when
-# TEST_DATABASE_URL is set.
+# Also the 100,000-vote test and the scale suite (10,000 tenants with an admin each, 100,000
+# without) through the real server (core/e2e), on PostgreSQL too when TEST_DATABASE_URL is set.
 test-long:
 	$(GO) test -count=1 -timeout 60m -tags long ./...
 

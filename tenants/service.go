@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/concorde-civic/concorde/core/audit"
+	"github.com/concorde-civic/concorde/core/changes"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/store"
 )
@@ -23,6 +26,11 @@ type Service struct {
 	index *Index
 	ids   *store.IDs
 	Now   func() time.Time
+
+	// refreshMu makes refreshes replace the index in the order they read the database.
+	refreshMu sync.Mutex
+	// version is the tenants version (core/changes) the index holds.
+	version atomic.Int64
 }
 
 // NewService wires the tenant service.
@@ -56,6 +64,13 @@ type Patch struct {
 
 // Refresh reloads every tenant and host into the index.
 func (s *Service) Refresh(ctx context.Context) error {
+	s.refreshMu.Lock()
+	defer s.refreshMu.Unlock()
+	// The version is read first: a change made while the list is read is read again next time.
+	v, err := changes.Version(ctx, s.db, changes.Tenants)
+	if err != nil {
+		return err
+	}
 	all, err := s.List(ctx)
 	if err != nil {
 		return err
@@ -65,7 +80,27 @@ func (s *Service) Refresh(ctx context.Context) error {
 		ptrs[i] = &all[i]
 	}
 	s.index.Replace(ptrs)
+	s.version.Store(v)
 	return nil
+}
+
+// refreshIfHeld refreshes the index after a change, if this process holds one (an admin
+// command does not read it).
+func (s *Service) refreshIfHeld(ctx context.Context) error {
+	if s.version.Load() == 0 {
+		return nil
+	}
+	return s.Refresh(ctx)
+}
+
+// Sync refreshes the index if a tenant or a host changed since it was read (another node or
+// an admin command changed it); otherwise it costs one row read.
+func (s *Service) Sync(ctx context.Context) error {
+	v, err := changes.Version(ctx, s.db, changes.Tenants)
+	if err != nil || v == s.version.Load() {
+		return err
+	}
+	return s.Refresh(ctx)
 }
 
 // List returns every tenant with its hosts, by slug.
@@ -170,12 +205,16 @@ func (s *Service) Create(ctx context.Context, actor string, in NewTenant) (Tenan
 		}
 		_, err := s.log.Append(ctx, tx, PlatformID, audit.Record{Actor: actor, Action: "tenant.create", Object: "tenant:" + t.Slug,
 			Detail: map[string]any{"kind": t.Kind, "name": t.Name, "hosts": hosts}})
+		if err != nil {
+			return err
+		}
+		_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		return err
 	})
 	if err != nil {
 		return Tenant{}, wrap(err, "create tenant "+in.Slug)
 	}
-	return t, s.Refresh(ctx)
+	return t, s.refreshIfHeld(ctx)
 }
 
 // Update changes a tenant's name and branding. It is audited in the tenant's own chain.
@@ -225,12 +264,16 @@ func (s *Service) Update(ctx context.Context, actor, slug string, p Patch) (Tena
 			return err
 		}
 		_, err := s.log.Append(ctx, tx, t.ID, audit.Record{Actor: actor, Action: "tenant.update", Object: "tenant:" + t.Slug, Detail: changed})
+		if err != nil {
+			return err
+		}
+		_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		return err
 	})
 	if err != nil {
 		return t, wrap(err, "update tenant "+slug)
 	}
-	return t, s.Refresh(ctx)
+	return t, s.refreshIfHeld(ctx)
 }
 
 // SetStatus suspends or resumes a tenant's site.
@@ -252,12 +295,16 @@ func (s *Service) SetStatus(ctx context.Context, actor, slug string, st Status) 
 			return err
 		}
 		_, err := s.log.Append(ctx, tx, PlatformID, audit.Record{Actor: actor, Action: action, Object: "tenant:" + slug})
+		if err != nil {
+			return err
+		}
+		_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		return err
 	})
 	if err != nil {
 		return t, wrap(err, action+" "+slug)
 	}
-	return t, s.Refresh(ctx)
+	return t, s.refreshIfHeld(ctx)
 }
 
 // AddHost makes one more host name serve a tenant.
@@ -275,12 +322,16 @@ func (s *Service) AddHost(ctx context.Context, actor, slug, host string) (Tenant
 			return err
 		}
 		_, err := s.log.Append(ctx, tx, PlatformID, audit.Record{Actor: actor, Action: "tenant.add_host", Object: "tenant:" + slug, Detail: map[string]any{"host": h}})
+		if err != nil {
+			return err
+		}
+		_, err = changes.Bump(ctx, tx, changes.Tenants, "")
 		return err
 	})
 	if err != nil {
 		return t, wrap(err, "add host to "+slug)
 	}
-	if err := s.Refresh(ctx); err != nil {
+	if err := s.refreshIfHeld(ctx); err != nil {
 		return t, err
 	}
 	return s.BySlug(ctx, slug)
@@ -323,7 +374,16 @@ func (s *Service) EnsurePlatformHost(ctx context.Context, host string) error {
 	if err != nil {
 		return fmt.Errorf("CONCORDE_PLATFORM_HOST: %w", err)
 	}
-	_, err = s.db.NewInsert().Model(&Host{TenantID: PlatformID, Host: h}).On("CONFLICT DO NOTHING").Exec(ctx)
+	err = s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewInsert().Model(&Host{TenantID: PlatformID, Host: h}).On("CONFLICT DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			_, err = changes.Bump(ctx, tx, changes.Tenants, "")
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("register platform host %s: %w", h, err)
 	}

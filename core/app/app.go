@@ -15,6 +15,7 @@ import (
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/catalog"
+	"github.com/concorde-civic/concorde/core/changes"
 	"github.com/concorde-civic/concorde/core/config"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/forwarded"
@@ -64,6 +65,10 @@ type App struct {
 type Options struct {
 	// Hasher overrides the password hasher (tests use a cheap one).
 	Hasher *identity.Hasher
+	// Command opens for one admin command rather than a server: the policies and the tenants
+	// index are not read at start (the policy on first use; the index never), which with
+	// 10,000 tenants is most of a command's time.
+	Command bool
 }
 
 // Open connects to the database, applies pending migrations and builds every service.
@@ -80,7 +85,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	}
 	a := &App{Config: cfg, Log: log, DB: db, IDs: &store.IDs{}, Metrics: metrics.New()}
 	a.Audit = audit.New(db)
-	if a.Authz, err = authz.New(ctx, db); err != nil {
+	newAuthz := authz.New
+	if opt.Command {
+		newAuthz = authz.NewLazy
+	}
+	if a.Authz, err = newAuthz(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("load authorization policies: %w", err)
 	}
@@ -103,6 +112,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Votes = vote.New(db, a.Metrics.Registry, vote.Options{Log: log})
 	a.Votes.Start()
 	a.Catalog = catalog.New(a.Consultations, a.Proposals, a.Votes)
+	a.Catalog.Announce = a.announceConsultation
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
 	if a.Limits, err = a.limiter(ctx); err != nil {
@@ -117,9 +127,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		_ = db.Close()
 		return nil, err
 	}
-	if err := a.Tenants.Refresh(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
+	if !opt.Command {
+		if err := a.Tenants.Refresh(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -182,15 +194,11 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 	})
 }
 
-// Tick does the periodic upkeep of one node: it reloads tenants and policies (other nodes
-// may have changed them), refreshes the gauges and deletes expired sessions.
+// Tick does the periodic upkeep of one node: it reloads tenants and policies if other nodes
+// changed them (on PostgreSQL, Watch hears of it at once; this is the fallback), refreshes
+// the gauges and deletes expired sessions.
 func (a *App) Tick(ctx context.Context) {
-	if err := a.Tenants.Refresh(ctx); err != nil {
-		a.Log.Warn("refresh tenants", "error", err.Error())
-	}
-	if err := a.Authz.Reload(ctx); err != nil {
-		a.Log.Warn("reload policies", "error", err.Error())
-	}
+	a.syncShared(ctx)
 	for st, n := range a.Tenants.Index().Count() {
 		a.Metrics.Tenants.WithLabelValues(string(st)).Set(float64(n))
 	}
@@ -199,6 +207,55 @@ func (a *App) Tick(ctx context.Context) {
 	}
 	if n, err := a.Sessions.CountActive(ctx); err == nil {
 		a.Metrics.ActiveSessions.Set(float64(n))
+	}
+}
+
+// syncShared reloads the tenants and the policies if their versions moved (one row each
+// otherwise).
+func (a *App) syncShared(ctx context.Context) {
+	if err := a.Tenants.Sync(ctx); err != nil {
+		a.Log.Warn("refresh tenants", "error", err.Error())
+	}
+	if err := a.Authz.Reload(ctx); err != nil {
+		a.Log.Warn("reload policies", "error", err.Error())
+	}
+}
+
+// Watch, on PostgreSQL, listens for the changes other nodes and admin commands announce and
+// applies them at once, until ctx ends; ready (if not nil) is closed once it listens. On
+// SQLite (one node) it returns at once: the periodic Tick is enough.
+func (a *App) Watch(ctx context.Context, ready chan<- struct{}) {
+	if store.DialectOf(a.DB) != store.Postgres {
+		if ready != nil {
+			close(ready)
+		}
+		return
+	}
+	changes.Listen(ctx, a.Config.DatabaseURL, a.Log, func(n changes.Note) {
+		switch n.Topic {
+		case changes.Policy:
+			// Usually one rule, applied in place; a note about this node's own write costs nothing.
+			if err := a.Authz.Apply(ctx, n.Payload); err != nil {
+				a.Log.Warn("apply policy change", "error", err.Error())
+			}
+		case changes.Tenants, changes.Resync:
+			// Both are version-checked: a note about this node's own change costs two row reads.
+			a.syncShared(ctx)
+		case changes.Catalog:
+			if t, c, ok := changes.ParseConsultation(n.Payload); ok {
+				a.Catalog.Forget(t, c)
+			}
+		}
+	}, ready)
+}
+
+// announceConsultation tells the other nodes that this node changed a consultation.
+func (a *App) announceConsultation(tenantID, consultationID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := changes.NotifyConsultation(ctx, a.DB, tenantID, consultationID); err != nil {
+		// The other nodes still reload it within the catalog's TTL.
+		a.Log.Warn("announce consultation change", "error", err.Error())
 	}
 }
 

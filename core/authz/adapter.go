@@ -3,17 +3,25 @@ package authz
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 
 	"github.com/casbin/casbin/v2/model"
 	"github.com/casbin/casbin/v2/persist"
 	"github.com/uptrace/bun"
+
+	"github.com/concorde-civic/concorde/core/changes"
 )
 
 // Adapter stores Casbin rules in the casbin_rules table, through bun, on SQLite or PostgreSQL.
 // Every method without a context uses context.Background(); the *Ctx variants take one.
+// Every write bumps the policy version (core/changes) in its transaction, so that other nodes
+// know to reload, and at once on PostgreSQL.
 type Adapter struct {
 	db *bun.DB
+	// written is the policy version the last write made; the Authorizer reads it under the
+	// lock that orders its writes.
+	written int64
 }
 
 var (
@@ -111,8 +119,21 @@ func (a *Adapter) SavePolicyCtx(ctx context.Context, m model.Model) error {
 		if _, err := tx.NewDelete().Model((*casbinRule)(nil)).Where("1 = 1").Exec(ctx); err != nil {
 			return fmt.Errorf("save casbin rules: clear: %w", err)
 		}
-		return insertRules(ctx, tx, rows)
+		if err := insertRules(ctx, tx, rows); err != nil {
+			return err
+		}
+		return a.bump(ctx, tx, "")
 	})
+}
+
+// bump records, in tx, that the stored policy changed, with what changed if one rule did
+// (see delta).
+func (a *Adapter) bump(ctx context.Context, tx bun.Tx, detail string) error {
+	v, err := changes.Bump(ctx, tx, changes.Policy, detail)
+	if err == nil {
+		a.written = v
+	}
+	return err
 }
 
 // insertRules inserts rows, leaving alone those already stored.
@@ -151,7 +172,10 @@ func (a *Adapter) AddPoliciesCtx(ctx context.Context, sec, ptype string, rules [
 		return err
 	}
 	return a.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
-		return insertRules(ctx, tx, rows)
+		if err := insertRules(ctx, tx, rows); err != nil {
+			return err
+		}
+		return a.bump(ctx, tx, delta("+", ptype, rules))
 	})
 }
 
@@ -182,7 +206,7 @@ func (a *Adapter) RemovePoliciesCtx(ctx context.Context, sec, ptype string, rule
 				return fmt.Errorf("remove casbin rule %s %v: %w", ptype, rows[i].values(), err)
 			}
 		}
-		return nil
+		return a.bump(ctx, tx, delta("-", ptype, rules))
 	})
 }
 
@@ -198,14 +222,37 @@ func (a *Adapter) RemoveFilteredPolicyCtx(ctx context.Context, sec, ptype string
 	if fieldIndex < 0 || fieldIndex+len(fieldValues) > ruleFields {
 		return fmt.Errorf("remove casbin rules: filter from v%d with %d values is outside v0..v%d", fieldIndex, len(fieldValues), ruleFields-1)
 	}
-	q := a.db.NewDelete().Model((*casbinRule)(nil)).Where("ptype = ?", ptype)
-	for i, v := range fieldValues {
-		if v != "" {
-			q = q.Where("? = ?", bun.Ident(fmt.Sprintf("v%d", fieldIndex+i)), v)
+	return a.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewDelete().Model((*casbinRule)(nil)).Where("ptype = ?", ptype)
+		for i, v := range fieldValues {
+			if v != "" {
+				q = q.Where("? = ?", bun.Ident(fmt.Sprintf("v%d", fieldIndex+i)), v)
+			}
 		}
+		if _, err := q.Exec(ctx); err != nil {
+			return fmt.Errorf("remove casbin rules %s from v%d %v: %w", ptype, fieldIndex, fieldValues, err)
+		}
+		return a.bump(ctx, tx, "")
+	})
+}
+
+// policyDelta is one rule added or removed, as announced to the other nodes, which apply it
+// as they would their own write rather than read every rule again.
+type policyDelta struct {
+	Op    string   `json:"op"` // "+" or "-"
+	Ptype string   `json:"ptype"`
+	Rule  []string `json:"rule"`
+}
+
+// delta describes a write of rules for the other nodes: only a write of one rule is described
+// (the others make them read everything again).
+func delta(op, ptype string, rules [][]string) string {
+	if len(rules) != 1 {
+		return ""
 	}
-	if _, err := q.Exec(ctx); err != nil {
-		return fmt.Errorf("remove casbin rules %s from v%d %v: %w", ptype, fieldIndex, fieldValues, err)
+	b, err := json.Marshal(policyDelta{Op: op, Ptype: ptype, Rule: rules[0]})
+	if err != nil {
+		return ""
 	}
-	return nil
+	return string(b)
 }

@@ -18,14 +18,20 @@ func (a *Authorizer) AddPermission(ctx context.Context, role Role, dom, obj, act
 	}
 	a.writeMu.Lock()
 	defer a.writeMu.Unlock()
-	if ok, err := a.enforcer.HasPolicy(rule); err != nil || ok {
-		return err
+	e := a.enforcer.Load()
+	if e != nil {
+		if ok, err := e.HasPolicy(rule); err != nil || ok {
+			return err
+		}
 	}
 	if err := a.adapter.AddPolicyCtx(ctx, "p", "p", rule); err != nil {
 		return fmt.Errorf("add permission %v: %w", rule, err)
 	}
-	if _, err := a.enforcer.AddPolicy(rule); err != nil {
-		return fmt.Errorf("add permission %v: %w", rule, err)
+	if e != nil {
+		a.wrote()
+		if _, err := e.AddPolicy(rule); err != nil {
+			return fmt.Errorf("add permission %v: %w", rule, err)
+		}
 	}
 	a.forget()
 	return nil
@@ -42,8 +48,11 @@ func (a *Authorizer) RemovePermission(ctx context.Context, role Role, dom, obj, 
 	if err := a.adapter.RemovePolicyCtx(ctx, "p", "p", rule); err != nil {
 		return fmt.Errorf("remove permission %v: %w", rule, err)
 	}
-	if _, err := a.enforcer.RemovePolicy(rule); err != nil {
-		return fmt.Errorf("remove permission %v: %w", rule, err)
+	if e := a.enforcer.Load(); e != nil {
+		a.wrote()
+		if _, err := e.RemovePolicy(rule); err != nil {
+			return fmt.Errorf("remove permission %v: %w", rule, err)
+		}
 	}
 	a.forget()
 	return nil
@@ -51,7 +60,11 @@ func (a *Authorizer) RemovePermission(ctx context.Context, role Role, dom, obj, 
 
 // RolesWith lists the roles given act on obj in dom, counting AllDomains.
 func (a *Authorizer) RolesWith(dom, obj, act string) []Role {
-	rules, err := a.enforcer.GetFilteredPolicy(2, obj, act)
+	e, err := a.policy(context.Background())
+	if err != nil {
+		return nil
+	}
+	rules, err := e.GetFilteredPolicy(2, obj, act)
 	if err != nil {
 		return nil
 	}

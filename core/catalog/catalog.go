@@ -159,6 +159,9 @@ type Catalog struct {
 	// OpinionsEvery is how often, at most, a consultation's opinion groups are computed
 	// again while its sequence votes change.
 	OpinionsEvery time.Duration
+	// Announce, when set, tells the other nodes that this node changed a consultation (see
+	// Invalidate); they drop their copy with Forget.
+	Announce func(tenantID, consultationID int64)
 
 	mu         sync.Mutex
 	slots      map[key]*slot
@@ -214,7 +217,7 @@ func (c *Catalog) ByProposal(ctx context.Context, tenantID, proposalID int64) (*
 	if p.Status != proposal.Accepted {
 		return nil, nil, errs.E(errs.Conflict, "this proposal is not open to votes (it is %s)", p.Status)
 	}
-	c.Invalidate(tenantID, p.ConsultationID) // accepted since the entry was loaded
+	c.Forget(tenantID, p.ConsultationID) // accepted since the entry was loaded
 	e, err := c.ByID(ctx, tenantID, p.ConsultationID)
 	if err != nil {
 		return nil, nil, err
@@ -265,8 +268,17 @@ func (c *Catalog) ByID(ctx context.Context, tenantID, consultationID int64) (*En
 	return e, nil
 }
 
-// Invalidate drops a consultation's entry; the next read loads it again.
+// Invalidate drops a consultation's entry after this node changed it, and announces the change
+// to the other nodes; the next read loads it again.
 func (c *Catalog) Invalidate(tenantID, consultationID int64) {
+	c.Forget(tenantID, consultationID)
+	if c.Announce != nil {
+		c.Announce(tenantID, consultationID)
+	}
+}
+
+// Forget drops a consultation's entry here only (another node changed it).
+func (c *Catalog) Forget(tenantID, consultationID int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if sl := c.slots[key{tenantID, consultationID}]; sl != nil {

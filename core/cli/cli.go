@@ -122,7 +122,7 @@ func usage(w io.Writer, cmds map[string]command) {
 // open wires the services for an admin command (logs go to stderr, warnings only).
 func open(ctx context.Context, e Env, cfg *config.Config) (*app.App, error) {
 	log := slog.New(slog.NewJSONHandler(e.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return app.Open(ctx, *cfg, log, app.Options{})
+	return app.Open(ctx, *cfg, log, app.Options{Command: true})
 }
 
 // cliActor names the person running an admin command in the audit log.

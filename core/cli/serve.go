@@ -43,6 +43,7 @@ func serve(ctx context.Context, e Env, cfg *config.Config, fs *flag.FlagSet, arg
 	tickCtx, stopTicks := context.WithCancel(ctx)
 	defer stopTicks()
 	go a.RunTicks(tickCtx, 15*time.Second)
+	go a.Watch(tickCtx, nil)
 	_ = srv.Ready(ctx)
 
 	errc := make(chan error, 2)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/storetest"
@@ -73,4 +75,79 @@ func TestNodes_TwoNodesShareOneDatabase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// On PostgreSQL a node announces what it changed (NOTIFY) and the other nodes apply it at once
+// (LISTEN), long before their periodic refresh (15 s for tenants and policies, 2 s for
+// consultations): here neither node ever runs it.
+func TestNodes_ChangesReachTheOtherNodeAtOnce(t *testing.T) {
+	url := storetest.URL(t, "postgres")
+	n1, n2 := testsupport.NewAt(t, url), testsupport.NewAt(t, url)
+	n2.App.Catalog.TTL = time.Hour // only the announcement can refresh node 2's copy
+	ctx, cancel := context.WithCancel(context.Background())
+	var watching sync.WaitGroup
+	for _, n := range []*testsupport.Env{n1, n2} {
+		ready := make(chan struct{})
+		watching.Add(1)
+		go func() { defer watching.Done(); n.App.Watch(ctx, ready) }()
+		select {
+		case <-ready:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a node does not listen after 10 s")
+		}
+	}
+	t.Cleanup(func() { cancel(); watching.Wait() }) // before the apps close
+	// within waits for cond on node 2 and says how long it took.
+	within := func(what string, cond func() bool) {
+		t.Helper()
+		start := time.Now()
+		for !cond() {
+			if time.Since(start) > time.Second {
+				t.Fatalf("%s: not seen on node 2 after 1 s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		t.Logf("%s: seen on node 2 after %v", what, time.Since(start).Round(time.Millisecond))
+	}
+
+	w := newConsultation(t, n1) // tenants, accounts and roles, all made on node 1
+	within("a new tenant", func() bool {
+		return n2.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/"}).Status == http.StatusOK
+	})
+
+	// A role granted on node 1.
+	m, tok := n1.Account(w.A.Tenant.ID, "promoted@ay.test", authz.Citizen)
+	users := testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/users", Token: tok}
+	within("a new account's citizen role", func() bool { return n2.Do(users).Status == http.StatusForbidden })
+	if res := n1.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: fmt.Sprintf("/api/v1/users/%d/roles", m.ID),
+		Token: w.admin, Body: map[string]any{"role": "tenant-admin"}}); res.Status != http.StatusOK && res.Status != http.StatusCreated {
+		t.Fatalf("grant on node 1: %d %s", res.Status, res.Body)
+	}
+	within("a role granted", func() bool { return n2.Do(users).Status == http.StatusOK })
+
+	// A consultation changed on node 1, which node 2 holds in its catalog.
+	before, err := n2.App.Catalog.BySlug(ctx, w.A.Tenant.ID, w.slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const question = "Comment ouvrir les musées le soir ?"
+	if before.Consultation.Question == question {
+		t.Fatal("the question is the new one already: the test proves nothing")
+	}
+	if res := n1.Do(testsupport.Request{Method: "PATCH", Host: w.A.Host, Path: "/api/v1/consultations/" + w.slug,
+		Token: w.admin, Body: map[string]any{"question": question}}); res.Status != http.StatusOK {
+		t.Fatalf("change on node 1: %d %s", res.Status, res.Body)
+	}
+	within("a consultation changed", func() bool {
+		e, err := n2.App.Catalog.BySlug(ctx, w.A.Tenant.ID, w.slug)
+		return err == nil && e.Consultation.Question == question
+	})
+
+	// A tenant suspended on node 1.
+	if _, err := n1.App.Tenants.SetStatus(ctx, "test", "ay", tenants.Suspended); err != nil {
+		t.Fatal(err)
+	}
+	within("a tenant suspended", func() bool {
+		return n2.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/"}).Status == http.StatusServiceUnavailable
+	})
 }
