@@ -32,6 +32,16 @@ type Config struct {
 	// VoteLimitPerSource bounds votes from one client address per minute and site (0: no limit).
 	VoteLimitPerSource int    // CONCORDE_VOTE_LIMIT_PER_SOURCE
 	DataDir            string // derived: the folder of the SQLite file, where a development secret is kept
+	// SignInLimitPerAccount and SignInLimitGlobal bound password checks per minute and node:
+	// per account address across every site, and in total (0: no limit).
+	SignInLimitPerAccount int // CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT
+	SignInLimitGlobal     int // CONCORDE_SIGNIN_LIMIT_GLOBAL
+	// AuditKey keys the audit chain (HMAC-SHA256); empty: derived from Secret. Kept outside
+	// the database, so whoever can edit rows cannot recompute the chain.
+	AuditKey string // CONCORDE_AUDIT_KEY
+	// AuditPreviousKeys are retired audit keys, comma-separated, still accepted when verifying
+	// entries written with them (key rotation).
+	AuditPreviousKeys string // CONCORDE_AUDIT_PREVIOUS_KEYS
 }
 
 // Register declares the shared flags on fs, with defaults taken from the environment.
@@ -62,6 +72,17 @@ func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 		perSource = -1 // reported by Validate
 	}
 	fs.IntVar(&c.VoteLimitPerSource, "vote-limit-per-source", perSource, "votes per minute from one client address on one site; 0 for no limit (CONCORDE_VOTE_LIMIT_PER_SOURCE)")
+	intVar := func(p *int, name, key, def, usage string) {
+		n, err := strconv.Atoi(env(key, def))
+		if err != nil {
+			n = -1 // reported by Validate
+		}
+		fs.IntVar(p, name, n, usage+" ("+key+")")
+	}
+	intVar(&c.SignInLimitPerAccount, "signin-limit-per-account", "CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT", "10", "password checks per minute for one account address, over every site; 0 for no limit")
+	intVar(&c.SignInLimitGlobal, "signin-limit-global", "CONCORDE_SIGNIN_LIMIT_GLOBAL", "600", "password checks per minute on this node; 0 for no limit")
+	fs.StringVar(&c.AuditKey, "audit-key", env("CONCORDE_AUDIT_KEY", ""), "key of the audit chain, at least 32 characters; empty: derived from the secret (CONCORDE_AUDIT_KEY)")
+	fs.StringVar(&c.AuditPreviousKeys, "audit-previous-keys", env("CONCORDE_AUDIT_PREVIOUS_KEYS", ""), "retired audit keys, comma-separated, to verify older entries (CONCORDE_AUDIT_PREVIOUS_KEYS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CONCORDE_LOG_LEVEL", "info"), "debug, info, warn or error (CONCORDE_LOG_LEVEL)")
 }
 
@@ -76,6 +97,17 @@ func (c *Config) Validate() error {
 	}
 	if c.VoteLimitPerSource < 0 {
 		return errors.New("CONCORDE_VOTE_LIMIT_PER_SOURCE must be a whole number, 0 for no limit")
+	}
+	if c.SignInLimitPerAccount < 0 || c.SignInLimitGlobal < 0 {
+		return errors.New("CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT and CONCORDE_SIGNIN_LIMIT_GLOBAL must be whole numbers, 0 for no limit")
+	}
+	if c.AuditKey != "" && len(c.AuditKey) < 32 {
+		return errors.New("CONCORDE_AUDIT_KEY must be at least 32 characters")
+	}
+	for _, k := range strings.Split(c.AuditPreviousKeys, ",") {
+		if k = strings.TrimSpace(k); k != "" && len(k) < 32 {
+			return errors.New("each of CONCORDE_AUDIT_PREVIOUS_KEYS must be at least 32 characters")
+		}
 	}
 	if _, err := c.Level(); err != nil {
 		return err
