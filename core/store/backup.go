@@ -53,6 +53,9 @@ func Restore(ctx context.Context, dsn, file string) error {
 		return errs.Field("file", "cannot read the backup: %v", err)
 	}
 	if IsPostgresURL(dsn) {
+		if _, err := pgTool("pg_restore"); err != nil {
+			return err
+		}
 		if err := checkEmpty(ctx, dsn); err != nil {
 			return err
 		}
@@ -179,11 +182,20 @@ func pgArgs(dsn string) (args, env []string, err error) {
 	return append(args, "--dbname="+u.String()), env, nil
 }
 
-// runPG runs one of PostgreSQL's client tools, with a clear error when it is not installed.
-func runPG(ctx context.Context, tool string, env []string, args ...string) error {
+// pgTool finds one of PostgreSQL's client tools on the PATH.
+func pgTool(tool string) (string, error) {
 	path, err := exec.LookPath(tool)
 	if err != nil {
-		return errs.E(errs.Unavailable, "%s is not installed: it is needed to back up and restore PostgreSQL (Debian: apt-get install postgresql-client, of the server's major version or newer)", tool)
+		return "", errs.E(errs.Unavailable, "%s is not installed: it is needed to back up and restore PostgreSQL (Debian: apt-get install postgresql-client, of the server's major version or newer)", tool)
+	}
+	return path, nil
+}
+
+// runPG runs one of PostgreSQL's client tools, with a clear error when it is not installed.
+func runPG(ctx context.Context, tool string, env []string, args ...string) error {
+	path, err := pgTool(tool)
+	if err != nil {
+		return err
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append(os.Environ(), env...)
