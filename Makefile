@@ -4,7 +4,7 @@ BIN       := bin
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/concorde-civic/concorde/core/metrics.Version=$(VERSION)
 
-.PHONY: run build test test-long bench lint proto clean
+.PHONY: run build test test-long bench lint proto clean vulncheck
 
 run: build
 	$(BIN)/concorde serve --demo
@@ -45,6 +45,15 @@ bench:
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
+
+# Known vulnerabilities reachable from the code. govulncheck's database (vuln.go.dev) may be
+# unreachable: the same reports ship as OSV files in the golang.org/x/vulndb module, which the
+# Go module proxy serves, so it is read from there (works offline once downloaded).
+vulncheck:
+	$(GO) install golang.org/x/vuln/cmd/govulncheck@latest
+	db="$$(cd / && $(GO) mod download -json golang.org/x/vulndb@latest | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$$/\1/p')" && \
+		test -d "$$db/data/osv" && \
+		"$$($(GO) env GOPATH)/bin/govulncheck" -db "file://$$db/data/osv" ./...
 
 clean:
 	rm -rf $(BIN)

@@ -23,6 +23,7 @@ import (
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/core/vote"
+	"github.com/concorde-civic/concorde/tenants"
 )
 
 // Service is the account service.
@@ -86,9 +87,14 @@ type profileRow struct {
 
 func (r *profileRow) SetTenantID(id int64) { r.TenantID = id }
 
-// SignUp creates a citizen account on the site and moves the visitor's anonymous
+// SignUp creates a citizen account on the site (never on the platform site) and moves the visitor's anonymous
 // participation (votes, proposals, profile) to it.
 func (s *Service) SignUp(ctx context.Context, tenantID int64, email, name, password, anonymous string) (staff.Member, error) {
+	if tenantID == tenants.PlatformID {
+		// Accounts of the platform tenant are staff, who may sign in on every site where they
+		// hold a role: only a platform admin creates them, or anyone could claim a staff address.
+		return staff.Member{}, errs.E(errs.Forbidden, "accounts cannot be created on the platform site; sign up on your organisation's site")
+	}
 	// Not through the staff service: a citizen signing up is no staff decision, and the
 	// append-only audit log must not keep the email of someone who may later be erased.
 	u, err := s.users.Create(ctx, tenantID, email, name, password)

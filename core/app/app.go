@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -56,9 +57,9 @@ type App struct {
 	Catalog       *catalog.Catalog
 	Limits        *vote.Limiter
 	Account       *account.Service
+	Snapshots     *snapshot.Service
 
 	redis *redislimit.Store // nil without CONCORDE_REDIS_URL
-	Snapshots     *snapshot.Service
 }
 
 // Options tune Open for tests.
@@ -85,6 +86,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	}
 	a := &App{Config: cfg, Log: log, DB: db, IDs: &store.IDs{}, Metrics: metrics.New()}
 	a.Audit = audit.New(db)
+	a.Audit.Keys = AuditKeys(cfg)
 	newAuthz := authz.New
 	if opt.Command {
 		newAuthz = authz.NewLazy
@@ -99,6 +101,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		hasher = *opt.Hasher
 	}
 	a.Users = identity.NewUsers(db, hasher)
+	a.Users.LimitSignIns(identity.SignInLimits{PerAccount: perSource(cfg.SignInLimitPerAccount), Global: perSource(cfg.SignInLimitGlobal)})
 	a.Sessions = identity.NewSessions(db, cfg.SessionTTL)
 	a.Tokens = identity.NewTokens(db)
 	a.Participants = identity.Participants{Secret: []byte(cfg.Secret)}
@@ -272,6 +275,16 @@ func (a *App) RunTicks(ctx context.Context, period time.Duration) {
 			a.Tick(ctx)
 		}
 	}
+}
+
+// AuditKeys is the keyring of the audit chain: CONCORDE_AUDIT_KEY, or a key derived from the
+// secret, and the retired keys (or secrets) that still verify older entries.
+func AuditKeys(cfg config.Config) *audit.Keyring {
+	key := cfg.AuditKey
+	if key == "" {
+		key = audit.DeriveKey(cfg.Secret)
+	}
+	return audit.NewKeyring(key, strings.Split(cfg.AuditPreviousKeys, ",")...)
 }
 
 // perSource maps the configuration's "0 means no limit" to the limits' "negative means no

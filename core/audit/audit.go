@@ -5,13 +5,19 @@
 // in the middle of a chain is detected by Verify. The package offers no way to update or
 // delete entries, on purpose.
 //
+// The chain is keyed: each hash is an HMAC-SHA256 under a key kept outside the database
+// (Keyring), so someone who can edit rows cannot recompute the hashes after a change. Entries
+// written before keys existed (empty key_id) are "legacy": plain SHA-256, accepted only before the
+// first keyed entry.
+//
 // What the chain cannot prove on its own: that the newest entries were not cut off (a
-// truncated chain is still a valid chain). Detecting that needs the head hash kept somewhere
-// else (an export, a log line, a second system), which callers can do with Verify's result.
+// truncated chain is still a valid chain). A signed Head, saved elsewhere and given back to
+// VerifyHead, detects that.
 package audit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -54,12 +60,14 @@ type Entry struct {
 	Detail   json.RawMessage `bun:"detail,notnull" json:"detail"`
 	PrevHash string          `bun:"prev_hash,notnull" json:"prev_hash"`
 	Hash     string          `bun:"hash,notnull" json:"hash"`
+	// KeyID names the key of the entry's HMAC; empty for legacy (unkeyed) entries.
+	KeyID string `bun:"key_id,notnull" json:"key_id"`
 }
 
 // SetTenantID lets store.Scope stamp the entry with its tenant.
 func (e *Entry) SetTenantID(id int64) { e.TenantID = id }
 
-// ComputeHash returns the hash the entry should carry given its other fields:
+// ComputeHash returns the legacy (unkeyed) hash the entry should carry given its other fields:
 // hex(SHA-256) of a JSON array of a version tag and every field, in a fixed order. A JSON
 // array, rather than concatenation, keeps one field's bytes from shifting into the next.
 // Detail is hashed as the exact stored text.
@@ -93,6 +101,9 @@ type Record struct {
 // Log appends to and reads the audit log.
 type Log struct {
 	db *bun.DB
+	// Keys hash new entries and check keyed ones; nil writes legacy entries (tests of other
+	// packages) and cannot verify keyed ones.
+	Keys *Keyring
 	// Now gives the time stamped on new entries; tests replace it.
 	Now func() time.Time
 }
@@ -147,7 +158,14 @@ func (l *Log) Append(ctx context.Context, db bun.IDB, tenantID int64, r Record) 
 				PrevHash: prev,
 			}
 			e.TenantID = s.TenantID() // the hash covers the tenant, so set it before hashing
-			e.Hash = e.ComputeHash()
+			if l.Keys != nil {
+				e.KeyID = l.Keys.CurrentID()
+				if e.Hash, err = l.Keys.Hash(&e); err != nil {
+					return err
+				}
+			} else {
+				e.Hash = e.ComputeHash()
+			}
 			_, err = s.Insert(&e).Exec(ctx)
 			return err
 		})
@@ -290,6 +308,16 @@ const (
 	ReasonHash = "hash mismatch"
 	ReasonLink = "broken link to previous entry"
 	ReasonGap  = "missing entry (gap in sequence)"
+	// ReasonKey: a keyed entry names a key the keyring does not hold.
+	ReasonKey = "hashed with an unknown key"
+	// ReasonLegacy: an unkeyed entry after keyed ones (someone without the key rewrote it).
+	ReasonLegacy = "unkeyed entry after keyed ones"
+	// ReasonTruncated: the chain ends before the signed head's last entry.
+	ReasonTruncated = "entries missing after the end of the chain (truncated tail)"
+	// ReasonHead: the entry the signed head names is not the one stored.
+	ReasonHead = "entry differs from the signed head"
+	// ReasonKeyedFrom: the first keyed entry is not the one the signed head names.
+	ReasonKeyedFrom = "keyed entries rewritten as legacy ones"
 )
 
 // Report is the outcome of verifying one tenant's chain.
@@ -306,6 +334,13 @@ type Report struct {
 	// break shows at n+1 as ReasonLink: read it as "n or n+1 was altered".
 	FirstBroken int64  `json:"first_broken,omitempty"`
 	Reason      string `json:"reason,omitempty"`
+	// Legacy is how many entries at the start of the chain are unkeyed (written before the
+	// chain was keyed); KeyedFrom is the first keyed entry, 0 if none.
+	Legacy    int   `json:"legacy"`
+	KeyedFrom int64 `json:"keyed_from,omitempty"`
+	// LastSeq and LastHash are the chain's last entry, as stored.
+	LastSeq  int64  `json:"last_seq"`
+	LastHash string `json:"last_hash"`
 }
 
 // Verify checks the tenant's whole chain, reading it in batches so a long log is never held
@@ -330,19 +365,116 @@ func (l *Log) Verify(ctx context.Context, tenantID int64) (Report, error) {
 					reason = ReasonGap
 				case e.PrevHash != prevHash:
 					reason = ReasonLink
-				case e.ComputeHash() != e.Hash:
-					reason = ReasonHash
+				case e.KeyID == "" && rep.KeyedFrom != 0:
+					reason = ReasonLegacy
+				default:
+					reason = l.checkHash(e)
 				}
 				if reason != "" {
 					rep.OK, rep.FirstBroken, rep.Reason = false, e.Seq, reason
 				}
 			}
+			if e.KeyID == "" && rep.KeyedFrom == 0 {
+				rep.Legacy++
+			} else if rep.KeyedFrom == 0 {
+				rep.KeyedFrom = e.Seq
+			}
 			prevSeq, prevHash = e.Seq, e.Hash
+			rep.LastSeq, rep.LastHash = e.Seq, e.Hash
 		}
 		if len(batch) < verifyBatch {
 			return rep, nil
 		}
 	}
+}
+
+// checkHash returns the reason e's hash is wrong, or "".
+func (l *Log) checkHash(e *Entry) string {
+	if e.KeyID == "" {
+		if e.ComputeHash() != e.Hash {
+			return ReasonHash
+		}
+		return ""
+	}
+	if l.Keys == nil {
+		return ReasonKey
+	}
+	want, err := l.Keys.Hash(e)
+	if err != nil {
+		return ReasonKey
+	}
+	if !hmac.Equal([]byte(want), []byte(e.Hash)) {
+		return ReasonHash
+	}
+	return ""
+}
+
+// Head signs where the tenant's chain ends now (slug names the tenant for whoever reads the
+// head). It needs the keyring: without it, errs.Unavailable.
+func (l *Log) Head(ctx context.Context, tenantID int64, slug string) (Head, error) {
+	if l.Keys == nil {
+		return Head{}, errs.E(errs.Unavailable, "the audit log has no key to sign its head with")
+	}
+	s := store.For(l.db, tenantID)
+	h := Head{TenantID: tenantID, Tenant: slug, Hash: GenesisHash, At: l.now().UTC().Truncate(time.Microsecond), KeyID: l.Keys.CurrentID()}
+	var last Entry
+	switch err := s.Select(&last).Column("seq", "hash").OrderExpr("seq DESC").Limit(1).Scan(ctx); {
+	case err == nil:
+		h.Seq, h.Hash = last.Seq, last.Hash
+	case !store.IsNoRows(err):
+		return Head{}, fmt.Errorf("read last audit entry of tenant %d: %w", tenantID, err)
+	}
+	var first []int64
+	if err := s.Select((*Entry)(nil)).Column("seq").Where("key_id <> ''").Where("seq <= ?", h.Seq).
+		OrderExpr("seq ASC").Limit(1).Scan(ctx, &first); err != nil {
+		return Head{}, fmt.Errorf("read first keyed audit entry of tenant %d: %w", tenantID, err)
+	}
+	if len(first) > 0 {
+		h.KeyedFrom = first[0]
+	}
+	var err error
+	if h.Signature, err = l.Keys.signHead(h); err != nil {
+		return Head{}, err
+	}
+	return h, nil
+}
+
+// VerifyHead verifies the chain of the head's tenant, and that it still holds the signed head:
+// the entry the head names, with the same hash (else the tail was cut off or rewritten), and
+// the same first keyed entry. A head with a wrong signature is errs.Invalid.
+func (l *Log) VerifyHead(ctx context.Context, h Head) (Report, error) {
+	if l.Keys == nil || !l.Keys.checkHead(h) {
+		return Report{}, errs.Field("head", "the head's signature does not match (altered, or signed with a key this installation does not hold)")
+	}
+	rep, err := l.Verify(ctx, h.TenantID)
+	if err != nil || !rep.OK {
+		return rep, err
+	}
+	fail := func(seq int64, reason string) (Report, error) {
+		rep.OK, rep.FirstBroken, rep.Reason = false, seq, reason
+		return rep, nil
+	}
+	switch {
+	case rep.LastSeq < h.Seq:
+		return fail(rep.LastSeq+1, ReasonTruncated)
+	case h.KeyedFrom != 0 && rep.KeyedFrom != h.KeyedFrom,
+		h.KeyedFrom == 0 && rep.KeyedFrom != 0 && rep.KeyedFrom <= h.Seq:
+		at := h.KeyedFrom
+		if at == 0 || rep.KeyedFrom != 0 && rep.KeyedFrom < at {
+			at = rep.KeyedFrom
+		}
+		return fail(at, ReasonKeyedFrom)
+	case h.Seq == 0:
+		return rep, nil
+	}
+	var e Entry
+	if err := store.For(l.db, h.TenantID).Select(&e).Column("hash").Where("seq = ?", h.Seq).Scan(ctx); err != nil {
+		return Report{}, fmt.Errorf("read audit entry %d of tenant %d: %w", h.Seq, h.TenantID, err)
+	}
+	if e.Hash != h.Hash {
+		return fail(h.Seq, ReasonHead)
+	}
+	return rep, nil
 }
 
 // VerifyAll verifies the chain of every tenant that has entries, in ascending tenant id.

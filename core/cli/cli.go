@@ -3,9 +3,11 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -159,6 +161,7 @@ func commands() map[string]command {
 		hosts                                                      multi
 		check                                                      bool
 	)
+	var headFile string
 	list := []command{
 		{name: "serve", usage: "[--demo]  start the server", run: serve, flags: func(fs *flag.FlagSet) { fs.Bool("demo", false, "create the demo tenants and print their admin logins") }},
 		{name: "tenant create", usage: "--slug S --kind region|city|company --name N --host H [--host H2] [--locale fr|en]",
@@ -306,6 +309,28 @@ func commands() map[string]command {
 			}
 			return nil
 		}},
+		{name: "backup", usage: "FILE  write a consistent copy of the database to a new file, while the server runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump -Fc)",
+			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+				if len(args) != 1 {
+					return errUsage
+				}
+				if err := store.Backup(ctx, cfg.DatabaseURL, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.Stdout, "backup written to %s\n", args[0])
+				return nil
+			}},
+		{name: "restore", usage: "FILE  load a backup into a new, empty database (server stopped; PostgreSQL: pg_restore)",
+			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
+				if len(args) != 1 {
+					return errUsage
+				}
+				if err := store.Restore(ctx, cfg.DatabaseURL, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.Stdout, "restored %s; check it with: concorde audit verify\n", args[0])
+				return nil
+			}},
 		{name: "results recompute", usage: "--tenant SLUG --consultation SLUG [--check]  recompute every counter from the raw votes",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&slug, "tenant", "", "tenant slug")
@@ -345,11 +370,17 @@ func commands() map[string]command {
 					return nil
 				})
 			}},
-		{name: "audit verify", usage: "[--tenant SLUG]  recompute the audit hash chains and name the first broken entry",
-			flags: func(fs *flag.FlagSet) { fs.StringVar(&slug, "tenant", "", "only this tenant (default: all)") },
+		{name: "audit verify", usage: "[--tenant SLUG] [--head FILE]  recompute the audit hash chains and name the first broken entry",
+			flags: func(fs *flag.FlagSet) {
+				fs.StringVar(&slug, "tenant", "", "only this tenant (default: all)")
+				fs.StringVar(&headFile, "head", "", "a signed head saved from GET /api/v1/audit/head: also check the chain still ends as it said")
+			},
 			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
 				if len(args) > 0 {
 					return errUsage
+				}
+				if headFile != "" {
+					return withApp(ctx, e, cfg, func(a *app.App) error { return auditVerifyHead(ctx, e, a, slug, headFile) })
 				}
 				return withApp(ctx, e, cfg, func(a *app.App) error { return auditVerify(ctx, e, a, slug) })
 			}},
@@ -426,14 +457,22 @@ func auditVerify(ctx context.Context, e Env, a *app.App, slug string) error {
 			slugs[t.ID] = t.Slug
 		}
 	}
+	return printReports(e, slugs, reports)
+}
+
+func printReports(e Env, slugs map[int64]string, reports []audit.Report) error {
 	broken := 0
 	for _, r := range reports {
+		legacy := ""
+		if r.Legacy > 0 {
+			legacy = fmt.Sprintf(" (entries 1-%d legacy, unkeyed)", r.Legacy)
+		}
 		if r.OK {
-			fmt.Fprintf(e.Stdout, "ok      %-20s %d entries\n", slugs[r.TenantID], r.Entries)
+			fmt.Fprintf(e.Stdout, "ok      %-20s %d entries%s\n", slugs[r.TenantID], r.Entries, legacy)
 			continue
 		}
 		broken++
-		fmt.Fprintf(e.Stdout, "BROKEN  %-20s %d entries; first broken entry: #%d (%s)\n", slugs[r.TenantID], r.Entries, r.FirstBroken, r.Reason)
+		fmt.Fprintf(e.Stdout, "BROKEN  %-20s %d entries%s; first broken entry: #%d (%s)\n", slugs[r.TenantID], r.Entries, legacy, r.FirstBroken, r.Reason)
 	}
 	if broken > 0 {
 		return fmt.Errorf("%d audit chain(s) broken", broken)
@@ -462,6 +501,34 @@ func recomputeOpinions(ctx context.Context, e Env, a *app.App, t tenants.Tenant,
 	fmt.Fprintf(e.Stdout, "opinion groups from %d sequence votes in %s: %d participants placed, groups %v (silhouette %.3f)\n",
 		o.Votes, time.Since(start).Round(time.Millisecond), o.Participants, o.GroupSizes, o.Silhouette)
 	fmt.Fprintf(e.Stdout, "%d proposal(s) hold consensus across groups, %d bridge; opinions digest %s\n", holds, bridging, o.Digest)
+	return nil
+}
+
+// auditVerifyHead checks a tenant's chain against a signed head saved from the API.
+func auditVerifyHead(ctx context.Context, e Env, a *app.App, slug, file string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return errs.Field("head", "cannot read the head file: %v", err)
+	}
+	var h audit.Head
+	if err := json.Unmarshal(b, &h); err != nil {
+		return errs.Field("head", "%s is not a head saved from GET /api/v1/audit/head: %v", file, err)
+	}
+	t, err := a.Tenants.BySlug(ctx, h.Tenant)
+	if err != nil {
+		return err
+	}
+	if t.ID != h.TenantID || slug != "" && slug != t.Slug {
+		return errs.Field("head", "the head is of tenant %s (%d), not of this installation's tenant %s", h.Tenant, h.TenantID, cmp.Or(slug, t.Slug))
+	}
+	r, err := a.Audit.VerifyHead(ctx, h)
+	if err != nil {
+		return err
+	}
+	if err := printReports(e, map[int64]string{t.ID: t.Slug}, []audit.Report{r}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "the chain holds the signed head: entry #%d of %s\n", h.Seq, h.At.Format(time.RFC3339))
 	return nil
 }
 

@@ -46,6 +46,16 @@ type Config struct {
 	// participant, and one client address, may ask for per minute and site (0: no limit).
 	SequenceLimitPerParticipant int // CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT
 	SequenceLimitPerSource      int // CONCORDE_SEQUENCE_LIMIT_PER_SOURCE
+	// SignInLimitPerAccount and SignInLimitGlobal bound password checks per minute and node:
+	// per account address across every site, and in total (0: no limit).
+	SignInLimitPerAccount int // CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT
+	SignInLimitGlobal     int // CONCORDE_SIGNIN_LIMIT_GLOBAL
+	// AuditKey keys the audit chain (HMAC-SHA256); empty: derived from Secret. Kept outside
+	// the database, so whoever can edit rows cannot recompute the chain.
+	AuditKey string // CONCORDE_AUDIT_KEY
+	// AuditPreviousKeys are retired audit keys, comma-separated, still accepted when verifying
+	// entries written with them (key rotation).
+	AuditPreviousKeys string // CONCORDE_AUDIT_PREVIOUS_KEYS
 }
 
 // Register declares the shared flags on fs, with defaults taken from the environment.
@@ -93,6 +103,10 @@ func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 	}
 	intFlag(&c.SequenceLimitPerParticipant, "sequence-limit-per-participant", "CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT", 20, "sequences per minute one participant may ask for on one site")
 	intFlag(&c.SequenceLimitPerSource, "sequence-limit-per-source", "CONCORDE_SEQUENCE_LIMIT_PER_SOURCE", 120, "sequences per minute from one client address on one site")
+	intFlag(&c.SignInLimitPerAccount, "signin-limit-per-account", "CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT", 10, "password checks per minute for one account address, over every site")
+	intFlag(&c.SignInLimitGlobal, "signin-limit-global", "CONCORDE_SIGNIN_LIMIT_GLOBAL", 600, "password checks per minute on this node")
+	fs.StringVar(&c.AuditKey, "audit-key", env("CONCORDE_AUDIT_KEY", ""), "key of the audit chain, at least 32 characters; empty: derived from the secret (CONCORDE_AUDIT_KEY)")
+	fs.StringVar(&c.AuditPreviousKeys, "audit-previous-keys", env("CONCORDE_AUDIT_PREVIOUS_KEYS", ""), "retired audit keys, comma-separated, to verify older entries (CONCORDE_AUDIT_PREVIOUS_KEYS)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CONCORDE_LOG_LEVEL", "info"), "debug, info, warn or error (CONCORDE_LOG_LEVEL)")
 }
 
@@ -119,6 +133,17 @@ func (c *Config) Validate() error {
 	}
 	if c.SequenceLimitPerParticipant < 0 || c.SequenceLimitPerSource < 0 {
 		return errors.New("CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT and CONCORDE_SEQUENCE_LIMIT_PER_SOURCE must be whole numbers, 0 for no limit")
+	}
+	if c.SignInLimitPerAccount < 0 || c.SignInLimitGlobal < 0 {
+		return errors.New("CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT and CONCORDE_SIGNIN_LIMIT_GLOBAL must be whole numbers, 0 for no limit")
+	}
+	if c.AuditKey != "" && len(c.AuditKey) < 32 {
+		return errors.New("CONCORDE_AUDIT_KEY must be at least 32 characters")
+	}
+	for _, k := range strings.Split(c.AuditPreviousKeys, ",") {
+		if k = strings.TrimSpace(k); k != "" && len(k) < 32 {
+			return errors.New("each of CONCORDE_AUDIT_PREVIOUS_KEYS must be at least 32 characters")
+		}
 	}
 	if _, err := c.Level(); err != nil {
 		return err

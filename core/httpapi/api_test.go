@@ -191,14 +191,16 @@ func TestTenantAPI_PlatformAdminProvisionsAndEveryChangeIsAudited(t *testing.T) 
 		if res := do("DELETE", "nantes.test", fmt.Sprintf("/api/v1/users/%d/roles/auditor", modID), tok, nil); res.Status != http.StatusOK || strings.Contains(string(res.Body), "auditor") {
 			t.Fatalf("revoke: %d %s", res.Status, res.Body)
 		}
-		res = do("GET", "nantes.test", "/api/v1/audit?limit=10", tok, nil)
+		res = do("GET", "nantes.test", "/api/v1/audit?limit=20", tok, nil)
 		var page struct {
 			Entries []struct{ Action, Actor string } `json:"entries"`
 		}
 		res.JSON(t, &page)
 		var actions []string
 		for _, en := range page.Entries {
-			actions = append(actions, en.Action)
+			if en.Action != "token.use" { // every write with the token is audited too (TestTokens_EveryUseIsAudited)
+				actions = append(actions, en.Action)
+			}
 		}
 		want := "role.revoke role.grant user.create tenant.update token.create user.create"
 		if got := strings.Join(actions, " "); !strings.HasPrefix(got, want) {

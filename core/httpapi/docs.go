@@ -55,5 +55,6 @@ func (s *Server) foundationDocs() {
 	s.doc(del, "/api/v1/tokens/:id", "Revoke an API token", nil, nil)
 	s.doc(get, "/api/v1/audit", "The audit log, newest first (actor, action, object, since, until, before, limit)", nil, audit.Page{})
 	s.doc(get, "/api/v1/audit/verify", "Recompute this site's audit hash chain", nil, audit.Report{})
+	s.doc(get, "/api/v1/audit/head", "The signed head of this site's audit chain: save it elsewhere, then `concorde audit verify --head FILE` detects a cut-off or rewritten tail", nil, audit.Head{})
 	s.doc(get, "/api/v1/openapi.json", "This document", nil, nil)
 }

@@ -74,6 +74,11 @@ func (w *world) snapshotOf(t *testing.T, tenantID int64) string {
 		if tenantID != 0 && table != "tenants" && table != "casbin_rules" {
 			q = q.Where("tenant_id = ?", tenantID)
 		}
+		if table == "audit_entries" {
+			// Every token-authenticated write is audited, refused or not: that is a record of
+			// the attempt, not a change the request made.
+			q = q.Where("action <> 'token.use'")
+		}
 		n, err := q.Count(context.Background())
 		if err != nil {
 			t.Fatal(err)

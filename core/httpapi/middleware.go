@@ -12,6 +12,7 @@ import (
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/identity"
+	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/tenants"
 )
 
@@ -99,6 +100,13 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 			return errs.E(errs.Unauthorized, "this API token's account is disabled")
 		}
 		p = caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: u.Email, Via: "token"}
+		// Every use of a token is on record (the staff service says how); used within this
+		// handler only, so the method and path need no copy.
+		m := c.Method()
+		write := m != fiber.MethodGet && m != fiber.MethodHead && m != fiber.MethodOptions
+		if err := s.Staff.RecordTokenUse(ctx, t.ID, staff.TokenUse{Token: tok, Actor: p.Actor(), Method: m, Path: c.Path(), Write: write}); err != nil {
+			return err
+		}
 	} else if tokStr := c.Cookies(sessionCookie); tokStr != "" {
 		sess, err := s.Sessions.Lookup(ctx, t.ID, tokStr)
 		if err == nil {

@@ -7,7 +7,6 @@ import (
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/proposal"
-	"github.com/concorde-civic/concorde/tenants"
 )
 
 type accountPage struct {
@@ -58,16 +57,9 @@ func (s *Server) accountPageRoutes() {
 		ctx := c.UserContext()
 		t := caller.Tenant(ctx)
 		email, password := c.FormValue("email"), c.FormValue("password")
-		u, err := s.Users.Authenticate(ctx, t.ID, email, password)
-		if errs.Is(err, errs.Unauthorized) && t.ID != tenants.PlatformID {
-			// Platform staff (admins, auditors) sign in on any site where they hold a role.
-			if pu, perr := s.Users.Authenticate(ctx, tenants.PlatformID, email, password); perr == nil &&
-				s.Authz.HasAnyRoleIn(userSubject(pu.TenantID, pu.ID), caller.Domain(t.ID)) {
-				u, err = pu, nil
-			}
-		}
+		u, err := s.Users.SignIn(ctx, t.ID, email, password, s.platformStaff(t.ID))
 		if err != nil {
-			if errs.KindOf(err) != errs.Unauthorized && errs.KindOf(err) != errs.Invalid {
+			if k := errs.KindOf(err); k != errs.Unauthorized && k != errs.Invalid && k != errs.TooMany {
 				return err
 			}
 			msg, _ := errs.MessageOf(err)

@@ -223,6 +223,14 @@ func (s *Server) auditRoutes() {
 		}
 		return c.JSON(r)
 	})
+	s.handle(get, "/api/v1/audit/head", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+		t := caller.Tenant(c.UserContext())
+		h, err := s.Audit.Head(c.UserContext(), t.ID, t.Slug)
+		if err != nil {
+			return err
+		}
+		return c.JSON(h)
+	})
 }
 
 func actor(c *fiber.Ctx) string   { return caller.PrincipalOf(c.UserContext()).Actor() }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/tenants"
 )
 
@@ -42,14 +43,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	t := caller.Tenant(ctx)
-	u, err := s.Users.Authenticate(ctx, t.ID, req.Email, req.Password)
-	if errs.Is(err, errs.Unauthorized) && t.ID != tenants.PlatformID {
-		// Platform staff (admins, auditors) sign in on any site where they hold a role.
-		if pu, perr := s.Users.Authenticate(ctx, tenants.PlatformID, req.Email, req.Password); perr == nil &&
-			s.Authz.HasAnyRoleIn(userSubject(pu.TenantID, pu.ID), caller.Domain(t.ID)) {
-			u, err = pu, nil
-		}
-	}
+	u, err := s.Users.SignIn(ctx, t.ID, req.Email, req.Password, s.platformStaff(t.ID))
 	if err != nil {
 		return err
 	}
@@ -63,6 +57,13 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(s.whoami(c.UserContext()))
+}
+
+// platformStaff lets platform staff (admins, auditors) sign in on any site where they hold a role.
+func (s *Server) platformStaff(siteID int64) *identity.PlatformStaff {
+	return &identity.PlatformStaff{TenantID: tenants.PlatformID, MayEnter: func(u identity.User) bool {
+		return s.Authz.HasAnyRoleIn(userSubject(u.TenantID, u.ID), caller.Domain(siteID))
+	}}
 }
 
 // startSession signs a user in on this site: a server-side session and its cookie; the

@@ -35,7 +35,13 @@ type Token struct {
 	Prefix    string     `bun:"prefix,notnull" json:"prefix"`
 	CreatedAt time.Time  `bun:"created_at,notnull" json:"created_at"`
 	RevokedAt *time.Time `bun:"revoked_at" json:"revoked_at,omitempty"`
+	// LastUsedAt is when the token last authenticated a request, to within TokenUseResolution.
+	LastUsedAt *time.Time `bun:"last_used_at" json:"last_used_at,omitempty"`
 }
+
+// TokenUseResolution is how stale a token's LastUsedAt may be: it is written at most this
+// often per token, so reads with a token cost no write.
+const TokenUseResolution = time.Minute
 
 // SetTenantID lets store.Scope stamp the token with its tenant.
 func (t *Token) SetTenantID(id int64) { t.TenantID = id }
@@ -111,6 +117,20 @@ func (s *Tokens) Lookup(ctx context.Context, plaintext string) (Token, error) {
 		return Token{}, fmt.Errorf("look up token: %w", err)
 	}
 	return t, nil
+}
+
+// Touch records that t authenticated a request now, unless its LastUsedAt is already within
+// TokenUseResolution of now.
+func (s *Tokens) Touch(ctx context.Context, t Token) error {
+	at := now()
+	if t.LastUsedAt != nil && at.Sub(*t.LastUsedAt) < TokenUseResolution {
+		return nil
+	}
+	_, err := store.For(s.db, t.TenantID).Update(&Token{}).Set("last_used_at = ?", at).Where("t.id = ?", t.ID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record use of token %d: %w", t.ID, err)
+	}
+	return nil
 }
 
 // List returns the tenant's tokens, revoked ones included, newest first: those of account

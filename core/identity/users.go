@@ -62,15 +62,18 @@ func (u User) Disabled() bool { return u.DisabledAt != nil }
 
 // Users creates, finds and authenticates accounts.
 type Users struct {
-	db     *bun.DB
-	hasher Hasher
-	dummy  string // verified instead of a real hash when the account is unknown
-	ids    store.IDs
+	db      *bun.DB
+	hasher  Hasher
+	dummy   string // verified instead of a real hash when the account is unknown
+	ids     store.IDs
+	limiter *signInLimiter
+	verify  func(pw, phc string) (bool, error) // Verify; tests count the checks
 }
 
-// NewUsers returns the account service; h sets the cost of new password hashes.
+// NewUsers returns the account service; h sets the cost of new password hashes. Sign-ins
+// are limited by the default SignInLimits until LimitSignIns says otherwise.
 func NewUsers(db *bun.DB, h Hasher) *Users {
-	return &Users{db: db, hasher: h, dummy: h.dummyHash()}
+	return &Users{db: db, hasher: h, dummy: h.dummyHash(), limiter: newSignInLimiter(SignInLimits{}), verify: Verify}
 }
 
 // NormalizeEmail trims and lower-cases an address, the form accounts are stored and
@@ -213,29 +216,10 @@ func (s *Users) SetDisabled(ctx context.Context, tenantID, id int64, disabled bo
 	return nil
 }
 
-// Authenticate returns the tenant's account whose email and password match. Every failure
-// (unknown email, wrong password, disabled account, no password set) is the same
-// errs.Unauthorized, and takes about the same time: an unknown email still costs one
-// password verification.
+// Authenticate returns the tenant's account whose email and password match: SignIn without
+// platform staff. Every failure is the same errs.Unauthorized (errs.TooMany past the limits).
 func (s *Users) Authenticate(ctx context.Context, tenantID int64, email, password string) (User, error) {
-	u, err := s.ByEmail(ctx, tenantID, email)
-	found := err == nil
-	if err != nil && !errs.Is(err, errs.NotFound) {
-		return User{}, err
-	}
-	phc := s.dummy
-	if found && u.PasswordHash != "" {
-		phc = u.PasswordHash
-	}
-	ok, verr := Verify(password, phc)
-	if verr != nil { // a stored hash we cannot read: refuse, but keep the time comparable
-		_, _ = Verify(password, s.dummy)
-		ok = false
-	}
-	if !found || !ok || phc == s.dummy || u.Disabled() {
-		return User{}, errs.E(errs.Unauthorized, errBadCredentials)
-	}
-	return u, nil
+	return s.SignIn(ctx, tenantID, email, password, nil)
 }
 
 // now is the time rows are stamped with: UTC (so SQLite's text timestamps compare in

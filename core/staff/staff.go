@@ -11,6 +11,7 @@ import (
 
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/tenants"
@@ -165,9 +166,18 @@ func (s *Service) member(u identity.User) Member {
 }
 
 // CreateToken issues an API token for an account of the tenant; the plaintext is shown once.
+// A token acts as its account, so it is issued only to the caller (the principal in ctx)
+// for themselves, or to a staff account (one holding a role other than citizen or partner):
+// a tenant admin must not be able to act as a citizen, vote or propose in their name.
 func (s *Service) CreateToken(ctx context.Context, actor string, tenantID, userID int64, name string) (string, identity.Token, error) {
-	if _, err := s.users.ByID(ctx, tenantID, userID); err != nil {
+	u, err := s.users.ByID(ctx, tenantID, userID)
+	if err != nil {
 		return "", identity.Token{}, err
+	}
+	p := caller.PrincipalOf(ctx)
+	if self := !p.Anonymous() && p.UserTenantID == tenantID && p.UserID == userID; !self && !s.isStaff(u) {
+		return "", identity.Token{}, &errs.Error{Kind: errs.Forbidden, Field: "user_id",
+			Message: "API tokens are issued only to staff accounts (not citizens or partners), or by an account for itself"}
 	}
 	plain, tok, err := s.tokens.Create(ctx, tenantID, userID, strings.TrimSpace(name))
 	if err != nil {
@@ -176,6 +186,45 @@ func (s *Service) CreateToken(ctx context.Context, actor string, tenantID, userI
 	_, err = s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: actor, Action: "token.create", Object: fmt.Sprintf("token:%d", tok.ID),
 		Detail: map[string]any{"user_id": userID, "name": tok.Name, "prefix": tok.Prefix}})
 	return plain, tok, err
+}
+
+// isStaff reports whether u holds a role other than citizen and partner where its tenant grants roles.
+func (s *Service) isStaff(u identity.User) bool {
+	for _, r := range s.authz.RolesOf(authz.UserSubject(u.TenantID, u.ID), GrantDomain(u.TenantID)) {
+		if r != authz.Citizen && r != authz.Partner {
+			return true
+		}
+	}
+	return false
+}
+
+// TokenUse is one request authenticated by an API token, as RecordTokenUse audits it.
+type TokenUse struct {
+	Token  identity.Token
+	Actor  string // the token's account, as the audit log names it
+	Method string
+	Path   string
+	Write  bool // the request may change something (not GET, HEAD or OPTIONS)
+}
+
+// RecordTokenUse keeps track of every use of an API token on site tenantID: the token's
+// last-used time (at most once a minute, so reads cost no write), and one audit entry per
+// write, before the write runs (so refused and failed attempts are on record too). Reads are
+// not audited one by one: that would flood the log with what last_used_at already says.
+func (s *Service) RecordTokenUse(ctx context.Context, tenantID int64, u TokenUse) error {
+	if err := s.tokens.Touch(ctx, u.Token); err != nil {
+		return err
+	}
+	if !u.Write {
+		return nil
+	}
+	path := u.Path
+	if len(path) > 512 {
+		path = path[:512]
+	}
+	_, err := s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: u.Actor, Action: "token.use", Object: fmt.Sprintf("token:%d", u.Token.ID),
+		Detail: map[string]any{"method": u.Method, "path": strings.ToValidUTF8(path, "?"), "token_tenant_id": u.Token.TenantID, "prefix": u.Token.Prefix}})
+	return err
 }
 
 // RevokeToken revokes an API token of the tenant.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/concorde-civic/concorde/core/app"
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/config"
 	"github.com/concorde-civic/concorde/core/httpapi"
 	"github.com/concorde-civic/concorde/core/identity"
@@ -107,7 +108,9 @@ func (e *Env) Account(tenantID int64, email string, role authz.Role) (staff.Memb
 	if err != nil {
 		e.T.Fatalf("create %s: %v", email, err)
 	}
-	tok, _, err := e.App.Staff.CreateToken(ctx, "test", tenantID, m.ID, "test")
+	// As the account itself: citizens and partners get tokens only for themselves.
+	self := caller.WithPrincipal(ctx, caller.Principal{Subject: authz.UserSubject(tenantID, m.ID), UserTenantID: tenantID, UserID: m.ID, Email: m.Email})
+	tok, _, err := e.App.Staff.CreateToken(self, "test", tenantID, m.ID, "test")
 	if err != nil {
 		e.T.Fatalf("token for %s: %v", email, err)
 	}

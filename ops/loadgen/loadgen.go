@@ -32,6 +32,9 @@ type Config struct {
 	Duration     time.Duration // stop after this long
 	MaxRequests  int64         // or after this many measured requests (0: no limit)
 	Seed         uint64
+	// Rate caps measured requests per second over all participants (0: as fast as the
+	// server answers), for soak tests at a chosen fraction of the capacity.
+	Rate float64
 }
 
 // Report is what a run measured.
@@ -118,6 +121,36 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		mu.Unlock()
 		return cfg.MaxRequests <= 0 || n < cfg.MaxRequests
 	}
+	// pace waits for the next slot of the rate, if there is one; false once ctx ends.
+	pace := func() bool { return ctx.Err() == nil }
+	if cfg.Rate > 0 {
+		// Slots accumulate up to one second's worth while every participant is busy (a slow
+		// answer, a sequence), so the rate is kept on average rather than lost.
+		slots := make(chan struct{}, max(1, int(cfg.Rate)))
+		go func() {
+			tick := time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
+			defer tick.Stop()
+			for {
+				select {
+				case <-tick.C:
+					select {
+					case slots <- struct{}{}:
+					default:
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		pace = func() bool {
+			select {
+			case <-slots:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+	}
 	start := time.Now()
 	for w := 0; w < cfg.Concurrency; w++ {
 		wg.Add(1)
@@ -129,12 +162,18 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				cl := &client{http: &http.Client{Transport: transport, Jar: jar, Timeout: 30 * time.Second}, cfg: cfg}
 				participant := fmt.Sprintf("w%d-%d", w, rng.Uint64())
 				if cfg.Mode == "plain" {
+					if !pace() {
+						return
+					}
 					t0 := time.Now()
 					_, err := cl.do(ctx, "GET", cfg.Path, nil, "")
 					if ctx.Err() != nil || !record(time.Since(t0), err) {
 						return
 					}
 					continue
+				}
+				if cfg.Mode == "sequence" && !pace() {
+					return
 				}
 				t0 := time.Now()
 				var seq sequenceResponse
@@ -165,6 +204,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 					req := map[string]any{"vote": v, "key": c.Key, "qualifications": []string{}}
 					if rng.IntN(3) == 0 {
 						req["qualifications"] = []string{quals[v][rng.IntN(3)]}
+					}
+					if !pace() {
+						return
 					}
 					t1 := time.Now()
 					_, err := cl.do(ctx, "POST", fmt.Sprintf("/api/v1/proposals/%d/vote", c.ID), req, seq.CSRFToken)
