@@ -100,7 +100,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
 	a.Limits = vote.NewLimiter(0, nil)
-	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Authz)
+	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Proposals, a.Authz)
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
 		_ = db.Close()
 		return nil, err

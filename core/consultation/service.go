@@ -109,7 +109,7 @@ func (s *Service) Create(ctx context.Context, tenantID int64, actor string, in I
 			}
 			return err
 		}
-		_, err := s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+		_, err := s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: actor, Action: "consultation.create", Object: object(c.Slug),
 			Detail: map[string]any{"id": c.ID, "question": c.Question, "language": c.Language, "prefix": c.Prefix},
 		})
@@ -143,7 +143,7 @@ func (s *Service) Update(ctx context.Context, tenantID int64, actor, slug string
 		if _, err := tx.Update(&c).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		_, err = s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+		_, err = s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: actor, Action: "consultation.update", Object: object(c.Slug), Detail: changed,
 		})
 		return err
@@ -255,7 +255,7 @@ func (s *Service) SetStatus(ctx context.Context, tenantID int64, actor, slug str
 			return err
 		}
 		action := map[Status]string{Open: "consultation.open", Closed: "consultation.close", Published: "consultation.publish"}[to]
-		_, err = s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+		_, err = s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: actor, Action: action, Object: object(c.Slug),
 			Detail: map[string]any{"from": string(from), "to": string(to)},
 		})
@@ -324,7 +324,7 @@ func get(ctx context.Context, s store.Scope, column string, value any) (Consulta
 func getForUpdate(ctx context.Context, s store.Scope, slug string) (Consultation, error) {
 	var c Consultation
 	q := s.Select(&c).Where("c.slug = ?", slug).Limit(1)
-	if store.DialectOf(s.DB()) == store.Postgres {
+	if s.Dialect() == store.Postgres {
 		q = q.For("UPDATE")
 	}
 	err := q.Scan(ctx)

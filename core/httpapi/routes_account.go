@@ -89,7 +89,13 @@ func self(c *fiber.Ctx) (participant string, userID int64) {
 // eraseSelf erases the caller's account and personal data, and forgets their cookies.
 func (s *Server) eraseSelf(c *fiber.Ctx) error {
 	me, uid := self(c)
-	if err := s.Account.Erase(c.UserContext(), tenantID(c), me, uid); err != nil {
+	// The browser's anonymous id too: signing up merged it into the account, and a browser
+	// that kept it must not vote again as someone new.
+	browser := ""
+	if id := caller.PrincipalOf(c.UserContext()).ParticipantID; id != "" {
+		browser = "p:" + id
+	}
+	if err := s.Account.Erase(c.UserContext(), tenantID(c), uid, me, browser); err != nil {
 		return err
 	}
 	c.ClearCookie(sessionCookie, participantCookie, profileCookie)

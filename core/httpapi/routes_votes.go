@@ -157,7 +157,7 @@ func (s *Server) voteRoutes() {
 		return c.JSON(out)
 	})
 
-	s.handle(Route{Method: post, Path: "/api/v1/proposals/:id/vote", Perm: tenant("votes", "create"), Summary: "Vote (agree, disagree, neutral) with qualifications of that vote and the key the proposal came with; voting again changes the vote", Request: voteRequest{}, Response: voteResponse{}}, s.castVote)
+	s.handle(Route{Method: post, Path: "/api/v1/proposals/:id/vote", Perm: tenant("votes", "create"), Summary: "Vote (agree, disagree, neutral) with qualifications of that vote and the key the proposal came with; voting again changes the vote and keeps the trust of the first unless the new key is stronger", Request: voteRequest{}, Response: voteResponse{}}, s.castVote)
 
 	s.handle(Route{Method: del, Path: "/api/v1/proposals/:id/vote", Perm: tenant("votes", "delete"), Summary: "Withdraw the caller's vote"}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")

@@ -222,7 +222,7 @@ func (s *Service) decide(ctx context.Context, tenantID, id int64, moderator stri
 		for k, v := range d.detail {
 			detail[k] = v
 		}
-		_, err = s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+		_, err = s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: moderator, Action: d.action, Object: auditObjectBase + strconv.FormatInt(p.ID, 10), Detail: detail,
 		})
 		return err
