@@ -346,7 +346,7 @@ func (l *Log) Verify(ctx context.Context, tenantID int64) (Report, error) {
 func (l *Log) VerifyAll(ctx context.Context) ([]Report, error) {
 	var ids []int64
 	// A platform-wide read of tenant ids only; each chain is then read through its scope.
-	err := l.db.NewSelect().Model((*Entry)(nil)).
+	err := store.Across(l.db).Select((*Entry)(nil)).
 		ColumnExpr("DISTINCT tenant_id").OrderExpr("tenant_id ASC").Scan(ctx, &ids)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants with audit entries: %w", err)

@@ -16,7 +16,8 @@ type TenantOwned interface {
 
 // Scope is the only way to read or write tenant-scoped rows: every query it builds is
 // restricted to one tenant, and every row it inserts is stamped with that tenant.
-// A Scope cannot be built without a tenant.
+// A Scope cannot be built without a tenant, and gives no way out of it: the few queries that
+// span every tenant on purpose go through Platform (store.Across) instead.
 type Scope struct {
 	db     bun.IDB
 	tenant int64
