@@ -22,8 +22,8 @@
 // # One person, one vote
 //
 // A participant has one vote per proposal: voting again changes it, and keeps the trust the
-// first vote earned unless the new key is stronger (a weaker key does not demote it, and a
-// change of mind cannot launder a key into more weight than the one it replaces). Erasing a
+// first vote earned unless the new key is stronger (a change of mind through a shared link
+// or a search does not demote a vote the sequence asked for). Erasing a
 // participant (Detach, DetachIn) retires their id (retired_participants, no personal data):
 // the service refuses their votes from then on (errs.Forbidden), so a browser that kept the id
 // cannot vote again as a new person while the erased votes stay counted.
@@ -598,9 +598,8 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 		if cur.exists {
 			counters.add(cur.vote, -1)
 			v.CreatedAt = cur.vote.CreatedAt
-			// A change of mind keeps the trust the vote earned first, unless the new key is
-			// stronger: a weaker key does not demote it, and a harvested one cannot turn into
-			// more weight than the key it replaces.
+			// A change of mind keeps the trust the vote earned first (and the origin that
+			// earned it), unless the new key is stronger.
 			if v.Trust < cur.vote.Trust {
 				v.Trust, v.Origin = cur.vote.Trust, cur.vote.Origin
 			}
