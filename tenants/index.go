@@ -42,9 +42,6 @@ func (ix *Index) ByHost(host string) *Tenant {
 	return m[NormalizeHost(host)]
 }
 
-// BySlug returns the tenant with that slug, or nil.
-func (ix *Index) BySlug(slug string) *Tenant { return (*ix.bySlug.Load())[slug] }
-
 // Count returns the number of tenants per status.
 func (ix *Index) Count() map[Status]int {
 	out := map[Status]int{Active: 0, Suspended: 0}

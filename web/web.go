@@ -156,28 +156,6 @@ func (p *Pages) Render(c *fiber.Ctx, status int, name string, pg Page) error {
 	return c.Status(status).Send(buf.Bytes())
 }
 
-// Fragment renders a named block of template name (no layout), for pieces that scripts fetch.
-func (p *Pages) Fragment(c *fiber.Ctx, name, block string, pg Page) error {
-	t, ok := p.tmpl[name]
-	if !ok {
-		return fmt.Errorf("no template %q", name)
-	}
-	t, err := t.Clone()
-	if err != nil {
-		return err
-	}
-	t.Funcs(template.FuncMap{
-		"t":  func(key string) string { return p.T(pg.Locale, key) },
-		"tf": func(key string, args ...any) string { return fmt.Sprintf(p.T(pg.Locale, key), args...) },
-	})
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, block, pg); err != nil {
-		return fmt.Errorf("render %s/%s: %w", name, block, err)
-	}
-	c.Type("html", "utf-8")
-	return c.Send(buf.Bytes())
-}
-
 // Error renders the error page, branded when the tenant is known.
 func (p *Pages) Error(c *fiber.Ctx, status int, t *tenants.Tenant, msg string) error {
 	return p.Render(c, status, "error", Page{Tenant: t, Title: fmt.Sprint(status), Message: msg})

@@ -6,8 +6,6 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -28,17 +26,18 @@ import (
 
 // Service is the account service.
 type Service struct {
-	db    *bun.DB
-	staff *staff.Service
-	users *identity.Users
-	votes *vote.Service
-	authz *authz.Authorizer
-	Now   func() time.Time
+	db        *bun.DB
+	staff     *staff.Service
+	users     *identity.Users
+	votes     *vote.Service
+	proposals *proposal.Service
+	authz     *authz.Authorizer
+	Now       func() time.Time
 }
 
 // New wires the account service.
-func New(db *bun.DB, st *staff.Service, users *identity.Users, votes *vote.Service, az *authz.Authorizer) *Service {
-	return &Service{db: db, staff: st, users: users, votes: votes, authz: az, Now: time.Now}
+func New(db *bun.DB, st *staff.Service, users *identity.Users, votes *vote.Service, proposals *proposal.Service, az *authz.Authorizer) *Service {
+	return &Service{db: db, staff: st, users: users, votes: votes, proposals: proposals, authz: az, Now: time.Now}
 }
 
 // Profile is the optional answers a participant gives so results can be split and weighted
@@ -232,42 +231,59 @@ func (s *Service) Export(ctx context.Context, tenantID int64, participant string
 	return d, nil
 }
 
-// Erase deletes a participant's personal data: the account (and its sessions and tokens),
-// the profile, and the link between the person and their votes and proposals. Votes stay
-// counted under a random pseudonym; proposals stay, no longer attributed.
-func (s *Service) Erase(ctx context.Context, tenantID int64, participant string, userID int64) error {
-	if participant == "" {
+// Erase deletes a person's personal data, in one transaction: their votes are detached (they
+// stay counted under random pseudonyms) and their proposals too (they stay, no longer
+// attributed), through the vote and proposal services; their profile goes, and, when userID
+// is not 0, the account with its tokens and sessions, then its roles. participants are the
+// ids the person took part under on this site: the account's, and the browser's anonymous id
+// (which signing up merged into the account, and which the browser may have kept). Each is
+// retired, so that keeping it does not let the same person vote again as someone new.
+func (s *Service) Erase(ctx context.Context, tenantID, userID int64, participants ...string) error {
+	var ids []string
+	for _, p := range participants {
+		if p != "" && !contains(ids, p) {
+			ids = append(ids, p)
+		}
+	}
+	if len(ids) == 0 {
 		return errs.E(errs.Invalid, "nothing to erase: this browser holds no participation")
 	}
-	if _, err := s.votes.Detach(ctx, tenantID, participant); err != nil {
+	err := store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
+		for _, p := range ids {
+			if _, err := s.votes.DetachIn(ctx, tx, p); err != nil {
+				return err
+			}
+			if _, err := s.proposals.DetachAuthorIn(ctx, tx, p); err != nil {
+				return err
+			}
+			if _, err := tx.Delete((*profileRow)(nil)).Where("participant = ?", p).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if userID == 0 {
+			return nil
+		}
+		if _, err := tx.Delete((*identity.Token)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+			return err
+		}
+		// Its sessions, on every site, go with it (ON DELETE CASCADE).
+		_, err := tx.Delete((*identity.User)(nil)).Where("id = ?", userID).Exec(ctx)
 		return err
-	}
-	sc := store.For(s.db, tenantID)
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	if _, err := sc.Update((*proposal.Proposal)(nil)).Set("author = ?", "erased:"+hex.EncodeToString(b[:])).Where("author = ?", participant).Exec(ctx); err != nil {
-		return err
-	}
-	if _, err := sc.Delete((*profileRow)(nil)).Where("participant = ?", participant).Exec(ctx); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	if userID == 0 {
 		return nil
 	}
+	// Roles live in Casbin's own store, outside the transaction (on SQLite, writing them inside
+	// it would wait for it forever). The account is gone already, and ids are never reused,
+	// so a grant left by a failure here gives nobody anything.
 	sub := authz.UserSubject(tenantID, userID)
 	for _, g := range s.authz.GrantsOf(sub) {
 		if err := s.authz.Revoke(ctx, sub, g.Role, g.Domain); err != nil {
 			return err
 		}
-	}
-	if _, err := s.db.NewDelete().TableExpr("sessions").Where("user_tenant_id = ? AND user_id = ?", tenantID, userID).Exec(ctx); err != nil {
-		return err
-	}
-	if _, err := sc.Delete((*identity.Token)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
-		return err
-	}
-	if _, err := sc.Delete((*identity.User)(nil)).Where("id = ?", userID).Exec(ctx); err != nil {
-		return err
 	}
 	return nil
 }

@@ -125,7 +125,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	// Publishing freezes the results exactly as the results API renders them.
 	a.Snapshots = snapshot.New(db, a.Audit, a.Proposals, a.Votes, httpapi.ResultsJSON)
 	a.Consultations.Publishing = a.Snapshots.Take
-	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Authz)
+	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Proposals, a.Authz)
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
 		_ = db.Close()
 		return nil, err

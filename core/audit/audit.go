@@ -22,7 +22,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -123,21 +122,23 @@ func New(db *bun.DB) *Log {
 // savepoint a few times, then fails with errs.Conflict (this happens with a caller's
 // transaction at REPEATABLE READ or stricter, whose snapshot cannot see the newer entry).
 func (l *Log) Append(ctx context.Context, db bun.IDB, tenantID int64, r Record) (Entry, error) {
+	return l.AppendIn(ctx, store.For(db, tenantID), r) // store.For panics on a tenant id <= 0, before any query runs
+}
+
+// AppendIn is Append in the scope sc: inside sc's transaction when sc is one (store.Scope.Tx),
+// so that the entry commits or rolls back with the change it records.
+func (l *Log) AppendIn(ctx context.Context, sc store.Scope, r Record) (Entry, error) {
 	detail, err := validate(r)
 	if err != nil {
 		return Entry{}, err
 	}
-	scope := store.For(db, tenantID) // panics on a tenant id <= 0, before any query runs
 	at := l.now().UTC().Truncate(time.Microsecond)
 
 	var e Entry
 	for attempt := 0; attempt < appendAttempts; attempt++ {
-		err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			s := store.For(tx, scope.TenantID())
-			if store.DialectOf(tx) == store.Postgres {
-				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", lockKey(tenantID)); err != nil {
-					return fmt.Errorf("lock audit chain: %w", err)
-				}
+		err = sc.Tx(ctx, func(ctx context.Context, s store.Scope) error {
+			if err := s.Lock(ctx, auditLockClass); err != nil {
+				return fmt.Errorf("lock audit chain: %w", err)
 			}
 			var last Entry
 			prev, seq := GenesisHash, int64(1)
@@ -173,7 +174,7 @@ func (l *Log) Append(ctx context.Context, db bun.IDB, tenantID int64, r Record) 
 			return e, nil
 		}
 		if !store.IsUniqueViolation(err) {
-			return Entry{}, fmt.Errorf("append audit entry for tenant %d: %w", tenantID, err)
+			return Entry{}, fmt.Errorf("append audit entry for tenant %d: %w", sc.TenantID(), err)
 		}
 		if err := ctx.Err(); err != nil {
 			return Entry{}, err
@@ -189,13 +190,9 @@ func (l *Log) now() time.Time {
 	return time.Now()
 }
 
-// lockKey names the advisory lock of one tenant's chain. A collision with another lock only
-// serialises two unrelated things, which is harmless.
-func lockKey(tenantID int64) int64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte("concorde/audit"))
-	return int64(h.Sum64()) ^ tenantID
-}
+// auditLockClass names the lock (store.Scope.Lock) that serialises appends to one tenant's
+// chain. A collision with another lock only serialises two unrelated things, which is harmless.
+const auditLockClass = 0x61756469 // "audi"
 
 // validate checks r and returns its detail encoded as a JSON object.
 func validate(r Record) (json.RawMessage, error) {
@@ -481,7 +478,7 @@ func (l *Log) VerifyHead(ctx context.Context, h Head) (Report, error) {
 func (l *Log) VerifyAll(ctx context.Context) ([]Report, error) {
 	var ids []int64
 	// A platform-wide read of tenant ids only; each chain is then read through its scope.
-	err := l.db.NewSelect().Model((*Entry)(nil)).
+	err := store.Across(l.db).Select((*Entry)(nil)).
 		ColumnExpr("DISTINCT tenant_id").OrderExpr("tenant_id ASC").Scan(ctx, &ids)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants with audit entries: %w", err)

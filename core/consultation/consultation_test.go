@@ -378,7 +378,7 @@ func TestUpdate_ClosedConsultationRefusesWhatWouldChangeItsResults(t *testing.T)
 			t.Fatal(err)
 		}
 		var snapshots int
-		svc.Publishing = func(_ context.Context, _ bun.IDB, c consultation.Consultation) (string, error) {
+		svc.Publishing = func(_ context.Context, _ store.Scope, c consultation.Consultation) (string, error) {
 			snapshots++
 			if c.Status != consultation.Published || c.PublishedAt == nil {
 				t.Errorf("snapshot of a consultation not yet published: %+v", c)
@@ -434,7 +434,7 @@ func TestSetStatus_PublishingFailsWholeWhenTheSnapshotFails(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		svc.Publishing = func(context.Context, bun.IDB, consultation.Consultation) (string, error) {
+		svc.Publishing = func(context.Context, store.Scope, consultation.Consultation) (string, error) {
 			return "", errs.E(errs.Unavailable, "no snapshot today")
 		}
 		if _, err := svc.SetStatus(ctx, 2, "user:1", c.Slug, consultation.Published); errs.KindOf(err) != errs.Unavailable {

@@ -31,7 +31,7 @@ type Service struct {
 	// Publishing, when set, freezes the results of a consultation being published (c, its
 	// status already Published) inside the transaction that publishes it, and returns the
 	// SHA-256 of what it stored: the publication fails if the snapshot cannot be taken.
-	Publishing func(ctx context.Context, tx bun.IDB, c Consultation) (sha256 string, err error)
+	Publishing func(ctx context.Context, tx store.Scope, c Consultation) (sha256 string, err error)
 }
 
 // New wires the consultation service.
@@ -115,7 +115,7 @@ func (s *Service) Create(ctx context.Context, tenantID int64, actor string, in I
 			}
 			return err
 		}
-		_, err := s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+		_, err := s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: actor, Action: "consultation.create", Object: object(c.Slug),
 			Detail: map[string]any{"id": c.ID, "question": c.Question, "language": c.Language, "prefix": c.Prefix},
 		})
@@ -149,7 +149,7 @@ func (s *Service) Update(ctx context.Context, tenantID int64, actor, slug string
 		if _, err := tx.Update(&c).WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		_, err = s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+		_, err = s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: actor, Action: "consultation.update", Object: object(c.Slug), Detail: changed,
 		})
 		return err
@@ -275,14 +275,14 @@ func (s *Service) SetStatus(ctx context.Context, tenantID int64, actor, slug str
 		}
 		detail := map[string]any{"from": string(from), "to": string(to)}
 		if to == Published && s.Publishing != nil {
-			sum, err := s.Publishing(ctx, tx.DB(), c)
+			sum, err := s.Publishing(ctx, tx, c)
 			if err != nil {
 				return fmt.Errorf("snapshot the results: %w", err)
 			}
 			detail["results_sha256"] = sum
 		}
 		action := map[Status]string{Open: "consultation.open", Closed: "consultation.close", Published: "consultation.publish"}[to]
-		_, err = s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+		_, err = s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: actor, Action: action, Object: object(c.Slug), Detail: detail,
 		})
 		return err
@@ -350,7 +350,7 @@ func get(ctx context.Context, s store.Scope, column string, value any) (Consulta
 func getForUpdate(ctx context.Context, s store.Scope, slug string) (Consultation, error) {
 	var c Consultation
 	q := s.Select(&c).Where("c.slug = ?", slug).Limit(1)
-	if store.DialectOf(s.DB()) == store.Postgres {
+	if s.Dialect() == store.Postgres {
 		q = q.For("UPDATE")
 	}
 	err := q.Scan(ctx)

@@ -311,6 +311,51 @@ func TestAccount_SignUpCarriesVotesAndErasureKeepsThemCounted(t *testing.T) {
 	})
 }
 
+// One person, one vote: a browser that keeps its cookies after erasing its participation
+// (anonymous, or an account it signed up with) cannot vote again as someone new, and the
+// results still follow from the raw votes.
+func TestAccount_ErasedBrowserCannotVoteAgain(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		ids := w.propose(t, e.Visitor(w.A.Host), "Il faut ouvrir les musées gratuitement le dimanche", "Il faut des concerts gratuits dans les parcs")
+		for i, signUp := range []bool{false, true} {
+			v := e.Visitor(w.A.Host)
+			if res := v.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", ids[0]), map[string]any{"vote": "agree", "key": keyFor(t, v, ids[0])}); res.Status != 200 {
+				t.Fatalf("vote: %d %s", res.Status, res.Body)
+			}
+			if signUp {
+				res := v.Do("POST", "/api/v1/auth/signup", map[string]string{"email": fmt.Sprintf("camille%d@example.org", i), "name": "Camille", "password": "un mot de passe solide"})
+				if res.Status != 201 {
+					t.Fatalf("signup: %d %s", res.Status, res.Body)
+				}
+			}
+			kept := v.Clone() // the cookies as they were before the erasure asked to forget them
+			if res := v.Do("DELETE", "/api/v1/my/account", nil); res.Status != 204 {
+				t.Fatalf("erase (signed up %v): %d %s", signUp, res.Status, res.Body)
+			}
+			before := countVotes(t, e)
+			for _, id := range ids {
+				res := kept.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", id), map[string]any{"vote": "agree", "key": keyFor(t, kept, id)})
+				if res.Status != 403 || errorBody(t, res).Error.Code != "forbidden" {
+					t.Fatalf("vote again after erasure (signed up %v) on %d: %d %s, want 403", signUp, id, res.Status, res.Body)
+				}
+			}
+			if n := countVotes(t, e); n != before {
+				t.Fatalf("votes after the refused ones: %d, want %d", n, before)
+			}
+			// A new browser is a new participant, as always.
+			fresh := e.Visitor(w.A.Host)
+			if res := fresh.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", ids[1]), map[string]any{"vote": "agree", "key": keyFor(t, fresh, ids[1])}); res.Status != 200 {
+				t.Fatalf("a new browser's vote: %d %s", res.Status, res.Body)
+			}
+		}
+		res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/results/verify", Token: w.auditor})
+		if res.Status != 200 || !strings.Contains(string(res.Body), `"match":true`) || !strings.Contains(string(res.Body), `"votes":4`) {
+			t.Fatalf("verify: %d %s", res.Status, res.Body)
+		}
+	})
+}
+
 func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
 		w := newConsultation(t, e)

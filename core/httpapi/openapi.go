@@ -10,22 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// Doc describes a route in the OpenAPI document: a summary, and example values of its
-// request and response bodies, from whose Go types the schemas are derived.
-type Doc struct {
-	Summary  string
-	Request  any
-	Response any
-}
-
-// doc attaches documentation to a registered route.
-func (s *Server) doc(method, path, summary string, req, resp any) {
-	if s.docs == nil {
-		s.docs = map[string]Doc{}
-	}
-	s.docs[method+" "+path] = Doc{Summary: summary, Request: req, Response: resp}
-}
-
 var pathParam = regexp.MustCompile(`:([a-zA-Z_]+)`)
 
 // OpenAPI builds the OpenAPI 3.1 document of every /api/v1 route, from the route table itself,
@@ -41,9 +25,8 @@ func (s *Server) OpenAPI() map[string]any {
 		if paths[p] == nil {
 			paths[p] = map[string]any{}
 		}
-		d := s.docs[r.Method+" "+r.Path]
 		op := map[string]any{
-			"summary":     d.Summary,
+			"summary":     r.Summary,
 			"operationId": operationID(r.Method, r.Path),
 			"tags":        []string{tag(r.Path)},
 			"x-permission": map[string]any{"object": r.Perm.Object, "action": r.Perm.Action,
@@ -51,9 +34,6 @@ func (s *Server) OpenAPI() map[string]any {
 			"responses": map[string]any{
 				"default": map[string]any{"description": "an error", "content": jsonContent(ref("Error"))},
 			},
-		}
-		if d.Summary == "" {
-			op["summary"] = strings.ToLower(r.Method) + " " + p
 		}
 		var params []any
 		for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
@@ -63,15 +43,11 @@ func (s *Server) OpenAPI() map[string]any {
 			op["parameters"] = params
 		}
 		if r.Body {
-			var schema any = map[string]any{"type": "object"}
-			if d.Request != nil {
-				schema = schemaRef(schemas, d.Request)
-			}
-			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(schema)}
+			op["requestBody"] = map[string]any{"required": true, "content": jsonContent(schemaRef(schemas, r.Request))}
 		}
 		okSchema := any(map[string]any{})
-		if d.Response != nil {
-			okSchema = schemaRef(schemas, d.Response)
+		if r.Response != nil {
+			okSchema = schemaRef(schemas, r.Response)
 		}
 		op["responses"].(map[string]any)["2XX"] = map[string]any{"description": "success", "content": jsonContent(okSchema)}
 		paths[p][strings.ToLower(r.Method)] = op
@@ -93,7 +69,7 @@ func (s *Server) OpenAPI() map[string]any {
 }
 
 func (s *Server) openAPIRoutes() {
-	s.handle(fiber.MethodGet, "/api/v1/openapi.json", permSite, false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: fiber.MethodGet, Path: "/api/v1/openapi.json", Perm: permSite, Summary: "This document"}, func(c *fiber.Ctx) error {
 		return c.JSON(s.OpenAPI())
 	})
 }

@@ -84,8 +84,9 @@ func formValues(c *fiber.Ctx, name string) []string {
 
 // postPage registers a page's form route: it reads an HTML form, never JSON. A client that
 // sends JSON (or a bearer token) anyway is an API client: its errors come back as JSON.
-func (s *Server) postPage(path string, p Perm, h fiber.Handler, extra ...fiber.Handler) {
-	s.handle(post, path, p, false, h, append([]fiber.Handler{apiClientErrors}, extra...)...)
+func (s *Server) postPage(r Route, h fiber.Handler, extra ...fiber.Handler) {
+	r.Method = post
+	s.handle(r, h, append([]fiber.Handler{apiClientErrors}, extra...)...)
 }
 
 func apiClientErrors(c *fiber.Ctx) error {
@@ -257,7 +258,7 @@ type proposalView struct {
 }
 
 func (s *Server) pageRoutes() {
-	s.handle(get, "/lang/:locale", permSite, false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/lang/:locale", Perm: permSite, Summary: "Choose the site's language (fr or en), then go back"}, func(c *fiber.Ctx) error {
 		l := c.Params("locale")
 		ok := false
 		for _, x := range tenants.Locales {
@@ -270,7 +271,7 @@ func (s *Server) pageRoutes() {
 		return seeOther(c, localPath(c.Query("next"), "/"))
 	})
 
-	s.handle(get, "/c/:slug", tenant("consultations", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/c/:slug", Perm: tenant("consultations", "read"), Summary: "A consultation's page: question, context and the proposals to vote on"}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err
@@ -285,7 +286,7 @@ func (s *Server) pageRoutes() {
 
 	// The vote form: step "vote" casts the vote and shows its qualifications; step "qualify"
 	// casts it again with the qualifications chosen, then moves to the next card.
-	s.postPage("/c/:slug/vote", tenant("votes", "create"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/c/:slug/vote", Perm: tenant("votes", "create"), Summary: "Vote from a consultation's page (form)"}, func(c *fiber.Ctx) error {
 		id, err := strconv.ParseInt(c.FormValue("proposal"), 10, 64)
 		if err != nil || id <= 0 {
 			return errs.Field("proposal", "the form names no proposal; reload the page and try again")
@@ -330,7 +331,7 @@ func (s *Server) pageRoutes() {
 		return s.render(c, fiber.StatusOK, "consultation", e.Consultation.Question, pg)
 	})
 
-	s.postPage("/c/:slug/propose", tenant("proposals", "create"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/c/:slug/propose", Perm: tenant("proposals", "create"), Summary: "Propose from a consultation's page (form)"}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err
@@ -357,7 +358,7 @@ func (s *Server) pageRoutes() {
 		return seeOther(c, "/c/"+e.Consultation.Slug+"?proposed=1#propose")
 	})
 
-	s.postPage("/c/:slug/profile", tenant("account", "update"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/c/:slug/profile", Perm: tenant("account", "update"), Summary: "Answer the optional profile questions (form)"}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err
@@ -378,7 +379,7 @@ func (s *Server) pageRoutes() {
 		return seeOther(c, "/c/"+e.Consultation.Slug+"#vote")
 	})
 
-	s.handle(get, "/c/:slug/proposals", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/c/:slug/proposals", Perm: tenant("proposals", "read"), Summary: "Search a consultation's accepted proposals"}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err
@@ -418,7 +419,7 @@ func (s *Server) pageRoutes() {
 		return s.render(c, fiber.StatusOK, "search", s.tr(c, "search_title"), sp)
 	})
 
-	s.handle(get, "/proposals/:id", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/proposals/:id", Perm: tenant("proposals", "read"), Summary: "A proposal's shareable page"}, func(c *fiber.Ctx) error {
 		p, err := s.visibleProposal(c)
 		if err != nil {
 			return err

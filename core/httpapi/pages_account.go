@@ -49,11 +49,11 @@ func (s *Server) accountPage(c *fiber.Ctx, status int, ap accountPage) error {
 }
 
 func (s *Server) accountPageRoutes() {
-	s.handle(get, "/account", tenant("account", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/account", Perm: tenant("account", "read"), Summary: "The caller's account: sign in or up, profile, their data"}, func(c *fiber.Ctx) error {
 		return s.accountPage(c, fiber.StatusOK, accountPage{})
 	})
 
-	s.postPage("/account/signin", Perm{Object: "session", Action: "create"}, func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/account/signin", Perm: Perm{Object: "session", Action: "create"}, Summary: "Sign in (form)"}, func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		t := caller.Tenant(ctx)
 		email, password := c.FormValue("email"), c.FormValue("password")
@@ -76,7 +76,7 @@ func (s *Server) accountPageRoutes() {
 		return seeOther(c, localPath(c.FormValue("next"), "/account"))
 	}, s.loginLimit)
 
-	s.postPage("/account/signup", Perm{Object: "session", Action: "create"}, func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/account/signup", Perm: Perm{Object: "session", Action: "create"}, Summary: "Create a citizen account and sign in (form)"}, func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		p := caller.PrincipalOf(ctx)
 		anon := ""
@@ -98,7 +98,7 @@ func (s *Server) accountPageRoutes() {
 		return seeOther(c, "/account")
 	}, s.signupLimit)
 
-	s.postPage("/account/signout", Perm{Object: "session", Action: "delete"}, func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/account/signout", Perm: Perm{Object: "session", Action: "delete"}, Summary: "Sign out (form)"}, func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		if tok := c.Cookies(sessionCookie); tok != "" {
 			if err := s.Sessions.Delete(ctx, caller.Tenant(ctx).ID, tok); err != nil {
@@ -109,11 +109,11 @@ func (s *Server) accountPageRoutes() {
 		return seeOther(c, "/")
 	})
 
-	s.handle(get, "/account/delete", tenant("account", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/account/delete", Perm: tenant("account", "read"), Summary: "Confirm erasing the caller's account"}, func(c *fiber.Ctx) error {
 		return s.render(c, fiber.StatusOK, "delete", s.tr(c, "delete_title"), nil)
 	})
 
-	s.postPage("/account/delete", tenant("account", "delete"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/account/delete", Perm: tenant("account", "delete"), Summary: "Erase the caller's account and personal data (form)"}, func(c *fiber.Ctx) error {
 		if c.FormValue("confirm") != "yes" {
 			return errs.Field("confirm", "tick the box to confirm that you want your account and data erased")
 		}

@@ -307,7 +307,7 @@ func pluginSchema(p pluginhost.TenantPlugin) *pluginhost.Schema {
 }
 
 func (s *Server) adminPageRoutes() {
-	s.handle(get, "/admin", tenant("moderation", "update"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin", Perm: tenant("moderation", "update"), Summary: "The staff's home"}, func(c *fiber.Ctx) error {
 		if s.may(c, "consultations", "update") {
 			return seeOther(c, "/admin/consultations")
 		}
@@ -315,18 +315,18 @@ func (s *Server) adminPageRoutes() {
 	})
 
 	// Consultations.
-	s.handle(get, "/admin/consultations", tenant("consultations", "update"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin/consultations", Perm: tenant("consultations", "update"), Summary: "Consultations to manage"}, func(c *fiber.Ctx) error {
 		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), true)
 		if err != nil {
 			return err
 		}
 		return s.render(c, fiber.StatusOK, "admin_consultations", s.tr(c, "admin_consultations"), adminConsultations{Nav: s.adminNav(c, "consultations"), Consultations: cs})
 	})
-	s.handle(get, "/admin/consultations/new", tenant("consultations", "create"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin/consultations/new", Perm: tenant("consultations", "create"), Summary: "The form to create a consultation"}, func(c *fiber.Ctx) error {
 		f := consultationForm{Nav: s.adminNav(c, "consultations"), New: true, Prefix: consultation.DefaultPrefix, Language: caller.Tenant(c.UserContext()).DefaultLocale}
 		return s.render(c, fiber.StatusOK, "admin_consultation", s.tr(c, "admin_new_consultation"), f)
 	})
-	s.postPage("/admin/consultations", tenant("consultations", "create"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/admin/consultations", Perm: tenant("consultations", "create"), Summary: "Create a consultation (form)"}, func(c *fiber.Ctx) error {
 		f := readConsultationForm(c)
 		f.Nav, f.New = s.adminNav(c, "consultations"), true
 		fail := func(err error) error {
@@ -352,7 +352,7 @@ func (s *Server) adminPageRoutes() {
 		s.consultationChanged(tenantID(c), cs.ID)
 		return seeOther(c, "/admin/consultations/"+cs.Slug+"?saved=1")
 	})
-	s.handle(get, "/admin/consultations/:slug", tenant("consultations", "update"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin/consultations/:slug", Perm: tenant("consultations", "update"), Summary: "The form to edit a consultation"}, func(c *fiber.Ctx) error {
 		cs, err := s.Consultations.Get(c.UserContext(), tenantID(c), c.Params("slug"))
 		if err != nil {
 			return err
@@ -361,7 +361,7 @@ func (s *Server) adminPageRoutes() {
 		f.Nav, f.Saved = s.adminNav(c, "consultations"), c.Query("saved") == "1"
 		return s.render(c, fiber.StatusOK, "admin_consultation", cs.Question, f)
 	})
-	s.postPage("/admin/consultations/:slug", tenant("consultations", "update"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/admin/consultations/:slug", Perm: tenant("consultations", "update"), Summary: "Change a consultation (form)"}, func(c *fiber.Ctx) error {
 		cur, err := s.Consultations.Get(c.UserContext(), tenantID(c), c.Params("slug"))
 		if err != nil {
 			return err
@@ -395,7 +395,7 @@ func (s *Server) adminPageRoutes() {
 		s.consultationChanged(tenantID(c), cs.ID)
 		return seeOther(c, "/admin/consultations/"+cs.Slug+"?saved=1")
 	})
-	s.postPage("/admin/consultations/:slug/status", tenant("consultations", "update"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/admin/consultations/:slug/status", Perm: tenant("consultations", "update"), Summary: "Open, close or publish a consultation (form)"}, func(c *fiber.Ctx) error {
 		to, ok := map[string]consultation.Status{"open": consultation.Open, "close": consultation.Closed, "publish": consultation.Published}[c.FormValue("to")]
 		if !ok {
 			return errs.Field("to", "choose open, close or publish")
@@ -407,13 +407,13 @@ func (s *Server) adminPageRoutes() {
 		s.consultationChanged(tenantID(c), cs.ID)
 		return seeOther(c, "/admin/consultations/"+cs.Slug+"?saved=1")
 	})
-	s.postPage("/admin/preview", tenant("consultations", "update"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/admin/preview", Perm: tenant("consultations", "update"), Summary: "Preview a consultation's Markdown context as HTML"}, func(c *fiber.Ctx) error {
 		c.Type("html", "utf-8")
 		return c.SendString(string(consultation.RenderMarkdown(c.FormValue("context"))))
 	})
 
 	// Moderation.
-	s.handle(get, "/admin/moderation", tenant("moderation", "update"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin/moderation", Perm: tenant("moderation", "update"), Summary: "The moderation queue, one proposal at a time"}, func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		mp := moderationPage{Nav: s.adminNav(c, "moderation"), Reasons: proposal.Reasons, Filter: c.Query("consultation"), Empty: c.Query("empty") == "1", Done: c.Query("done")}
 		var cid int64
@@ -477,9 +477,9 @@ func (s *Server) adminPageRoutes() {
 		v.Set("p", strconv.FormatInt(p.ID, 10))
 		return seeOther(c, "/admin/moderation?"+v.Encode()) // no fragment: it would cancel autofocus
 	}
-	s.postPage("/admin/moderation/next", tenant("moderation", "update"), func(c *fiber.Ctx) error { return next(c, "") })
+	s.postPage(Route{Path: "/admin/moderation/next", Perm: tenant("moderation", "update"), Summary: "Take the next proposal to moderate (form)"}, func(c *fiber.Ctx) error { return next(c, "") })
 	decide := func(path string, fn func(c *fiber.Ctx, id int64) (proposal.Proposal, error)) {
-		s.postPage("/admin/moderation/:id/"+path, tenant("moderation", "update"), func(c *fiber.Ctx) error {
+		s.postPage(Route{Path: "/admin/moderation/:id/" + path, Perm: tenant("moderation", "update"), Summary: "Decide on a proposal: accept, refuse or postpone (form)"}, func(c *fiber.Ctx) error {
 			id, err := idParam(c, "id")
 			if err != nil {
 				return err
@@ -516,8 +516,8 @@ func (s *Server) adminPageRoutes() {
 		msg, _ := errs.MessageOf(err)
 		return users(c, statusOf[errs.KindOf(err)], msg)
 	}
-	s.handle(get, "/admin/users", tenant("users", "create"), false, func(c *fiber.Ctx) error { return users(c, fiber.StatusOK, "") })
-	s.postPage("/admin/users", tenant("users", "create"), func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin/users", Perm: tenant("users", "create"), Summary: "Accounts of this site and their roles"}, func(c *fiber.Ctx) error { return users(c, fiber.StatusOK, "") })
+	s.postPage(Route{Path: "/admin/users", Perm: tenant("users", "create"), Summary: "Create an account with a role (form)"}, func(c *fiber.Ctx) error {
 		_, err := s.Staff.Create(c.UserContext(), actor(c), tenantID(c), staff.NewUser{Email: c.FormValue("email"), Name: c.FormValue("name"),
 			Password: c.FormValue("password"), Role: c.FormValue("role")})
 		if err != nil {
@@ -525,7 +525,7 @@ func (s *Server) adminPageRoutes() {
 		}
 		return seeOther(c, "/admin/users")
 	})
-	s.postPage("/admin/users/:id/roles", tenant("roles", "create"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/admin/users/:id/roles", Perm: tenant("roles", "create"), Summary: "Grant a role (form)"}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")
 		if err != nil {
 			return err
@@ -535,7 +535,7 @@ func (s *Server) adminPageRoutes() {
 		}
 		return seeOther(c, "/admin/users")
 	})
-	s.postPage("/admin/users/:id/roles/:role/revoke", tenant("roles", "delete"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/admin/users/:id/roles/:role/revoke", Perm: tenant("roles", "delete"), Summary: "Revoke a role (form)"}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")
 		if err != nil {
 			return err
@@ -547,7 +547,7 @@ func (s *Server) adminPageRoutes() {
 	})
 
 	// Branding.
-	s.handle(get, "/admin/branding", tenant("tenant", "update"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin/branding", Perm: tenant("tenant", "update"), Summary: "The site's name and branding"}, func(c *fiber.Ctx) error {
 		t, err := s.Tenants.BySlug(c.UserContext(), caller.Tenant(c.UserContext()).Slug)
 		if err != nil {
 			return err
@@ -555,7 +555,7 @@ func (s *Server) adminPageRoutes() {
 		return s.render(c, fiber.StatusOK, "admin_branding", s.tr(c, "admin_branding"),
 			brandingPage{Nav: s.adminNav(c, "branding"), T: t, Saved: c.Query("saved") == "1", Locales: tenants.Locales})
 	})
-	s.postPage("/admin/branding", tenant("tenant", "update"), func(c *fiber.Ctx) error {
+	s.postPage(Route{Path: "/admin/branding", Perm: tenant("tenant", "update"), Summary: "Change the site's name and branding (form)"}, func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		name, logo, primary, accent, loc := c.FormValue("name"), c.FormValue("logo_url"), c.FormValue("color_primary"), c.FormValue("color_accent"), c.FormValue("default_locale")
 		_, err := s.Tenants.Update(ctx, actor(c), caller.Tenant(ctx).Slug, tenants.Patch{Name: &name, LogoURL: &logo, ColorPrimary: &primary, ColorAccent: &accent, DefaultLocale: &loc})
@@ -635,8 +635,8 @@ func (s *Server) adminPageRoutes() {
 		}
 		return plugins(c, statusOf[errs.KindOf(err)], msg, nil)
 	}
-	s.handle(get, "/admin/plugins", tenant("plugins", "update"), false, func(c *fiber.Ctx) error { return plugins(c, fiber.StatusOK, "", nil) })
-	s.postPage("/admin/plugins/:name", tenant("plugins", "update"), func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin/plugins", Perm: tenant("plugins", "update"), Summary: "Plugins: enable, disable, settings"}, func(c *fiber.Ctx) error { return plugins(c, fiber.StatusOK, "", nil) })
+	s.postPage(Route{Path: "/admin/plugins/:name", Perm: tenant("plugins", "update"), Summary: "Enable, disable or configure a plugin (form)"}, func(c *fiber.Ctx) error {
 		if s.Plugins == nil {
 			return errs.E(errs.NotFound, "no plugins are installed on this platform")
 		}

@@ -39,7 +39,7 @@ type auditResultsPage struct {
 }
 
 func (s *Server) auditPageRoutes() {
-	s.handle(get, "/audit", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/audit", Perm: tenant("audit", "read"), Summary: "Auditors' home: consultations to verify"}, func(c *fiber.Ctx) error {
 		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), true)
 		if err != nil {
 			return err
@@ -77,14 +77,14 @@ func (s *Server) auditPageRoutes() {
 		}
 		return s.render(c, fiber.StatusOK, "audit_log", title, lp)
 	}
-	s.handle(get, "/audit/log", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/audit/log", Perm: tenant("audit", "read"), Summary: "The audit log, for auditors"}, func(c *fiber.Ctx) error {
 		return logPage(c, "log", audit.Filter{})
 	})
-	s.handle(get, "/audit/decisions", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/audit/decisions", Perm: tenant("audit", "read"), Summary: "Moderation decisions from the audit log"}, func(c *fiber.Ctx) error {
 		return logPage(c, "decisions", audit.Filter{Object: "proposal:*"})
 	})
 
-	s.handle(get, "/audit/c/:slug", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/audit/c/:slug", Perm: tenant("audit", "read"), Summary: "A consultation's results recomputed from the raw votes, for auditors"}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err

@@ -300,7 +300,7 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 }
 
 func (s *Server) resultPageRoutes() {
-	s.handle(get, "/c/:slug/results", tenant("results", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/c/:slug/results", Perm: tenant("results", "read"), Summary: "A consultation's results page"}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err

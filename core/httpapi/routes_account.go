@@ -18,7 +18,7 @@ type signupRequest struct {
 }
 
 func (s *Server) accountRoutes() {
-	s.handle(post, "/api/v1/auth/signup", Perm{Object: "session", Action: "create"}, true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/auth/signup", Perm: Perm{Object: "session", Action: "create"}, Summary: "Create a citizen account and sign in; the visitor's anonymous votes and proposals follow", Request: signupRequest{}, Response: staff.Member{}}, func(c *fiber.Ctx) error {
 		var in signupRequest
 		if err := decode(c, &in); err != nil {
 			return err
@@ -38,18 +38,16 @@ func (s *Server) accountRoutes() {
 		}
 		return c.Status(fiber.StatusCreated).JSON(m)
 	}, s.signupLimit)
-	s.doc(post, "/api/v1/auth/signup", "Create a citizen account and sign in; the visitor's anonymous votes and proposals follow", signupRequest{}, staff.Member{})
 
-	s.handle(get, "/api/v1/my/profile", tenant("account", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/my/profile", Perm: tenant("account", "read"), Summary: "The caller's answers to the optional profile questions", Response: account.Profile{}}, func(c *fiber.Ctx) error {
 		pr, err := s.Account.Profile(c.UserContext(), tenantID(c), caller.PrincipalOf(c.UserContext()).Participant())
 		if err != nil {
 			return err
 		}
 		return c.JSON(pr)
 	})
-	s.doc(get, "/api/v1/my/profile", "The caller's answers to the optional profile questions", nil, account.Profile{})
 
-	s.handle(fiber.MethodPut, "/api/v1/my/profile", tenant("account", "update"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: fiber.MethodPut, Path: "/api/v1/my/profile", Perm: tenant("account", "update"), Summary: "Answer the optional profile questions (age band, gender, postcode area); giving them is consent to use them in segmented results", Request: account.Profile{}, Response: account.Profile{}}, func(c *fiber.Ctx) error {
 		var in account.Profile
 		if err := decode(c, &in); err != nil {
 			return err
@@ -59,9 +57,8 @@ func (s *Server) accountRoutes() {
 		}
 		return c.JSON(in)
 	})
-	s.doc(fiber.MethodPut, "/api/v1/my/profile", "Answer the optional profile questions (age band, gender, postcode area); giving them is consent to use them in segmented results", account.Profile{}, account.Profile{})
 
-	s.handle(get, "/api/v1/my/data", tenant("account", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/my/data", Perm: tenant("account", "read"), Summary: "Download everything this site holds about the caller (GDPR)", Response: account.Data{}}, func(c *fiber.Ctx) error {
 		me, uid := self(c)
 		d, err := s.Account.Export(c.UserContext(), tenantID(c), me, uid)
 		if err != nil {
@@ -70,15 +67,13 @@ func (s *Server) accountRoutes() {
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="my-data-%s.json"`, time.Now().UTC().Format("2006-01-02")))
 		return c.JSON(d)
 	})
-	s.doc(get, "/api/v1/my/data", "Download everything this site holds about the caller (GDPR)", nil, account.Data{})
 
-	s.handle(del, "/api/v1/my/account", tenant("account", "delete"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: del, Path: "/api/v1/my/account", Perm: tenant("account", "delete"), Summary: "Erase the caller's account and personal data; votes stay counted, detached from the person"}, func(c *fiber.Ctx) error {
 		if err := s.eraseSelf(c); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	})
-	s.doc(del, "/api/v1/my/account", "Erase the caller's account and personal data; votes stay counted, detached from the person", nil, nil)
 }
 
 // self is the caller as a participant, and their account on this site (0 if none: anonymous,
@@ -94,7 +89,13 @@ func self(c *fiber.Ctx) (participant string, userID int64) {
 // eraseSelf erases the caller's account and personal data, and forgets their cookies.
 func (s *Server) eraseSelf(c *fiber.Ctx) error {
 	me, uid := self(c)
-	if err := s.Account.Erase(c.UserContext(), tenantID(c), me, uid); err != nil {
+	// The browser's anonymous id too: signing up merged it into the account, and a browser
+	// that kept it must not vote again as someone new.
+	browser := ""
+	if id := caller.PrincipalOf(c.UserContext()).ParticipantID; id != "" {
+		browser = "p:" + id
+	}
+	if err := s.Account.Erase(c.UserContext(), tenantID(c), uid, me, browser); err != nil {
 		return err
 	}
 	c.ClearCookie(sessionCookie, participantCookie, profileCookie)

@@ -9,6 +9,7 @@ import (
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/tenants"
 )
@@ -22,14 +23,16 @@ const (
 
 func (s *Server) tenantRoutes() {
 	s.metricsRoutes()
-	s.handle(get, "/api/v1/tenants", platform("tenants", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/tenants", Perm: platform("tenants", "read"), Summary: "List tenants (platform admins)", Response: struct {
+		Tenants []tenants.Tenant `json:"tenants"`
+	}{}}, func(c *fiber.Ctx) error {
 		ts, err := s.Tenants.List(c.UserContext())
 		if err != nil {
 			return err
 		}
 		return c.JSON(fiber.Map{"tenants": ts})
 	})
-	s.handle(post, "/api/v1/tenants", platform("tenants", "create"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/tenants", Perm: platform("tenants", "create"), Summary: "Create a tenant (platform admins)", Request: tenants.NewTenant{}, Response: tenants.Tenant{}}, func(c *fiber.Ctx) error {
 		var in tenants.NewTenant
 		if err := decode(c, &in); err != nil {
 			return err
@@ -40,7 +43,7 @@ func (s *Server) tenantRoutes() {
 		}
 		return c.Status(fiber.StatusCreated).JSON(t)
 	})
-	s.handle(get, "/api/v1/tenants/:slug", platform("tenants", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/tenants/:slug", Perm: platform("tenants", "read"), Summary: "One tenant (platform admins)", Response: tenants.Tenant{}}, func(c *fiber.Ctx) error {
 		t, err := s.Tenants.BySlug(c.UserContext(), c.Params("slug"))
 		if err != nil {
 			return err
@@ -48,10 +51,10 @@ func (s *Server) tenantRoutes() {
 		return c.JSON(t)
 	})
 	for _, st := range []struct {
-		path   string
-		status tenants.Status
-	}{{"suspend", tenants.Suspended}, {"resume", tenants.Active}} {
-		s.handle(post, "/api/v1/tenants/:slug/"+st.path, platform("tenants", "update"), false, func(c *fiber.Ctx) error {
+		path, summary string
+		status        tenants.Status
+	}{{"suspend", "Suspend a tenant's site (503)", tenants.Suspended}, {"resume", "Serve a suspended tenant's site again", tenants.Active}} {
+		s.handle(Route{Method: post, Path: "/api/v1/tenants/:slug/" + st.path, Perm: platform("tenants", "update"), Summary: st.summary, Response: tenants.Tenant{}}, func(c *fiber.Ctx) error {
 			t, err := s.Tenants.SetStatus(c.UserContext(), actor(c), c.Params("slug"), st.status)
 			if err != nil {
 				return err
@@ -59,7 +62,7 @@ func (s *Server) tenantRoutes() {
 			return c.JSON(t)
 		})
 	}
-	s.handle(post, "/api/v1/tenants/:slug/hosts", platform("tenants", "update"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/tenants/:slug/hosts", Perm: platform("tenants", "update"), Summary: "Serve a tenant on one more host name", Request: hostRequest{}, Response: tenants.Tenant{}}, func(c *fiber.Ctx) error {
 		var in hostRequest
 		if err := decode(c, &in); err != nil {
 			return err
@@ -72,14 +75,14 @@ func (s *Server) tenantRoutes() {
 	})
 
 	// The request's own tenant, for its admins.
-	s.handle(get, "/api/v1/tenant", tenant("tenant", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/tenant", Perm: tenant("tenant", "read"), Summary: "This site's tenant", Response: tenants.Tenant{}}, func(c *fiber.Ctx) error {
 		t, err := s.Tenants.BySlug(c.UserContext(), caller.Tenant(c.UserContext()).Slug)
 		if err != nil {
 			return err
 		}
 		return c.JSON(t)
 	})
-	s.handle(patch, "/api/v1/tenant", tenant("tenant", "update"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: patch, Path: "/api/v1/tenant", Perm: tenant("tenant", "update"), Summary: "Change this site's name and branding", Request: tenants.Patch{}, Response: tenants.Tenant{}}, func(c *fiber.Ctx) error {
 		var p tenants.Patch
 		if err := decode(c, &p); err != nil {
 			return err
@@ -93,7 +96,9 @@ func (s *Server) tenantRoutes() {
 }
 
 func (s *Server) userRoutes() {
-	s.handle(get, "/api/v1/users", tenant("users", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/users", Perm: tenant("users", "read"), Summary: "Accounts of this site with their roles (limit, offset)", Response: struct {
+		Users []staff.Member `json:"users"`
+	}{}}, func(c *fiber.Ctx) error {
 		limit, offset, err := paging(c)
 		if err != nil {
 			return err
@@ -104,7 +109,7 @@ func (s *Server) userRoutes() {
 		}
 		return c.JSON(fiber.Map{"users": ms})
 	})
-	s.handle(post, "/api/v1/users", tenant("users", "create"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/users", Perm: tenant("users", "create"), Summary: "Create an account with a role", Request: staff.NewUser{}, Response: staff.Member{}}, func(c *fiber.Ctx) error {
 		var in staff.NewUser
 		if err := decode(c, &in); err != nil {
 			return err
@@ -115,7 +120,7 @@ func (s *Server) userRoutes() {
 		}
 		return c.Status(fiber.StatusCreated).JSON(m)
 	})
-	s.handle(get, "/api/v1/users/:id", tenant("users", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/users/:id", Perm: tenant("users", "read"), Summary: "One account", Response: staff.Member{}}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")
 		if err != nil {
 			return err
@@ -126,7 +131,7 @@ func (s *Server) userRoutes() {
 		}
 		return c.JSON(m)
 	})
-	s.handle(post, "/api/v1/users/:id/roles", tenant("roles", "create"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/users/:id/roles", Perm: tenant("roles", "create"), Summary: "Grant a role", Request: roleRequest{}, Response: staff.Member{}}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")
 		if err != nil {
 			return err
@@ -141,7 +146,7 @@ func (s *Server) userRoutes() {
 		}
 		return c.JSON(m)
 	})
-	s.handle(del, "/api/v1/users/:id/roles/:role", tenant("roles", "delete"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: del, Path: "/api/v1/users/:id/roles/:role", Perm: tenant("roles", "delete"), Summary: "Revoke a role", Response: staff.Member{}}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")
 		if err != nil {
 			return err
@@ -155,14 +160,16 @@ func (s *Server) userRoutes() {
 }
 
 func (s *Server) tokenRoutes() {
-	s.handle(get, "/api/v1/tokens", tenant("tokens", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/tokens", Perm: tenant("tokens", "read"), Summary: "API tokens of this site (never their secret)", Response: struct {
+		Tokens []identity.Token `json:"tokens"`
+	}{}}, func(c *fiber.Ctx) error {
 		ts, err := s.Staff.Tokens(c.UserContext(), tenantID(c), 0)
 		if err != nil {
 			return err
 		}
 		return c.JSON(fiber.Map{"tokens": ts})
 	})
-	s.handle(post, "/api/v1/tokens", tenant("tokens", "create"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/tokens", Perm: tenant("tokens", "create"), Summary: "Create an API token; its secret is shown once", Request: tokenRequest{}, Response: tokenCreated{}}, func(c *fiber.Ctx) error {
 		var in tokenRequest
 		if err := decode(c, &in); err != nil {
 			return err
@@ -180,7 +187,7 @@ func (s *Server) tokenRoutes() {
 		}
 		return c.Status(fiber.StatusCreated).JSON(tokenCreated{Token: plain, Info: tok, Note: "this is the only time the token is shown; store it now"})
 	})
-	s.handle(del, "/api/v1/tokens/:id", tenant("tokens", "delete"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: del, Path: "/api/v1/tokens/:id", Perm: tenant("tokens", "delete"), Summary: "Revoke an API token"}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")
 		if err != nil {
 			return err
@@ -193,7 +200,7 @@ func (s *Server) tokenRoutes() {
 }
 
 func (s *Server) auditRoutes() {
-	s.handle(get, "/api/v1/audit", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/audit", Perm: tenant("audit", "read"), Summary: "The audit log, newest first (actor, action, object, since, until, before, limit)", Response: audit.Page{}}, func(c *fiber.Ctx) error {
 		f := audit.Filter{Actor: c.Query("actor"), Action: c.Query("action"), Object: c.Query("object")}
 		var err error
 		if f.Since, err = timeQuery(c, "since"); err != nil {
@@ -216,14 +223,14 @@ func (s *Server) auditRoutes() {
 		}
 		return c.JSON(page)
 	})
-	s.handle(get, "/api/v1/audit/verify", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/audit/verify", Perm: tenant("audit", "read"), Summary: "Recompute this site's audit hash chain", Response: audit.Report{}}, func(c *fiber.Ctx) error {
 		r, err := s.Audit.Verify(c.UserContext(), tenantID(c))
 		if err != nil {
 			return err
 		}
 		return c.JSON(r)
 	})
-	s.handle(get, "/api/v1/audit/head", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/audit/head", Perm: tenant("audit", "read"), Summary: "The signed head of this site's audit chain: save it elsewhere, then `concorde audit verify --head FILE` detects a cut-off or rewritten tail", Response: audit.Head{}}, func(c *fiber.Ctx) error {
 		t := caller.Tenant(c.UserContext())
 		h, err := s.Audit.Head(c.UserContext(), t.ID, t.Slug)
 		if err != nil {

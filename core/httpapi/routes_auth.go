@@ -31,9 +31,9 @@ type meResponse struct {
 func (s *Server) authRoutes() {
 	s.loginLimit = s.attemptLimit("login", "too many sign-in attempts; wait a minute and try again")
 	s.signupLimit = s.attemptLimit("signup", "too many accounts created from your network; wait a minute and try again")
-	s.handle(fiber.MethodPost, "/api/v1/auth/login", Perm{Object: "session", Action: "create"}, true, s.login, s.loginLimit)
-	s.handle(fiber.MethodPost, "/api/v1/auth/logout", Perm{Object: "session", Action: "delete"}, false, s.logout)
-	s.handle(fiber.MethodGet, "/api/v1/auth/me", permSite, false, s.me)
+	s.handle(Route{Method: fiber.MethodPost, Path: "/api/v1/auth/login", Perm: Perm{Object: "session", Action: "create"}, Summary: "Sign in; sets the session cookie and returns the CSRF token", Request: loginRequest{}, Response: meResponse{}}, s.login, s.loginLimit)
+	s.handle(Route{Method: fiber.MethodPost, Path: "/api/v1/auth/logout", Perm: Perm{Object: "session", Action: "delete"}, Summary: "Sign out"}, s.logout)
+	s.handle(Route{Method: fiber.MethodGet, Path: "/api/v1/auth/me", Perm: permSite, Summary: "Who is calling, their roles here, and the CSRF token", Response: meResponse{}}, s.me)
 }
 
 func (s *Server) login(c *fiber.Ctx) error {

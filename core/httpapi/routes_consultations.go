@@ -67,18 +67,17 @@ func (s *Server) consultationFor(c *fiber.Ctx) (consultation.Consultation, error
 }
 
 func (s *Server) consultationRoutes() {
-	s.handle(get, "/api/v1/consultations", tenant("consultations", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations", Perm: tenant("consultations", "read"), Summary: "Consultations of this site (drafts only for staff)", Response: struct {
+		Consultations []consultation.Consultation `json:"consultations"`
+	}{}}, func(c *fiber.Ctx) error {
 		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), s.may(c, "consultations", "update"))
 		if err != nil {
 			return err
 		}
 		return c.JSON(fiber.Map{"consultations": cs})
 	})
-	s.doc(get, "/api/v1/consultations", "Consultations of this site (drafts only for staff)", nil, struct {
-		Consultations []consultation.Consultation `json:"consultations"`
-	}{})
 
-	s.handle(post, "/api/v1/consultations", tenant("consultations", "create"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/consultations", Perm: tenant("consultations", "create"), Summary: "Create a consultation (a draft)", Request: consultation.Input{}, Response: consultationView{}}, func(c *fiber.Ctx) error {
 		var in consultation.Input
 		if err := decode(c, &in); err != nil {
 			return err
@@ -90,18 +89,16 @@ func (s *Server) consultationRoutes() {
 		s.consultationChanged(tenantID(c), cs.ID)
 		return c.Status(fiber.StatusCreated).JSON(view(cs))
 	})
-	s.doc(post, "/api/v1/consultations", "Create a consultation (a draft)", consultation.Input{}, consultationView{})
 
-	s.handle(get, "/api/v1/consultations/:slug", tenant("consultations", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug", Perm: tenant("consultations", "read"), Summary: "One consultation, with its context rendered as HTML", Response: consultationView{}}, func(c *fiber.Ctx) error {
 		cs, err := s.consultationFor(c)
 		if err != nil {
 			return err
 		}
 		return c.JSON(view(cs))
 	})
-	s.doc(get, "/api/v1/consultations/:slug", "One consultation, with its context rendered as HTML", nil, consultationView{})
 
-	s.handle(patch, "/api/v1/consultations/:slug", tenant("consultations", "update"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: patch, Path: "/api/v1/consultations/:slug", Perm: tenant("consultations", "update"), Summary: "Change a consultation; settings may be given in part", Request: consultationPatch{}, Response: consultationView{}}, func(c *fiber.Ctx) error {
 		var in consultationPatch
 		if err := decode(c, &in); err != nil {
 			return err
@@ -126,7 +123,6 @@ func (s *Server) consultationRoutes() {
 		s.consultationChanged(tenantID(c), cs.ID)
 		return c.JSON(view(cs))
 	})
-	s.doc(patch, "/api/v1/consultations/:slug", "Change a consultation; settings may be given in part", consultationPatch{}, consultationView{})
 
 	for _, st := range []struct {
 		path, summary string
@@ -137,7 +133,7 @@ func (s *Server) consultationRoutes() {
 		{"publish", "Publish a closed consultation's results", consultation.Published},
 	} {
 		path := "/api/v1/consultations/:slug/" + st.path
-		s.handle(post, path, tenant("consultations", "update"), false, func(c *fiber.Ctx) error {
+		s.handle(Route{Method: post, Path: path, Perm: tenant("consultations", "update"), Summary: st.summary, Response: consultationView{}}, func(c *fiber.Ctx) error {
 			cs, err := s.Consultations.SetStatus(c.UserContext(), tenantID(c), actor(c), c.Params("slug"), st.to)
 			if err != nil {
 				return err
@@ -145,7 +141,6 @@ func (s *Server) consultationRoutes() {
 			s.consultationChanged(tenantID(c), cs.ID)
 			return c.JSON(view(cs))
 		})
-		s.doc(post, path, st.summary, nil, consultationView{})
 	}
 }
 
@@ -159,7 +154,7 @@ func (s *Server) allowProposalFrom(c *fiber.Ctx) bool {
 }
 
 func (s *Server) proposalRoutes() {
-	s.handle(post, "/api/v1/consultations/:slug/proposals", tenant("proposals", "create"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/consultations/:slug/proposals", Perm: tenant("proposals", "create"), Summary: "Propose (\"Il faut …\"); the proposal waits for moderation", Request: proposalRequest{}, Response: proposal.Proposal{}}, func(c *fiber.Ctx) error {
 		var in proposalRequest
 		if err := decode(c, &in); err != nil {
 			return err
@@ -181,9 +176,8 @@ func (s *Server) proposalRoutes() {
 		}
 		return c.Status(fiber.StatusCreated).JSON(p)
 	})
-	s.doc(post, "/api/v1/consultations/:slug/proposals", "Propose (\"Il faut …\"); the proposal waits for moderation", proposalRequest{}, proposal.Proposal{})
 
-	s.handle(get, "/api/v1/consultations/:slug/proposals", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/proposals", Perm: tenant("proposals", "read"), Summary: "Search accepted proposals (q, theme, page, per_page); each carries a vote key", Response: proposalPage{}}, func(c *fiber.Ctx) error {
 		cs, err := s.consultationFor(c)
 		if err != nil {
 			return err
@@ -201,9 +195,10 @@ func (s *Server) proposalRoutes() {
 		}
 		return c.JSON(s.withKeys(c, page, "search"))
 	})
-	s.doc(get, "/api/v1/consultations/:slug/proposals", "Search accepted proposals (q, theme, page, per_page); each carries a vote key", nil, proposalPage{})
 
-	s.handle(get, "/api/v1/consultations/:slug/similar", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/similar", Perm: tenant("proposals", "read"), Summary: "Accepted proposals similar to a draft (q), to avoid duplicates", Response: struct {
+		Proposals []proposal.Proposal `json:"proposals"`
+	}{}}, func(c *fiber.Ctx) error {
 		cs, err := s.consultationFor(c)
 		if err != nil {
 			return err
@@ -214,20 +209,18 @@ func (s *Server) proposalRoutes() {
 		}
 		return c.JSON(fiber.Map{"proposals": ps})
 	})
-	s.doc(get, "/api/v1/consultations/:slug/similar", "Accepted proposals similar to a draft (q), to avoid duplicates", nil, struct {
-		Proposals []proposal.Proposal `json:"proposals"`
-	}{})
 
-	s.handle(get, "/api/v1/proposals/:id", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/proposals/:id", Perm: tenant("proposals", "read"), Summary: "One proposal (a shared link: votes through it count as direct-link votes)", Response: keyedProposal{}}, func(c *fiber.Ctx) error {
 		p, err := s.visibleProposal(c)
 		if err != nil {
 			return err
 		}
 		return c.JSON(s.keyed(c, p, "direct"))
 	})
-	s.doc(get, "/api/v1/proposals/:id", "One proposal (a shared link: votes through it count as direct-link votes)", nil, keyedProposal{})
 
-	s.handle(get, "/api/v1/my/proposals", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/my/proposals", Perm: tenant("proposals", "read"), Summary: "The caller's own proposals, with their moderation status and reason", Response: struct {
+		Proposals []proposal.Proposal `json:"proposals"`
+	}{}}, func(c *fiber.Ctx) error {
 		me := caller.PrincipalOf(c.UserContext()).Participant()
 		if me == "" {
 			return c.JSON(fiber.Map{"proposals": []proposal.Proposal{}})
@@ -238,13 +231,12 @@ func (s *Server) proposalRoutes() {
 		}
 		return c.JSON(fiber.Map{"proposals": ps})
 	})
-	s.doc(get, "/api/v1/my/proposals", "The caller's own proposals, with their moderation status and reason", nil, struct {
-		Proposals []proposal.Proposal `json:"proposals"`
-	}{})
 }
 
 func (s *Server) moderationRoutes() {
-	s.handle(get, "/api/v1/moderation/queue", tenant("moderation", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/moderation/queue", Perm: tenant("moderation", "read"), Summary: "Proposals waiting for moderation (consultation, limit)", Response: struct {
+		Proposals []proposal.StaffView `json:"proposals"`
+	}{}}, func(c *fiber.Ctx) error {
 		var cid int64
 		if slug := c.Query("consultation"); slug != "" {
 			cs, err := s.Consultations.Get(c.UserContext(), tenantID(c), slug)
@@ -263,11 +255,8 @@ func (s *Server) moderationRoutes() {
 		}
 		return c.JSON(fiber.Map{"proposals": q})
 	})
-	s.doc(get, "/api/v1/moderation/queue", "Proposals waiting for moderation (consultation, limit)", nil, struct {
-		Proposals []proposal.StaffView `json:"proposals"`
-	}{})
 
-	s.handle(post, "/api/v1/moderation/next", tenant("moderation", "update"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/moderation/next", Perm: tenant("moderation", "update"), Summary: "Take the next proposal to moderate; it is locked to you for a while", Request: nextRequest{}, Response: proposal.StaffView{}}, func(c *fiber.Ctx) error {
 		var in nextRequest
 		if err := decode(c, &in); err != nil {
 			return err
@@ -286,11 +275,10 @@ func (s *Server) moderationRoutes() {
 		}
 		return c.JSON(p.Staff())
 	})
-	s.doc(post, "/api/v1/moderation/next", "Take the next proposal to moderate; it is locked to you for a while", nextRequest{}, proposal.StaffView{})
 
 	decide := func(path, summary string, body any, fn func(c *fiber.Ctx, id int64) (proposal.Proposal, error)) {
 		full := "/api/v1/moderation/proposals/:id/" + path
-		s.handle(post, full, tenant("moderation", "update"), body != nil, func(c *fiber.Ctx) error {
+		s.handle(Route{Method: post, Path: full, Perm: tenant("moderation", "update"), Summary: summary, Request: body, Response: proposal.StaffView{}}, func(c *fiber.Ctx) error {
 			id, err := idParam(c, "id")
 			if err != nil {
 				return err
@@ -301,7 +289,6 @@ func (s *Server) moderationRoutes() {
 			}
 			return c.JSON(p.Staff())
 		})
-		s.doc(post, full, summary, body, proposal.StaffView{})
 	}
 	decide("accept", "Accept a proposal, with its themes", acceptRequest{}, func(c *fiber.Ctx, id int64) (proposal.Proposal, error) {
 		var in acceptRequest

@@ -19,16 +19,16 @@ var (
 )
 
 func (s *Server) opsRoutes() {
-	s.handle(fiber.MethodGet, "/healthz", permHealth, false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: fiber.MethodGet, Path: "/healthz", Perm: permHealth, Summary: "Liveness: the process answers"}, func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
-	s.handle(fiber.MethodGet, "/readyz", permHealth, false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: fiber.MethodGet, Path: "/readyz", Perm: permHealth, Summary: "Readiness: the database and the plugins answer"}, func(c *fiber.Ctx) error {
 		if err := s.Ready(c.UserContext()); err != nil {
 			return err
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
-	s.handle(fiber.MethodGet, "/static/*", permStatic, false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: fiber.MethodGet, Path: "/static/*", Perm: permStatic, Summary: "Embedded static assets (CSS, JavaScript, images)"}, func(c *fiber.Ctx) error {
 		b, ct, err := web.Static(c.Params("*"))
 		if err != nil {
 			return errs.E(errs.NotFound, "no such file")
@@ -68,5 +68,5 @@ func (s *Server) MetricsHandler() fiber.Handler {
 }
 
 func (s *Server) metricsRoutes() {
-	s.handle(fiber.MethodGet, "/metrics", Perm{Object: "metrics", Action: "read", Scope: PlatformScope}, false, s.MetricsHandler())
+	s.handle(Route{Method: fiber.MethodGet, Path: "/metrics", Perm: Perm{Object: "metrics", Action: "read", Scope: PlatformScope}, Summary: "Prometheus metrics (ops role; or on the separate metrics address)"}, s.MetricsHandler())
 }

@@ -31,28 +31,28 @@ type pluginPage struct {
 // own permission only lets readers read and signed-in writers write; the host then checks the
 // permission the plugin declares for the route.
 func (s *Server) pluginRoutes() {
-	s.handle(get, "/api/v1/plugins", tenant("plugins", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/plugins", Perm: tenant("plugins", "read"), Summary: "Installed plugins, whether this site enabled them, their settings and state", Response: pluginList{}}, func(c *fiber.Ctx) error {
 		ps, err := s.Plugins.ForTenant(c.UserContext(), tenantID(c))
 		if err != nil {
 			return err
 		}
 		return c.JSON(pluginList{Plugins: ps})
 	})
-	s.handle(post, "/api/v1/plugins/:name/enable", tenant("plugins", "update"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/plugins/:name/enable", Perm: tenant("plugins", "update"), Summary: "Enable a plugin on this site", Response: pluginhost.TenantPlugin{}}, func(c *fiber.Ctx) error {
 		p, err := s.Plugins.Enable(c.UserContext(), caller.PrincipalOf(c.UserContext()).Actor(), tenantID(c), strings.Clone(c.Params("name")))
 		if err != nil {
 			return err
 		}
 		return c.JSON(p)
 	})
-	s.handle(post, "/api/v1/plugins/:name/disable", tenant("plugins", "update"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: post, Path: "/api/v1/plugins/:name/disable", Perm: tenant("plugins", "update"), Summary: "Disable a plugin on this site (its routes answer 404)", Response: pluginhost.TenantPlugin{}}, func(c *fiber.Ctx) error {
 		p, err := s.Plugins.Disable(c.UserContext(), caller.PrincipalOf(c.UserContext()).Actor(), tenantID(c), strings.Clone(c.Params("name")))
 		if err != nil {
 			return err
 		}
 		return c.JSON(p)
 	})
-	s.handle(fiber.MethodPut, "/api/v1/plugins/:name/settings", tenant("plugins", "update"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: fiber.MethodPut, Path: "/api/v1/plugins/:name/settings", Perm: tenant("plugins", "update"), Summary: "Replace this site's settings of a plugin (validated against its schema)", Request: map[string]any{}, Response: pluginhost.TenantPlugin{}}, func(c *fiber.Ctx) error {
 		var settings json.RawMessage
 		if err := decode(c, &settings); err != nil {
 			return err
@@ -63,15 +63,14 @@ func (s *Server) pluginRoutes() {
 		}
 		return c.JSON(p)
 	})
-	s.handle(get, "/api/v1/plugins/:name/jobs", tenant("plugins", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/plugins/:name/jobs", Perm: tenant("plugins", "read"), Summary: "A plugin's scheduled jobs on this site: interval, next run, last outcome, runs and failures", Response: pluginJobs{}}, func(c *fiber.Ctx) error {
 		jobs, err := s.Plugins.Jobs(c.UserContext(), tenantID(c), strings.Clone(c.Params("name")))
 		if err != nil {
 			return err
 		}
 		return c.JSON(pluginJobs{Jobs: jobs})
 	})
-	s.doc(get, "/api/v1/plugins/:name/jobs", "A plugin's scheduled jobs on this site: interval, next run, last outcome, runs and failures", nil, pluginJobs{})
-	s.handle(get, "/api/v1/plugins/:name/permissions", tenant("plugins", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/plugins/:name/permissions", Perm: tenant("plugins", "read"), Summary: "The permissions a plugin declares and the roles holding each here", Response: pluginPermissions{}}, func(c *fiber.Ctx) error {
 		ps, err := s.Plugins.Permissions(c.UserContext(), tenantID(c), strings.Clone(c.Params("name")))
 		if err != nil {
 			return err
@@ -79,10 +78,13 @@ func (s *Server) pluginRoutes() {
 		return c.JSON(pluginPermissions{Permissions: ps})
 	})
 	for _, g := range []struct {
-		path  string
-		grant bool
-	}{{"grant", true}, {"revoke", false}} {
-		s.handle(post, "/api/v1/plugins/:name/permissions/"+g.path, tenant("plugins", "update"), true, func(c *fiber.Ctx) error {
+		path, summary string
+		grant         bool
+	}{
+		{"grant", "Give a role one of a plugin's declared permissions on this site", true},
+		{"revoke", "Take back a permission given on this site", false},
+	} {
+		s.handle(Route{Method: post, Path: "/api/v1/plugins/:name/permissions/" + g.path, Perm: tenant("plugins", "update"), Summary: g.summary, Request: permissionRequest{}, Response: pluginPermissions{}}, func(c *fiber.Ctx) error {
 			var in permissionRequest
 			if err := decode(c, &in); err != nil {
 				return err
@@ -94,13 +96,6 @@ func (s *Server) pluginRoutes() {
 			return c.JSON(pluginPermissions{Permissions: ps})
 		})
 	}
-	s.doc(get, "/api/v1/plugins/:name/permissions", "The permissions a plugin declares and the roles holding each here", nil, pluginPermissions{})
-	s.doc(post, "/api/v1/plugins/:name/permissions/grant", "Give a role one of a plugin's declared permissions on this site", permissionRequest{}, pluginPermissions{})
-	s.doc(post, "/api/v1/plugins/:name/permissions/revoke", "Take back a permission given on this site", permissionRequest{}, pluginPermissions{})
-	s.doc(get, "/api/v1/plugins", "Installed plugins, whether this site enabled them, their settings and state", nil, pluginList{})
-	s.doc(post, "/api/v1/plugins/:name/enable", "Enable a plugin on this site", nil, pluginhost.TenantPlugin{})
-	s.doc(post, "/api/v1/plugins/:name/disable", "Disable a plugin on this site (its routes answer 404)", nil, pluginhost.TenantPlugin{})
-	s.doc(fiber.MethodPut, "/api/v1/plugins/:name/settings", "Replace this site's settings of a plugin (validated against its schema)", map[string]any{}, pluginhost.TenantPlugin{})
 
 	for _, m := range []string{get, post, fiber.MethodPut, patch, del} {
 		perm := Perm{Object: pluginhost.GateObject, Action: actionOf(m)}
@@ -109,7 +104,13 @@ func (s *Server) pluginRoutes() {
 			if strings.HasPrefix(prefix, "/api/") {
 				kind = "api"
 			}
-			s.handle(m, prefix+"/*", perm, m != get, s.forwardToPlugin(kind))
+			// One gateway route per method and prefix: the plugin's manifest routes are
+			// matched behind it (pluginhost), each with the permission it declares.
+			r := Route{Method: m, Path: prefix + "/*", Perm: perm, Summary: "Forwarded to the plugin named in the path (" + kind + "s); its manifest declares the route and the permission it needs"}
+			if m != get {
+				r.Request = map[string]any{} // the plugin reads and validates its own body
+			}
+			s.handle(r, s.forwardToPlugin(kind))
 		}
 	}
 }

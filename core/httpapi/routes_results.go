@@ -261,7 +261,7 @@ func (s *Server) jsonOf(theme string, limit int) func(*catalog.Entry) ([]byte, e
 }
 
 func (s *Server) resultRoutes() {
-	s.handle(get, "/api/v1/consultations/:slug/results", tenant("results", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/results", Perm: tenant("results", "read"), Summary: "Results: consensus, controversy, rejection, limbo, undetermined and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", Response: resultsResponse{}}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err
@@ -276,9 +276,8 @@ func (s *Server) resultRoutes() {
 		}
 		return sendMemo(c, e, "results|"+theme+"|"+strconv.Itoa(limit), fiber.MIMEApplicationJSONCharsetUTF8, s.jsonOf(theme, limit))
 	})
-	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo, undetermined and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", nil, resultsResponse{})
 
-	s.handle(get, "/api/v1/consultations/:slug/export.json", tenant("exports", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/export.json", Perm: tenant("exports", "read"), Summary: "Open data: every proposal with its counts, scores and zone (JSON); once published, the frozen snapshot itself, whose SHA-256 is published", Response: resultsResponse{}}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err
@@ -295,9 +294,8 @@ func (s *Server) resultRoutes() {
 		}
 		return sendMemo(c, e, "export.json", fiber.MIMEApplicationJSONCharsetUTF8, s.jsonOf("", 0))
 	})
-	s.doc(get, "/api/v1/consultations/:slug/export.json", "Open data: every proposal with its counts, scores and zone (JSON); once published, the frozen snapshot itself, whose SHA-256 is published", nil, resultsResponse{})
 
-	s.handle(get, "/api/v1/consultations/:slug/export.csv", tenant("exports", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/export.csv", Perm: tenant("exports", "read"), Summary: "Open data: every proposal with its counts per trust, scores and zone (CSV)"}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err
@@ -305,9 +303,8 @@ func (s *Server) resultRoutes() {
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-results.csv"`, e.Consultation.Slug))
 		return sendMemo(c, e, "export.csv", "text/csv; charset=utf-8", s.csvOf)
 	})
-	s.doc(get, "/api/v1/consultations/:slug/export.csv", "Open data: every proposal with its counts per trust, scores and zone (CSV)", nil, nil)
 
-	s.handle(get, "/api/v1/consultations/:slug/votes.jsonl", tenant("raw_votes", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/votes.jsonl", Perm: tenant("raw_votes", "read"), Summary: "Raw votes, one JSON object a line, participants pseudonymised per consultation (auditors)", Response: vote.RawVote{}}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err
@@ -323,9 +320,8 @@ func (s *Server) resultRoutes() {
 		}))
 		return nil
 	})
-	s.doc(get, "/api/v1/consultations/:slug/votes.jsonl", "Raw votes, one JSON object a line, participants pseudonymised per consultation (auditors)", nil, vote.RawVote{})
 
-	s.handle(get, "/api/v1/consultations/:slug/results/verify", tenant("audit", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/results/verify", Perm: tenant("audit", "read"), Summary: "Recompute every counter and the opinion groups from the raw votes and compare with what results are built from; once published, also rebuild the results from the raw votes and compare them with the frozen snapshot and its SHA-256 (auditors)", Response: verifyResponse{}}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err
@@ -361,7 +357,6 @@ func (s *Server) resultRoutes() {
 		}
 		return c.JSON(out)
 	})
-	s.doc(get, "/api/v1/consultations/:slug/results/verify", "Recompute every counter and the opinion groups from the raw votes and compare with what results are built from; once published, also rebuild the results from the raw votes and compare them with the frozen snapshot and its SHA-256 (auditors)", nil, verifyResponse{})
 }
 
 func ff(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }

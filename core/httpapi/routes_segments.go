@@ -53,7 +53,7 @@ func item(id int64, sc results.Scores) segmentItem {
 }
 
 func (s *Server) segmentRoutes() {
-	s.handle(get, "/api/v1/consultations/:slug/segments", tenant("results", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/segments", Perm: tenant("results", "read"), Summary: "Results split by a profile dimension (dimension = age_band, gender or area; \"\" = not answered; \"_merged\" = segments under min_segment_size participants, merged except for auditors)", Response: segmentsResponse{}}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err
@@ -74,9 +74,8 @@ func (s *Server) segmentRoutes() {
 		out := segmentsResponse{Consultation: e.Consultation.Slug, Dimension: dim, Segments: segmentScores(e, cells, dim)}
 		return c.JSON(out)
 	})
-	s.doc(get, "/api/v1/consultations/:slug/segments", "Results split by a profile dimension (dimension = age_band, gender or area; \"\" = not answered; \"_merged\" = segments under min_segment_size participants, merged except for auditors)", nil, segmentsResponse{})
 
-	s.handle(get, "/api/v1/consultations/:slug/results/weighted", tenant("results", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/results/weighted", Perm: tenant("results", "read"), Summary: "Results weighted to the site's population margins (raking, with capped weights)", Response: weightedResponse{}}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err
@@ -99,18 +98,16 @@ func (s *Server) segmentRoutes() {
 		out.Consultation = e.Consultation.Slug
 		return c.JSON(out)
 	})
-	s.doc(get, "/api/v1/consultations/:slug/results/weighted", "Results weighted to the site's population margins (raking, with capped weights)", nil, weightedResponse{})
 
-	s.handle(get, "/api/v1/tenant/margins", tenant("tenant", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/tenant/margins", Perm: tenant("tenant", "read"), Summary: "The population margins results can be weighted to", Response: marginsRequest{}}, func(c *fiber.Ctx) error {
 		m, err := s.Tenants.Margins(c.UserContext(), tenantID(c))
 		if err != nil {
 			return err
 		}
 		return c.JSON(m)
 	})
-	s.doc(get, "/api/v1/tenant/margins", "The population margins results can be weighted to", nil, marginsRequest{})
 
-	s.handle(fiber.MethodPut, "/api/v1/tenant/margins", tenant("tenant", "update"), true, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: fiber.MethodPut, Path: "/api/v1/tenant/margins", Perm: tenant("tenant", "update"), Summary: "Set the population margins: dimension → value → share (each dimension sums to 1)", Request: marginsRequest{}, Response: marginsRequest{}}, func(c *fiber.Ctx) error {
 		var in marginsRequest
 		if err := decode(c, &in); err != nil {
 			return err
@@ -120,7 +117,6 @@ func (s *Server) segmentRoutes() {
 		}
 		return c.JSON(in)
 	})
-	s.doc(fiber.MethodPut, "/api/v1/tenant/margins", "Set the population margins: dimension → value → share (each dimension sums to 1)", marginsRequest{}, marginsRequest{})
 }
 
 // segmentScores scores each proposal within each value of dimension dim ("" = not

@@ -130,7 +130,7 @@ func (s *Server) Sequence(ctx context.Context, e *catalog.Entry, participant str
 }
 
 func (s *Server) voteRoutes() {
-	s.handle(get, "/api/v1/consultations/:slug/sequence", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/sequence", Perm: tenant("proposals", "read"), Summary: "The next proposals to vote on, chosen for the caller, each with its signed vote key", Response: sequenceResponse{}}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err
@@ -159,12 +159,10 @@ func (s *Server) voteRoutes() {
 		}
 		return c.JSON(out)
 	})
-	s.doc(get, "/api/v1/consultations/:slug/sequence", "The next proposals to vote on, chosen for the caller, each with its signed vote key", nil, sequenceResponse{})
 
-	s.handle(post, "/api/v1/proposals/:id/vote", tenant("votes", "create"), true, s.castVote)
-	s.doc(post, "/api/v1/proposals/:id/vote", "Vote (agree, disagree, neutral) with qualifications of that vote and the key the proposal came with; voting again changes the vote", voteRequest{}, voteResponse{})
+	s.handle(Route{Method: post, Path: "/api/v1/proposals/:id/vote", Perm: tenant("votes", "create"), Summary: "Vote (agree, disagree, neutral) with qualifications of that vote and the key the proposal came with; voting again changes the vote and keeps the trust of the first unless the new key is stronger", Request: voteRequest{}, Response: voteResponse{}}, s.castVote)
 
-	s.handle(del, "/api/v1/proposals/:id/vote", tenant("votes", "delete"), false, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: del, Path: "/api/v1/proposals/:id/vote", Perm: tenant("votes", "delete"), Summary: "Withdraw the caller's vote"}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")
 		if err != nil {
 			return err
@@ -185,7 +183,6 @@ func (s *Server) voteRoutes() {
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	})
-	s.doc(del, "/api/v1/proposals/:id/vote", "Withdraw the caller's vote", nil, nil)
 }
 
 // castVote is the vote path of the JSON API.

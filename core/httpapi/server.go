@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -97,12 +98,22 @@ type Perm struct {
 	Scope  Scope
 }
 
-// Route is one registered route with its permission, as the route matrix tests see it.
+// Route is one entry of the route table: everything the router, the authorization check and
+// the OpenAPI document need, declared together in one place (as Vault's framework.Path), so
+// that no route exists without its permission and its documentation.
 type Route struct {
 	Method string
 	Path   string
 	Perm   Perm
-	// Body is true when the route reads a JSON body.
+	// Summary says what the route does: the OpenAPI operation's summary. Required.
+	Summary string
+	// Request is an example of the JSON body the route reads (its Go type gives the schema);
+	// nil for a route that reads none. map[string]any{} for any JSON object.
+	Request any
+	// Response is an example of the JSON the route answers with; nil when it is not JSON
+	// (a page, a CSV) or empty.
+	Response any
+	// Body is true when the route reads a JSON body (set from Request when registered).
 	Body bool
 }
 
@@ -111,9 +122,9 @@ type Server struct {
 	Deps
 	App         *fiber.App
 	routes      map[string]Route // "METHOD path" → route
+	incomplete  []string         // routes registered without a permission or a summary
 	loginLimit  fiber.Handler    // sign-in attempts per address and site
 	signupLimit fiber.Handler    // sign-up attempts per address and site
-	docs        map[string]Doc   // "METHOD path" → its OpenAPI description
 }
 
 // New builds the app with every core route.
@@ -166,24 +177,26 @@ func New(d Deps) (*Server, error) {
 	s.pageRoutes()
 	s.segmentRoutes()
 	s.openAPIRoutes()
-	s.foundationDocs()
 	return s, s.CheckRoutes()
 }
 
 func (s *Server) now() time.Time { return s.Now() }
 
-// handle registers a route with its permission. Body says whether it reads JSON.
-func (s *Server) handle(method, path string, p Perm, body bool, h fiber.Handler, extra ...fiber.Handler) {
-	if p.Object == "" || p.Action == "" {
-		panic(fmt.Sprintf("route %s %s declares no permission", method, path))
+// handle adds r to the route table and serves it with h (after extra, and after the
+// authorization check built from r.Perm). A route without a permission or a summary is
+// recorded as incomplete, and CheckRoutes then stops the server from starting.
+func (s *Server) handle(r Route, h fiber.Handler, extra ...fiber.Handler) {
+	if r.Perm.Object == "" || r.Perm.Action == "" || strings.TrimSpace(r.Summary) == "" {
+		s.incomplete = append(s.incomplete, r.Method+" "+r.Path)
 	}
-	s.routes[method+" "+path] = Route{Method: method, Path: path, Perm: p, Body: body}
-	chain := append([]fiber.Handler{s.authorize(p)}, extra...)
-	if !body {
+	r.Body = r.Request != nil
+	s.routes[r.Method+" "+r.Path] = r
+	chain := append([]fiber.Handler{s.authorize(r.Perm)}, extra...)
+	if !r.Body {
 		chain = append(chain, refuseBody)
 	}
 	chain = append(chain, h)
-	s.App.Add(method, path, chain...)
+	s.App.Add(r.Method, r.Path, chain...)
 }
 
 // Routes lists the declared routes, sorted, for tests and documentation.
@@ -201,8 +214,9 @@ func (s *Server) Routes() []Route {
 	return out
 }
 
-// CheckRoutes fails if the app serves a route that declares no permission (for instance one
-// added with App.Get directly, bypassing handle).
+// CheckRoutes fails if a route declares no permission or no summary, or if the app serves a
+// route that is not in the table (for instance one added with App.Get directly, bypassing
+// handle). New returns its error, so such a server never starts.
 func (s *Server) CheckRoutes() error {
 	var missing []string
 	for _, r := range s.App.GetRoutes(true) {
@@ -214,9 +228,18 @@ func (s *Server) CheckRoutes() error {
 			missing = append(missing, r.Method+" "+r.Path)
 		}
 	}
+	var problems []string
 	if len(missing) > 0 {
 		sort.Strings(missing)
-		return fmt.Errorf("routes without a declared permission: %s", strings.Join(missing, ", "))
+		problems = append(problems, "routes without a declared permission: "+strings.Join(missing, ", "))
+	}
+	if len(s.incomplete) > 0 {
+		incomplete := append([]string(nil), s.incomplete...)
+		sort.Strings(incomplete)
+		problems = append(problems, "routes without a permission or a summary: "+strings.Join(incomplete, ", "))
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -125,7 +125,7 @@ func (s *Sessions) Delete(ctx context.Context, hostTenantID int64, token string)
 // were. It is housekeeping, run by the platform rather than for a request, hence the query
 // across tenants.
 func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
-	res, err := s.db.NewDelete().Model((*Session)(nil)).Where("s.expires_at <= ?", s.now()).Exec(ctx)
+	res, err := store.Across(s.db).Delete((*Session)(nil)).Where("s.expires_at <= ?", s.now()).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}
@@ -135,7 +135,7 @@ func (s *Sessions) DeleteExpired(ctx context.Context) (int64, error) {
 
 // CountActive returns the number of unexpired sessions across all tenants, for a metric.
 func (s *Sessions) CountActive(ctx context.Context) (int64, error) {
-	n, err := s.db.NewSelect().Model((*Session)(nil)).Where("s.expires_at > ?", s.now()).Count(ctx)
+	n, err := store.Across(s.db).Select((*Session)(nil)).Where("s.expires_at > ?", s.now()).Count(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("count sessions: %w", err)
 	}

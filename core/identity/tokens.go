@@ -105,7 +105,7 @@ func (s *Tokens) Lookup(ctx context.Context, plaintext string) (Token, error) {
 	}
 	var t Token
 	// Across tenants on purpose: the hash is unique over the whole table.
-	err := s.db.NewSelect().Model(&t).
+	err := store.Across(s.db).Select(&t).
 		Where("t.hash = ?", hashToken(plaintext)).
 		Where("t.revoked_at IS NULL").
 		Where("NOT EXISTS (SELECT 1 FROM users AS du WHERE du.tenant_id = t.tenant_id AND du.id = t.user_id AND du.disabled_at IS NOT NULL)").

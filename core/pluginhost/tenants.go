@@ -182,7 +182,7 @@ func (h *Host) change(ctx context.Context, actor string, tenantID int64, name, a
 			detail = map[string]any{}
 		}
 		detail["version"] = p.Version
-		_, err = h.audit.Append(ctx, tx.DB(), tenantID, audit.Record{Actor: actor, Action: action, Object: "plugin:" + name, Detail: detail})
+		_, err = h.audit.AppendIn(ctx, tx, audit.Record{Actor: actor, Action: action, Object: "plugin:" + name, Detail: detail})
 		out = row
 		return err
 	})

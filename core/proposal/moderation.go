@@ -99,7 +99,7 @@ func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, mode
 func checkNotFrozen(ctx context.Context, tx store.Scope, consultationID int64) error {
 	var c consultation.Consultation
 	q := tx.Select(&c).Where("c.id = ?", consultationID).Limit(1)
-	if store.DialectOf(tx.DB()) == store.Postgres {
+	if tx.Dialect() == store.Postgres {
 		q = q.For("SHARE")
 	}
 	if err := q.Scan(ctx); err != nil {
@@ -252,7 +252,7 @@ func (s *Service) decide(ctx context.Context, tenantID, id int64, moderator stri
 		for k, v := range d.detail {
 			detail[k] = v
 		}
-		_, err = s.log.Append(ctx, tx.DB(), tenantID, audit.Record{
+		_, err = s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: moderator, Action: d.action, Object: auditObjectBase + strconv.FormatInt(p.ID, 10), Detail: detail,
 		})
 		return err

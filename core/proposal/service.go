@@ -139,7 +139,7 @@ func (s *Service) Accepted(ctx context.Context, tenantID, consultationID int64) 
 func get(ctx context.Context, s store.Scope, id int64, forUpdate bool) (Proposal, error) {
 	var p Proposal
 	q := s.Select(&p).Where("p.id = ?", id).Limit(1)
-	if forUpdate && store.DialectOf(s.DB()) == store.Postgres {
+	if forUpdate && s.Dialect() == store.Postgres {
 		q = q.For("UPDATE")
 	}
 	err := q.Scan(ctx)

@@ -72,7 +72,7 @@ func Sum(body []byte) string {
 // Published), and stores them in tx, the transaction that publishes it. It reads the
 // accepted proposals and counters outside tx: once closed, a consultation takes no vote and
 // no moderation decision, so they cannot change meanwhile. It returns the SHA-256 stored.
-func (s *Service) Take(ctx context.Context, tx bun.IDB, c consultation.Consultation) (string, error) {
+func (s *Service) Take(ctx context.Context, tx store.Scope, c consultation.Consultation) (string, error) {
 	e, err := s.entry(ctx, c, nil)
 	if err != nil {
 		return "", err
@@ -82,7 +82,7 @@ func (s *Service) Take(ctx context.Context, tx bun.IDB, c consultation.Consultat
 		return "", fmt.Errorf("render results of consultation %d: %w", c.ID, err)
 	}
 	snap := Snapshot{ConsultationID: c.ID, Body: string(body), SHA256: Sum(body), TakenAt: s.Now().UTC().Truncate(time.Microsecond)}
-	if _, err := store.For(tx, c.TenantID).Insert(&snap).Exec(ctx); err != nil {
+	if _, err := tx.Insert(&snap).Exec(ctx); err != nil {
 		if store.IsUniqueViolation(err) {
 			return "", errs.E(errs.Conflict, "the results of consultation %q were frozen already", c.Slug)
 		}
@@ -100,12 +100,12 @@ func (s *Service) Freeze(ctx context.Context, actor string, c consultation.Consu
 		return "", errs.E(errs.Conflict, "consultation %q is %s: its results are frozen when it is published", c.Slug, c.Status)
 	}
 	var sum string
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := store.For(s.db, c.TenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
 		var err error
 		if sum, err = s.Take(ctx, tx, c); err != nil {
 			return err
 		}
-		_, err = s.log.Append(ctx, tx, c.TenantID, audit.Record{
+		_, err = s.log.AppendIn(ctx, tx, audit.Record{
 			Actor: actor, Action: "results.snapshot", Object: "consultation:" + c.Slug,
 			Detail: map[string]any{"results_sha256": sum, "published_at": c.PublishedAt},
 		})

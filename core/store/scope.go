@@ -16,7 +16,8 @@ type TenantOwned interface {
 
 // Scope is the only way to read or write tenant-scoped rows: every query it builds is
 // restricted to one tenant, and every row it inserts is stamped with that tenant.
-// A Scope cannot be built without a tenant.
+// A Scope cannot be built without a tenant, and gives no way out of it: the few queries that
+// span every tenant on purpose go through Platform (store.Across) instead.
 type Scope struct {
 	db     bun.IDB
 	tenant int64
@@ -34,12 +35,21 @@ func For(db bun.IDB, tenantID int64) Scope {
 // TenantID is the tenant this scope reads and writes.
 func (s Scope) TenantID() int64 { return s.tenant }
 
-// DB is the underlying handle, for queries on global tables (tenants, hosts, policies).
-func (s Scope) DB() bun.IDB { return s.db }
+// Dialect is the SQL flavour of the scope's database, for the few statements that differ
+// (row locks, random values).
+func (s Scope) Dialect() Dialect { return DialectOf(s.db) }
 
 // Select starts a query on model's table, restricted to this tenant.
 func (s Scope) Select(model any) *bun.SelectQuery {
 	return s.db.NewSelect().Model(model).Where("?TableAlias.tenant_id = ?", s.tenant)
+}
+
+// SelectFrom starts a query on table (named alias in the query), restricted to this tenant,
+// for what no model describes: grouped counts, joins. Whatever it joins must be joined on
+// alias.tenant_id too.
+func (s Scope) SelectFrom(table, alias string) *bun.SelectQuery {
+	return s.db.NewSelect().TableExpr("? AS ?", bun.Ident(table), bun.Ident(alias)).
+		Where("?.tenant_id = ?", bun.Ident(alias), s.tenant)
 }
 
 // Insert stamps model (a TenantOwned or a pointer to a slice of them) with this tenant and
@@ -65,6 +75,22 @@ func (s Scope) Tx(ctx context.Context, fn func(ctx context.Context, tx Scope) er
 	return s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		return fn(ctx, Scope{db: tx, tenant: s.tenant})
 	})
+}
+
+// Lock takes, until the end of the current transaction, the lock named class of this tenant:
+// writers of one tenant's data that must not interleave (its audit chain, its vote counters)
+// take the same class. On PostgreSQL it is an advisory lock keyed (class, tenant) (two
+// tenants that share their low 32 bits only share a lock, which is harmless); on SQLite it
+// is nothing, since writing transactions begin IMMEDIATE and already exclude each other.
+// Outside a transaction it is released at once, so call it inside Tx.
+func (s Scope) Lock(ctx context.Context, class int32) error {
+	if s.Dialect() != Postgres {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, ?)", class, int32(s.tenant)); err != nil {
+		return fmt.Errorf("lock %#x of tenant %d: %w", class, s.tenant, err)
+	}
+	return nil
 }
 
 func (s Scope) stamp(model any) {

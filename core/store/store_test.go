@@ -56,6 +56,25 @@ func TestScope_NeverCrossesTenants(t *testing.T) {
 		if err := a.Select(&got).Scan(ctx); err != nil || len(got) != 1 {
 			t.Fatalf("tenant 2 sees %d rows, err %v", len(got), err)
 		}
+		// A raw select (grouped counts, joins) is restricted to the tenant too.
+		for _, c := range []struct {
+			scope store.Scope
+			want  int
+		}{{a, 1}, {b, 0}} {
+			var n int
+			if err := c.scope.SelectFrom("users", "u").ColumnExpr("COUNT(*)").Scan(ctx, &n); err != nil || n != c.want {
+				t.Fatalf("tenant %d counts %d users (%v), want %d", c.scope.TenantID(), n, err, c.want)
+			}
+		}
+		// Its tenant lock is taken and released with its transaction, on either dialect.
+		for i := 0; i < 2; i++ {
+			if err := a.Tx(ctx, func(ctx context.Context, tx store.Scope) error { return tx.Lock(ctx, 1) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a.Dialect() != store.DialectOf(db) {
+			t.Fatalf("scope dialect %v, database %v", a.Dialect(), store.DialectOf(db))
+		}
 	})
 }
 

@@ -261,6 +261,16 @@ func (v *Visitor) WithCSRF(token string) *Visitor {
 	return &Visitor{env: v.env, Host: v.Host, cookies: v.cookies, csrf: token}
 }
 
+// Clone returns a copy of the visitor with its cookies as they are now: a browser that keeps
+// them whatever later answers ask it to forget.
+func (v *Visitor) Clone() *Visitor {
+	cookies := make(map[string]*http.Cookie, len(v.cookies))
+	for k, c := range v.cookies {
+		cookies[k] = &http.Cookie{Name: c.Name, Value: c.Value}
+	}
+	return &Visitor{env: v.env, Host: v.Host, cookies: cookies, csrf: v.csrf}
+}
+
 // On returns the same visitor (cookies and CSRF token) talking to another node.
 func (v *Visitor) On(e *Env) *Visitor {
 	return &Visitor{env: e, Host: v.Host, cookies: v.cookies, csrf: v.csrf}

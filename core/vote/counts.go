@@ -246,16 +246,16 @@ func (s *Service) Recompute(ctx context.Context, tenantID, consultationID int64,
 	var err error
 	switch {
 	case write:
-		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			if err := lockTenant(ctx, tx, s.dialect, tenantID); err != nil {
+		err = store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
+			if err := tx.Lock(ctx, voteLockClass); err != nil {
 				return err
 			}
 			var recounted []proposalCounts
-			diff, recounted, err = recount(ctx, store.For(tx, tenantID), consultationID, progress)
+			diff, recounted, err = recount(ctx, tx, consultationID, progress)
 			if err != nil {
 				return err
 			}
-			return replaceCounts(ctx, store.For(tx, tenantID), consultationID, recounted)
+			return replaceCounts(ctx, tx, consultationID, recounted)
 		})
 	case s.dialect == store.Postgres:
 		opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}

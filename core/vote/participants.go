@@ -3,6 +3,7 @@ package vote
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -26,11 +27,10 @@ func (s *Service) Merge(ctx context.Context, tenantID int64, from, to string) (m
 	if from == to {
 		return 0, nil
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := lockTenant(ctx, tx, s.dialect, tenantID); err != nil {
+	err = store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, sc store.Scope) error {
+		if err := sc.Lock(ctx, voteLockClass); err != nil {
 			return err
 		}
-		sc := store.For(tx, tenantID)
 		var theirs []Vote
 		if err := sc.Select(&theirs).Where("v.participant = ?", from).Scan(ctx); err != nil {
 			return fmt.Errorf("read votes: %w", err)
@@ -76,35 +76,81 @@ func (s *Service) Merge(ctx context.Context, tenantID int64, from, to string) (m
 	return moved, nil
 }
 
-// Detach unlinks a participant from their votes (erasure under the GDPR): each vote gets a
-// random pseudonym of its own, "erased:<hex>", so it stays counted, and nothing ties it to
-// the person or to their other votes any more. It returns how many votes were detached.
+// Detach unlinks a participant from their votes and retires them (erasure under the GDPR),
+// in a transaction of its own: see DetachIn.
 func (s *Service) Detach(ctx context.Context, tenantID int64, participant string) (int64, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return 0, err
 	}
+	var n int64
+	err := store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
+		var err error
+		n, err = s.DetachIn(ctx, tx, participant)
+		return err
+	})
+	return n, err
+}
+
+// DetachIn unlinks a participant from their votes, in the caller's transaction tx: each vote
+// gets a random pseudonym of its own, "erased:<hex>", so it stays counted, and nothing ties it
+// to the person or to their other votes any more. The participant id is retired (a tombstone
+// without personal data): a browser that kept it cannot vote again as someone new, which
+// would count one person twice. It returns how many votes were detached.
+func (s *Service) DetachIn(ctx context.Context, tx store.Scope, participant string) (int64, error) {
 	if participant == "" {
 		return 0, errs.E(errs.Invalid, "detaching votes needs a participant")
 	}
+	if !validParticipant(participant) {
+		return 0, errs.E(errs.Invalid, "the participant identifier must be text of at most 200 bytes")
+	}
 	random := "'erased:' || lower(hex(randomblob(16)))"
-	if s.dialect == store.Postgres {
+	if tx.Dialect() == store.Postgres {
 		random = "'erased:' || replace(gen_random_uuid()::text, '-', '')"
 	}
-	var n int64
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if err := lockTenant(ctx, tx, s.dialect, tenantID); err != nil {
-			return err
-		}
-		res, err := store.For(tx, tenantID).Update(&Vote{}).Set("participant = "+random).
-			Where("v.participant = ?", participant).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
+	// Under the tenant's vote lock, so no batch is between reading the tombstones and
+	// writing a vote of this participant.
+	if err := tx.Lock(ctx, voteLockClass); err != nil {
+		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
+	}
+	res, err := tx.Update(&Vote{}).Set("participant = "+random).Where("v.participant = ?", participant).Exec(ctx)
 	if err != nil {
 		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
 	}
+	n, _ := res.RowsAffected()
+	row := retiredParticipant{Participant: participant, RetiredAt: s.opts.Now().UTC().Truncate(time.Microsecond)}
+	if _, err := tx.Insert(&row).On("CONFLICT (tenant_id, participant) DO NOTHING").Exec(ctx); err != nil {
+		return 0, errs.Wrap(errs.Unavailable, err, "the participant could not be retired; try again")
+	}
 	return n, nil
+}
+
+// retiredParticipant is a tombstone: a participant id erased, that may not vote again.
+type retiredParticipant struct {
+	bun.BaseModel `bun:"table:retired_participants,alias:rp"`
+
+	TenantID    int64     `bun:"tenant_id,pk"`
+	Participant string    `bun:"participant,pk"`
+	RetiredAt   time.Time `bun:"retired_at"`
+}
+
+func (r *retiredParticipant) SetTenantID(id int64) {
+	if r != nil {
+		r.TenantID = id
+	}
+}
+
+// errRetired refuses the vote of a participant whose data was erased.
+var errRetired = errs.E(errs.Forbidden, "this browser's participation was erased, so it cannot vote again; votes already cast stay counted")
+
+// retired returns which of participants are retired (erased), in one query.
+func retired(ctx context.Context, sc store.Scope, participants []string) (map[string]bool, error) {
+	var rows []retiredParticipant
+	if err := sc.Select(&rows).Column("participant").Where("rp.participant IN (?)", bun.List(participants)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read retired participants: %w", err)
+	}
+	out := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		out[r.Participant] = true
+	}
+	return out, nil
 }

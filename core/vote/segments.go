@@ -33,11 +33,11 @@ func (s *Service) Segments(ctx context.Context, tenantID, consultationID int64) 
 		N              int64            `bun:"n"`
 	}
 	sc := store.For(s.db, tenantID)
-	err := sc.DB().NewSelect().TableExpr("votes AS v").
+	err := sc.SelectFrom("votes", "v").
 		Join("LEFT JOIN participant_profiles AS pp ON pp.tenant_id = v.tenant_id AND pp.participant = v.participant").
 		ColumnExpr("v.proposal_id, COALESCE(pp.age_band, '') AS age_band, COALESCE(pp.gender, '') AS gender, COALESCE(pp.area, '') AS area").
 		ColumnExpr("v.trust, v.vote, v.qualifications, COUNT(*) AS n").
-		Where("v.tenant_id = ? AND v.consultation_id = ?", sc.TenantID(), consultationID).
+		Where("v.consultation_id = ?", consultationID).
 		GroupExpr("v.proposal_id, pp.age_band, pp.gender, pp.area, v.trust, v.vote, v.qualifications").
 		Scan(ctx, &rows)
 	if err != nil {
@@ -66,17 +66,18 @@ func (s *Service) Segments(ctx context.Context, tenantID, consultationID int64) 
 	for i, k := range order {
 		out[i] = CellCounts{ProposalID: k.id, Profile: k.p, Counts: *cells[k]}
 	}
-	// Participants per cell: the sample that raking weights to the population.
+	// Participants per cell: the sample that raking weights to the population (a participant
+	// has one profile, so counting them per profile cell counts each once).
 	var people []struct {
 		AgeBand string `bun:"age_band"`
 		Gender  string `bun:"gender"`
 		Area    string `bun:"area"`
 		N       int64  `bun:"n"`
 	}
-	err = sc.DB().NewSelect().
-		TableExpr("(SELECT DISTINCT participant FROM votes WHERE tenant_id = ? AND consultation_id = ?) AS p", sc.TenantID(), consultationID).
-		Join("LEFT JOIN participant_profiles AS pp ON pp.tenant_id = ? AND pp.participant = p.participant", sc.TenantID()).
-		ColumnExpr("COALESCE(pp.age_band, '') AS age_band, COALESCE(pp.gender, '') AS gender, COALESCE(pp.area, '') AS area, COUNT(*) AS n").
+	err = sc.SelectFrom("votes", "v").
+		Join("LEFT JOIN participant_profiles AS pp ON pp.tenant_id = v.tenant_id AND pp.participant = v.participant").
+		ColumnExpr("COALESCE(pp.age_band, '') AS age_band, COALESCE(pp.gender, '') AS gender, COALESCE(pp.area, '') AS area, COUNT(DISTINCT v.participant) AS n").
+		Where("v.consultation_id = ?", consultationID).
 		GroupExpr("pp.age_band, pp.gender, pp.area").
 		Scan(ctx, &people)
 	if err != nil {

@@ -19,6 +19,15 @@
 // transaction-level advisory lock. So several processes can write one PostgreSQL database,
 // and Merge, Detach and Recompute never interleave with a batch of votes.
 //
+// # One person, one vote
+//
+// A participant has one vote per proposal: voting again changes it, and keeps the trust the
+// first vote earned unless the new key is stronger (a change of mind through a shared link
+// or a search does not demote a vote the sequence asked for). Erasing a
+// participant (Detach, DetachIn) retires their id (retired_participants, no personal data):
+// the service refuses their votes from then on (errs.Forbidden), so a browser that kept the id
+// cannot vote again as a new person while the erased votes stay counted.
+//
 // # What callers check before
 //
 // The service checks the ballot's shape (key, qualifications of that key, trust, origin) and
@@ -436,7 +445,7 @@ func (s *Service) commit(batch []*request) ([]outcome, error) {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		outs = make([]outcome, len(batch)) // reset: RunInTx may not be retried, but stay safe
 		for _, t := range tenants {        // in one order everywhere, so writers cannot deadlock
-			if err := lockTenant(ctx, tx, s.dialect, t); err != nil {
+			if err := store.For(tx, t).Lock(ctx, voteLockClass); err != nil {
 				return err
 			}
 		}
@@ -453,20 +462,8 @@ func (s *Service) commit(batch []*request) ([]outcome, error) {
 	return outs, nil
 }
 
-// lockTenant takes the tenant's vote-writing lock for the rest of tx. On SQLite, writing
-// transactions begin IMMEDIATE and so already exclude each other.
-func lockTenant(ctx context.Context, tx bun.Tx, d store.Dialect, tenantID int64) error {
-	if d != store.Postgres {
-		return nil
-	}
-	// Two int4 keys: a constant naming this lock, and the tenant (two tenants that share
-	// the low 32 bits only share a lock, which is harmless).
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?, ?)", voteLockClass, int32(tenantID)); err != nil {
-		return fmt.Errorf("lock votes of tenant %d: %w", tenantID, err)
-	}
-	return nil
-}
-
+// voteLockClass names the tenant lock (store.Scope.Lock) that vote writers hold for the rest
+// of their transaction, so that counters stay exact.
 const voteLockClass = 0x766f7465 // "vote"
 
 type pairKey struct {
@@ -536,6 +533,23 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 		}
 	}
 
+	// Erased participants may not vote again (withdrawals find no vote of theirs anyway).
+	var voters []string
+	seenVoter := map[string]bool{}
+	for _, i := range idx {
+		if p := batch[i].ballot.Participant; !batch[i].withdraw && !seenVoter[p] {
+			seenVoter[p] = true
+			voters = append(voters, p)
+		}
+	}
+	var isRetired map[string]bool
+	if len(voters) > 0 {
+		var err error
+		if isRetired, err = retired(ctx, sc, voters); err != nil {
+			return err
+		}
+	}
+
 	// The votes being replaced, in one query; then the batch's own changes on top.
 	state := make(map[pairKey]*current, len(pairs))
 	for _, k := range pairs {
@@ -567,6 +581,10 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 			dirty = append(dirty, k)
 			continue
 		}
+		if isRetired[b.Participant] {
+			outs[i].err = errRetired
+			continue
+		}
 		c, ok := consultationOf[b.ProposalID]
 		if !ok || c != b.ConsultationID {
 			outs[i].err = errs.E(errs.NotFound, "proposal %d does not exist in this consultation", b.ProposalID)
@@ -580,6 +598,11 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 		if cur.exists {
 			counters.add(cur.vote, -1)
 			v.CreatedAt = cur.vote.CreatedAt
+			// A change of mind keeps the trust the vote earned first (and the origin that
+			// earned it), unless the new key is stronger.
+			if v.Trust < cur.vote.Trust {
+				v.Trust, v.Origin = cur.vote.Trust, cur.vote.Origin
+			}
 		}
 		counters.add(v, +1)
 		cur.exists, cur.vote = true, v

@@ -151,7 +151,7 @@ func TestCast_ChangeVoteMovesCounters(t *testing.T) {
 		}
 		now = now.Add(time.Minute)
 		second := f.cast(t, f.ballot(p, "a", results.Disagree, results.Trusted, results.NoWay, results.Impossible))
-		want := one(results.Trusted, results.Disagree, results.NoWay, results.Impossible)
+		want := one(results.Sequence, results.Disagree, results.NoWay, results.Impossible) // the first vote's stronger trust stays
 		if got := f.counts(t, tenantA, consultationA)[p]; got != want {
 			t.Fatalf("after change: %+v, want %+v (the old vote moved out)", got, want)
 		}
@@ -159,7 +159,7 @@ func TestCast_ChangeVoteMovesCounters(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("Get: %v, %v", ok, err)
 		}
-		if stored.Key() != results.Disagree || stored.Trust != results.Trusted || stored.Qualifications != SetOf([]results.Qualification{results.NoWay, results.Impossible}) {
+		if stored.Key() != results.Disagree || stored.Trust != results.Sequence || stored.Qualifications != SetOf([]results.Qualification{results.NoWay, results.Impossible}) {
 			t.Fatalf("stored %+v", stored)
 		}
 		if !stored.CreatedAt.Equal(first.CreatedAt) || !stored.UpdatedAt.Equal(second.UpdatedAt) || !stored.UpdatedAt.After(stored.CreatedAt) {
@@ -169,6 +169,41 @@ func TestCast_ChangeVoteMovesCounters(t *testing.T) {
 		f.cast(t, f.ballot(p, "a", results.Disagree, results.Trusted, results.NoWay, results.Impossible))
 		if got := f.counts(t, tenantA, consultationA)[p]; got != want {
 			t.Fatalf("after the same vote again: %+v, want %+v", got, want)
+		}
+		f.assertRecomputeClean(t, tenantA, consultationA)
+	})
+}
+
+// One person, one vote: changing one's vote keeps the trust the first vote earned, unless the
+// new key is stronger (a troll vote made again with a sequence key counts in full).
+func TestCast_ReVoteKeepsTheFirstTrustUnlessTheNewKeyIsStronger(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db, 6, Options{})
+		for i, tc := range []struct {
+			first, then, want results.Trust
+		}{
+			{results.Sequence, results.Trusted, results.Sequence},
+			{results.Sequence, results.Troll, results.Sequence},
+			{results.Trusted, results.Troll, results.Trusted},
+			{results.Troll, results.Trusted, results.Trusted},
+			{results.Trusted, results.Sequence, results.Sequence},
+			{results.Troll, results.Troll, results.Troll},
+		} {
+			p := f.proposals[consultationA][i]
+			first := f.ballot(p, "a", results.Agree, tc.first)
+			first.Origin = map[results.Trust]Origin{results.Sequence: Sequence, results.Trusted: Direct, results.Troll: Search}[tc.first]
+			f.cast(t, first)
+			f.cast(t, f.ballot(p, "a", results.Disagree, tc.then))
+			stored, _, err := f.svc.Get(context.Background(), tenantA, p, "a")
+			if err != nil || stored.Trust != tc.want || stored.Key() != results.Disagree {
+				t.Errorf("%s then %s: stored %s %s (%v), want %s disagree", tc.first, tc.then, stored.Trust, stored.Key(), err, tc.want)
+			}
+			if tc.want == tc.first && tc.want != tc.then && stored.Origin != first.Origin {
+				t.Errorf("%s then %s: origin %q, want the first vote's %q with its trust", tc.first, tc.then, stored.Origin, first.Origin)
+			}
+			if got, want := f.counts(t, tenantA, consultationA)[p], one(tc.want, results.Disagree); got != want {
+				t.Errorf("%s then %s: counts %+v, want %+v", tc.first, tc.then, got, want)
+			}
 		}
 		f.assertRecomputeClean(t, tenantA, consultationA)
 	})
@@ -198,8 +233,8 @@ func TestCast_SameParticipantTwiceInOneBatch(t *testing.T) {
 				t.Errorf("request %d: err %v, want %q", i, got, wantErr)
 			}
 		}
-		if got, want := f.counts(t, tenantA, consultationA)[p], one(results.Trusted, results.Neutral, results.NoOpinion); got != want {
-			t.Fatalf("counts %+v, want %+v: only a's last vote", got, want)
+		if got, want := f.counts(t, tenantA, consultationA)[p], one(results.Sequence, results.Neutral, results.NoOpinion); got != want {
+			t.Fatalf("counts %+v, want %+v: only a's last vote, with its first vote's stronger trust", got, want)
 		}
 		f.assertRecomputeClean(t, tenantA, consultationA)
 	})
@@ -421,6 +456,39 @@ func TestDetach_VotesStayCountedButUnlinked(t *testing.T) {
 		}
 		if len(names) != 3 {
 			t.Fatalf("%d detached votes, want 3", len(names))
+		}
+		f.assertRecomputeClean(t, tenantA, consultationA)
+	})
+}
+
+// One person, one vote: once erased, a participant id is retired, so a browser that kept it
+// (its cookie, or keys signed for it) cannot vote again as someone new. Only that id, in
+// that tenant.
+func TestDetach_RetiresTheParticipant(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		f := newFixture(t, db, 2, Options{})
+		ctx := context.Background()
+		p := f.proposals[consultationA]
+		f.cast(t, f.ballot(p[0], "erase-me", results.Agree, results.Sequence))
+		if _, err := f.svc.Detach(ctx, tenantA, "erase-me"); err != nil {
+			t.Fatal(err)
+		}
+		before := f.counts(t, tenantA, consultationA)
+		for _, id := range []int64{p[0], p[1]} {
+			if _, err := f.svc.Cast(ctx, f.ballot(id, "erase-me", results.Agree, results.Sequence)); !errs.Is(err, errs.Forbidden) {
+				t.Fatalf("vote by an erased participant on proposal %d: %v, want errs.Forbidden", id, err)
+			}
+		}
+		if after := f.counts(t, tenantA, consultationA); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatalf("a refused vote changed the counts: %v, want %v", after, before)
+		}
+		if _, err := f.svc.Detach(ctx, tenantA, "erase-me"); err != nil {
+			t.Fatalf("erasing twice: %v", err)
+		}
+		f.cast(t, f.ballot(p[1], "someone-else", results.Agree, results.Sequence))
+		if _, err := f.svc.Cast(ctx, Ballot{TenantID: tenantB, ConsultationID: consultationB, ProposalID: f.proposals[consultationB][0],
+			Participant: "erase-me", Key: results.Agree, Trust: results.Sequence}); err != nil {
+			t.Fatalf("the same id in another tenant was refused: %v", err)
 		}
 		f.assertRecomputeClean(t, tenantA, consultationA)
 	})

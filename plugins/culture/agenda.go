@@ -239,18 +239,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeError answers err as the host answers its own errors (sdk.WriteError), naming this
+// plugin's own failures in the host's kinds.
 func writeError(w http.ResponseWriter, err error) {
 	var fe *fieldError
 	switch {
 	case errors.As(err, &fe):
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]string{"code": "invalid", "message": fe.Message, "field": fe.Field}})
+		err = sdk.Field(fe.Field, "%s", fe.Message)
 	case errors.Is(err, errNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]string{"code": "not_found", "message": "no such event or idea"}})
-	case errors.Is(err, sdk.ErrConflict):
-		writeJSON(w, http.StatusConflict, map[string]any{"error": map[string]string{"code": "conflict", "message": "it changed meanwhile; reload and try again"}})
-	default:
-		writeJSON(w, http.StatusInternalServerError, map[string]any{"error": map[string]string{"code": "internal", "message": "an internal error occurred"}})
+		err = sdk.E(sdk.NotFound, "no such event or idea")
 	}
+	sdk.WriteError(w, err)
 }
 
 func decodeJSON(r *http.Request, v any) error {

@@ -147,7 +147,7 @@ func (a *agenda) review(w http.ResponseWriter, r *http.Request, approve bool) {
 		return
 	}
 	if s.Status != "pending" {
-		writeJSON(w, http.StatusConflict, map[string]any{"error": map[string]string{"code": "conflict", "message": "this submission was reviewed already"}})
+		sdk.WriteError(w, sdk.E(sdk.Conflict, "this submission was reviewed already"))
 		return
 	}
 	s.ReviewedAt = a.now().UTC()
