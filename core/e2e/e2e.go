@@ -50,6 +50,7 @@ type Server struct {
 	Addr        string // 127.0.0.1:port
 	URL         string // http://127.0.0.1:port
 	LogPath     string // the process's stdout and stderr
+	MetricsAddr string // 127.0.0.1:port of the separate /metrics listener, if started with one
 
 	mu      sync.Mutex
 	sources int // loopback addresses handed out to authors so far (see Seed)
@@ -63,17 +64,34 @@ type Server struct {
 // Start runs `concorde serve` (with --demo if demo) on a free port and the given database,
 // with no per-source vote limit and no metrics listener, and waits until /readyz answers.
 func Start(bin, databaseURL, logPath string, demo bool) (*Server, error) {
+	return start(bin, databaseURL, logPath, demo, false)
+}
+
+// StartWithMetrics is Start with the separate /metrics listener on another free port
+// (Server.MetricsAddr), as a Prometheus server scrapes it in production.
+func StartWithMetrics(bin, databaseURL, logPath string, demo bool) (*Server, error) {
+	return start(bin, databaseURL, logPath, demo, true)
+}
+
+func start(bin, databaseURL, logPath string, demo, metrics bool) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Bin: bin, DatabaseURL: databaseURL, Addr: fmt.Sprintf("127.0.0.1:%d", port), LogPath: logPath, done: make(chan struct{})}
 	s.URL = "http://" + s.Addr
+	if metrics {
+		mport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", mport)
+	}
 	if s.log, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 		return nil, err
 	}
 	// An empty CONCORDE_METRICS_ADDR reads as unset (the default :9090); the flag does not.
-	args := []string{"serve", "--metrics-addr="}
+	args := []string{"serve", "--metrics-addr=" + s.MetricsAddr}
 	if demo {
 		args = append(args, "--demo")
 	}

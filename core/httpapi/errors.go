@@ -60,7 +60,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	kind := errs.KindOf(err)
 	status := statusOf[kind]
 	if kind == errs.Internal {
-		s.Log.Error("internal error", "error", err.Error(), "request_id", c.Locals("requestid"), "path", c.Path())
+		rid, _ := c.Locals("requestid").(string)
+		// Copied: both point into buffers Fiber reuses, and a log handler may keep them.
+		s.Log.Error("internal error", "error", err.Error(), "request_id", strings.Clone(rid), "path", strings.Clone(c.Path()))
 	}
 	msg, field := errs.MessageOf(err)
 	if wantsJSON(c) {

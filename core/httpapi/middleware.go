@@ -23,6 +23,13 @@ const (
 )
 
 // observe records metrics and one structured log line per request.
+//
+// Fiber's strings (c.Method(), c.Path(), headers, locals set from headers) point into
+// buffers it reuses for the next request. Prometheus keeps label values for ever and slog
+// handlers may keep attributes past the handler, so nothing taken from c is kept as is: the
+// method is one of a fixed set of constants, the route is the template interned when the
+// route was registered, and the request id is copied. (Fiber's Immutable setting would copy
+// every string of every request instead; these few copies are all that outlive a handler.)
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	s.Metrics.InFlight.Inc()
@@ -35,12 +42,13 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		err = nil
 	}
 	s.Metrics.InFlight.Dec()
-	route := routeTemplate(c)
+	route := s.routeTemplate(c)
 	status := c.Response().StatusCode()
-	method := c.Method()
+	method := methodLabel(c.Method())
 	s.Metrics.Requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	s.Metrics.Duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
-	attrs := []any{"request_id", c.Locals("requestid"), "method", method, "route", route, "status", status,
+	rid, _ := c.Locals("requestid").(string)
+	attrs := []any{"request_id", strings.Clone(rid), "method", method, "route", route, "status", status,
 		"duration_ms", float64(time.Since(start).Microseconds()) / 1000}
 	if t := caller.Tenant(c.UserContext()); t != nil {
 		attrs = append(attrs, "tenant", t.Slug)
@@ -53,13 +61,43 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	return err
 }
 
-// routeTemplate is the matched route's template, never the raw path (bounded label values).
-func routeTemplate(c *fiber.Ctx) string {
+// methodLabel is the request's method as one of a fixed set of constants: a bounded label
+// whose string never points into a request buffer.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	case fiber.MethodConnect:
+		return fiber.MethodConnect
+	case fiber.MethodTrace:
+		return fiber.MethodTrace
+	}
+	return "OTHER"
+}
+
+// routeTemplate is the matched route's template, never the raw path (bounded label values),
+// taken from the templates registered by handle: a string owned by the server, not Fiber.
+func (s *Server) routeTemplate(c *fiber.Ctx) string {
 	r := c.Route()
 	if r == nil || r.Path == "" || r.Path == "/" && c.Path() != "/" {
 		return "unmatched"
 	}
-	return r.Path
+	if t, ok := s.templates[r.Path]; ok {
+		return t
+	}
+	return "unmatched"
 }
 
 // resolveTenant finds the tenant from the Host header, and nowhere else.

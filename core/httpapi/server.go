@@ -105,6 +105,9 @@ type Server struct {
 	loginLimit  fiber.Handler    // sign-in attempts per address and site
 	signupLimit fiber.Handler    // sign-up attempts per address and site
 	docs        map[string]Doc   // "METHOD path" → its OpenAPI description
+	// templates interns every registered path (path → the same string), for metric labels
+	// that must not point into Fiber's buffers; written only while New registers routes.
+	templates map[string]string
 }
 
 // New builds the app with every core route.
@@ -118,7 +121,7 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{Deps: d, routes: map[string]Route{}}
+	s := &Server{Deps: d, routes: map[string]Route{}, templates: map[string]string{}}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "concorde",
 		ErrorHandler:          s.handleError,
@@ -131,7 +134,8 @@ func New(d Deps) (*Server, error) {
 	s.App.Use(requestid.New())
 	s.App.Use(s.observe)
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		s.Log.Error("panic", "error", fmt.Sprint(e), "path", c.Path(), "stack", string(debug.Stack()))
+		// Copied: the path points into a buffer Fiber reuses, and a log handler may keep it.
+		s.Log.Error("panic", "error", fmt.Sprint(e), "path", strings.Clone(c.Path()), "stack", string(debug.Stack()))
 	}}))
 	s.App.Use(securityHeaders)
 
@@ -167,6 +171,7 @@ func (s *Server) handle(method, path string, p Perm, body bool, h fiber.Handler,
 		panic(fmt.Sprintf("route %s %s declares no permission", method, path))
 	}
 	s.routes[method+" "+path] = Route{Method: method, Path: path, Perm: p, Body: body}
+	s.templates[path] = strings.Clone(path)
 	chain := append([]fiber.Handler{s.authorize(p)}, extra...)
 	if !body {
 		chain = append(chain, refuseBody)
