@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -100,8 +101,18 @@ func (s *Server) routeTemplate(c *fiber.Ctx) string {
 	return "unmatched"
 }
 
-// resolveTenant finds the tenant from the Host header, and nowhere else.
+// resolveTenant finds the tenant from the request's host, and nowhere else. A request line in
+// absolute form ("GET http://other.example/ HTTP/1.1") takes precedence over the Host header
+// for fasthttp (and for everything built from c.Hostname()), so one that names another host
+// than the Host header is refused: the host a proxy or a log saw is the one served. (Without a
+// Host header, as Fiber's app.Test sends absolute-form requests, the request line's host is the
+// only one.)
 func (s *Server) resolveTenant(c *fiber.Ctx) error {
+	if uriHost, ok := absoluteURIHost(c.Request().Header.RequestURI()); ok {
+		if h := c.Request().Header.Host(); len(h) > 0 && !bytes.EqualFold(uriHost, h) {
+			return errs.E(errs.Invalid, "the request line names another host than the Host header")
+		}
+	}
 	t := s.Tenants.Index().ByHost(string(c.Request().Host()))
 	if t == nil {
 		return errs.E(errs.NotFound, "no Concorde site is served at this address")
@@ -112,6 +123,23 @@ func (s *Server) resolveTenant(c *fiber.Ctx) error {
 	}
 	c.SetUserContext(caller.WithTenant(c.UserContext(), t))
 	return c.Next()
+}
+
+// absoluteURIHost is the host of a request-target in absolute form (RFC 9112 §3.2.2), and
+// false for the usual origin form ("/path").
+func absoluteURIHost(uri []byte) ([]byte, bool) {
+	i := bytes.Index(uri, []byte("://"))
+	if i <= 0 || bytes.IndexByte(uri[:i], '/') >= 0 {
+		return nil, false
+	}
+	rest := uri[i+3:]
+	if j := bytes.IndexAny(rest, "/?#"); j >= 0 {
+		rest = rest[:j]
+	}
+	if k := bytes.LastIndexByte(rest, '@'); k >= 0 {
+		rest = rest[k+1:]
+	}
+	return rest, true
 }
 
 // authenticate finds the principal: an API token, a session cookie, or an anonymous
@@ -160,21 +188,39 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		// their first read, so they can vote without an account.
 		id, cookie := s.Participants.New()
 		s.setCookie(c, participantCookie, cookie, 365*24*time.Hour)
-		p.ParticipantID, p.SessionKey, p.NewParticipant = id, "p:"+id, true
+		p.ParticipantID, p.NewParticipant = id, true
+		if p.SessionKey == "" {
+			// A signed-in visitor keeps the CSRF binding of their session: binding it to the new
+			// participant would make the token this response hands out fail on the next write.
+			p.SessionKey = "p:" + id
+		}
 	}
 	c.SetUserContext(caller.WithPrincipal(ctx, p))
 	return c.Next()
 }
 
-// checkCSRF requires a CSRF token on unsafe requests that carry cookies (the only ones a
-// third-party page could forge). Token-authenticated API calls carry no cookies.
+// checkCSRF guards unsafe requests a third-party page could forge. A bearer token is never
+// sent by a browser on its own: token-authenticated calls pass. Every other write must come
+// from this site when the browser says where it comes from (Origin, Sec-Fetch-Site), and must
+// carry a CSRF token bound to its cookie when it has cookies, or when it is a form (a body a
+// cross-site page can send without a CORS preflight): a form posted without the site's cookies
+// — the victim's are withheld by SameSite, or they have none yet — is a cross-site login or
+// sign-up attempt, since the site's own forms always come with a token bound to the participant
+// cookie their page set (the pre-session token). JSON writes without cookies (scripts) pass:
+// a browser cannot send them across sites without a preflight this server never grants.
 func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
 	p := caller.PrincipalOf(c.UserContext())
-	if p.Via == "token" || len(c.Request().Header.Peek(fiber.HeaderCookie)) == 0 {
+	if p.Via == "token" {
+		return c.Next()
+	}
+	if !fromThisSite(c) {
+		return errs.E(errs.Forbidden, "this form was sent from another site; open this site's own page and try again")
+	}
+	if len(c.Request().Header.Peek(fiber.HeaderCookie)) == 0 && !simpleBody(c) {
 		return c.Next()
 	}
 	got := c.Get(csrfHeader)
@@ -185,6 +231,33 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 		return errs.E(errs.Forbidden, "the form has expired or did not come from this site (missing or wrong CSRF token); reload the page and try again")
 	}
 	return c.Next()
+}
+
+// fromThisSite is false when the browser says the request comes from another origin.
+// "same-site" is refused too: tenants are sibling hosts of one site, and one tenant's pages
+// must not write to another's. Clients that send neither header (scripts, old browsers) rely
+// on the CSRF token alone. The scheme is not compared: behind a TLS-terminating proxy the
+// server sees http for an https origin.
+func fromThisSite(c *fiber.Ctx) bool {
+	switch string(c.Request().Header.Peek("Sec-Fetch-Site")) {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	origin := c.Request().Header.Peek(fiber.HeaderOrigin)
+	if len(origin) == 0 {
+		return true
+	}
+	_, host, ok := bytes.Cut(origin, []byte("://"))
+	return ok && len(host) > 0 && bytes.EqualFold(host, c.Request().Host())
+}
+
+// simpleBody is true for the content types an HTML form or a no-cors fetch can send across
+// sites without a CORS preflight.
+func simpleBody(c *fiber.Ctx) bool {
+	ct := c.Request().Header.ContentType()
+	return bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)) || bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)) ||
+		bytes.HasPrefix(ct, []byte(fiber.MIMETextPlain))
 }
 
 // csrfToken is the token pages and /api/v1/auth/me give the caller.
