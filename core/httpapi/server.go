@@ -62,6 +62,8 @@ type Deps struct {
 	Log          *slog.Logger
 	Secret       []byte
 	CookieSecure bool
+	// HSTS sends Strict-Transport-Security (CONCORDE_ENV=production: sites are served over HTTPS).
+	HSTS bool
 	// LoginLimit is how many login attempts one address may make per minute on one site.
 	LoginLimit int
 	// Plugins runs the plugins and forwards /p/NAME and /api/v1/p/NAME to them.
@@ -137,7 +139,7 @@ func New(d Deps) (*Server, error) {
 		// Copied: the path points into a buffer Fiber reuses, and a log handler may keep it.
 		s.Log.Error("panic", "error", fmt.Sprint(e), "path", strings.Clone(c.Path()), "stack", string(debug.Stack()))
 	}}))
-	s.App.Use(securityHeaders)
+	s.App.Use(s.securityHeaders)
 
 	// Health checks answer on any host, before tenant resolution.
 	s.opsRoutes()
@@ -228,11 +230,41 @@ func isForm(c *fiber.Ctx) bool {
 	return strings.HasPrefix(ct, fiber.MIMEApplicationForm) || strings.HasPrefix(ct, fiber.MIMEMultipartForm)
 }
 
-func securityHeaders(c *fiber.Ctx) error {
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h := &c.Response().Header
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-	return c.Next()
+	if s.HSTS {
+		// One year, this host only: a tenant's own domain may have plain-http subdomains.
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	err := c.Next()
+	if private(c) {
+		// Set after the handler, over whatever it (or a plugin) chose: a shared or browser
+		// cache must not hand one person's page, CSRF token or data to the next.
+		h.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	return err
+}
+
+// publicRoutes serve the same bytes to everyone, cookies or not.
+var publicRoutes = map[string]bool{"/static/*": true, "/theme.css": true}
+
+// private is true for a response meant for one person: the request carries cookies (a session
+// or a participant, whose CSRF token every page holds) or an API token, the response sets a
+// cookie, or it is an account page.
+func private(c *fiber.Ctx) bool {
+	if r := c.Route(); r != nil && publicRoutes[r.Path] {
+		return false
+	}
+	req := &c.Request().Header
+	if len(req.Peek(fiber.HeaderCookie)) > 0 || len(req.Peek(fiber.HeaderAuthorization)) > 0 ||
+		strings.HasPrefix(c.Path(), "/account") || strings.HasPrefix(c.Path(), "/api/v1/auth/") {
+		return true
+	}
+	sets := false
+	c.Response().Header.VisitAllCookie(func(_, _ []byte) { sets = true })
+	return sets
 }
