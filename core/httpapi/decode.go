@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -26,6 +27,14 @@ func decode(c *fiber.Ctx, v any) error {
 	if len(body) > maxJSONBody {
 		return errs.E(errs.TooLarge, "the body is larger than %d KiB", maxJSONBody>>10)
 	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and keep an escaped NUL, which
+	// PostgreSQL refuses later (a 500): both are the client's to fix.
+	if !utf8.Valid(body) {
+		return errs.E(errs.Invalid, "the body is not valid UTF-8; send the text encoded in UTF-8")
+	}
+	if hasEscapedNUL(body) {
+		return errs.E(errs.Invalid, "the body holds a NUL character (\\u0000), which no text field accepts")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -35,6 +44,21 @@ func decode(c *fiber.Ctx, v any) error {
 		return errs.E(errs.Invalid, "the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// hasEscapedNUL reports a \u0000 escape inside a JSON string (a raw NUL byte is a syntax
+// error the decoder reports itself). An escaped backslash followed by "u0000" is text, not a NUL.
+func hasEscapedNUL(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		if body[i+1] == 'u' && i+6 <= len(body) && string(body[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // skip the escaped character, a backslash included
+	}
+	return false
 }
 
 func jsonError(err error) error {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -171,37 +172,9 @@ func TestRedirects_NextAndReturnStayOnTheSite(t *testing.T) {
 func TestTenant_AbsoluteRequestLineCannotOverrideHost(t *testing.T) {
 	e := testsupport.New(t, storetest.Dialects()[0])
 	a, b := e.Site("ay"), e.Site("bee")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = e.Server.App.Listener(ln) }()
-	t.Cleanup(func() { _ = e.Server.App.Shutdown() })
+	addr := serve(t, e)
 	raw := func(requestLine, host string) (int, string) {
-		conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-		if _, err := conn.Write([]byte(requestLine + "\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")); err != nil {
-			t.Fatal(err)
-		}
-		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var sb strings.Builder
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := res.Body.Read(buf)
-			sb.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return res.StatusCode, sb.String()
+		return rawDo(t, addr, requestLine+"\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
 	}
 	status, body := raw("GET http://"+b.Host+"/ HTTP/1.1", a.Host)
 	if status == http.StatusOK && strings.Contains(body, b.Tenant.Name) {
@@ -214,4 +187,38 @@ func TestTenant_AbsoluteRequestLineCannotOverrideHost(t *testing.T) {
 	if status, body := raw("GET http://"+a.Host+"/ HTTP/1.1", a.Host); status != http.StatusOK || !strings.Contains(body, a.Tenant.Name) {
 		t.Fatalf("absolute URI naming the same host: %d", status)
 	}
+}
+
+// serve runs the env's app on a real listener (for requests app.Test cannot send) until the
+// test ends, and returns its address.
+func serve(t *testing.T, e *testsupport.Env) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = e.Server.App.Listener(ln) }()
+	t.Cleanup(func() { _ = e.Server.App.Shutdown() })
+	return ln.Addr().String()
+}
+
+// rawDo sends request as is and returns the response's status and body.
+func rawDo(t *testing.T, addr, request string) (int, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte(request)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }

@@ -5,12 +5,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -22,6 +24,7 @@ import (
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/concorde-civic/concorde/core/pluginhost"
@@ -139,7 +142,7 @@ func New(d Deps) (*Server, error) {
 		// Copied: the path points into a buffer Fiber reuses, and a log handler may keep it.
 		s.Log.Error("panic", "error", fmt.Sprint(e), "path", strings.Clone(c.Path()), "stack", string(debug.Stack()))
 	}}))
-	s.App.Use(s.securityHeaders)
+	s.App.Use(s.securityHeaders, refuseBadText)
 
 	// Health checks answer on any host, before tenant resolution.
 	s.opsRoutes()
@@ -216,6 +219,34 @@ func (s *Server) CheckRoutes() error {
 	}
 	return nil
 }
+
+// refuseBadText refuses a path, query parameter or form field holding a NUL character or
+// invalid UTF-8: no text of the service may hold them (PostgreSQL refuses both, which was a
+// 500), so they are the client's to fix. JSON bodies are checked by decode.
+func refuseBadText(c *fiber.Ctx) error {
+	if badText(c.Request().URI().Path()) {
+		return errs.E(errs.Invalid, "the address holds a NUL character or invalid UTF-8")
+	}
+	var bad []byte
+	check := func(k, v []byte) {
+		if bad == nil && (badText(k) || badText(v)) {
+			bad = k
+		}
+	}
+	c.Request().URI().QueryArgs().VisitAll(check)
+	if bad != nil {
+		return errs.Field(string(bad), "the query parameter %q holds a NUL character or invalid UTF-8", string(bad))
+	}
+	if bytes.HasPrefix(c.Request().Header.ContentType(), []byte(fiber.MIMEApplicationForm)) {
+		c.Request().PostArgs().VisitAll(check)
+		if bad != nil {
+			return errs.Field(string(bad), "the form field %q holds a NUL character or invalid UTF-8", string(bad))
+		}
+	}
+	return c.Next()
+}
+
+func badText(b []byte) bool { return bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) }
 
 // refuseBody rejects a body sent to a route that reads none, so bad input never passes unseen.
 func refuseBody(c *fiber.Ctx) error {
