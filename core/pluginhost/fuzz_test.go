@@ -9,9 +9,9 @@ import (
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
 )
 
-// scriptable is what must never come out of a plugin page: scripts, event handlers, frames,
-// script URLs.
-var scriptable = regexp.MustCompile(`(?i)<\s*(script|iframe|object|embed|style|base|meta|link)\b|\son[a-z]+\s*=|(href|src|action|formaction)\s*=\s*["']?\s*(javascript|vbscript|data):`)
+// scriptable is what must never come out of a plugin page: scripts, frames, and inside a tag
+// event handlers or script URLs (as text they are harmless and escaped).
+var scriptable = regexp.MustCompile(`(?i)<\s*(script|iframe|object|embed|style|base|meta|link)\b|<[^>]*\son[a-z]+\s*=|<[^>]*\b(href|src|action|formaction)\s*=\s*["']?\s*(javascript|vbscript|data):`)
 
 // Seeds are in testdata/fuzz/FuzzPluginResponse. The host treats what a plugin answers as
 // untrusted input: whatever it sends, the response is refused or is safe to send on.
