@@ -4,7 +4,7 @@ BIN       := bin
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/concorde-civic/concorde/core/metrics.Version=$(VERSION)
 
-.PHONY: run build test test-long bench lint proto clean vulncheck
+.PHONY: run build test test-long fuzz-long bench lint proto clean vulncheck
 
 run: build
 	$(BIN)/concorde serve --demo
@@ -33,8 +33,20 @@ test:
 
 # Also the 100,000-vote test and the scale suite (10,000 tenants with an admin each, 100,000
 # without) through the real server (core/e2e), on PostgreSQL too when TEST_DATABASE_URL is set.
-test-long:
+test-long: fuzz-long
 	$(GO) test -count=1 -timeout 60m -tags long ./...
+
+# Fuzz targets (package:target); `make test` runs their committed seeds (testdata/fuzz), this
+# explores each for 1,000,000 executions. A failing input is written to the package's
+# testdata/fuzz/TARGET: commit it with the fix, it then runs in every `make test`.
+FUZZ_TARGETS := ./core/httpapi:FuzzDecodeJSON ./core/httpapi:FuzzLocalPath \
+	./core/proposal:FuzzValidateContent ./tenants:FuzzHost ./core/vote:FuzzVoteKey \
+	./core/pluginhost:FuzzPluginResponse ./core/consultation:FuzzRenderMarkdown ./core/forwarded:FuzzClient
+FUZZ_TIME ?= 1000000x
+fuzz-long:
+	for t in $(FUZZ_TARGETS); do \
+		$(GO) test -timeout 60m -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZ_TIME) "$${t%%:*}" || exit 1; \
+	done
 
 # Speed of the real server against a plain route, on SQLite then PostgreSQL (skipped with a
 # note if unreachable); BENCH_FLAGS=-quick leaves out the 1,000,000-vote results part.

@@ -50,6 +50,7 @@ type Server struct {
 	Addr        string // 127.0.0.1:port
 	URL         string // http://127.0.0.1:port
 	LogPath     string // the process's stdout and stderr
+	MetricsAddr string // 127.0.0.1:port of the separate /metrics listener, if started with one
 
 	mu      sync.Mutex
 	sources int      // loopback addresses handed out to authors so far (see Seed)
@@ -69,24 +70,38 @@ func Start(bin, databaseURL, logPath string, demo bool) (*Server, error) {
 
 // Options tune StartWith.
 type Options struct {
-	Demo bool     // serve --demo: create the demo tenants first
-	Env  []string // KEY=value settings over Start's (CONCORDE_VOTE_LIMIT_PER_SOURCE=600, CONCORDE_REDIS_URL=…)
+	Demo    bool     // serve --demo: create the demo tenants first
+	Metrics bool     // a separate /metrics listener on another free port (Server.MetricsAddr)
+	Env     []string // KEY=value settings over Start's (CONCORDE_VOTE_LIMIT_PER_SOURCE=600, CONCORDE_REDIS_URL=…)
+}
+
+// StartWithMetrics is Start with the separate /metrics listener on another free port
+// (Server.MetricsAddr), as a Prometheus server scrapes it in production.
+func StartWithMetrics(bin, databaseURL, logPath string, demo bool) (*Server, error) {
+	return StartWith(bin, databaseURL, logPath, Options{Demo: demo, Metrics: true})
 }
 
 // StartWith is Start with more settings.
 func StartWith(bin, databaseURL, logPath string, o Options) (*Server, error) {
-	demo := o.Demo
+	demo, metrics := o.Demo, o.Metrics
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{Bin: bin, DatabaseURL: databaseURL, Addr: fmt.Sprintf("127.0.0.1:%d", port), LogPath: logPath, done: make(chan struct{}), extra: o.Env}
 	s.URL = "http://" + s.Addr
+	if metrics {
+		mport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		s.MetricsAddr = fmt.Sprintf("127.0.0.1:%d", mport)
+	}
 	if s.log, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 		return nil, err
 	}
 	// An empty CONCORDE_METRICS_ADDR reads as unset (the default :9090); the flag does not.
-	args := []string{"serve", "--metrics-addr="}
+	args := []string{"serve", "--metrics-addr=" + s.MetricsAddr}
 	if demo {
 		args = append(args, "--demo")
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -19,12 +20,24 @@ const maxJSONBody = 64 << 10
 // decode reads a JSON body strictly into v: right content type, bounded size, one object,
 // no unknown fields, right types. Its errors say what to fix.
 func decode(c *fiber.Ctx, v any) error {
-	if ct := string(c.Request().Header.ContentType()); !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) {
+	return decodeJSON(c.Request().Header.ContentType(), c.Body(), v)
+}
+
+// decodeJSON is decode on a content type and a body (what the fuzz test drives).
+func decodeJSON(contentType, body []byte, v any) error {
+	if !bytes.HasPrefix(contentType, []byte(fiber.MIMEApplicationJSON)) {
 		return errs.E(errs.Invalid, "send the body as JSON with Content-Type: application/json")
 	}
-	body := c.Body()
 	if len(body) > maxJSONBody {
 		return errs.E(errs.TooLarge, "the body is larger than %d KiB", maxJSONBody>>10)
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD and keep an escaped NUL, which
+	// PostgreSQL refuses later (a 500): both are the client's to fix.
+	if !utf8.Valid(body) {
+		return errs.E(errs.Invalid, "the body is not valid UTF-8; send the text encoded in UTF-8")
+	}
+	if hasEscapedNUL(body) {
+		return errs.E(errs.Invalid, "the body holds a NUL character (\\u0000), which no text field accepts")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -35,6 +48,21 @@ func decode(c *fiber.Ctx, v any) error {
 		return errs.E(errs.Invalid, "the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// hasEscapedNUL reports a \u0000 escape inside a JSON string (a raw NUL byte is a syntax
+// error the decoder reports itself). An escaped backslash followed by "u0000" is text, not a NUL.
+func hasEscapedNUL(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' || i+1 >= len(body) {
+			continue
+		}
+		if body[i+1] == 'u' && i+6 <= len(body) && string(body[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // skip the escaped character, a backslash included
+	}
+	return false
 }
 
 func jsonError(err error) error {

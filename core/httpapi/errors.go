@@ -37,6 +37,39 @@ var kindOfStatus = map[int]errs.Kind{
 	fiber.StatusServiceUnavailable:    errs.Unavailable,
 }
 
+// fiberMessages say what to fix for the statuses Fiber and fasthttp produce while reading a
+// request, before any route runs.
+var fiberMessages = map[int]string{
+	fiber.StatusRequestHeaderFieldsTooLarge:  "the request headers are too large (over 4 KiB): remove some cookies or headers",
+	fiber.StatusRequestTimeout:               "the request took too long to arrive; try again",
+	fiber.StatusRequestEntityTooLarge:        "the request body is too large",
+	fiber.StatusRequestedRangeNotSatisfiable: "the requested range is not satisfiable",
+	fiber.StatusUnprocessableEntity:          "the request body cannot be read",
+}
+
+// fiberError turns an error of Fiber or fasthttp into a kind, the status to answer and a
+// message. Each of them is the client's doing (a malformed or oversized request, a
+// connection that broke or stalled, an unknown route): its 4xx status is kept (431, 408...)
+// and any other becomes 400, never a 5xx that would be logged as internal.
+func fiberError(fe *fiber.Error) (errs.Kind, int, string) {
+	status := fe.Code
+	if status < 400 || status > 499 {
+		status = fiber.StatusBadRequest
+	}
+	k, ok := kindOfStatus[status]
+	if !ok {
+		k = errs.Invalid
+	}
+	msg := fe.Message
+	if m, ok := fiberMessages[status]; ok {
+		msg = m
+	}
+	if status == fiber.StatusNotFound || status == fiber.StatusMethodNotAllowed {
+		msg = "no such page or endpoint"
+	}
+	return k, status, msg
+}
+
 // ErrorBody is the JSON shape of every error the API returns.
 type ErrorBody struct {
 	Error struct {
@@ -48,21 +81,28 @@ type ErrorBody struct {
 
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	var fe *fiber.Error
+	status := 0
 	if errors.As(err, &fe) {
-		k, ok := kindOfStatus[fe.Code]
-		if !ok {
-			k = errs.Internal
-		}
-		msg := fe.Message
-		if fe.Code == fiber.StatusNotFound || fe.Code == fiber.StatusMethodNotAllowed {
-			msg = "no such page or endpoint"
-		}
+		var k errs.Kind
+		var msg string
+		k, status, msg = fiberError(fe)
 		err = errs.E(k, "%s", msg)
+		if c.Locals("requestid") == nil {
+			// fasthttp could not read the request (431, 408...): no middleware ran, so it is
+			// counted and logged here, as a client error.
+			code := strconv.Itoa(status)
+			s.Metrics.Requests.WithLabelValues(methodLabel(c.Method()), "unmatched", code).Inc()
+			s.Log.Info("request refused", "status", status, "error", strings.Clone(fe.Message))
+		}
 	}
 	kind := errs.KindOf(err)
-	status := statusOf[kind]
+	if status == 0 {
+		status = statusOf[kind]
+	}
 	if kind == errs.Internal {
-		s.Log.Error("internal error", "error", err.Error(), "request_id", c.Locals("requestid"), "path", c.Path())
+		rid, _ := c.Locals("requestid").(string)
+		// Copied: both point into buffers Fiber reuses, and a log handler may keep them.
+		s.Log.Error("internal error", "error", err.Error(), "request_id", strings.Clone(rid), "path", strings.Clone(c.Path()))
 	}
 	if d := errs.RetryAfterOf(err); kind == errs.TooMany && d > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))

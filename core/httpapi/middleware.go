@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
@@ -24,6 +25,13 @@ const (
 )
 
 // observe records metrics and one structured log line per request.
+//
+// Fiber's strings (c.Method(), c.Path(), headers, locals set from headers) point into
+// buffers it reuses for the next request. Prometheus keeps label values for ever and slog
+// handlers may keep attributes past the handler, so nothing taken from c is kept as is: the
+// method is one of a fixed set of constants, the route is the template interned when the
+// route was registered, and the request id is copied. (Fiber's Immutable setting would copy
+// every string of every request instead; these few copies are all that outlive a handler.)
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
 	s.Metrics.InFlight.Inc()
@@ -36,12 +44,13 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		err = nil
 	}
 	s.Metrics.InFlight.Dec()
-	route := routeTemplate(c)
+	route := s.routeTemplate(c)
 	status := c.Response().StatusCode()
-	method := c.Method()
+	method := methodLabel(c.Method())
 	s.Metrics.Requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	s.Metrics.Duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
-	attrs := []any{"request_id", c.Locals("requestid"), "method", method, "route", route, "status", status,
+	rid, _ := c.Locals("requestid").(string)
+	attrs := []any{"request_id", strings.Clone(rid), "method", method, "route", route, "status", status,
 		"duration_ms", float64(time.Since(start).Microseconds()) / 1000, "client", clientAddr(c)}
 	if t := caller.Tenant(c.UserContext()); t != nil {
 		attrs = append(attrs, "tenant", t.Slug)
@@ -54,17 +63,57 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	return err
 }
 
-// routeTemplate is the matched route's template, never the raw path (bounded label values).
-func routeTemplate(c *fiber.Ctx) string {
+// methodLabel is the request's method as one of a fixed set of constants: a bounded label
+// whose string never points into a request buffer.
+func methodLabel(m string) string {
+	switch m {
+	case fiber.MethodGet:
+		return fiber.MethodGet
+	case fiber.MethodHead:
+		return fiber.MethodHead
+	case fiber.MethodPost:
+		return fiber.MethodPost
+	case fiber.MethodPut:
+		return fiber.MethodPut
+	case fiber.MethodPatch:
+		return fiber.MethodPatch
+	case fiber.MethodDelete:
+		return fiber.MethodDelete
+	case fiber.MethodOptions:
+		return fiber.MethodOptions
+	case fiber.MethodConnect:
+		return fiber.MethodConnect
+	case fiber.MethodTrace:
+		return fiber.MethodTrace
+	}
+	return "OTHER"
+}
+
+// routeTemplate is the matched route's template, never the raw path (bounded label values),
+// taken from the templates registered by handle: a string owned by the server, not Fiber.
+func (s *Server) routeTemplate(c *fiber.Ctx) string {
 	r := c.Route()
 	if r == nil || r.Path == "" || r.Path == "/" && c.Path() != "/" {
 		return "unmatched"
 	}
-	return r.Path
+	if t, ok := s.templates[r.Path]; ok {
+		return t
+	}
+	return "unmatched"
 }
 
-// resolveTenant finds the tenant from the Host header, and nowhere else.
+// resolveTenant finds the tenant from the request's host, and nowhere else. A request line in
+// absolute form ("GET http://other.example/ HTTP/1.1") takes precedence over the Host header
+// for fasthttp (and for everything built from c.Hostname()), so one that names another host
+// than the Host header is refused: the host a proxy or a log saw is the one served. (Without a
+// Host header, as Fiber's app.Test sends absolute-form requests, the request line's host is the
+// only one.)
 func (s *Server) resolveTenant(c *fiber.Ctx) error {
+	if uriHost, ok := absoluteURIHost(c.Request().Header.RequestURI()); ok {
+		if h := c.Request().Header.Host(); len(h) > 0 && !bytes.EqualFold(uriHost, h) {
+			return errs.E(errs.Invalid, "the request line names another host than the Host header")
+		}
+	}
 	t := s.Tenants.Index().ByHost(string(c.Request().Host()))
 	if t == nil {
 		return errs.E(errs.NotFound, "no Concorde site is served at this address")
@@ -75,6 +124,23 @@ func (s *Server) resolveTenant(c *fiber.Ctx) error {
 	}
 	c.SetUserContext(caller.WithTenant(c.UserContext(), t))
 	return c.Next()
+}
+
+// absoluteURIHost is the host of a request-target in absolute form (RFC 9112 §3.2.2), and
+// false for the usual origin form ("/path").
+func absoluteURIHost(uri []byte) ([]byte, bool) {
+	i := bytes.Index(uri, []byte("://"))
+	if i <= 0 || bytes.IndexByte(uri[:i], '/') >= 0 {
+		return nil, false
+	}
+	rest := uri[i+3:]
+	if j := bytes.IndexAny(rest, "/?#"); j >= 0 {
+		rest = rest[:j]
+	}
+	if k := bytes.LastIndexByte(rest, '@'); k >= 0 {
+		rest = rest[k+1:]
+	}
+	return rest, true
 }
 
 // authenticate finds the principal: an API token, a session cookie, or an anonymous
@@ -130,21 +196,39 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		// their first read, so they can vote without an account.
 		id, cookie := s.Participants.New()
 		s.setCookie(c, participantCookie, cookie, 365*24*time.Hour)
-		p.ParticipantID, p.SessionKey, p.NewParticipant = id, "p:"+id, true
+		p.ParticipantID, p.NewParticipant = id, true
+		if p.SessionKey == "" {
+			// A signed-in visitor keeps the CSRF binding of their session: binding it to the new
+			// participant would make the token this response hands out fail on the next write.
+			p.SessionKey = "p:" + id
+		}
 	}
 	c.SetUserContext(caller.WithPrincipal(ctx, p))
 	return c.Next()
 }
 
-// checkCSRF requires a CSRF token on unsafe requests that carry cookies (the only ones a
-// third-party page could forge). Token-authenticated API calls carry no cookies.
+// checkCSRF guards unsafe requests a third-party page could forge. A bearer token is never
+// sent by a browser on its own: token-authenticated calls pass. Every other write must come
+// from this site when the browser says where it comes from (Origin, Sec-Fetch-Site), and must
+// carry a CSRF token bound to its cookie when it has cookies, or when it is a form (a body a
+// cross-site page can send without a CORS preflight): a form posted without the site's cookies
+// — the victim's are withheld by SameSite, or they have none yet — is a cross-site login or
+// sign-up attempt, since the site's own forms always come with a token bound to the participant
+// cookie their page set (the pre-session token). JSON writes without cookies (scripts) pass:
+// a browser cannot send them across sites without a preflight this server never grants.
 func (s *Server) checkCSRF(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 		return c.Next()
 	}
 	p := caller.PrincipalOf(c.UserContext())
-	if p.Via == "token" || len(c.Request().Header.Peek(fiber.HeaderCookie)) == 0 {
+	if p.Via == "token" {
+		return c.Next()
+	}
+	if !fromThisSite(c) {
+		return errs.E(errs.Forbidden, "this form was sent from another site; open this site's own page and try again")
+	}
+	if len(c.Request().Header.Peek(fiber.HeaderCookie)) == 0 && !simpleBody(c) {
 		return c.Next()
 	}
 	got := c.Get(csrfHeader)
@@ -183,6 +267,33 @@ func (s *Server) pluginCSRFToken(ctx context.Context, plugin string) string {
 		return ""
 	}
 	return identity.PluginCSRFToken(s.Secret, p.SessionKey, plugin)
+}
+
+// fromThisSite is false when the browser says the request comes from another origin.
+// "same-site" is refused too: tenants are sibling hosts of one site, and one tenant's pages
+// must not write to another's. Clients that send neither header (scripts, old browsers) rely
+// on the CSRF token alone. The scheme is not compared: behind a TLS-terminating proxy the
+// server sees http for an https origin.
+func fromThisSite(c *fiber.Ctx) bool {
+	switch string(c.Request().Header.Peek("Sec-Fetch-Site")) {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	origin := c.Request().Header.Peek(fiber.HeaderOrigin)
+	if len(origin) == 0 {
+		return true
+	}
+	_, host, ok := bytes.Cut(origin, []byte("://"))
+	return ok && len(host) > 0 && bytes.EqualFold(host, c.Request().Host())
+}
+
+// simpleBody is true for the content types an HTML form or a no-cors fetch can send across
+// sites without a CORS preflight.
+func simpleBody(c *fiber.Ctx) bool {
+	ct := c.Request().Header.ContentType()
+	return bytes.HasPrefix(ct, []byte(fiber.MIMEApplicationForm)) || bytes.HasPrefix(ct, []byte(fiber.MIMEMultipartForm)) ||
+		bytes.HasPrefix(ct, []byte(fiber.MIMETextPlain))
 }
 
 // csrfToken is the token pages and /api/v1/auth/me give the caller.

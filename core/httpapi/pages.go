@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -62,10 +64,19 @@ func (s *Server) render(c *fiber.Ctx, status int, name, title string, data any) 
 // seeOther redirects after a form post (303, so the browser GETs the target).
 func seeOther(c *fiber.Ctx, to string) error { return c.Redirect(to, fiber.StatusSeeOther) }
 
-// localPath keeps a return address on this site; anything else becomes fallback.
+// localPath keeps a return address on this site; anything else becomes fallback. Browsers
+// drop tabs and newlines from a URL, trim spaces and control characters, and read a backslash
+// as a slash, so "/\t/evil.example" or "/\\evil.example" would leave for another host: only a
+// path of this site (one slash, then no second slash or backslash) in valid UTF-8 without any
+// control character, whitespace or backslash is kept.
 func localPath(p, fallback string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n") {
+	if len(p) < 1 || len(p) > 2048 || p[0] != '/' || len(p) > 1 && (p[1] == '/' || p[1] == '\\') || !utf8.ValidString(p) {
 		return fallback
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fallback
+		}
 	}
 	return p
 }

@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -23,6 +25,7 @@ import (
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/forwarded"
 	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/metrics"
@@ -70,6 +73,8 @@ type Deps struct {
 	Log          *slog.Logger
 	Secret       []byte
 	CookieSecure bool
+	// HSTS sends Strict-Transport-Security (CONCORDE_ENV=production: sites are served over HTTPS).
+	HSTS bool
 	// LoginLimit is how many login attempts one address may make per minute on one site.
 	LoginLimit int
 	// Plugins runs the plugins and forwards /p/NAME and /api/v1/p/NAME to them.
@@ -125,6 +130,9 @@ type Server struct {
 	incomplete  []string         // routes registered without a permission or a summary
 	loginLimit  fiber.Handler    // sign-in attempts per address and site
 	signupLimit fiber.Handler    // sign-up attempts per address and site
+	// templates interns every registered path (path → the same string), for metric labels
+	// that must not point into Fiber's buffers; written only while New registers routes.
+	templates map[string]string
 }
 
 // New builds the app with every core route.
@@ -138,7 +146,7 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{Deps: d, routes: map[string]Route{}}
+	s := &Server{Deps: d, routes: map[string]Route{}, templates: map[string]string{}}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "concorde",
 		ErrorHandler:          s.handleError,
@@ -152,9 +160,10 @@ func New(d Deps) (*Server, error) {
 	s.App.Use(s.setClientAddr)
 	s.App.Use(s.observe)
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		s.Log.Error("panic", "error", fmt.Sprint(e), "path", c.Path(), "stack", string(debug.Stack()))
+		// Copied: the path points into a buffer Fiber reuses, and a log handler may keep it.
+		s.Log.Error("panic", "error", fmt.Sprint(e), "path", strings.Clone(c.Path()), "stack", string(debug.Stack()))
 	}}))
-	s.App.Use(securityHeaders)
+	s.App.Use(s.securityHeaders, refuseBadText)
 
 	// Health checks answer on any host, before tenant resolution.
 	s.opsRoutes()
@@ -191,6 +200,7 @@ func (s *Server) handle(r Route, h fiber.Handler, extra ...fiber.Handler) {
 	}
 	r.Body = r.Request != nil
 	s.routes[r.Method+" "+r.Path] = r
+	s.templates[r.Path] = strings.Clone(r.Path)
 	chain := append([]fiber.Handler{s.authorize(r.Perm)}, extra...)
 	if !r.Body {
 		chain = append(chain, refuseBody)
@@ -244,6 +254,34 @@ func (s *Server) CheckRoutes() error {
 	return nil
 }
 
+// refuseBadText refuses a path, query parameter or form field holding a NUL character or
+// invalid UTF-8: no text of the service may hold them (PostgreSQL refuses both, which was a
+// 500), so they are the client's to fix. JSON bodies are checked by decode.
+func refuseBadText(c *fiber.Ctx) error {
+	if badText(c.Request().URI().Path()) {
+		return errs.E(errs.Invalid, "the address holds a NUL character or invalid UTF-8")
+	}
+	var bad []byte
+	check := func(k, v []byte) {
+		if bad == nil && (badText(k) || badText(v)) {
+			bad = k
+		}
+	}
+	c.Request().URI().QueryArgs().VisitAll(check)
+	if bad != nil {
+		return errs.Field(string(bad), "the query parameter %q holds a NUL character or invalid UTF-8", string(bad))
+	}
+	if bytes.HasPrefix(c.Request().Header.ContentType(), []byte(fiber.MIMEApplicationForm)) {
+		c.Request().PostArgs().VisitAll(check)
+		if bad != nil {
+			return errs.Field(string(bad), "the form field %q holds a NUL character or invalid UTF-8", string(bad))
+		}
+	}
+	return c.Next()
+}
+
+func badText(b []byte) bool { return bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b) }
+
 // refuseBody rejects a body sent to a route that reads none, so bad input never passes unseen.
 func refuseBody(c *fiber.Ctx) error {
 	if len(c.Body()) > 0 && !isForm(c) {
@@ -257,11 +295,41 @@ func isForm(c *fiber.Ctx) bool {
 	return strings.HasPrefix(ct, fiber.MIMEApplicationForm) || strings.HasPrefix(ct, fiber.MIMEMultipartForm)
 }
 
-func securityHeaders(c *fiber.Ctx) error {
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h := &c.Response().Header
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-	return c.Next()
+	if s.HSTS {
+		// One year, this host only: a tenant's own domain may have plain-http subdomains.
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	err := c.Next()
+	if private(c) {
+		// Set after the handler, over whatever it (or a plugin) chose: a shared or browser
+		// cache must not hand one person's page, CSRF token or data to the next.
+		h.Set(fiber.HeaderCacheControl, "no-store")
+	}
+	return err
+}
+
+// publicRoutes serve the same bytes to everyone, cookies or not.
+var publicRoutes = map[string]bool{"/static/*": true, "/theme.css": true}
+
+// private is true for a response meant for one person: the request carries cookies (a session
+// or a participant, whose CSRF token every page holds) or an API token, the response sets a
+// cookie, or it is an account page.
+func private(c *fiber.Ctx) bool {
+	if r := c.Route(); r != nil && publicRoutes[r.Path] {
+		return false
+	}
+	req := &c.Request().Header
+	if len(req.Peek(fiber.HeaderCookie)) > 0 || len(req.Peek(fiber.HeaderAuthorization)) > 0 ||
+		strings.HasPrefix(c.Path(), "/account") || strings.HasPrefix(c.Path(), "/api/v1/auth/") {
+		return true
+	}
+	sets := false
+	c.Response().Header.VisitAllCookie(func(_, _ []byte) { sets = true })
+	return sets
 }

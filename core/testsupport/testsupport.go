@@ -50,9 +50,19 @@ func New(t testing.TB, dialect string) *Env {
 // one installation.
 func NewAt(t testing.TB, databaseURL string) *Env {
 	t.Helper()
+	return NewConfigured(t, databaseURL, nil)
+}
+
+// NewConfigured is NewAt with the test configuration changed by change (if not nil) first,
+// for tests of a setting (such as CONCORDE_ENV=production).
+func NewConfigured(t testing.TB, databaseURL string, change func(*config.Config)) *Env {
+	t.Helper()
 	cfg := config.Config{
 		Addr: ":0", DatabaseURL: databaseURL, Secret: Secret, Env: "development",
 		PlatformHost: "admin.test", CookieSecure: false, SessionTTL: time.Hour, LogLevel: "error",
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(logOutput(), nil))
 	a, err := app.Open(context.Background(), cfg, log, app.Options{Hasher: &CheapHasher})
