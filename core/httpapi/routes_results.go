@@ -135,10 +135,14 @@ func (s *Server) resultRoutes() {
 		if err != nil {
 			return err
 		}
-		theme := c.Query("theme")
+		// Copied: the builder is kept in the entry's memo and run again at every reload, long
+		// after this request's buffers hold another request.
+		theme := strings.Clone(c.Query("theme"))
 		if theme != "" && !e.Consultation.HasTheme(theme) {
 			return errs.Field("theme", "this consultation has no theme %q", theme)
 		}
+		// A limit past the number of proposals gives every list whole: one memo for all of them.
+		limit = min(limit, len(e.Proposals))
 		return sendMemo(c, e, "results|"+theme+"|"+strconv.Itoa(limit), fiber.MIMEApplicationJSONCharsetUTF8, jsonOf(theme, limit))
 	})
 	s.doc(get, "/api/v1/consultations/:slug/results", "Results: consensus, controversy, rejection, limbo and not-enough-votes lists with scores and intervals (theme; limit per list, default 100)", nil, resultsResponse{})
