@@ -204,7 +204,7 @@ func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView
 	if pg.AskProfile {
 		return pg, nil
 	}
-	ids := s.Sequence(ctx, e, me, voted)
+	ids := s.booth.Sequence(e, me, voted)
 	if len(ids) == 0 {
 		pg.Done = true
 		return pg, nil
@@ -290,7 +290,8 @@ func (s *Server) pageRoutes() {
 		if err != nil || id <= 0 {
 			return errs.Field("proposal", "the form names no proposal; reload the page and try again")
 		}
-		in := voteRequest{Vote: c.FormValue("vote"), Key: c.FormValue("key"), Qualifications: formValues(c, "qualification")}
+		// Copied: the vote may wait in the vote queue after this request's buffers are reused.
+		in := voteRequest{Vote: strings.Clone(c.FormValue("vote")), Key: strings.Clone(c.FormValue("key")), Qualifications: formValues(c, "qualification")}
 		ret := localPath(c.FormValue("return"), "/c/"+c.Params("slug"))
 		// A vote from the search page goes back to it, to the result voted on.
 		search := strings.HasPrefix(ret, "/c/"+c.Params("slug")+"/proposals")
@@ -301,7 +302,7 @@ func (s *Server) pageRoutes() {
 		if c.FormValue("step") == "qualify" && len(in.Qualifications) == 0 {
 			return seeOther(c, ret+anchor)
 		}
-		if _, err := s.vote(c, id, in); err != nil {
+		if _, err := s.booth.Cast(c.UserContext(), s.ballot(c, id, in)); err != nil {
 			return err
 		}
 		if c.FormValue("step") == "qualify" {

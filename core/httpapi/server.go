@@ -20,6 +20,7 @@ import (
 	"github.com/concorde-civic/concorde/core/account"
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/identity"
@@ -105,6 +106,7 @@ type Server struct {
 	loginLimit  fiber.Handler    // sign-in attempts per address and site
 	signupLimit fiber.Handler    // sign-up attempts per address and site
 	docs        map[string]Doc   // "METHOD path" → its OpenAPI description
+	booth       *booth.Booth     // votes and sequences, for the API and the pages
 }
 
 // New builds the app with every core route.
@@ -119,6 +121,7 @@ func New(d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	s := &Server{Deps: d, routes: map[string]Route{}}
+	s.booth = &booth.Booth{Catalog: d.Catalog, Votes: d.Votes, Signer: d.Signer, Limiter: d.Limits, Limits: d.VoteLimits, Now: d.Now}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "concorde",
 		ErrorHandler:          s.handleError,
