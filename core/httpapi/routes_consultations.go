@@ -54,21 +54,26 @@ func (s *Server) may(c *fiber.Ctx, obj, act string) bool {
 	return ok
 }
 
-// consultationFor returns the consultation of the :slug parameter; drafts exist only for staff.
-func (s *Server) consultationFor(c *fiber.Ctx) (consultation.Consultation, error) {
-	cs, err := s.Consultations.Get(c.UserContext(), tenantID(c), c.Params("slug"))
-	if err != nil {
-		return cs, err
-	}
-	if cs.Status == consultation.Draft && !s.may(c, "consultations", "update") {
-		return cs, errs.E(errs.NotFound, "no consultation %q", c.Params("slug"))
-	}
-	return cs, nil
+// viewer is the caller as the visibility rules of consultations and proposals see them
+// (core/consultation's and core/proposal's Viewer); each question is a permission check,
+// made only when a rule asks it.
+type viewer struct {
+	s *Server
+	c *fiber.Ctx
 }
+
+func (s *Server) viewer(c *fiber.Ctx) viewer { return viewer{s, c} }
+
+func (v viewer) SeesDrafts() bool { return v.s.may(v.c, "consultations", "update") }
+func (v viewer) SeesUnpublishedResults() bool {
+	return v.s.may(v.c, "audit", "read") || v.s.may(v.c, "moderation", "read")
+}
+func (v viewer) Participant() string   { return caller.PrincipalOf(v.c.UserContext()).Participant() }
+func (v viewer) SeesUnmoderated() bool { return v.s.may(v.c, "moderation", "read") }
 
 func (s *Server) consultationRoutes() {
 	s.handle(get, "/api/v1/consultations", tenant("consultations", "read"), false, func(c *fiber.Ctx) error {
-		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), s.may(c, "consultations", "update"))
+		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), s.viewer(c).SeesDrafts())
 		if err != nil {
 			return err
 		}
@@ -93,10 +98,11 @@ func (s *Server) consultationRoutes() {
 	s.doc(post, "/api/v1/consultations", "Create a consultation (a draft)", consultation.Input{}, consultationView{})
 
 	s.handle(get, "/api/v1/consultations/:slug", tenant("consultations", "read"), false, func(c *fiber.Ctx) error {
-		cs, err := s.consultationFor(c)
+		e, err := s.entryFor(c)
 		if err != nil {
 			return err
 		}
+		cs := e.Consultation
 		return c.JSON(view(cs))
 	})
 	s.doc(get, "/api/v1/consultations/:slug", "One consultation, with its context rendered as HTML", nil, consultationView{})
@@ -155,10 +161,11 @@ func (s *Server) proposalRoutes() {
 		if err := decode(c, &in); err != nil {
 			return err
 		}
-		cs, err := s.consultationFor(c)
+		e, err := s.entryFor(c)
 		if err != nil {
 			return err
 		}
+		cs := e.Consultation
 		author := caller.PrincipalOf(c.UserContext()).Participant()
 		if author == "" {
 			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
@@ -175,10 +182,11 @@ func (s *Server) proposalRoutes() {
 	s.doc(post, "/api/v1/consultations/:slug/proposals", "Propose (\"Il faut …\"); the proposal waits for moderation", proposalRequest{}, proposal.Proposal{})
 
 	s.handle(get, "/api/v1/consultations/:slug/proposals", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
-		cs, err := s.consultationFor(c)
+		e, err := s.entryFor(c)
 		if err != nil {
 			return err
 		}
+		cs := e.Consultation
 		q := proposal.Query{Text: c.Query("q"), Theme: c.Query("theme")}
 		if q.Page, err = intQuery(c, "page", 1); err != nil {
 			return err
@@ -195,10 +203,11 @@ func (s *Server) proposalRoutes() {
 	s.doc(get, "/api/v1/consultations/:slug/proposals", "Search accepted proposals (q, theme, page, per_page); each carries a vote key", nil, proposalPage{})
 
 	s.handle(get, "/api/v1/consultations/:slug/similar", tenant("proposals", "read"), false, func(c *fiber.Ctx) error {
-		cs, err := s.consultationFor(c)
+		e, err := s.entryFor(c)
 		if err != nil {
 			return err
 		}
+		cs := e.Consultation
 		ps, err := s.Proposals.Similar(c.UserContext(), tenantID(c), cs.ID, c.Query("q"), 5)
 		if err != nil {
 			return err
@@ -339,8 +348,7 @@ func (s *Server) visibleProposal(c *fiber.Ctx) (proposal.Proposal, error) {
 	if err != nil {
 		return p, err
 	}
-	me := caller.PrincipalOf(c.UserContext()).Participant()
-	if p.Status != proposal.Accepted && !p.IsAuthor(me) && !s.may(c, "moderation", "read") {
+	if !p.VisibleTo(s.viewer(c)) {
 		return proposal.Proposal{}, errs.E(errs.NotFound, "no such proposal")
 	}
 	return p, nil

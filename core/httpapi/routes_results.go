@@ -13,7 +13,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/concorde-civic/concorde/core/catalog"
-	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/vote"
@@ -48,12 +47,12 @@ type resultsResponse struct {
 // resultsEntry is the entry of :slug if the caller may see its results: everyone once
 // published, staff and auditors before.
 func (s *Server) resultsEntry(c *fiber.Ctx) (*catalog.Entry, error) {
-	e, err := s.entryFor(c)
+	e, err := s.Catalog.BySlug(c.UserContext(), tenantID(c), c.Params("slug"))
 	if err != nil {
 		return nil, err
 	}
-	if e.Consultation.Status != consultation.Published && !s.may(c, "audit", "read") && !s.may(c, "moderation", "read") {
-		return nil, errs.E(errs.Forbidden, "the results of this consultation are not published yet")
+	if err := e.Consultation.CheckResultsVisible(s.viewer(c)); err != nil {
+		return nil, err
 	}
 	return e, nil
 }

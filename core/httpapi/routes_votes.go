@@ -8,7 +8,6 @@ import (
 	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/catalog"
-	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/vote"
 )
@@ -83,14 +82,15 @@ func (s *Server) consultationChanged(tenantID, consultationID int64) {
 	s.Catalog.Invalidate(tenantID, consultationID)
 }
 
-// entryFor is the cached consultation of the :slug parameter, hiding drafts from citizens.
+// entryFor is the consultation of the :slug parameter, from memory, if the caller may see
+// it (the one lookup of a consultation by the API and the pages).
 func (s *Server) entryFor(c *fiber.Ctx) (*catalog.Entry, error) {
 	e, err := s.Catalog.BySlug(c.UserContext(), tenantID(c), c.Params("slug"))
 	if err != nil {
 		return nil, err
 	}
-	if e.Consultation.Status == "draft" && !s.may(c, "consultations", "update") {
-		return nil, errs.E(errs.NotFound, "no consultation %q", c.Params("slug"))
+	if err := e.Consultation.CheckVisible(s.viewer(c)); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
