@@ -1,6 +1,6 @@
-// Package booth is where a participant votes: it draws the proposals a participant is shown
-// next (the sequence) and takes their votes under the rules of the vote path, for the JSON
-// API and the site's pages alike. Callers pass plain values: the HTTP layer decodes a request,
+// Package booth is where a participant takes part: it draws the proposals a participant is
+// shown next (the sequence), takes their votes under the rules of the vote path, and takes
+// their proposals, for the JSON API and the site's pages alike. Callers pass plain values: the HTTP layer decodes a request,
 // calls the booth, and encodes what it returns.
 //
 // The vote path reads in four files: the handler (core/httpapi/routes_votes.go, castVote),
@@ -16,10 +16,12 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	mathrand "math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/concorde-civic/concorde/core/catalog"
+	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/results"
@@ -37,6 +39,10 @@ type Booth struct {
 	Limits vote.Limits
 	// Now is the clock that says whether a consultation is open.
 	Now func() time.Time
+	// Proposals takes proposals; ProposalsPerSourcePerHour bounds them per client address
+	// and site.
+	Proposals                 *proposal.Service
+	ProposalsPerSourcePerHour int
 
 	rngs sync.Pool // seeded random sources for sequences, without a lock on the hot path
 }
@@ -163,4 +169,25 @@ func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]r
 	ids := sequence.Choose(e.Candidates, req, e.SequenceConfig(), rng)
 	e.MarkShown(ids)
 	return ids
+}
+
+// Proposal is a proposal as a participant sends it.
+type Proposal struct {
+	TenantID     int64
+	Consultation consultation.Consultation
+	Author       string // the account or anonymous participant proposing; "" if none
+	Source       string // the client's address, for the per-source limit
+	Content      string
+}
+
+// Propose submits a proposal for moderation: the author, the per-source limit, then the
+// proposal's own rules (core/proposal).
+func (b *Booth) Propose(ctx context.Context, r Proposal) (proposal.Proposal, error) {
+	if r.Author == "" {
+		return proposal.Proposal{}, errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
+	}
+	if !b.Limiter.Allow("proposal-source|"+strconv.FormatInt(r.TenantID, 10)+"|"+r.Source, b.ProposalsPerSourcePerHour, time.Hour) {
+		return proposal.Proposal{}, errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
+	}
+	return b.Proposals.Submit(ctx, r.TenantID, r.Consultation, r.Author, r.Content)
 }

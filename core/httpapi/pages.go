@@ -336,15 +336,8 @@ func (s *Server) pageRoutes() {
 		if err != nil {
 			return err
 		}
-		content := c.FormValue("content")
-		author := caller.PrincipalOf(c.UserContext()).Participant()
-		if author == "" {
-			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
-		}
-		if !s.Limits.Allow("proposal-source|"+strconv.FormatInt(tenantID(c), 10)+"|"+c.IP(), s.ProposalsPerSourcePerHour, time.Hour) {
-			return errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
-		}
-		if _, err := s.Proposals.Submit(c.UserContext(), tenantID(c), e.Consultation, author, content); err != nil {
+		content := strings.Clone(c.FormValue("content"))
+		if _, err := s.booth.Propose(c.UserContext(), s.proposal(c, e, content)); err != nil {
 			if k := errs.KindOf(err); k != errs.Invalid && k != errs.TooMany && k != errs.Conflict && k != errs.Unauthorized {
 				return err
 			}

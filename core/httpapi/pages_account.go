@@ -1,13 +1,14 @@
 package httpapi
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/concorde-civic/concorde/core/account"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/proposal"
-	"github.com/concorde-civic/concorde/tenants"
 )
 
 type accountPage struct {
@@ -55,28 +56,14 @@ func (s *Server) accountPageRoutes() {
 	})
 
 	s.postPage("/account/signin", Perm{Object: "session", Action: "create"}, func(c *fiber.Ctx) error {
-		ctx := c.UserContext()
-		t := caller.Tenant(ctx)
-		email, password := c.FormValue("email"), c.FormValue("password")
-		u, err := s.Users.Authenticate(ctx, t.ID, email, password)
-		if errs.Is(err, errs.Unauthorized) && t.ID != tenants.PlatformID {
-			// Platform staff (admins, auditors) sign in on any site where they hold a role.
-			if pu, perr := s.Users.Authenticate(ctx, tenants.PlatformID, email, password); perr == nil &&
-				s.Authz.HasAnyRoleIn(userSubject(pu.TenantID, pu.ID), caller.Domain(t.ID)) {
-				u, err = pu, nil
-			}
-		}
+		email := strings.Clone(c.FormValue("email"))
+		u, err := s.Account.SignIn(c.UserContext(), credentials(c, loginRequest{Email: email, Password: strings.Clone(c.FormValue("password"))}))
 		if err != nil {
 			if errs.KindOf(err) != errs.Unauthorized && errs.KindOf(err) != errs.Invalid {
 				return err
 			}
 			msg, _ := errs.MessageOf(err)
 			return s.accountPage(c, statusOf[errs.KindOf(err)], accountPage{Error: msg, Form: "signin", EmailIn: email})
-		}
-		if p := caller.PrincipalOf(ctx); p.ParticipantID != "" && u.TenantID == t.ID {
-			if err := s.Account.Adopt(ctx, t.ID, "p:"+p.ParticipantID, userSubject(u.TenantID, u.ID)); err != nil {
-				return err
-			}
 		}
 		if err := s.startSession(c, u.TenantID, u.ID, u.Email); err != nil {
 			return err
@@ -107,13 +94,9 @@ func (s *Server) accountPageRoutes() {
 	}, s.signupLimit)
 
 	s.postPage("/account/signout", Perm{Object: "session", Action: "delete"}, func(c *fiber.Ctx) error {
-		ctx := c.UserContext()
-		if tok := c.Cookies(sessionCookie); tok != "" {
-			if err := s.Sessions.Delete(ctx, caller.Tenant(ctx).ID, tok); err != nil {
-				return err
-			}
+		if err := s.endSession(c); err != nil {
+			return err
 		}
-		c.ClearCookie(sessionCookie)
 		return seeOther(c, "/")
 	})
 

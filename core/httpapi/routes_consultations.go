@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"html/template"
 	"strconv"
-	"time"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/caller"
+	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/proposal"
@@ -165,15 +167,7 @@ func (s *Server) proposalRoutes() {
 		if err != nil {
 			return err
 		}
-		cs := e.Consultation
-		author := caller.PrincipalOf(c.UserContext()).Participant()
-		if author == "" {
-			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
-		}
-		if !s.Limits.Allow("proposal-source|"+strconv.FormatInt(tenantID(c), 10)+"|"+c.IP(), s.ProposalsPerSourcePerHour, time.Hour) {
-			return errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
-		}
-		p, err := s.Proposals.Submit(c.UserContext(), tenantID(c), cs, author, in.Content)
+		p, err := s.booth.Propose(c.UserContext(), s.proposal(c, e, in.Content))
 		if err != nil {
 			return err
 		}
@@ -352,6 +346,13 @@ func (s *Server) visibleProposal(c *fiber.Ctx) (proposal.Proposal, error) {
 		return proposal.Proposal{}, errs.E(errs.NotFound, "no such proposal")
 	}
 	return p, nil
+}
+
+// proposal is the booth's request for a proposal of content in e's consultation. content
+// must be a string of its own (decoded JSON, or a form value copied).
+func (s *Server) proposal(c *fiber.Ctx, e *catalog.Entry, content string) booth.Proposal {
+	return booth.Proposal{TenantID: tenantID(c), Consultation: e.Consultation, Author: caller.PrincipalOf(c.UserContext()).Participant(),
+		Source: strings.Clone(c.IP()), Content: content}
 }
 
 // acceptProposal accepts a proposal with themes, which must be its consultation's.

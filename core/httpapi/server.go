@@ -121,7 +121,8 @@ func New(d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	s := &Server{Deps: d, routes: map[string]Route{}}
-	s.booth = &booth.Booth{Catalog: d.Catalog, Votes: d.Votes, Signer: d.Signer, Limiter: d.Limits, Limits: d.VoteLimits, Now: d.Now}
+	s.booth = &booth.Booth{Catalog: d.Catalog, Votes: d.Votes, Signer: d.Signer, Limiter: d.Limits, Limits: d.VoteLimits, Now: d.Now,
+		Proposals: d.Proposals, ProposalsPerSourcePerHour: d.ProposalsPerSourcePerHour}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "concorde",
 		ErrorHandler:          s.handleError,
