@@ -128,7 +128,7 @@ func (s *Server) forwardToPlugin(kind string) fiber.Handler {
 		csrf := s.csrfToken(ctx)
 		res, err := s.Plugins.Serve(ctx, pluginhost.Request{
 			Tenant: t, Principal: caller.PrincipalOf(ctx), CSRFToken: csrf, Plugin: name, Kind: kind,
-			Method: c.Method(), Path: "/" + strings.Clone(c.Params("*")), RawQuery: string(c.Request().URI().QueryString()),
+			Method: strings.Clone(c.Method()), Path: "/" + strings.Clone(c.Params("*")), RawQuery: string(c.Request().URI().QueryString()),
 			Header: header, Body: bytes.Clone(c.Body()), Locale: t.DefaultLocale, BaseURL: c.BaseURL() + "/p/" + name,
 		})
 		if err != nil {
