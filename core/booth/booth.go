@@ -122,9 +122,9 @@ func (b *Booth) Withdraw(ctx context.Context, tenantID, proposalID int64, partic
 }
 
 // Next is the sequence of an open consultation for a participant: the proposals to show
-// next, each with its signed vote key. fresh says the participant was made by this very
-// request, so has no votes to read.
-func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, participant string, fresh bool) ([]Card, error) {
+// next (each shown with its key, Signer.Key with vote.Sequence). fresh says the participant
+// was made by this very request, so has no votes to read.
+func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, participant string, fresh bool) ([]int64, error) {
 	if !e.Consultation.IsOpen(b.Now()) {
 		return nil, errs.E(errs.Conflict, "this consultation is not open to votes")
 	}
@@ -138,18 +138,7 @@ func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, part
 			return nil, err
 		}
 	}
-	ids := b.Sequence(e, participant, voted)
-	out := make([]Card, len(ids))
-	for i, id := range ids {
-		out[i] = Card{Proposal: e.Proposals[id], Key: b.Signer.Key(tenantID, id, participant, vote.Sequence)}
-	}
-	return out, nil
-}
-
-// Card is a proposal to vote on, with the key the vote on it must carry.
-type Card struct {
-	Proposal *proposal.AcceptedProposal
-	Key      string
+	return b.Sequence(e, participant, voted), nil
 }
 
 // Sequence draws the next proposals of e for participant, who already voted on voted, and

@@ -101,14 +101,16 @@ func (s *Server) voteRoutes() {
 		if err != nil {
 			return err
 		}
-		me := caller.PrincipalOf(c.UserContext())
-		cards, err := s.booth.Next(c.UserContext(), tenantID(c), e, me.Participant(), me.NewParticipant)
+		p := caller.PrincipalOf(c.UserContext())
+		me := p.Participant()
+		ids, err := s.booth.Next(c.UserContext(), tenantID(c), e, me, p.NewParticipant)
 		if err != nil {
 			return err
 		}
-		out := sequenceResponse{Consultation: e.Consultation.Slug, Prefix: e.Consultation.Prefix, Proposals: make([]card, len(cards)), CSRFToken: s.csrfToken(c.UserContext())}
-		for i, x := range cards {
-			out.Proposals[i] = card{ID: x.Proposal.ID, Content: x.Proposal.Content, Themes: x.Proposal.Themes, Key: x.Key}
+		out := sequenceResponse{Consultation: e.Consultation.Slug, Prefix: e.Consultation.Prefix, Proposals: make([]card, len(ids)), CSRFToken: s.csrfToken(c.UserContext())}
+		for i, id := range ids {
+			x := e.Proposals[id]
+			out.Proposals[i] = card{ID: id, Content: x.Content, Themes: x.Themes, Key: s.Signer.Key(tenantID(c), id, me, vote.Sequence)}
 		}
 		return c.JSON(out)
 	})
