@@ -36,9 +36,15 @@ type Entry struct {
 
 	rankOnce sync.Once
 	ranking  Ranking
-	memo     sync.Map // key → *memoEntry: responses derived from this entry
+	memo     sync.Map     // key → *memoEntry: responses derived from this entry
+	memos    atomic.Int32 // keys held in memo, at most MaxMemos
 	used     atomic.Bool
 }
+
+// MaxMemos bounds the memos one entry holds. Keys often come from query parameters a caller
+// chooses (a results limit, a theme): past the bound, a value is built for its request and
+// not kept, so no caller can make an entry, and every reload after it, grow without end.
+const MaxMemos = 64
 
 type memoEntry struct {
 	once  sync.Once
@@ -59,12 +65,27 @@ func (e *Entry) Memo(key string, build func(*Entry) ([]byte, error)) ([]byte, er
 // segment, one grouped query over every vote, which pages must not run per view).
 func Remember[T any](e *Entry, key string, build func(*Entry) (T, error)) (T, error) {
 	e.used.Store(true)
-	v, _ := e.memo.LoadOrStore(key, &memoEntry{build: func(e *Entry) (any, error) { return build(e) }})
+	v, ok := e.memo.Load(key)
+	if !ok {
+		if e.memos.Add(1) > MaxMemos {
+			e.memos.Add(-1)
+			return build(e) // full: built for this request only
+		}
+		var loaded bool
+		// The key outlives the request: it must not point into a buffer the caller reuses.
+		v, loaded = e.memo.LoadOrStore(strings.Clone(key), &memoEntry{build: func(e *Entry) (any, error) { return build(e) }})
+		if loaded {
+			e.memos.Add(-1)
+		}
+	}
 	m := v.(*memoEntry)
 	m.once.Do(func() { m.v, m.err = m.build(e) })
 	t, _ := m.v.(T)
 	return t, m.err
 }
+
+// Memos is how many memos the entry holds.
+func (e *Entry) Memos() int { return int(e.memos.Load()) }
 
 // Lazy prefixes the key of a memo too costly to rebuild at every reload whether asked or
 // not (it is built on the first request after a reload instead).
@@ -189,7 +210,9 @@ func (c *Catalog) BySlug(ctx context.Context, tenantID int64, slug string) (*Ent
 		}
 		id = cs.ID
 		c.mu.Lock()
-		c.bySlug[slugKey{tenantID, slug}] = id
+		// The consultation's own slug, not the caller's string, which may point into a
+		// request buffer that is reused after the request (the map key would change under it).
+		c.bySlug[slugKey{tenantID, cs.Slug}] = id
 		c.mu.Unlock()
 	}
 	return c.ByID(ctx, tenantID, id)

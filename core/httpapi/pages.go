@@ -216,7 +216,7 @@ func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView
 	if pg.AskProfile {
 		return pg, nil
 	}
-	ids := s.Sequence(ctx, e, me, voted)
+	ids := s.booth.Sequence(e, me, voted)
 	if len(ids) == 0 {
 		pg.Done = true
 		return pg, nil
@@ -302,7 +302,8 @@ func (s *Server) pageRoutes() {
 		if err != nil || id <= 0 {
 			return errs.Field("proposal", "the form names no proposal; reload the page and try again")
 		}
-		in := voteRequest{Vote: c.FormValue("vote"), Key: c.FormValue("key"), Qualifications: formValues(c, "qualification")}
+		// Copied: the vote may wait in the vote queue after this request's buffers are reused.
+		in := voteRequest{Vote: strings.Clone(c.FormValue("vote")), Key: strings.Clone(c.FormValue("key")), Qualifications: formValues(c, "qualification")}
 		ret := localPath(c.FormValue("return"), "/c/"+c.Params("slug"))
 		// A vote from the search page goes back to it, to the result voted on.
 		search := strings.HasPrefix(ret, "/c/"+c.Params("slug")+"/proposals")
@@ -313,7 +314,7 @@ func (s *Server) pageRoutes() {
 		if c.FormValue("step") == "qualify" && len(in.Qualifications) == 0 {
 			return seeOther(c, ret+anchor)
 		}
-		if _, err := s.vote(c, id, in); err != nil {
+		if _, err := s.booth.Cast(c.UserContext(), s.ballot(c, id, in)); err != nil {
 			return err
 		}
 		if c.FormValue("step") == "qualify" {
@@ -347,15 +348,8 @@ func (s *Server) pageRoutes() {
 		if err != nil {
 			return err
 		}
-		content := c.FormValue("content")
-		author := caller.PrincipalOf(c.UserContext()).Participant()
-		if author == "" {
-			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
-		}
-		if !s.allowProposalFrom(c) {
-			return errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
-		}
-		if _, err := s.Proposals.Submit(c.UserContext(), tenantID(c), e.Consultation, author, content); err != nil {
+		content := strings.Clone(c.FormValue("content"))
+		if _, err := s.booth.Propose(c.UserContext(), s.proposal(c, e, content)); err != nil {
 			if k := errs.KindOf(err); k != errs.Invalid && k != errs.TooMany && k != errs.Conflict && k != errs.Unauthorized {
 				return err
 			}

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/concorde-civic/concorde/core/account"
@@ -54,21 +56,14 @@ func (s *Server) accountPageRoutes() {
 	})
 
 	s.postPage(Route{Path: "/account/signin", Perm: Perm{Object: "session", Action: "create"}, Summary: "Sign in (form)"}, func(c *fiber.Ctx) error {
-		ctx := c.UserContext()
-		t := caller.Tenant(ctx)
-		email, password := c.FormValue("email"), c.FormValue("password")
-		u, err := s.Users.SignIn(ctx, t.ID, email, password, s.platformStaff(t.ID))
+		email := strings.Clone(c.FormValue("email"))
+		u, err := s.Account.SignIn(c.UserContext(), credentials(c, loginRequest{Email: email, Password: strings.Clone(c.FormValue("password"))}))
 		if err != nil {
 			if k := errs.KindOf(err); k != errs.Unauthorized && k != errs.Invalid && k != errs.TooMany {
 				return err
 			}
 			msg, _ := errs.MessageOf(err)
 			return s.accountPage(c, statusOf[errs.KindOf(err)], accountPage{Error: msg, Form: "signin", EmailIn: email})
-		}
-		if p := caller.PrincipalOf(ctx); p.ParticipantID != "" && u.TenantID == t.ID {
-			if err := s.Account.Adopt(ctx, t.ID, "p:"+p.ParticipantID, userSubject(u.TenantID, u.ID)); err != nil {
-				return err
-			}
 		}
 		if err := s.startSession(c, u.TenantID, u.ID, u.Email); err != nil {
 			return err
@@ -99,13 +94,9 @@ func (s *Server) accountPageRoutes() {
 	}, s.signupLimit)
 
 	s.postPage(Route{Path: "/account/signout", Perm: Perm{Object: "session", Action: "delete"}, Summary: "Sign out (form)"}, func(c *fiber.Ctx) error {
-		ctx := c.UserContext()
-		if tok := c.Cookies(sessionCookie); tok != "" {
-			if err := s.Sessions.Delete(ctx, caller.Tenant(ctx).ID, tok); err != nil {
-				return err
-			}
+		if err := s.endSession(c); err != nil {
+			return err
 		}
-		c.ClearCookie(sessionCookie)
 		return seeOther(c, "/")
 	})
 

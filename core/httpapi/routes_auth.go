@@ -7,10 +7,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/concorde-civic/concorde/core/account"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
-	"github.com/concorde-civic/concorde/core/identity"
-	"github.com/concorde-civic/concorde/tenants"
 )
 
 type loginRequest struct {
@@ -41,17 +40,9 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ctx := c.UserContext()
-	t := caller.Tenant(ctx)
-	u, err := s.Users.SignIn(ctx, t.ID, req.Email, req.Password, s.platformStaff(t.ID))
+	u, err := s.Account.SignIn(c.UserContext(), credentials(c, req))
 	if err != nil {
 		return err
-	}
-	if p := caller.PrincipalOf(ctx); p.ParticipantID != "" && u.TenantID == t.ID {
-		// The visitor's anonymous votes and proposals follow them into their account.
-		if err := s.Account.Adopt(ctx, t.ID, "p:"+p.ParticipantID, userSubject(u.TenantID, u.ID)); err != nil {
-			return err
-		}
 	}
 	if err := s.startSession(c, u.TenantID, u.ID, u.Email); err != nil {
 		return err
@@ -59,11 +50,14 @@ func (s *Server) login(c *fiber.Ctx) error {
 	return c.JSON(s.whoami(c.UserContext()))
 }
 
-// platformStaff lets platform staff (admins, auditors) sign in on any site where they hold a role.
-func (s *Server) platformStaff(siteID int64) *identity.PlatformStaff {
-	return &identity.PlatformStaff{TenantID: tenants.PlatformID, MayEnter: func(u identity.User) bool {
-		return s.Authz.HasAnyRoleIn(userSubject(u.TenantID, u.ID), caller.Domain(siteID))
-	}}
+// credentials are the account service's sign-in request. in must hold strings of its own
+// (decoded JSON, or form values copied).
+func credentials(c *fiber.Ctx, in loginRequest) account.Credentials {
+	cr := account.Credentials{TenantID: caller.Tenant(c.UserContext()).ID, Email: in.Email, Password: in.Password}
+	if p := caller.PrincipalOf(c.UserContext()); p.ParticipantID != "" {
+		cr.Anonymous = "p:" + p.ParticipantID
+	}
+	return cr
 }
 
 // startSession signs a user in on this site: a server-side session and its cookie; the
@@ -87,6 +81,15 @@ func (s *Server) startSession(c *fiber.Ctx, userTenantID, userID int64, email st
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
+	if err := s.endSession(c); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// endSession signs the caller out on this site (the API and the pages): the server-side
+// session goes, and its cookie.
+func (s *Server) endSession(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	if tok := c.Cookies(sessionCookie); tok != "" {
 		if err := s.Sessions.Delete(ctx, caller.Tenant(ctx).ID, tok); err != nil {
@@ -94,7 +97,7 @@ func (s *Server) logout(c *fiber.Ctx) error {
 		}
 	}
 	c.ClearCookie(sessionCookie)
-	return c.SendStatus(fiber.StatusNoContent)
+	return nil
 }
 
 func (s *Server) me(c *fiber.Ctx) error { return c.JSON(s.whoami(c.UserContext())) }

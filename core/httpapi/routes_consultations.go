@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"html/template"
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/caller"
+	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/proposal"
@@ -54,23 +55,28 @@ func (s *Server) may(c *fiber.Ctx, obj, act string) bool {
 	return ok
 }
 
-// consultationFor returns the consultation of the :slug parameter; drafts exist only for staff.
-func (s *Server) consultationFor(c *fiber.Ctx) (consultation.Consultation, error) {
-	cs, err := s.Consultations.Get(c.UserContext(), tenantID(c), c.Params("slug"))
-	if err != nil {
-		return cs, err
-	}
-	if cs.Status == consultation.Draft && !s.may(c, "consultations", "update") {
-		return cs, errs.E(errs.NotFound, "no consultation %q", c.Params("slug"))
-	}
-	return cs, nil
+// viewer is the caller as the visibility rules of consultations and proposals see them
+// (core/consultation's and core/proposal's Viewer); each question is a permission check,
+// made only when a rule asks it.
+type viewer struct {
+	s *Server
+	c *fiber.Ctx
 }
+
+func (s *Server) viewer(c *fiber.Ctx) viewer { return viewer{s, c} }
+
+func (v viewer) SeesDrafts() bool { return v.s.may(v.c, "consultations", "update") }
+func (v viewer) SeesUnpublishedResults() bool {
+	return v.s.may(v.c, "audit", "read") || v.s.may(v.c, "moderation", "read")
+}
+func (v viewer) Participant() string   { return caller.PrincipalOf(v.c.UserContext()).Participant() }
+func (v viewer) SeesUnmoderated() bool { return v.s.may(v.c, "moderation", "read") }
 
 func (s *Server) consultationRoutes() {
 	s.handle(Route{Method: get, Path: "/api/v1/consultations", Perm: tenant("consultations", "read"), Summary: "Consultations of this site (drafts only for staff)", Response: struct {
 		Consultations []consultation.Consultation `json:"consultations"`
 	}{}}, func(c *fiber.Ctx) error {
-		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), s.may(c, "consultations", "update"))
+		cs, err := s.Consultations.List(c.UserContext(), tenantID(c), s.viewer(c).SeesDrafts())
 		if err != nil {
 			return err
 		}
@@ -91,10 +97,11 @@ func (s *Server) consultationRoutes() {
 	})
 
 	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug", Perm: tenant("consultations", "read"), Summary: "One consultation, with its context rendered as HTML", Response: consultationView{}}, func(c *fiber.Ctx) error {
-		cs, err := s.consultationFor(c)
+		e, err := s.entryFor(c)
 		if err != nil {
 			return err
 		}
+		cs := e.Consultation
 		return c.JSON(view(cs))
 	})
 
@@ -144,33 +151,17 @@ func (s *Server) consultationRoutes() {
 	}
 }
 
-// allowProposalFrom counts one proposal from the request's client address on its site, and
-// reports whether it fits in ProposalsPerSourcePerHour.
-func (s *Server) allowProposalFrom(c *fiber.Ctx) bool {
-	if s.ProposalsPerSourcePerHour < 0 {
-		return true
-	}
-	return s.Limits.Allow("proposal-source|"+strconv.FormatInt(tenantID(c), 10)+"|"+clientAddr(c), s.ProposalsPerSourcePerHour, time.Hour)
-}
-
 func (s *Server) proposalRoutes() {
 	s.handle(Route{Method: post, Path: "/api/v1/consultations/:slug/proposals", Perm: tenant("proposals", "create"), Summary: "Propose (\"Il faut …\"); the proposal waits for moderation", Request: proposalRequest{}, Response: proposal.Proposal{}}, func(c *fiber.Ctx) error {
 		var in proposalRequest
 		if err := decode(c, &in); err != nil {
 			return err
 		}
-		cs, err := s.consultationFor(c)
+		e, err := s.entryFor(c)
 		if err != nil {
 			return err
 		}
-		author := caller.PrincipalOf(c.UserContext()).Participant()
-		if author == "" {
-			return errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
-		}
-		if !s.allowProposalFrom(c) {
-			return errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
-		}
-		p, err := s.Proposals.Submit(c.UserContext(), tenantID(c), cs, author, in.Content)
+		p, err := s.booth.Propose(c.UserContext(), s.proposal(c, e, in.Content))
 		if err != nil {
 			return err
 		}
@@ -178,10 +169,11 @@ func (s *Server) proposalRoutes() {
 	})
 
 	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/proposals", Perm: tenant("proposals", "read"), Summary: "Search accepted proposals (q, theme, page, per_page); each carries a vote key", Response: proposalPage{}}, func(c *fiber.Ctx) error {
-		cs, err := s.consultationFor(c)
+		e, err := s.entryFor(c)
 		if err != nil {
 			return err
 		}
+		cs := e.Consultation
 		q := proposal.Query{Text: c.Query("q"), Theme: c.Query("theme")}
 		if q.Page, err = intQuery(c, "page", 1); err != nil {
 			return err
@@ -199,10 +191,11 @@ func (s *Server) proposalRoutes() {
 	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/similar", Perm: tenant("proposals", "read"), Summary: "Accepted proposals similar to a draft (q), to avoid duplicates", Response: struct {
 		Proposals []proposal.Proposal `json:"proposals"`
 	}{}}, func(c *fiber.Ctx) error {
-		cs, err := s.consultationFor(c)
+		e, err := s.entryFor(c)
 		if err != nil {
 			return err
 		}
+		cs := e.Consultation
 		ps, err := s.Proposals.Similar(c.UserContext(), tenantID(c), cs.ID, c.Query("q"), 5)
 		if err != nil {
 			return err
@@ -335,11 +328,17 @@ func (s *Server) visibleProposal(c *fiber.Ctx) (proposal.Proposal, error) {
 	if err != nil {
 		return p, err
 	}
-	me := caller.PrincipalOf(c.UserContext()).Participant()
-	if p.Status != proposal.Accepted && !p.IsAuthor(me) && !s.may(c, "moderation", "read") {
+	if !p.VisibleTo(s.viewer(c)) {
 		return proposal.Proposal{}, errs.E(errs.NotFound, "no such proposal")
 	}
 	return p, nil
+}
+
+// proposal is the booth's request for a proposal of content in e's consultation. content
+// must be a string of its own (decoded JSON, or a form value copied).
+func (s *Server) proposal(c *fiber.Ctx, e *catalog.Entry, content string) booth.Proposal {
+	return booth.Proposal{TenantID: tenantID(c), Consultation: e.Consultation, Author: caller.PrincipalOf(c.UserContext()).Participant(),
+		Source: clientAddr(c), Content: content}
 }
 
 // acceptProposal accepts a proposal with themes, which must be its consultation's.

@@ -136,7 +136,7 @@ func (s *Server) forwardToPlugin(kind string) fiber.Handler {
 		c.Request().Header.VisitAll(func(k, v []byte) { header.Add(string(k), string(v)) })
 		res, err := s.Plugins.Serve(ctx, pluginhost.Request{
 			Tenant: t, Principal: caller.PrincipalOf(ctx), CSRFToken: s.pluginCSRFToken(ctx, name), Plugin: name, Kind: kind,
-			Method: c.Method(), Path: "/" + strings.Clone(c.Params("*")), RawQuery: string(c.Request().URI().QueryString()),
+			Method: strings.Clone(c.Method()), Path: "/" + strings.Clone(c.Params("*")), RawQuery: string(c.Request().URI().QueryString()),
 			Header: header, Body: bytes.Clone(c.Body()), Locale: t.DefaultLocale, BaseURL: c.BaseURL() + "/p/" + name,
 		})
 		if err != nil {

@@ -94,12 +94,12 @@ type verifyResponse struct {
 // resultsEntry is the entry of :slug if the caller may see its results: everyone once
 // published, staff and auditors before.
 func (s *Server) resultsEntry(c *fiber.Ctx) (*catalog.Entry, error) {
-	e, err := s.entryFor(c)
+	e, err := s.Catalog.BySlug(c.UserContext(), tenantID(c), c.Params("slug"))
 	if err != nil {
 		return nil, err
 	}
-	if e.Consultation.Status != consultation.Published && !s.may(c, "audit", "read") && !s.may(c, "moderation", "read") {
-		return nil, errs.E(errs.Forbidden, "the results of this consultation are not published yet")
+	if err := e.Consultation.CheckResultsVisible(s.viewer(c)); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -270,10 +270,14 @@ func (s *Server) resultRoutes() {
 		if err != nil {
 			return err
 		}
-		theme := c.Query("theme")
+		// Copied: the builder is kept in the entry's memo and run again at every reload, long
+		// after this request's buffers hold another request.
+		theme := strings.Clone(c.Query("theme"))
 		if theme != "" && !e.Consultation.HasTheme(theme) {
 			return errs.Field("theme", "this consultation has no theme %q", theme)
 		}
+		// A limit past the number of proposals gives every list whole: one memo for all of them.
+		limit = min(limit, len(e.Proposals))
 		return sendMemo(c, e, "results|"+theme+"|"+strconv.Itoa(limit), fiber.MIMEApplicationJSONCharsetUTF8, s.jsonOf(theme, limit))
 	})
 

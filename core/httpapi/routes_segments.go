@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"time"
 
@@ -40,11 +39,7 @@ type weightedResponse struct {
 	Proposals    []segmentItem      `json:"proposals"`
 }
 
-type weightedCell struct {
-	Profile      results.Profile `json:"profile"`
-	Participants int64           `json:"participants"`
-	Weight       float64         `json:"weight"`
-}
+type weightedCell results.WeightedCell
 
 type marginsRequest map[string]map[string]float64
 
@@ -119,99 +114,43 @@ func (s *Server) segmentRoutes() {
 	})
 }
 
-// segmentScores scores each proposal within each value of dimension dim ("" = not
-// answered), by proposal id.
+// segmentScores is results.SplitBy as the API shows it: value → proposals by id.
 func segmentScores(e *catalog.Entry, cells []vote.CellCounts, dim string) map[string][]segmentItem {
-	type key struct {
-		value string
-		id    int64
-	}
-	sums := map[key]*results.Counts{}
-	for _, cell := range cells {
-		k := key{cell.Profile.Value(dim), cell.ProposalID}
-		if sums[k] == nil {
-			sums[k] = &results.Counts{}
-		}
-		sums[k].Merge(cell.Counts)
-	}
 	out := map[string][]segmentItem{}
-	cfg := e.ScoreConfig()
-	for k, n := range sums {
-		out[k.value] = append(out[k.value], item(k.id, results.Score(*n, cfg)))
-	}
-	for _, list := range out {
+	for v, scores := range results.SplitBy(cells, dim, e.ScoreConfig()) {
+		list := make([]segmentItem, 0, len(scores))
+		for id, sc := range scores {
+			list = append(list, item(id, sc))
+		}
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+		out[v] = list
 	}
 	return out
 }
 
-// weightedScores scores every proposal of e with its votes weighted by raking to the
-// population margins (Consultation is left for the caller).
+// weightedScores is results.Weigh as the API shows it (Consultation is left for the caller).
 func weightedScores(e *catalog.Entry, cells []vote.CellCounts, sample map[results.Profile]int64, margins results.Margins) (weightedResponse, error) {
-	profiles := make([]results.Profile, 0, len(sample))
-	for p := range sample {
-		profiles = append(profiles, p)
+	ids := make([]int64, 0, len(e.Proposals))
+	for id := range e.Proposals {
+		ids = append(ids, id)
 	}
-	sort.Slice(profiles, func(i, j int) bool {
-		a, b := profiles[i], profiles[j]
-		return a.AgeBand+"|"+a.Gender+"|"+a.Area < b.AgeBand+"|"+b.Gender+"|"+b.Area
-	})
-	rc := make([]results.Cell, len(profiles))
-	index := make(map[results.Profile]int, len(profiles))
-	for i, p := range profiles {
-		rc[i] = results.Cell{Profile: p, Count: sample[p]}
-		index[p] = i
-	}
-	out := weightedResponse{Margins: margins, Converged: true, Zones: map[string][]int64{}}
-	weights, err := results.Rake(rc, margins, 100, 0.005)
-	if errors.Is(err, results.ErrNotConverged) {
-		out.Converged = false
-	} else if err != nil {
+	w, err := results.Weigh(ids, cells, sample, margins, e.ScoreConfig())
+	if err != nil {
 		return weightedResponse{}, err
 	}
-	out.DesignEffect = results.DesignEffect(rc, weights)
-	for i, p := range profiles {
-		out.Cells = append(out.Cells, weightedCell{Profile: p, Participants: sample[p], Weight: weights[i]})
+	out := weightedResponse{Margins: margins, Converged: w.Converged, DesignEffect: w.DesignEffect, Zones: map[string][]int64{}}
+	for _, c := range w.Cells {
+		out.Cells = append(out.Cells, weightedCell(c))
 	}
-	perProposal := map[int64][]results.Counts{}
-	for _, cell := range cells {
-		v := perProposal[cell.ProposalID]
-		if v == nil {
-			v = make([]results.Counts, len(profiles))
-			perProposal[cell.ProposalID] = v
-		}
-		v[index[cell.Profile]].Merge(cell.Counts)
-	}
-	cfg := e.ScoreConfig()
-	scores := map[int64]results.Scores{}
-	for id := range e.Proposals {
-		v := perProposal[id]
-		if v == nil {
-			v = make([]results.Counts, len(profiles))
-		}
-		tally, err := results.WeightedCounts(v, weights)
-		if err != nil {
-			return weightedResponse{}, err
-		}
-		sc := results.ScoreTally(tally, cfg)
-		scores[id] = sc
+	for id, sc := range w.Scores {
 		out.Proposals = append(out.Proposals, item(id, sc))
 	}
 	sort.Slice(out.Proposals, func(i, j int) bool { return out.Proposals[i].ID < out.Proposals[j].ID })
-	for id, sc := range scores {
-		out.Zones[string(sc.Zone)] = append(out.Zones[string(sc.Zone)], id)
-	}
-	for z, ids := range out.Zones {
-		sort.Slice(ids, func(i, j int) bool {
-			a, b := scores[ids[i]], scores[ids[j]]
-			switch results.Zone(z) {
-			case results.Controversy:
-				return a.Controversy > b.Controversy
-			case results.Rejection:
-				return a.Rejection > b.Rejection
-			}
-			return a.Top > b.Top
-		})
+	r := w.Ranking
+	for _, list := range [][]results.Ranked{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.Undetermined, r.NotEnough} {
+		for _, x := range list {
+			out.Zones[string(x.Scores.Zone)] = append(out.Zones[string(x.Scores.Zone)], x.ProposalID)
+		}
 	}
 	return out, nil
 }

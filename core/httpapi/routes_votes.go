@@ -1,20 +1,12 @@
 package httpapi
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/binary"
-	mathrand "math/rand/v2"
-	"sync"
-
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/catalog"
-	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/proposal"
-	"github.com/concorde-civic/concorde/core/results"
-	"github.com/concorde-civic/concorde/core/sequence"
 	"github.com/concorde-civic/concorde/core/vote"
 )
 
@@ -58,22 +50,6 @@ type voteResponse struct {
 	Trust          string   `json:"trust"`
 }
 
-// rngs hands out seeded random sources for sequences without a lock on the hot path.
-var rngs = sync.Pool{New: func() any {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return mathrand.New(mathrand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
-}}
-
-// participantOf is who votes: the account, or the anonymous participant session.
-func participantOf(c *fiber.Ctx) (string, error) {
-	me := caller.PrincipalOf(c.UserContext()).Participant()
-	if me == "" {
-		return "", errs.E(errs.Unauthorized, "your browser must accept cookies to vote: reload the page and try again")
-	}
-	return me, nil
-}
-
 // key signs a proposal for the caller, shown from origin.
 func (s *Server) key(c *fiber.Ctx, proposalID int64, origin vote.Origin) string {
 	me := caller.PrincipalOf(c.UserContext()).Participant()
@@ -104,29 +80,17 @@ func (s *Server) consultationChanged(tenantID, consultationID int64) {
 	s.Catalog.Invalidate(tenantID, consultationID)
 }
 
-// entryFor is the cached consultation of the :slug parameter, hiding drafts from citizens.
+// entryFor is the consultation of the :slug parameter, from memory, if the caller may see
+// it (the one lookup of a consultation by the API and the pages).
 func (s *Server) entryFor(c *fiber.Ctx) (*catalog.Entry, error) {
 	e, err := s.Catalog.BySlug(c.UserContext(), tenantID(c), c.Params("slug"))
 	if err != nil {
 		return nil, err
 	}
-	if e.Consultation.Status == "draft" && !s.may(c, "consultations", "update") {
-		return nil, errs.E(errs.NotFound, "no consultation %q", c.Params("slug"))
+	if err := e.Consultation.CheckVisible(s.viewer(c)); err != nil {
+		return nil, err
 	}
 	return e, nil
-}
-
-// Sequence chooses the next proposals for the caller.
-func (s *Server) Sequence(ctx context.Context, e *catalog.Entry, participant string, voted map[int64]results.Key) []int64 {
-	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending}
-	for id := range voted {
-		req.Voted[id] = true
-	}
-	rng := rngs.Get().(*mathrand.Rand)
-	defer rngs.Put(rng)
-	ids := sequence.Choose(e.Candidates, req, e.SequenceConfig(), rng)
-	e.MarkShown(ids)
-	return ids
 }
 
 func (s *Server) voteRoutes() {
@@ -135,27 +99,21 @@ func (s *Server) voteRoutes() {
 		if err != nil {
 			return err
 		}
-		if !e.Consultation.IsOpen(s.now()) {
-			return errs.E(errs.Conflict, "this consultation is not open to votes")
-		}
-		me, err := participantOf(c)
-		if err != nil {
-			return err
-		}
-		if err := s.Limits.AllowSequence(tenantID(c), me, c.IP(), s.SequenceLimits); err != nil {
-			return err
-		}
-		var voted map[int64]results.Key
-		if !caller.PrincipalOf(c.UserContext()).NewParticipant { // a participant made by this request has no votes
-			if voted, err = s.Votes.Voted(c.UserContext(), tenantID(c), e.Consultation.ID, me); err != nil {
+		p := caller.PrincipalOf(c.UserContext())
+		me := p.Participant()
+		if me != "" { // sequences carry vote keys: asking again and again is how keys are harvested
+			if err := s.Limits.AllowSequence(tenantID(c), me, clientAddr(c), s.SequenceLimits); err != nil {
 				return err
 			}
 		}
-		ids := s.Sequence(c.UserContext(), e, me, voted)
+		ids, err := s.booth.Next(c.UserContext(), tenantID(c), e, me, p.NewParticipant)
+		if err != nil {
+			return err
+		}
 		out := sequenceResponse{Consultation: e.Consultation.Slug, Prefix: e.Consultation.Prefix, Proposals: make([]card, len(ids)), CSRFToken: s.csrfToken(c.UserContext())}
 		for i, id := range ids {
-			p := e.Proposals[id]
-			out.Proposals[i] = card{ID: id, Content: p.Content, Themes: p.Themes, Key: s.Signer.Key(tenantID(c), id, me, vote.Sequence)}
+			x := e.Proposals[id]
+			out.Proposals[i] = card{ID: id, Content: x.Content, Themes: x.Themes, Key: s.Signer.Key(tenantID(c), id, me, vote.Sequence)}
 		}
 		return c.JSON(out)
 	})
@@ -167,80 +125,33 @@ func (s *Server) voteRoutes() {
 		if err != nil {
 			return err
 		}
-		e, _, err := s.Catalog.ByProposal(c.UserContext(), tenantID(c), id)
-		if err != nil {
-			return err
-		}
-		if !e.Consultation.IsOpen(s.now()) {
-			return errs.E(errs.Conflict, "this consultation is closed: votes can no longer change")
-		}
-		me, err := participantOf(c)
-		if err != nil {
-			return err
-		}
-		if err := s.Votes.Withdraw(c.UserContext(), tenantID(c), id, me); err != nil {
+		if err := s.booth.Withdraw(c.UserContext(), tenantID(c), id, caller.PrincipalOf(c.UserContext()).Participant()); err != nil {
 			return err
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	})
 }
 
-// castVote is the vote path of the JSON API.
+// castVote is the vote path of the JSON API (core/booth says where it goes next).
 func (s *Server) castVote(c *fiber.Ctx) error {
 	id, err := idParam(c, "id")
 	if err != nil {
 		return err
 	}
-	var in voteRequest
+	var in voteRequest // decoded into strings of its own
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	out, err := s.vote(c, id, in)
+	v, err := s.booth.Cast(c.UserContext(), s.ballot(c, id, in))
 	if err != nil {
 		return err
 	}
-	return c.JSON(out)
+	return c.JSON(voteResponse{ProposalID: id, Vote: string(v.Key()), Qualifications: v.Qualifications.Strings(), Trust: v.Trust.String()})
 }
 
-// vote is the vote path, shared by the API and the pages: the proposal and its consultation
-// from memory, the rules, the key's trust, the rate limits, then a durable write batched
-// with concurrent votes.
-func (s *Server) vote(c *fiber.Ctx, id int64, in voteRequest) (voteResponse, error) {
-	k, ok := results.ParseKey(in.Vote)
-	if !ok {
-		return voteResponse{}, errs.Field("vote", "vote must be agree, disagree or neutral")
-	}
-	quals, err := results.ValidQualifications(k, in.Qualifications)
-	if err != nil {
-		return voteResponse{}, err
-	}
-	e, p, err := s.Catalog.ByProposal(c.UserContext(), tenantID(c), id)
-	if err != nil {
-		return voteResponse{}, err
-	}
-	if !e.Consultation.IsOpen(s.now()) {
-		return voteResponse{}, errs.E(errs.Conflict, "this consultation is not open to votes")
-	}
-	me, err := participantOf(c)
-	if err != nil {
-		return voteResponse{}, err
-	}
-	trust, origin, keyErr := s.Signer.Trust(in.Key, tenantID(c), id, me)
-	if keyErr != nil && !errs.Is(keyErr, errs.Forbidden) {
-		return voteResponse{}, keyErr // malformed: nothing recorded
-	}
-	lim := s.VoteLimits
-	lim.PerParticipant = e.Consultation.Settings.VoteLimitPerMinute
-	if err := s.Limits.AllowVote(tenantID(c), me, clientAddr(c), lim); err != nil {
-		return voteResponse{}, err
-	}
-	v, err := s.Votes.Cast(c.UserContext(), vote.Ballot{TenantID: tenantID(c), ConsultationID: p.ConsultationID, ProposalID: id,
-		Participant: me, Key: k, Qualifications: quals, Trust: trust, Origin: origin})
-	if err != nil {
-		return voteResponse{}, err
-	}
-	if keyErr != nil {
-		return voteResponse{}, keyErr // forged or replayed: kept as a troll vote, left out of the results, and said so
-	}
-	return voteResponse{ProposalID: id, Vote: string(v.Key()), Qualifications: v.Qualifications.Strings(), Trust: v.Trust.String()}, nil
+// ballot is the booth's request for a vote on proposal id. in must hold strings of its own
+// (decoded JSON, or form values copied): the vote may outlive the request in the vote queue.
+func (s *Server) ballot(c *fiber.Ctx, id int64, in voteRequest) booth.Request {
+	return booth.Request{TenantID: tenantID(c), ProposalID: id, Participant: caller.PrincipalOf(c.UserContext()).Participant(),
+		Source: clientAddr(c), Vote: in.Vote, Qualifications: in.Qualifications, Key: in.Key}
 }

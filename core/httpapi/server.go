@@ -23,6 +23,7 @@ import (
 	"github.com/concorde-civic/concorde/core/account"
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
@@ -133,6 +134,7 @@ type Server struct {
 	// templates interns every registered path (path → the same string), for metric labels
 	// that must not point into Fiber's buffers; written only while New registers routes.
 	templates map[string]string
+	booth     *booth.Booth // votes and sequences, for the API and the pages
 }
 
 // New builds the app with every core route.
@@ -147,6 +149,8 @@ func New(d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	s := &Server{Deps: d, routes: map[string]Route{}, templates: map[string]string{}}
+	s.booth = &booth.Booth{Catalog: d.Catalog, Votes: d.Votes, Signer: d.Signer, Limiter: d.Limits, Limits: d.VoteLimits, Now: d.Now,
+		Proposals: d.Proposals, ProposalsPerSourcePerHour: d.ProposalsPerSourcePerHour}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "concorde",
 		ErrorHandler:          s.handleError,

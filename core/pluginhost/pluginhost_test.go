@@ -709,3 +709,26 @@ func TestHost_PluginPagesCannotPostToCoreRoutes(t *testing.T) {
 		t.Errorf("the visitor was signed out: %s", res.Body)
 	}
 }
+
+// Plugins read consultations under the rule the API and the pages apply to a visitor: a
+// draft does not exist for them.
+func TestCulture_ReadsNoDraftConsultation(t *testing.T) {
+	w := newWorld(t, "culture")
+	w.enable(t, w.A, "culture")
+	ctx := context.Background()
+	for slug, question := range map[string]string{"ouverte": "Question ouverte au public ?", "brouillon": "Question encore en brouillon ?"} {
+		if _, err := w.App.Consultations.Create(ctx, w.A.Tenant.ID, "test", consultation.Input{Slug: slug, Question: question}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.App.Consultations.SetStatus(ctx, w.A.Tenant.ID, "test", "ouverte", consultation.Open); err != nil {
+		t.Fatal(err)
+	}
+	res := w.get(w.A, "/api/v1/p/culture/inspiration", "")
+	if res.Status != 200 || !strings.Contains(string(res.Body), "Question ouverte au public") {
+		t.Fatalf("inspiration: %d %s", res.Status, res.Body)
+	}
+	if strings.Contains(string(res.Body), "brouillon") {
+		t.Fatalf("a plugin read a draft: %s", res.Body)
+	}
+}

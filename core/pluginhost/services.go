@@ -19,7 +19,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/concorde-civic/concorde/core/audit"
+	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/plugins/sdk"
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
@@ -310,7 +312,8 @@ func internal(s *services, what string, err error) error {
 }
 
 // consultations serves read-only views of the tenant's consultations, straight from the
-// consultation engine's tables.
+// consultation engine's tables, under the rule the API and the pages apply to everyone
+// without a role (core/consultation's Public viewer: no drafts).
 type consultations struct {
 	pluginpb.UnimplementedConsultationsServer
 	*services
@@ -348,7 +351,7 @@ func (c *consultations) List(ctx context.Context, req *pluginpb.ConsultationList
 		return nil, err
 	}
 	var rows []consultationRow
-	if err := store.For(c.h.db, sc.tenantID).Select(&rows).Where("c.status <> 'draft'").OrderExpr("c.id DESC").Limit(500).Scan(ctx); err != nil {
+	if err := consultation.Visible(store.For(c.h.db, sc.tenantID).Select(&rows), consultation.Public).OrderExpr("c.id DESC").Limit(500).Scan(ctx); err != nil {
 		return nil, internal(c.services, "consultations list", err)
 	}
 	out := &pluginpb.ConsultationListResponse{}
@@ -364,7 +367,7 @@ func (c *consultations) Get(ctx context.Context, req *pluginpb.ConsultationGetRe
 		return nil, err
 	}
 	var row consultationRow
-	err = store.For(c.h.db, sc.tenantID).Select(&row).Where("c.id = ?", req.GetId()).Where("c.status <> 'draft'").Scan(ctx)
+	err = consultation.Visible(store.For(c.h.db, sc.tenantID).Select(&row).Where("c.id = ?", req.GetId()), consultation.Public).Scan(ctx)
 	if store.IsNoRows(err) {
 		return nil, status.Error(codes.NotFound, "no such consultation")
 	}
@@ -396,7 +399,9 @@ func (c *consultations) AcceptedProposals(ctx context.Context, req *pluginpb.Pro
 	}
 	var rows []proposalRow
 	if err := store.For(c.h.db, sc.tenantID).Select(&rows).Column("id", "consultation_id", "content", "themes", "created_at").
-		Where("p.consultation_id = ?", req.GetConsultationId()).Where("p.status = 'accepted'").
+		Where("p.consultation_id = ?", req.GetConsultationId()).Where("p.status = ?", proposal.Accepted).
+		// Only the proposals of a consultation plugins may see, by the API's and the pages' rule.
+		Where("p.consultation_id IN (?)", consultation.Visible(store.For(c.h.db, sc.tenantID).Select((*consultationRow)(nil)).Column("c.id"), consultation.Public)).
 		OrderExpr("p.id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
 		return nil, internal(c.services, "proposals list", err)
 	}

@@ -207,3 +207,18 @@ func stripPrefix(prefix, text string) string {
 func isBidiControl(r rune) bool {
 	return r == 0x200E || r == 0x200F || r == 0x061C || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
+
+// Viewer is who asks to see a proposal. The rule asks its questions only when it needs the
+// answer.
+type Viewer interface {
+	// Participant is the account or anonymous participant asking ("" if none).
+	Participant() string
+	// SeesUnmoderated is true for those who moderate proposals.
+	SeesUnmoderated() bool
+}
+
+// VisibleTo reports whether v may see p: accepted proposals are public; others are seen
+// by their author and by moderators only (the API, the pages and plugins apply this rule).
+func (p *Proposal) VisibleTo(v Viewer) bool {
+	return p.Status == Accepted || p.IsAuthor(v.Participant()) || v.SeesUnmoderated()
+}

@@ -67,3 +67,31 @@ func TestParseReason_KnowsEveryReason(t *testing.T) {
 		t.Errorf("unknown reason: %v", err)
 	}
 }
+
+type proposalViewer struct {
+	me        string
+	moderator bool
+}
+
+func (v proposalViewer) Participant() string   { return v.me }
+func (v proposalViewer) SeesUnmoderated() bool { return v.moderator }
+
+func TestProposal_VisibleToEveryoneOnceAcceptedElseAuthorAndModerators(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		status proposal.Status
+		v      proposal.Viewer
+		want   bool
+	}{
+		{"accepted, anyone", proposal.Accepted, proposalViewer{}, true},
+		{"pending, a stranger", proposal.Pending, proposalViewer{me: "p:other"}, false},
+		{"pending, no participant", proposal.Pending, proposalViewer{}, false},
+		{"pending, its author", proposal.Pending, proposalViewer{me: "p:author"}, true},
+		{"refused, a moderator", proposal.Refused, proposalViewer{moderator: true}, true},
+	} {
+		p := proposal.Proposal{Author: "p:author", Status: c.status}
+		if got := p.VisibleTo(c.v); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}

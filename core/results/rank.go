@@ -35,29 +35,46 @@ type Ranking struct {
 func Rank(items []Item, cfg Config) Ranking {
 	var r Ranking
 	for _, it := range items {
-		x := Ranked{ProposalID: it.ProposalID, Scores: Score(it.Counts, cfg)}
-		switch x.Scores.Zone {
-		case Consensus:
-			r.Consensus = append(r.Consensus, x)
-		case Controversy:
-			r.Controversy = append(r.Controversy, x)
-		case Rejection:
-			r.Rejection = append(r.Rejection, x)
-		case Limbo:
-			r.Limbo = append(r.Limbo, x)
-		case Undetermined:
-			r.Undetermined = append(r.Undetermined, x)
-		default:
-			r.NotEnough = append(r.NotEnough, x)
-		}
+		r.file(Ranked{ProposalID: it.ProposalID, Scores: Score(it.Counts, cfg)})
 	}
+	r.sort()
+	return r
+}
+
+// File files proposals already scored under their zones, ordered as Rank orders them.
+func File(scored []Ranked) Ranking {
+	var r Ranking
+	for _, x := range scored {
+		r.file(x)
+	}
+	r.sort()
+	return r
+}
+
+func (r *Ranking) file(x Ranked) {
+	switch x.Scores.Zone {
+	case Consensus:
+		r.Consensus = append(r.Consensus, x)
+	case Controversy:
+		r.Controversy = append(r.Controversy, x)
+	case Rejection:
+		r.Rejection = append(r.Rejection, x)
+	case Limbo:
+		r.Limbo = append(r.Limbo, x)
+	case Undetermined:
+		r.Undetermined = append(r.Undetermined, x)
+	default:
+		r.NotEnough = append(r.NotEnough, x)
+	}
+}
+
+func (r *Ranking) sort() {
 	sortBy(r.Consensus, byTop)
 	sortBy(r.Controversy, byControversy)
 	sortBy(r.Rejection, byRejection)
 	sortBy(r.Limbo, byID)
 	sortBy(r.Undetermined, byID)
 	sortBy(r.NotEnough, byID)
-	return r
 }
 
 // order is the score a list is sorted by. It is a plain value rather than a func so that the

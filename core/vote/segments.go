@@ -7,13 +7,9 @@ import (
 	"github.com/concorde-civic/concorde/core/store"
 )
 
-// CellCounts is the votes on one proposal from the participants of one profile cell
-// (a combination of the optional profile answers; all empty for those who gave none).
-type CellCounts struct {
-	ProposalID int64
-	Profile    results.Profile
-	Counts     results.Counts
-}
+// CellCounts is the votes on one proposal from the participants of one profile cell, as
+// core/results splits and weighs them.
+type CellCounts = results.CellCounts
 
 // Segments counts a consultation's votes per proposal and profile cell, for results split
 // or weighted by demographic segment. One grouped query; a few thousand rows for thousands of

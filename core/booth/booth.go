@@ -1,0 +1,183 @@
+// Package booth is where a participant takes part: it draws the proposals a participant is
+// shown next (the sequence), takes their votes under the rules of the vote path, and takes
+// their proposals, for the JSON API and the site's pages alike. Callers pass plain values: the HTTP layer decodes a request,
+// calls the booth, and encodes what it returns.
+//
+// The vote path reads in four files: the handler (core/httpapi/routes_votes.go, castVote),
+// Booth.Cast here (every rule, in order), the consultation and proposal from memory
+// (core/catalog/catalog.go, ByProposal) and the durable, batched write
+// (core/vote/service.go, Service.Cast). Each rule is one call to the package that owns it:
+// vote values and qualifications (core/results), vote keys (vote.Signer), rate limits
+// (vote.Limiter).
+package booth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	mathrand "math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/concorde-civic/concorde/core/catalog"
+	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/sequence"
+	"github.com/concorde-civic/concorde/core/vote"
+)
+
+// Booth takes votes and draws sequences. Its fields are its dependencies.
+type Booth struct {
+	Catalog *catalog.Catalog
+	Votes   *vote.Service
+	Signer  vote.Signer
+	Limiter *vote.Limiter
+	// Limits bound votes per participant (each consultation sets its own) and per source.
+	Limits vote.Limits
+	// Now is the clock that says whether a consultation is open.
+	Now func() time.Time
+	// Proposals takes proposals; ProposalsPerSourcePerHour bounds them per client address
+	// and site.
+	Proposals                 *proposal.Service
+	ProposalsPerSourcePerHour int
+
+	rngs sync.Pool // seeded random sources for sequences, without a lock on the hot path
+}
+
+// Request is one vote as a participant sends it. Its strings must not point into a buffer
+// the caller reuses: the vote may wait for its batch after the caller has given up.
+type Request struct {
+	TenantID       int64
+	ProposalID     int64
+	Participant    string   // the account or anonymous participant voting; "" if the browser keeps no cookie
+	Source         string   // the client's address, for the per-source limit ("" skips it)
+	Vote           string   // agree, disagree or neutral
+	Qualifications []string // qualifications of that vote
+	Key            string   // the vote key the proposal was served with, or ""
+}
+
+// errNoParticipant is the refusal of a vote or a sequence without a participant.
+var errNoParticipant = errs.E(errs.Unauthorized, "your browser must accept cookies to vote: reload the page and try again")
+
+// Cast checks a vote and records it, durably, before it returns: the vote and its
+// qualifications, the proposal and its consultation (from memory), that the consultation is
+// open, the participant, the key's trust, the rate limits, then the write, batched with
+// concurrent votes. A well-formed key that does not verify still records the vote, as a
+// troll vote, and returns it with vote.ErrForgedKey.
+func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
+	k, ok := results.ParseKey(r.Vote)
+	if !ok {
+		return vote.Vote{}, errs.Field("vote", "vote must be agree, disagree or neutral")
+	}
+	quals, err := results.ValidQualifications(k, r.Qualifications)
+	if err != nil {
+		return vote.Vote{}, err
+	}
+	e, p, err := b.Catalog.ByProposal(ctx, r.TenantID, r.ProposalID)
+	if err != nil {
+		return vote.Vote{}, err
+	}
+	if !e.Consultation.IsOpen(b.Now()) {
+		return vote.Vote{}, errs.E(errs.Conflict, "this consultation is not open to votes")
+	}
+	if r.Participant == "" {
+		return vote.Vote{}, errNoParticipant
+	}
+	trust, origin, keyErr := b.Signer.Trust(r.Key, r.TenantID, r.ProposalID, r.Participant)
+	if keyErr != nil && !errs.Is(keyErr, errs.Forbidden) {
+		return vote.Vote{}, keyErr // malformed: nothing recorded
+	}
+	lim := b.Limits
+	lim.PerParticipant = e.Consultation.Settings.VoteLimitPerMinute
+	if err := b.Limiter.AllowVote(r.TenantID, r.Participant, r.Source, lim); err != nil {
+		return vote.Vote{}, err
+	}
+	v, err := b.Votes.Cast(ctx, vote.Ballot{TenantID: r.TenantID, ConsultationID: p.ConsultationID, ProposalID: r.ProposalID,
+		Participant: r.Participant, Key: k, Qualifications: quals, Trust: trust, Origin: origin})
+	if err != nil {
+		return vote.Vote{}, err
+	}
+	if keyErr != nil {
+		return v, keyErr // forged or replayed: kept as a troll vote, left out of the results, and said so
+	}
+	return v, nil
+}
+
+// Withdraw removes a participant's vote on a proposal while its consultation is open.
+func (b *Booth) Withdraw(ctx context.Context, tenantID, proposalID int64, participant string) error {
+	e, _, err := b.Catalog.ByProposal(ctx, tenantID, proposalID)
+	if err != nil {
+		return err
+	}
+	if !e.Consultation.IsOpen(b.Now()) {
+		return errs.E(errs.Conflict, "this consultation is closed: votes can no longer change")
+	}
+	if participant == "" {
+		return errNoParticipant
+	}
+	return b.Votes.Withdraw(ctx, tenantID, proposalID, participant)
+}
+
+// Next is the sequence of an open consultation for a participant: the proposals to show
+// next (each shown with its key, Signer.Key with vote.Sequence). fresh says the participant
+// was made by this very request, so has no votes to read.
+func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, participant string, fresh bool) ([]int64, error) {
+	if !e.Consultation.IsOpen(b.Now()) {
+		return nil, errs.E(errs.Conflict, "this consultation is not open to votes")
+	}
+	if participant == "" {
+		return nil, errNoParticipant
+	}
+	var voted map[int64]results.Key
+	if !fresh {
+		var err error
+		if voted, err = b.Votes.Voted(ctx, tenantID, e.Consultation.ID, participant); err != nil {
+			return nil, err
+		}
+	}
+	return b.Sequence(e, participant, voted), nil
+}
+
+// Sequence draws the next proposals of e for participant, who already voted on voted, and
+// counts them as shown (votes on their way, until the counters catch up).
+func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key) []int64 {
+	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending}
+	for id := range voted {
+		req.Voted[id] = true
+	}
+	rng, _ := b.rngs.Get().(*mathrand.Rand)
+	if rng == nil {
+		var seed [16]byte
+		_, _ = rand.Read(seed[:])
+		rng = mathrand.New(mathrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	}
+	defer b.rngs.Put(rng)
+	ids := sequence.Choose(e.Candidates, req, e.SequenceConfig(), rng)
+	e.MarkShown(ids)
+	return ids
+}
+
+// Proposal is a proposal as a participant sends it.
+type Proposal struct {
+	TenantID     int64
+	Consultation consultation.Consultation
+	Author       string // the account or anonymous participant proposing; "" if none
+	Source       string // the client's address, for the per-source limit
+	Content      string
+}
+
+// Propose submits a proposal for moderation: the author, the per-source limit, then the
+// proposal's own rules (core/proposal).
+func (b *Booth) Propose(ctx context.Context, r Proposal) (proposal.Proposal, error) {
+	if r.Author == "" {
+		return proposal.Proposal{}, errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
+	}
+	if b.ProposalsPerSourcePerHour >= 0 && // negative: no limit
+		!b.Limiter.Allow("proposal-source|"+strconv.FormatInt(r.TenantID, 10)+"|"+r.Source, b.ProposalsPerSourcePerHour, time.Hour) {
+		return proposal.Proposal{}, errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
+	}
+	return b.Proposals.Submit(ctx, r.TenantID, r.Consultation, r.Author, r.Content)
+}

@@ -1,0 +1,121 @@
+package results
+
+import (
+	"errors"
+	"slices"
+	"strings"
+)
+
+// Results split by profile segment and weighted to population margins, from the votes of
+// each profile cell (core/vote's Service.Segments reads them). The JSON API serves these as
+// they are; SegmentCounts, Rake and WeightedCounts do the counting and the weighting.
+
+// CellCounts is the votes on one proposal from the participants of one profile cell
+// (a combination of the optional profile answers; all empty for those who gave none).
+type CellCounts struct {
+	ProposalID int64
+	Profile    Profile
+	Counts     Counts
+}
+
+// Unanswered is the segment of those who did not give a dimension, in SplitBy.
+const Unanswered = ""
+
+// SplitBy scores every proposal within each value of dimension, Unanswered included:
+// value → proposal id → scores.
+func SplitBy(cells []CellCounts, dimension string, cfg Config) map[string]map[int64]Scores {
+	per := map[int64]SegmentCounts{}
+	for _, c := range cells {
+		s := per[c.ProposalID]
+		if s == nil {
+			s = SegmentCounts{dimension: {}}
+			per[c.ProposalID] = s
+		}
+		// SegmentCounts.Add leaves out who did not answer; a split shows them as a segment.
+		n := s[dimension][c.Profile.Value(dimension)]
+		n.Merge(c.Counts)
+		s[dimension][c.Profile.Value(dimension)] = n
+	}
+	out := map[string]map[int64]Scores{}
+	for id, s := range per {
+		for v, sc := range s.Score(cfg)[dimension] {
+			if out[v] == nil {
+				out[v] = map[int64]Scores{}
+			}
+			out[v][id] = sc
+		}
+	}
+	return out
+}
+
+// WeightedCell is one profile cell of a weighting: its participants and its raking weight.
+type WeightedCell struct {
+	Profile      Profile `json:"profile"`
+	Participants int64   `json:"participants"`
+	Weight       float64 `json:"weight"`
+}
+
+// Weighting is a consultation's results with each participant's votes weighted by raking
+// their profile cell to the population margins.
+type Weighting struct {
+	Cells     []WeightedCell // by profile
+	Converged bool           // false when raking stopped short of a margin (see Rake)
+	// DesignEffect is Kish's: participants per effective participant under these weights.
+	DesignEffect float64
+	Scores       map[int64]Scores // per proposal
+	Ranking      Ranking          // the proposals in their zones, ordered as Rank orders them
+}
+
+// Weigh rakes the sample (participants per profile cell) to margins, then scores each of
+// proposals with its votes per cell (cells) weighted accordingly.
+func Weigh(proposals []int64, cells []CellCounts, sample map[Profile]int64, margins Margins, cfg Config) (Weighting, error) {
+	profiles := make([]Profile, 0, len(sample))
+	for p := range sample {
+		profiles = append(profiles, p)
+	}
+	slices.SortFunc(profiles, func(a, b Profile) int {
+		return strings.Compare(a.AgeBand+"|"+a.Gender+"|"+a.Area, b.AgeBand+"|"+b.Gender+"|"+b.Area)
+	})
+	rc := make([]Cell, len(profiles))
+	index := make(map[Profile]int, len(profiles))
+	for i, p := range profiles {
+		rc[i] = Cell{Profile: p, Count: sample[p]}
+		index[p] = i
+	}
+	out := Weighting{Converged: true, Scores: make(map[int64]Scores, len(proposals))}
+	weights, err := Rake(rc, margins, 100, 0.005)
+	if errors.Is(err, ErrNotConverged) {
+		out.Converged = false
+	} else if err != nil {
+		return Weighting{}, err
+	}
+	for i, p := range profiles {
+		out.Cells = append(out.Cells, WeightedCell{Profile: p, Participants: sample[p], Weight: weights[i]})
+	}
+	out.DesignEffect = DesignEffect(rc, weights)
+	perProposal := map[int64][]Counts{}
+	for _, c := range cells {
+		v := perProposal[c.ProposalID]
+		if v == nil {
+			v = make([]Counts, len(profiles))
+			perProposal[c.ProposalID] = v
+		}
+		v[index[c.Profile]].Merge(c.Counts)
+	}
+	ranked := make([]Ranked, 0, len(proposals))
+	for _, id := range proposals {
+		v := perProposal[id]
+		if v == nil {
+			v = make([]Counts, len(profiles))
+		}
+		tally, err := WeightedCounts(v, weights)
+		if err != nil {
+			return Weighting{}, err
+		}
+		sc := ScoreTally(tally, cfg)
+		out.Scores[id] = sc
+		ranked = append(ranked, Ranked{ProposalID: id, Scores: sc})
+	}
+	out.Ranking = File(ranked)
+	return out, nil
+}
