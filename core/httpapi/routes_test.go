@@ -33,7 +33,7 @@ func TestRouteTable_RefusesARouteWithoutPermissionOrDocumentation(t *testing.T) 
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Server{App: fiber.New(), routes: map[string]Route{}}
+			s := &Server{App: fiber.New(), routes: map[string]Route{}, templates: map[string]string{}}
 			s.handle(Route{Method: get, Path: "/fine", Perm: permSite, Summary: "A complete route"}, ok)
 			if err := s.CheckRoutes(); err != nil {
 				t.Fatalf("a complete route was refused: %v", err)

@@ -163,18 +163,28 @@ func TestCatalogue_ChecksumMismatchFailsAtOnceAndResetRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.enable(t, w.A, "misbehave")
-	if err := os.WriteFile(bin, append(good, "tampered"...), 0o755); err != nil {
-		t.Fatal(err)
+	// The enable hook started the binary: replace the file, as a deploy would, not its content.
+	replace := func(b []byte) {
+		t.Helper()
+		if err := os.WriteFile(bin+".new", b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(bin+".new", bin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replace(append(good, "tampered"...))
+	w.App.Plugins.Kill("misbehave") // a crash: its restart meets the tampered binary
+	for deadline := time.Now().Add(5 * time.Second); w.App.Plugins.Status("misbehave").State != pluginhost.Failed && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := w.App.Plugins.Status("misbehave"); st.State != pluginhost.Failed || st.Restarts != 1 {
+		t.Fatalf("a checksum mismatch was retried (one restart after the crash, then failed): %+v", st)
 	}
 	if res := w.get(w.A, "/api/v1/p/misbehave/ok", ""); res.Status != 503 {
 		t.Fatalf("tampered: %d %s", res.Status, res.Body)
 	}
-	if st := w.App.Plugins.Status("misbehave"); st.State != pluginhost.Failed || st.Restarts != 0 {
-		t.Fatalf("a checksum mismatch was retried: %+v", st)
-	}
-	if err := os.WriteFile(bin, good, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	replace(good)
 	root := platformAdmin(w.Env)
 	if res := w.Do(testsupport.Request{Method: "POST", Host: "admin.test", Path: "/api/v1/platform/plugins/misbehave/reset", Token: root}); res.Status != 200 {
 		t.Fatalf("reset: %d %s", res.Status, res.Body)
