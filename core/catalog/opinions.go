@@ -14,6 +14,10 @@ type Opinions struct {
 	ComputedAt time.Time
 }
 
+// FixOpinions gives an entry built outside the catalog (a results snapshot) its opinion
+// groups, computed by the caller: they are part of what is frozen.
+func (e *Entry) FixOpinions(o *Opinions) { e.opinions = func() *Opinions { return o } }
+
 // opinionSlot holds one consultation's last opinions and whether a computation runs.
 type opinionSlot struct {
 	last    atomic.Pointer[Opinions]

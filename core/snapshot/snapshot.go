@@ -145,7 +145,20 @@ func (s *Service) entry(ctx context.Context, c consultation.Consultation, recoun
 	if err != nil {
 		return nil, err
 	}
-	return catalog.NewEntry(c, accepted, counts, bursts), nil
+	e := catalog.NewEntry(c, accepted, counts, bursts)
+	// The opinion groups are frozen too, computed now from the raw sequence votes (the
+	// catalog computes them in the background), dated by the publication so that a later
+	// verification renders the same bytes.
+	o, err := s.votes.Opinions(ctx, c.TenantID, c.ID, results.DefaultGroupsConfig())
+	if err != nil {
+		return nil, err
+	}
+	at := time.Time{}
+	if c.PublishedAt != nil {
+		at = c.PublishedAt.UTC().Truncate(time.Second) // as stored by either database
+	}
+	e.FixOpinions(&catalog.Opinions{Opinions: o, ComputedAt: at})
+	return e, nil
 }
 
 // Report is what Verify found.
