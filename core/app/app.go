@@ -25,6 +25,7 @@ import (
 	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/ratelimit"
 	"github.com/concorde-civic/concorde/core/redislimit"
 	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/staff"
@@ -55,7 +56,7 @@ type App struct {
 	Proposals     *proposal.Service
 	Votes         *vote.Service
 	Catalog       *catalog.Catalog
-	Limits        *vote.Limiter
+	RateLimiter   *ratelimit.Limiter
 	Account       *account.Service
 	Snapshots     *snapshot.Service
 
@@ -118,7 +119,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Catalog.Announce = a.announceConsultation
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
-	if a.Limits, err = a.limiter(ctx); err != nil {
+	if a.RateLimiter, err = a.limiter(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -142,9 +143,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 // limiter counts rate limits in Redis when CONCORDE_REDIS_URL is set (every node then
 // shares them), else in this node's memory. A Redis that does not answer at start does not
 // stop the server: the limiter counts locally until it does.
-func (a *App) limiter(ctx context.Context) (*vote.Limiter, error) {
+func (a *App) limiter(ctx context.Context) (*ratelimit.Limiter, error) {
 	if a.Config.RedisURL == "" {
-		return vote.NewLimiter(0, nil), nil
+		return ratelimit.NewLimiter(0, nil), nil
 	}
 	s, err := redislimit.Open(a.Config.RedisURL, a.Config.RedisPrefix, a.Log)
 	if err != nil {
@@ -158,7 +159,7 @@ func (a *App) limiter(ctx context.Context) (*vote.Limiter, error) {
 	} else {
 		a.Log.Info("rate limits shared through Redis")
 	}
-	return vote.NewSharedLimiter(0, nil, vote.SharedLimits{Store: s, Log: a.Log, Registry: a.Metrics.Registry}), nil
+	return ratelimit.NewSharedLimiter(0, nil, ratelimit.SharedLimits{Store: s, Log: a.Log, Registry: a.Metrics.Registry}), nil
 }
 
 // Close commits the votes still queued and releases the database.
@@ -189,9 +190,9 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 		Tokens: a.Tokens, Participants: a.Participants, Staff: a.Staff, Metrics: a.Metrics, Pages: pages,
 		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure, HSTS: a.Config.Env == "production", Plugins: a.Plugins,
 		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog, Account: a.Account,
-		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, Limits: a.Limits, Snapshots: a.Snapshots,
-		VoteLimits: vote.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
-		SequenceLimits: vote.Limits{PerParticipant: perSource(a.Config.SequenceLimitPerParticipant),
+		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, RateLimiter: a.RateLimiter, Snapshots: a.Snapshots,
+		VoteLimits: ratelimit.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
+		SequenceLimits: ratelimit.Limits{PerParticipant: perSource(a.Config.SequenceLimitPerParticipant),
 			PerSource: perSource(a.Config.SequenceLimitPerSource), Window: time.Minute},
 		ProposalsPerSourcePerHour: perSource(a.Config.ProposalLimitPerSource), TrustedProxies: proxies,
 	})

@@ -8,7 +8,7 @@
 // (core/catalog/catalog.go, ByProposal) and the durable, batched write
 // (core/vote/service.go, Service.Cast). Each rule is one call to the package that owns it:
 // vote values and qualifications (core/results), vote keys (vote.Signer), rate limits
-// (vote.Limiter).
+// (ratelimit.Limiter).
 package booth
 
 import (
@@ -24,6 +24,7 @@ import (
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/ratelimit"
 	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/sequence"
 	"github.com/concorde-civic/concorde/core/vote"
@@ -34,9 +35,9 @@ type Booth struct {
 	Catalog *catalog.Catalog
 	Votes   *vote.Service
 	Signer  vote.Signer
-	Limiter *vote.Limiter
+	Limiter *ratelimit.Limiter
 	// Limits bound votes per participant (each consultation sets its own) and per source.
-	Limits vote.Limits
+	Limits ratelimit.Limits
 	// Now is the clock that says whether a consultation is open.
 	Now func() time.Time
 	// Proposals takes proposals; ProposalsPerSourcePerHour bounds them per client address

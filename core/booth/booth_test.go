@@ -8,6 +8,7 @@ import (
 	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/ratelimit"
 	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/testsupport"
 	"github.com/concorde-civic/concorde/core/vote"
@@ -42,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	b := &booth.Booth{Catalog: e.App.Catalog, Votes: e.App.Votes, Signer: vote.Signer{Secret: []byte(testsupport.Secret)},
-		Limiter: vote.NewLimiter(0, nil), Now: time.Now, Proposals: e.App.Proposals, ProposalsPerSourcePerHour: 2}
+		Limiter: ratelimit.NewLimiter(0, nil), Now: time.Now, Proposals: e.App.Proposals, ProposalsPerSourcePerHour: 2}
 	return &fixture{env: e, booth: b, tenant: site.Tenant.ID, proposal: p.ID, cs: cs}
 }
 

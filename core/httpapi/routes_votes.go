@@ -102,7 +102,7 @@ func (s *Server) voteRoutes() {
 		p := caller.PrincipalOf(c.UserContext())
 		me := p.Participant()
 		if me != "" { // sequences carry vote keys: asking again and again is how keys are harvested
-			if err := s.Limits.AllowSequence(tenantID(c), me, clientAddr(c), s.SequenceLimits); err != nil {
+			if err := s.RateLimiter.AllowSequence(tenantID(c), me, clientAddr(c), s.SequenceLimits); err != nil {
 				return err
 			}
 		}

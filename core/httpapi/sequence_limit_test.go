@@ -7,15 +7,15 @@ import (
 	"testing"
 
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/ratelimit"
 	"github.com/concorde-civic/concorde/core/testsupport"
-	"github.com/concorde-civic/concorde/core/vote"
 )
 
 func TestSequence_AskingTooOftenGets429WithRetryAfter(t *testing.T) {
 	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
 		w := newConsultation(t, e)
 		w.propose(t, e.Visitor(w.A.Host), "Il faut ouvrir les musées gratuitement le dimanche")
-		e.Server.SequenceLimits = vote.Limits{PerParticipant: 3, PerSource: 5}
+		e.Server.SequenceLimits = ratelimit.Limits{PerParticipant: 3, PerSource: 5}
 		path := "/api/v1/consultations/culture/sequence"
 		tooMany := func(name string, res testsupport.Response) {
 			t.Helper()

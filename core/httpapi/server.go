@@ -32,6 +32,7 @@ import (
 	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
+	"github.com/concorde-civic/concorde/core/ratelimit"
 	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/vote"
@@ -56,11 +57,11 @@ type Deps struct {
 	Catalog       *catalog.Catalog
 	Account       *account.Service
 	Signer        vote.Signer
-	Limits        *vote.Limiter
+	RateLimiter   *ratelimit.Limiter
 	// VoteLimits bound votes per participant (overridden by each consultation) and per source.
-	VoteLimits vote.Limits
+	VoteLimits ratelimit.Limits
 	// SequenceLimits bound the sequences asked for per participant and per source.
-	SequenceLimits vote.Limits
+	SequenceLimits ratelimit.Limits
 	// ProposalsPerSourcePerHour bounds proposals from one address in one site (0: 30; negative: no limit).
 	ProposalsPerSourcePerHour int
 	// TrustedProxies are the load balancers whose X-Forwarded-For or Forwarded header gives the
@@ -149,7 +150,7 @@ func New(d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	s := &Server{Deps: d, routes: map[string]Route{}, templates: map[string]string{}}
-	s.booth = &booth.Booth{Catalog: d.Catalog, Votes: d.Votes, Signer: d.Signer, Limiter: d.Limits, Limits: d.VoteLimits, Now: d.Now,
+	s.booth = &booth.Booth{Catalog: d.Catalog, Votes: d.Votes, Signer: d.Signer, Limiter: d.RateLimiter, Limits: d.VoteLimits, Now: d.Now,
 		Proposals: d.Proposals, ProposalsPerSourcePerHour: d.ProposalsPerSourcePerHour}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "concorde",
@@ -181,7 +182,7 @@ func New(d Deps) (*Server, error) {
 	s.tokenRoutes()
 	s.auditRoutes()
 	s.pluginRoutes()
-	s.catalogueRoutes()
+	s.installRoutes()
 	s.consultationRoutes()
 	s.proposalRoutes()
 	s.moderationRoutes()

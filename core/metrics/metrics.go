@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"errors"
 	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,4 +60,19 @@ func New() *Metrics {
 		m.Requests, m.Duration, m.InFlight, m.ActiveSessions, m.Tenants, m.DBReady, build,
 	)
 	return m
+}
+
+// Register registers c, or returns the collector already registered under its name (two
+// services on one registry share their metrics instead of panicking).
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		panic(err) // a name clash with another metric: a programming error
+	}
+	return c
 }

@@ -88,7 +88,7 @@ type Host struct {
 	sealer *sealer // encrypts secret settings
 
 	syncMu sync.Mutex
-	known  map[string]catalogueSig // the catalogue as this node last applied it
+	known  map[string]installedSig // the catalogue as this node last applied it
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{
 		db: cfg.DB, log: cfg.Log, audit: cfg.Audit, authz: cfg.Authz, limits: cfg.Limits,
 		calls: newCallRegistry(), procs: map[string]*process{}, enabled: newEnabledCache(),
-		stop: make(chan struct{}), known: map[string]catalogueSig{}, node: nodeName(), sealer: newSealer(cfg.Secret),
+		stop: make(chan struct{}), known: map[string]installedSig{}, node: nodeName(), sealer: newSealer(cfg.Secret),
 	}
 	reg := cfg.Registry
 	if reg == nil {

@@ -53,7 +53,7 @@ type JobStatus struct {
 
 // Jobs lists a plugin's jobs in a tenant with their last outcome.
 func (h *Host) Jobs(ctx context.Context, tenantID int64, name string) ([]JobStatus, error) {
-	p, err := h.catalogue(ctx, name)
+	p, err := h.installed(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ const maxJobsPerTick = 16
 
 // runJob runs one leased job and records its outcome, releasing the lease.
 func (h *Host) runJob(ctx context.Context, r jobRow, now time.Time) {
-	p, err := h.catalogue(ctx, r.Plugin)
+	p, err := h.installed(ctx, r.Plugin)
 	var spec *pluginpb.Job
 	if err == nil {
 		for _, j := range p.Manifest.GetJobs() {

@@ -267,7 +267,7 @@ func (p *process) beginStartLocked() {
 func (p *process) start(gen int, done chan struct{}) {
 	defer close(done)
 	ctx := context.Background()
-	entry, err := p.h.catalogue(ctx, p.name)
+	entry, err := p.h.installed(ctx, p.name)
 	var l *launched
 	switch {
 	case err != nil:
@@ -351,7 +351,7 @@ func (p *process) failLocked(err error) {
 			if err := p.h.setState(context.Background(), p.name, StateFailed, detail); err != nil {
 				p.h.log.Error("record failed plugin", "plugin", p.name, "error", err.Error())
 			}
-			p.h.invalidateCatalogue(p.name)
+			p.h.forgetInstalled(p.name)
 		}()
 		return
 	}
@@ -421,7 +421,7 @@ func (p *process) reset() {
 	}
 	p.cur, p.state, p.failures, p.lastErr = nil, Stopped, 0, ""
 	p.h.m.setState(p.name, Stopped)
-	p.h.invalidateCatalogue(p.name)
+	p.h.forgetInstalled(p.name)
 }
 
 // upgrade switches a running plugin to the binary now in the catalogue: the new process starts
@@ -462,7 +462,7 @@ func (p *process) upgrade(entry Plugin) {
 	p.cur, p.startedAt, p.healthFails, p.failures, p.lastErr = l, time.Now(), 0, 0, ""
 	go p.watch(l, p.gen)
 	p.mu.Unlock()
-	p.h.invalidateCatalogue(p.name)
+	p.h.forgetInstalled(p.name)
 	p.h.log.Info("plugin upgraded", "plugin", p.name, "from", old.manifest.GetVersion(), "to", l.manifest.GetVersion())
 	go p.drain(old)
 }

@@ -63,7 +63,7 @@ var forwardedHeaders = sdk.ForwardedHeaders
 // permission the route declares, and that the plugin runs (503 otherwise); then it calls it
 // with a deadline and validates the answer.
 func (h *Host) Serve(ctx context.Context, req Request) (*Response, error) {
-	p, err := h.catalogue(ctx, req.Plugin)
+	p, err := h.installed(ctx, req.Plugin)
 	if errs.Is(err, errs.NotFound) {
 		return nil, notFound()
 	} else if err != nil {

@@ -14,8 +14,8 @@ import (
 // when told (Refresh), and acts: a new checksum is upgraded to with a drain, a plugin set back
 // to installed after it failed is reset.
 
-// catalogueSig is what a node must act on when it changes.
-type catalogueSig struct {
+// installedSig is what a node must act on when it changes.
+type installedSig struct {
 	sum   string
 	state string
 }
@@ -27,7 +27,7 @@ func (h *Host) Refresh(ctx context.Context) error {
 		return err
 	}
 	for _, p := range ps {
-		sig := catalogueSig{sum: p.SHA256, state: p.State}
+		sig := installedSig{sum: p.SHA256, state: p.State}
 		h.syncMu.Lock()
 		before, known := h.known[p.Name]
 		h.known[p.Name] = sig
@@ -49,8 +49,8 @@ func (h *Host) Refresh(ctx context.Context) error {
 }
 
 // apply makes this node's process of p match its catalogue entry.
-func (h *Host) apply(ctx context.Context, p Plugin, before catalogueSig) {
-	h.invalidateCatalogue(p.Name)
+func (h *Host) apply(ctx context.Context, p Plugin, before installedSig) {
+	h.forgetInstalled(p.Name)
 	switch {
 	case p.State != StateInstalled:
 		// Failed on some node: the ones where it runs well keep it until told otherwise.
@@ -70,7 +70,7 @@ func (h *Host) apply(ctx context.Context, p Plugin, before catalogueSig) {
 // remember records an entry this node just wrote, so that Refresh does not apply it twice.
 func (h *Host) remember(p Plugin) {
 	h.syncMu.Lock()
-	h.known[p.Name] = catalogueSig{sum: p.SHA256, state: p.State}
+	h.known[p.Name] = installedSig{sum: p.SHA256, state: p.State}
 	h.syncMu.Unlock()
 }
 
@@ -101,7 +101,7 @@ type NodeStatus struct {
 }
 
 // Catalogue lists the installed plugins with their process on this node, for platform admins.
-func (h *Host) Catalogue(ctx context.Context) ([]NodeStatus, error) {
+func (h *Host) Installed(ctx context.Context) ([]NodeStatus, error) {
 	ps, err := h.List(ctx)
 	if err != nil {
 		return nil, err

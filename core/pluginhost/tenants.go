@@ -208,7 +208,7 @@ type enabledCache struct {
 	mu sync.Mutex
 	m  map[enabledKey]enabledEntry
 	// catalogue entries by name
-	plugins map[string]catalogueEntry
+	plugins map[string]installedEntry
 }
 
 type enabledKey struct {
@@ -222,7 +222,7 @@ type enabledEntry struct {
 	at       time.Time
 }
 
-type catalogueEntry struct {
+type installedEntry struct {
 	p  Plugin
 	at time.Time
 }
@@ -230,7 +230,7 @@ type catalogueEntry struct {
 const cacheTTL = 5 * time.Second
 
 func newEnabledCache() *enabledCache {
-	return &enabledCache{m: map[enabledKey]enabledEntry{}, plugins: map[string]catalogueEntry{}}
+	return &enabledCache{m: map[enabledKey]enabledEntry{}, plugins: map[string]installedEntry{}}
 }
 
 func (c *enabledCache) drop(tenant int64, plugin string) {
@@ -256,7 +256,7 @@ func (h *Host) enabledFor(ctx context.Context, tenantID int64, name string) (boo
 	if row != nil {
 		e.enabled, e.settings = row.Enabled, row.Settings
 	}
-	if p, err := h.catalogue(ctx, name); err == nil {
+	if p, err := h.installed(ctx, name); err == nil {
 		e.settings = h.effectiveSettings(p, e.settings)
 	}
 	h.enabled.mu.Lock()
@@ -266,7 +266,7 @@ func (h *Host) enabledFor(ctx context.Context, tenantID int64, name string) (boo
 }
 
 // catalogue returns a plugin's catalogue entry, cached for a few seconds.
-func (h *Host) catalogue(ctx context.Context, name string) (Plugin, error) {
+func (h *Host) installed(ctx context.Context, name string) (Plugin, error) {
 	h.enabled.mu.Lock()
 	e, ok := h.enabled.plugins[name]
 	h.enabled.mu.Unlock()
@@ -278,12 +278,12 @@ func (h *Host) catalogue(ctx context.Context, name string) (Plugin, error) {
 		return Plugin{}, err
 	}
 	h.enabled.mu.Lock()
-	h.enabled.plugins[name] = catalogueEntry{p: p, at: time.Now()}
+	h.enabled.plugins[name] = installedEntry{p: p, at: time.Now()}
 	h.enabled.mu.Unlock()
 	return p, nil
 }
 
-func (h *Host) invalidateCatalogue(name string) {
+func (h *Host) forgetInstalled(name string) {
 	h.enabled.mu.Lock()
 	delete(h.enabled.plugins, name)
 	h.enabled.mu.Unlock()

@@ -1,7 +1,7 @@
 // Package redislimit keeps rate-limit counts in Redis, so that every node of an installation
 // counts the same votes, proposals and sign-in attempts: behind a load balancer, a limit of N
-// a minute is N for the whole site, not N per node. It implements vote.LimitStore with the
-// same sliding-window estimate as vote.MemoryStore, in one Lua script (atomic on the server).
+// a minute is N for the whole site, not N per node. It implements ratelimit.LimitStore with the
+// same sliding-window estimate as ratelimit.MemoryStore, in one Lua script (atomic on the server).
 package redislimit
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Store is a vote.LimitStore in Redis.
+// Store is a ratelimit.LimitStore in Redis.
 type Store struct {
 	client *redis.Client
 	prefix string
@@ -23,7 +23,7 @@ type Store struct {
 
 // Open connects to the Redis at url (redis://[user:password@]host:port/db, rediss:// for
 // TLS, unix://path) lazily: an unreachable Redis does not stop the server, the limiter
-// counts locally until it answers (see vote.Limiter). Keys start with prefix. go-redis's
+// counts locally until it answers (see ratelimit.Limiter). Keys start with prefix. go-redis's
 // own messages (it has one logger for the process) go to log at warn level, if log is not nil.
 func Open(url, prefix string, log *slog.Logger) (*Store, error) {
 	opt, err := redis.ParseURL(url)
@@ -80,7 +80,7 @@ redis.call('PEXPIRE', KEYS[1], 2 * window)
 return 1
 `)
 
-// Take implements vote.LimitStore. Windows are aligned on the node's clock (nodes keep
+// Take implements ratelimit.LimitStore. Windows are aligned on the node's clock (nodes keep
 // theirs in sync with NTP; a skew of a second moves a window's edge by a second).
 func (s *Store) Take(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (bool, error) {
 	if limit <= 0 || window <= 0 {

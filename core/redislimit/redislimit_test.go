@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/ratelimit"
 	"github.com/concorde-civic/concorde/core/redislimit"
-	"github.com/concorde-civic/concorde/core/vote"
 )
 
 // redisURL is the Redis the tests use: TEST_REDIS_URL, or the local default.
@@ -66,7 +66,7 @@ func randomPrefix() string {
 // windows: a limit means the same thing with or without Redis.
 func TestStore_AnswersAsTheMemoryStore(t *testing.T) {
 	rs, _ := open(t)
-	ms := vote.NewMemoryStore(0)
+	ms := ratelimit.NewMemoryStore(0)
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
 	steps := []struct {
@@ -106,8 +106,8 @@ func TestStore_AnswersAsTheMemoryStore(t *testing.T) {
 // installation, under concurrent callers too.
 func TestLimiter_NodesShareCountsThroughRedis(t *testing.T) {
 	_, prefix := open(t)
-	node := func() *vote.Limiter {
-		return vote.NewSharedLimiter(0, nil, vote.SharedLimits{Store: openAt(t, redisURL(), prefix), Timeout: 2 * time.Second})
+	node := func() *ratelimit.Limiter {
+		return ratelimit.NewSharedLimiter(0, nil, ratelimit.SharedLimits{Store: openAt(t, redisURL(), prefix), Timeout: 2 * time.Second})
 	}
 	n1, n2 := node(), node()
 	allowed := 0
@@ -124,9 +124,9 @@ func TestLimiter_NodesShareCountsThroughRedis(t *testing.T) {
 		t.Fatalf("%d events allowed through two nodes under a shared limit of 6 (per node would be 12)", allowed)
 	}
 	// AllowVote's per-source limit too.
-	lim := vote.Limits{PerParticipant: -1, PerSource: 3, Window: time.Minute}
+	lim := ratelimit.Limits{PerParticipant: -1, PerSource: 3, Window: time.Minute}
 	for i := range 3 {
-		l := []*vote.Limiter{n1, n2}[i%2]
+		l := []*ratelimit.Limiter{n1, n2}[i%2]
 		if err := l.AllowVote(7, fmt.Sprintf("p:%d", i), "198.51.100.1", lim); err != nil {
 			t.Fatalf("vote %d: %v", i+1, err)
 		}
@@ -140,7 +140,7 @@ func TestLimiter_NodesShareCountsThroughRedis(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l := []*vote.Limiter{n1, n2}[g%2]
+			l := []*ratelimit.Limiter{n1, n2}[g%2]
 			for range 50 {
 				if l.Allow("concurrent", 100, time.Hour) {
 					got.Add(1)
@@ -168,7 +168,7 @@ func TestLimiter_FailsOpenToLocalCountsWhileRedisIsDown(t *testing.T) {
 	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	var logs syncBuffer
 	reg := prometheus.NewRegistry()
-	l := vote.NewSharedLimiter(0, nil, vote.SharedLimits{Store: openAt(t, url, randomPrefix()),
+	l := ratelimit.NewSharedLimiter(0, nil, ratelimit.SharedLimits{Store: openAt(t, url, randomPrefix()),
 		Log: slog.New(slog.NewTextHandler(&logs, nil)), Registry: reg, RetryAfter: 100 * time.Millisecond})
 
 	// Down (nothing listens): the node's own count applies.
@@ -270,8 +270,8 @@ func BenchmarkTake(b *testing.B) {
 	}
 	for _, st := range []struct {
 		name  string
-		store vote.LimitStore
-	}{{"redis", s}, {"memory", vote.NewMemoryStore(0)}} {
+		store ratelimit.LimitStore
+	}{{"redis", s}, {"memory", ratelimit.NewMemoryStore(0)}} {
 		b.Run(st.name, func(b *testing.B) {
 			ctx := context.Background()
 			b.SetParallelism(16) // as many votes in flight as a busy node has

@@ -1,8 +1,7 @@
 package vote
 
 import (
-	"errors"
-
+	"github.com/concorde-civic/concorde/core/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -33,24 +32,9 @@ func newMetrics(reg prometheus.Registerer) *serviceMetrics {
 	if reg == nil {
 		return m
 	}
-	m.votes = register(reg, m.votes)
-	m.batchSize = register(reg, m.batchSize)
-	m.commitSeconds = register(reg, m.commitSeconds)
-	m.bursts = register(reg, m.bursts)
+	m.votes = metrics.Register(reg, m.votes)
+	m.batchSize = metrics.Register(reg, m.batchSize)
+	m.commitSeconds = metrics.Register(reg, m.commitSeconds)
+	m.bursts = metrics.Register(reg, m.bursts)
 	return m
-}
-
-// register registers c, or returns the collector already registered under its name (two
-// services on one registry share their metrics instead of panicking).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		panic(err) // a name clash with another metric: a programming error
-	}
-	return c
 }

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -551,93 +550,6 @@ func TestExport_PseudonymsStablePerConsultation(t *testing.T) {
 			t.Fatalf("Export did not stop at fn's error: %v", err)
 		}
 	})
-}
-
-func TestLimiter_AllowsUpToLimit(t *testing.T) {
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	l := NewLimiter(0, func() time.Time { return now })
-	for i := range 5 {
-		if !l.Allow("a", 5, time.Minute) {
-			t.Fatalf("event %d refused under a limit of 5", i+1)
-		}
-	}
-	if l.Allow("a", 5, time.Minute) {
-		t.Fatal("6th event allowed under a limit of 5")
-	}
-	if !l.Allow("b", 5, time.Minute) {
-		t.Fatal("another key was refused")
-	}
-	now = now.Add(time.Minute) // the previous minute still weighs fully at the window's start
-	if l.Allow("a", 5, time.Minute) {
-		t.Fatal("allowed right after the window turned: the sliding window should still count the last minute")
-	}
-	now = now.Add(30 * time.Second) // half of the last minute's 5 still counts: 2 more fit
-	first, second, third := l.Allow("a", 5, time.Minute), l.Allow("a", 5, time.Minute), l.Allow("a", 5, time.Minute)
-	if !first || !second || third {
-		t.Fatal("half a window later, want exactly 2 more events")
-	}
-	now = now.Add(3 * time.Minute)
-	for i := range 5 {
-		if !l.Allow("a", 5, time.Minute) {
-			t.Fatalf("event %d refused after the windows passed", i+1)
-		}
-	}
-	if err := l.AllowVote(2, "p", "10.0.0.1", Limits{PerParticipant: 1, PerSource: 10, Window: time.Minute}); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.AllowVote(2, "p", "10.0.0.1", Limits{PerParticipant: 1, PerSource: 10, Window: time.Minute}); !errs.Is(err, errs.TooMany) {
-		t.Fatalf("over the participant limit: %v, want errs.TooMany", err)
-	}
-
-	for i := range DefaultLimits.PerParticipant { // zero limits take the defaults
-		if err := l.AllowVote(2, "q", "", Limits{}); err != nil {
-			t.Fatalf("vote %d refused under the default limit: %v", i+1, err)
-		}
-	}
-	if err := l.AllowVote(2, "q", "", Limits{}); !errs.Is(err, errs.TooMany) {
-		t.Fatalf("over the default limit: %v, want errs.TooMany", err)
-	}
-
-	// Concurrent callers share one count.
-	var allowed atomic.Int64
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 1000 {
-				if l.Allow("shared", 100, time.Hour) {
-					allowed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if allowed.Load() != 100 {
-		t.Fatalf("%d concurrent events allowed under a limit of 100", allowed.Load())
-	}
-
-	// Memory stays bounded, whatever the number of keys.
-	small := NewLimiter(640, func() time.Time { return now })
-	for i := range 20_000 {
-		small.Allow(fmt.Sprintf("k%d", i), 1, time.Hour)
-	}
-	if n := small.Len(); n > 640 {
-		t.Fatalf("limiter holds %d keys, want at most 640", n)
-	}
-	// Expired windows are swept out first: once every shard has seen a new key, no stale
-	// key is left.
-	now = now.Add(3 * time.Hour)
-	for i := range limiterShards * 20 {
-		small.Allow(fmt.Sprintf("new%d", i), 1, time.Hour)
-	}
-	for i := range small.local.shards {
-		for k := range small.local.shards[i].entries {
-			if strings.HasPrefix(k, "k") {
-				t.Fatalf("key %q outlived its window", k)
-			}
-		}
-	}
 }
 
 func TestBurst_DirectLinkFloodIsFlagged(t *testing.T) {

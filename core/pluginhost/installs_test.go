@@ -40,7 +40,7 @@ func platformAdmin(e *testsupport.Env) string {
 	return tok
 }
 
-func TestCatalogue_UpgradeOnARunningServerDrainsCallsInFlight(t *testing.T) {
+func TestInstalls_UpgradeOnARunningServerDrainsCallsInFlight(t *testing.T) {
 	w := newWorld(t, "misbehave")
 	w.enable(t, w.A, "misbehave")
 	root := platformAdmin(w.Env)
@@ -101,7 +101,7 @@ func TestCatalogue_UpgradeOnARunningServerDrainsCallsInFlight(t *testing.T) {
 	}
 }
 
-func TestCatalogue_ChangesReachEveryNode(t *testing.T) {
+func TestInstalls_ChangesReachEveryNode(t *testing.T) {
 	url := storetest.URL(t, "sqlite")
 	one, two := testsupport.NewAt(t, url), testsupport.NewAt(t, url)
 	for _, e := range []*testsupport.Env{one, two} {
@@ -149,7 +149,7 @@ func TestCatalogue_ChangesReachEveryNode(t *testing.T) {
 
 // A binary that no longer matches its checksum fails at once (no retries), and a platform
 // admin resets it once the right binary is back.
-func TestCatalogue_ChecksumMismatchFailsAtOnceAndResetRecovers(t *testing.T) {
+func TestInstalls_ChecksumMismatchFailsAtOnceAndResetRecovers(t *testing.T) {
 	w := newWorld(t)
 	bin := t.TempDir() + "/misbehave"
 	good, err := os.ReadFile(binaries["misbehave"])

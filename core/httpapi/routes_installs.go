@@ -8,7 +8,7 @@ import (
 	"github.com/concorde-civic/concorde/core/pluginhost"
 )
 
-type catalogueList struct {
+type installedList struct {
 	Plugins []pluginhost.NodeStatus `json:"plugins"`
 }
 
@@ -17,16 +17,16 @@ type installRequest struct {
 	Path string `json:"path"`
 }
 
-// catalogueRoutes are the platform admins' hands on the plugin catalogue of the running
+// installRoutes are the platform admins' hands on the plugin catalogue of the running
 // platform: what is installed and how it runs on this node, install or upgrade, reset a plugin
 // that failed. Changes reach the other nodes through the catalogue in the database.
-func (s *Server) catalogueRoutes() {
-	s.handle(Route{Method: get, Path: "/api/v1/platform/plugins", Perm: platform("plugins", "read"), Summary: "Installed plugins: version, checksum, catalogue state and the process on this node", Response: catalogueList{}}, func(c *fiber.Ctx) error {
-		ps, err := s.Plugins.Catalogue(c.UserContext())
+func (s *Server) installRoutes() {
+	s.handle(Route{Method: get, Path: "/api/v1/platform/plugins", Perm: platform("plugins", "read"), Summary: "Installed plugins: version, checksum, catalogue state and the process on this node", Response: installedList{}}, func(c *fiber.Ctx) error {
+		ps, err := s.Plugins.Installed(c.UserContext())
 		if err != nil {
 			return err
 		}
-		return c.JSON(catalogueList{Plugins: ps})
+		return c.JSON(installedList{Plugins: ps})
 	})
 
 	s.handle(Route{Method: post, Path: "/api/v1/platform/plugins", Perm: platform("plugins", "create"), Summary: "Install a plugin binary, or upgrade to it: a running process is replaced once its calls in flight are over, on every node", Request: installRequest{}, Response: pluginhost.Plugin{}}, func(c *fiber.Ctx) error {
