@@ -19,6 +19,7 @@ type accountPage struct {
 	Form      string // which form the error belongs to: "signin" or "signup"
 	EmailIn   string
 	NameIn    string
+	Next      string // where to go back after signing in or up: a path on this site
 	Prefixes  map[int64]string
 	Slugs     map[int64]string
 }
@@ -53,6 +54,15 @@ func (s *Server) accountPage(c *fiber.Ctx, status int, ap accountPage) error {
 func (s *Server) accountPageRoutes() {
 	s.handle(Route{Method: get, Path: "/account", Perm: tenant("account", "read"), Summary: "The caller's account: sign in or up, profile, their data"}, func(c *fiber.Ctx) error {
 		return s.accountPage(c, fiber.StatusOK, accountPage{})
+	})
+	// The sign-in page a feature sends a signed-out visitor to (a plugin's "I'm interested",
+	// say): the forms carry next, and signing in or up leads back there.
+	s.handle(Route{Method: get, Path: "/account/signin", Perm: tenant("account", "read"), Summary: "The sign-in page, leading back to next (a path on this site) once signed in"}, func(c *fiber.Ctx) error {
+		next := localPath(strings.Clone(c.Query("next")), "")
+		if !caller.PrincipalOf(c.UserContext()).Anonymous() {
+			return seeOther(c, localPath(next, "/account"))
+		}
+		return s.accountPage(c, fiber.StatusOK, accountPage{Next: next})
 	})
 
 	s.postPage(Route{Path: "/account/signin", Perm: Perm{Object: "session", Action: "create"}, Summary: "Sign in (form)"}, func(c *fiber.Ctx) error {
@@ -90,7 +100,7 @@ func (s *Server) accountPageRoutes() {
 		if err := s.startSession(c, m.User.TenantID, m.User.ID, m.Email); err != nil {
 			return err
 		}
-		return seeOther(c, "/account")
+		return seeOther(c, localPath(c.FormValue("next"), "/account"))
 	}, s.signupLimit)
 
 	s.postPage(Route{Path: "/account/signout", Perm: Perm{Object: "session", Action: "delete"}, Summary: "Sign out (form)"}, func(c *fiber.Ctx) error {

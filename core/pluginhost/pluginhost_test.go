@@ -270,6 +270,10 @@ func TestCulture_CitizensProposeVoteAndStaffSchedule(t *testing.T) {
 			}
 			var idea struct{ ID string }
 			res.JSON(t, &idea)
+			// Ideas wait for moderation (culture_staff_test.go); staff accept this one.
+			if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/accept", Token: mod}); res.Status != 200 {
+				t.Fatalf("accept: %d %s", res.Status, res.Body)
+			}
 			if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/p/culture/ideas/" + idea.ID + "/vote", Token: cit}); res.Status != 400 {
 				t.Errorf("self-vote: %d %s", res.Status, res.Body)
 			}

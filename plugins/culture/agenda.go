@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -56,11 +57,13 @@ func (a *agenda) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", a.pageAgenda)
 	mux.HandleFunc("GET /events/{id}", a.pageEvent)
 	mux.HandleFunc("POST /events/{id}/interest", a.pageInterest)
+	mux.HandleFunc("GET /events/{id}/interest", a.pageInterestSignIn)
 	mux.HandleFunc("GET /ideas", a.pageIdeas)
 	mux.HandleFunc("POST /ideas", a.pagePropose)
 	mux.HandleFunc("POST /ideas/{id}/vote", a.pageVote)
 	mux.HandleFunc("GET /agenda.ics", a.feed)
 	mux.HandleFunc("GET /categories/{category}/agenda.ics", a.feed)
+	a.staffRoutes(mux)
 	return mux
 }
 
@@ -214,7 +217,7 @@ func (a *agenda) list(ctx context.Context, f Filter) ([]listing, error) {
 	place := strings.ToLower(f.Place)
 	var out []listing
 	for _, e := range events {
-		if f.Category != "" && e.Category != f.Category {
+		if e.Draft || f.Category != "" && e.Category != f.Category {
 			continue
 		}
 		if place != "" && !strings.Contains(strings.ToLower(e.Venue.Name+" "+e.Venue.City+" "+e.Venue.PostalCode+" "+e.Venue.Address), place) {
@@ -280,6 +283,9 @@ func (a *agenda) apiList(w http.ResponseWriter, r *http.Request) {
 
 func (a *agenda) apiGet(w http.ResponseWriter, r *http.Request) {
 	e, _, err := a.load(r.Context(), r.PathValue("id"))
+	if err == nil && e.Draft {
+		err = errNotFound // drafts are for the staff screens
+	}
 	if err != nil {
 		writeError(w, err)
 		return
@@ -389,8 +395,8 @@ func markOnce(ctx context.Context, marker, counter string) (int64, bool, error) 
 }
 
 func (a *agenda) interested(ctx context.Context, id string) (int64, error) {
-	if _, _, err := a.load(ctx, id); err != nil {
-		return 0, err
+	if e, _, err := a.load(ctx, id); err != nil || e.Draft {
+		return 0, cmp.Or(err, errNotFound)
 	}
 	n, added, err := markOnce(ctx, interestPrefix+id+"/"+sdk.CallOf(ctx).Principal.Subject, countPrefix+id)
 	if added {
@@ -412,13 +418,16 @@ func (a *agenda) apiInterest(w http.ResponseWriter, r *http.Request) {
 
 // Idea is an activity a citizen proposes for the local programme.
 type Idea struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	Category    string    `json:"category"`
-	Votes       int64     `json:"votes"`
-	EventID     string    `json:"event_id,omitempty"` // set once staff scheduled it: the public link
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Category    string `json:"category"`
+	Votes       int64  `json:"votes"`
+	EventID     string `json:"event_id,omitempty"` // set once staff scheduled it: the public link
+	// Status is pending until staff accept it (then it is public) or refuse it (see ideas.go).
+	Status    string    `json:"status,omitempty"`
+	Reason    string    `json:"reason,omitempty"` // why staff refused it
+	CreatedAt time.Time `json:"created_at"`
 	// Author is kept to stop self-votes; it is never shown.
 	Author string `json:"-"`
 }
@@ -457,7 +466,7 @@ func (a *agenda) ideasList(ctx context.Context) ([]Idea, error) {
 }
 
 func (a *agenda) apiIdeas(w http.ResponseWriter, r *http.Request) {
-	ideas, err := a.ideasList(r.Context())
+	ideas, err := a.publicIdeas(r.Context())
 	if err != nil {
 		writeError(w, err)
 		return
@@ -488,7 +497,7 @@ func (a *agenda) propose(ctx context.Context, in Idea) (Idea, error) {
 		return in, bad("category", "category must be one of %s", strings.Join(categories, ", "))
 	}
 	now := a.now().UTC()
-	in.ID, in.CreatedAt, in.Votes, in.EventID = newID(now), now, 0, ""
+	in.ID, in.CreatedAt, in.Votes, in.EventID, in.Status, in.Reason = newID(now), now, 0, "", ideaPending, ""
 	si := storedIdea{Idea: in, Author: sdk.CallOf(ctx).Principal.Subject}
 	b, _ := json.Marshal(si)
 	if _, err := sdk.Host(ctx).Storage().CompareAndSet(ctx, ideaPrefix+in.ID, 0, b); err != nil {
@@ -528,6 +537,9 @@ func (a *agenda) vote(ctx context.Context, id string) (int64, error) {
 	si, _, err := a.loadIdea(ctx, id)
 	if err != nil {
 		return 0, err
+	}
+	if !si.public() {
+		return 0, errNotFound
 	}
 	subject := sdk.CallOf(ctx).Principal.Subject
 	if si.Author == subject {
@@ -579,7 +591,7 @@ func (a *agenda) apiSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.now().UTC()
 	e.ID, e.IdeaID, e.CreatedAt, e.UpdatedAt = newID(now), si.ID, now, now
-	si.EventID = e.ID
+	si.EventID, si.Status = e.ID, ideaAccepted // scheduling an idea accepts it
 	eb, _ := json.Marshal(e)
 	ib, _ := json.Marshal(si)
 	if _, _, err := sdk.Host(ctx).Storage().Batch(ctx, []sdk.Op{

@@ -27,9 +27,11 @@ type Event struct {
 	Status        string      `json:"status"`
 	Link          string      `json:"link,omitempty"`
 	IdeaID        string      `json:"idea_id,omitempty"` // the citizen idea this event comes from
-	CreatedAt     time.Time   `json:"created_at"`
-	UpdatedAt     time.Time   `json:"updated_at"`
-	Interested    int64       `json:"interested"`
+	// Draft events are seen on the staff screens only, until staff publish them.
+	Draft      bool      `json:"draft,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Interested int64     `json:"interested"`
 }
 
 // Venue is where an event takes place.

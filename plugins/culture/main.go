@@ -14,7 +14,7 @@ import (
 	"github.com/concorde-civic/concorde/plugins/sdk"
 )
 
-const version = "1.0.0"
+const version = "1.1.0"
 
 func manifest() *sdk.Manifest {
 	page := func(method, path, object, action string) *sdk.Route {
@@ -38,16 +38,31 @@ func manifest() *sdk.Manifest {
 			{Object: "interest", Action: sdk.Create, Description: "say \"I'm interested\"", DefaultRoles: people},
 			{Object: "ideas", Action: sdk.Create, Description: "propose an activity", DefaultRoles: people},
 			{Object: "idea-votes", Action: sdk.Create, Description: "vote for a proposed activity", DefaultRoles: people},
+			{Object: "ideas", Action: sdk.Update, Description: "moderate citizen ideas: accept, refuse, remove", DefaultRoles: staff},
+			{Object: "staff", Action: sdk.Read, Description: "open the staff screens: drafts, submissions, ideas waiting for moderation", DefaultRoles: staff},
 		},
 		Routes: []*sdk.Route{
 			page("GET", "/", "agenda", sdk.Read),
 			page("GET", "/events/{id}", "agenda", sdk.Read),
 			page("POST", "/events/{id}/interest", "interest", sdk.Create),
+			// A signed-out visitor's "I'm interested": a redirection to the sign-in page and back.
+			page("GET", "/events/{id}/interest", "agenda", sdk.Read),
 			page("GET", "/ideas", "agenda", sdk.Read),
 			page("POST", "/ideas", "ideas", sdk.Create),
 			page("POST", "/ideas/{id}/vote", "idea-votes", sdk.Create),
 			page("GET", "/agenda.ics", "agenda", sdk.Read),
 			page("GET", "/categories/{category}/agenda.ics", "agenda", sdk.Read),
+			page("GET", "/staff", "staff", sdk.Read),
+			page("GET", "/staff/events/new", "events", sdk.Create), // before /staff/events/{id}: first match wins
+			page("POST", "/staff/events", "events", sdk.Create),
+			page("GET", "/staff/events/{id}", "events", sdk.Update),
+			page("POST", "/staff/events/{id}", "events", sdk.Update),
+			page("POST", "/staff/events/{id}/publish", "events", sdk.Update),
+			page("POST", "/staff/submissions/{id}/approve", "events", sdk.Create),
+			page("POST", "/staff/submissions/{id}/reject", "events", sdk.Update),
+			page("POST", "/staff/ideas/{id}/accept", "ideas", sdk.Update),
+			page("POST", "/staff/ideas/{id}/refuse", "ideas", sdk.Update),
+			page("POST", "/staff/ideas/{id}/remove", "ideas", sdk.Update),
 			api("GET", "/api/events", "agenda", sdk.Read),
 			api("GET", "/api/events/{id}", "agenda", sdk.Read),
 			api("POST", "/api/events", "events", sdk.Create),
@@ -55,6 +70,10 @@ func manifest() *sdk.Manifest {
 			api("DELETE", "/api/events/{id}", "events", sdk.Delete),
 			api("POST", "/api/events/{id}/interest", "interest", sdk.Create),
 			api("GET", "/api/ideas", "agenda", sdk.Read),
+			api("GET", "/api/ideas/pending", "staff", sdk.Read),
+			api("POST", "/api/ideas/{id}/accept", "ideas", sdk.Update),
+			api("POST", "/api/ideas/{id}/refuse", "ideas", sdk.Update),
+			api("POST", "/api/ideas/{id}/remove", "ideas", sdk.Update),
 			api("POST", "/api/ideas", "ideas", sdk.Create),
 			api("POST", "/api/ideas/{id}/vote", "idea-votes", sdk.Create),
 			api("POST", "/api/ideas/{id}/schedule", "events", sdk.Create),

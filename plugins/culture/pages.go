@@ -4,39 +4,55 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/concorde-civic/concorde/plugins/sdk"
 )
 
-// Pages are HTML fragments: the host sanitises them and wraps them in the tenant's layout.
+// Pages are HTML fragments: the host sanitises them (it keeps class, never style) and wraps
+// them in the tenant's layout, whose site.css styles them through its own classes (btn, panel,
+// field, tiles, search-form, …). Texts come from t, in the site's language (i18n.go).
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"when": func(t time.Time) string { return t.Format("02/01/2006 15:04") },
-	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-}).Parse(`
+	"t": func(string, ...any) string { return "" }, "cat": func(string) string { return "" },
+	"status": func(string) string { return "" }, "access": func(string) string { return "" },
+	"price": func(*float64) string { return "" }, "when": func(time.Time) string { return "" },
+	"raw":   func(string, ...any) template.HTML { return "" },
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"local": func(t time.Time) string { return t.In(agendaZone).Format("2006-01-02T15:04") },
+}).Parse(publicTemplates + staffTemplates))
+
+const publicTemplates = `
 {{define "agenda"}}
 <section aria-labelledby="agenda-title">
 <h1 id="agenda-title">{{.Title}}</h1>
-<form method="get" action="{{.Base}}/" class="filters">
-  <label for="f-from">Du</label> <input id="f-from" type="date" name="from" value="{{.From}}">
-  <label for="f-to">au</label> <input id="f-to" type="date" name="to" value="{{.To}}">
-  <label for="f-cat">Catégorie</label>
-  <select id="f-cat" name="category"><option value="">toutes</option>{{range .Categories}}<option value="{{.}}"{{if eq . $.Category}} selected{{end}}>{{.}}</option>{{end}}</select>
-  <label for="f-place">Lieu</label> <input id="f-place" type="search" name="place" value="{{.Place}}">
-  <button type="submit">Filtrer</button>
+<form method="get" action="{{.Base}}/" class="search-form panel" role="search" aria-label="{{t "filter_submit"}}">
+  <div class="field"><label for="f-from">{{t "filter_from"}}</label><input id="f-from" type="date" name="from" value="{{.From}}"></div>
+  <div class="field"><label for="f-to">{{t "filter_to"}}</label><input id="f-to" type="date" name="to" value="{{.To}}"></div>
+  <div class="field"><label for="f-cat">{{t "filter_category"}}</label>
+  <select id="f-cat" name="category"><option value="">{{t "filter_all"}}</option>{{range .Categories}}<option value="{{.}}"{{if eq . $.Category}} selected{{end}}>{{cat .}}</option>{{end}}</select></div>
+  <div class="field"><label for="f-place">{{t "filter_place"}}</label><input id="f-place" type="search" name="place" value="{{.Place}}"></div>
+  <div class="field"><button type="submit" class="btn">{{t "filter_submit"}}</button></div>
 </form>
-<p><a href="{{.Base}}/agenda.ics">Calendrier iCalendar</a>{{if .Category}} · <a href="{{.Base}}/categories/{{.Category}}/agenda.ics">Calendrier « {{.Category}} »</a>{{end}} · <a href="{{.Base}}/ideas">Programmation citoyenne</a></p>
-{{if not .Events}}<p class="muted">Aucun événement sur cette période.</p>{{end}}
-<ul class="events">
+<ul class="subnav">
+<li><a href="{{.Base}}/agenda.ics">{{t "ical"}}</a></li>
+{{if .Category}}<li><a href="{{.Base}}/categories/{{.Category}}/agenda.ics">{{t "ical_category" (cat .Category)}}</a></li>{{end}}
+<li><a href="{{.Base}}/ideas">{{t "ideas_link"}}</a></li>
+{{if .Staff}}<li><a href="{{.Base}}/staff">{{t "staff_link"}}</a></li>{{end}}
+</ul>
+{{if not .Events}}<p class="muted">{{t "no_events"}}</p>{{end}}
+<ul class="tiles">
 {{range .Events}}
-<li class="event"><article>
-  <h2><a href="{{$.Base}}/events/{{.ID}}">{{.Title}}</a></h2>
-  <p>{{.Category}} · {{.Venue.Name}}{{if .Venue.City}}, {{.Venue.City}}{{end}} · {{if .Free}}gratuit{{else}}{{.PriceEUR | printf "%v"}} €{{end}}{{if ne .Status "scheduled"}} · <strong>{{.Status}}</strong>{{end}}</p>
-  <p>{{range $i, $s := .Next}}{{if lt $i 3}}<time datetime="{{iso $s.Start}}">{{when $s.Start}}</time> {{end}}{{end}}</p>
-  <p>{{.Interested}} intéressé·e·s</p>
+<li class="tile"><article aria-labelledby="ev-{{.ID}}">
+  <h2 id="ev-{{.ID}}" class="tile-link"><a href="{{$.Base}}/events/{{.ID}}">{{.Title}}</a></h2>
+  <p><span class="badge">{{cat .Category}}</span>{{if ne .Status "scheduled"}} <strong class="badge">{{status .Status}}</strong>{{end}}</p>
+  <p>{{.Venue.Name}}{{if .Venue.City}}, {{.Venue.City}}{{end}} · {{if .Free}}{{t "free"}}{{else if .PriceEUR}}{{price .PriceEUR}}{{end}}</p>
+  <p>{{range $i, $s := .Next}}{{if lt $i 3}}<time datetime="{{iso $s.Start}}">{{when $s.Start}}</time><br>{{end}}{{end}}</p>
+  <p class="muted">{{t "interested_n" .Interested}}</p>
 </article></li>
 {{end}}
 </ul>
@@ -46,74 +62,135 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 {{define "event"}}
 <article aria-labelledby="event-title">
 <h1 id="event-title">{{.E.Title}}</h1>
-<p>{{.E.Category}}{{if ne .E.Status "scheduled"}} · <strong>{{.E.Status}}</strong>{{end}}</p>
+<p><span class="badge">{{cat .E.Category}}</span>{{if ne .E.Status "scheduled"}} <strong class="badge">{{status .E.Status}}</strong>{{end}}</p>
 <p>{{.E.Description}}</p>
-<address>{{.E.Venue.Name}}<br>{{.E.Venue.Address}}<br>{{.E.Venue.PostalCode}} {{.E.Venue.City}}</address>
-<ul>{{range .Next}}<li><time datetime="{{iso .Start}}">{{when .Start}}</time> – <time datetime="{{iso .End}}">{{when .End}}</time></li>{{end}}</ul>
-<p>{{if .E.Free}}Gratuit{{else}}{{.E.PriceEUR | printf "%v"}} €{{end}}{{if .E.AgeMin}} · dès {{.E.AgeMin}} ans{{end}}{{if .E.AgeMax}} · jusqu'à {{.E.AgeMax}} ans{{end}}</p>
-{{if .E.Accessibility}}<p>Accessibilité : {{range .E.Accessibility}}{{.}} {{end}}</p>{{end}}
-{{if .E.Link}}<p><a href="{{.E.Link}}">Plus d'informations</a></p>{{end}}
-{{if .E.IdeaID}}<p>Cet événement vient d'une <a href="{{.Base}}/ideas#idea-{{.E.IdeaID}}">proposition citoyenne</a>.</p>{{end}}
-<form method="post" action="{{.Base}}/events/{{.E.ID}}/interest">
-  <input type="hidden" name="_csrf" value="{{.CSRF}}">
-  <button type="submit">Ça m'intéresse ({{.E.Interested}})</button>
+<div class="two-cols">
+<section class="panel" aria-labelledby="ev-venue"><h2 id="ev-venue">{{t "venue"}}</h2>
+<address>{{.E.Venue.Name}}<br>{{.E.Venue.Address}}<br>{{.E.Venue.PostalCode}} {{.E.Venue.City}}</address></section>
+<section class="panel" aria-labelledby="ev-dates"><h2 id="ev-dates">{{t "dates"}}</h2>
+<ul class="steps">{{range .Next}}<li><time datetime="{{iso .Start}}">{{when .Start}}</time> – <time datetime="{{iso .End}}">{{when .End}}</time></li>{{end}}</ul></section>
+</div>
+<p>{{if .E.Free}}{{t "free"}}{{else if .E.PriceEUR}}{{price .E.PriceEUR}}{{end}}{{if .E.AgeMin}} · {{t "age_from" .E.AgeMin}}{{end}}{{if .E.AgeMax}} · {{t "age_to" .E.AgeMax}}{{end}}</p>
+{{if .E.Accessibility}}<p>{{t "accessibility"}} :</p><ul class="themes">{{range .E.Accessibility}}<li class="badge">{{access .}}</li>{{end}}</ul>{{end}}
+{{if .E.Link}}<p><a href="{{.E.Link}}">{{t "more_info"}}</a></p>{{end}}
+{{if .E.IdeaID}}<p>{{raw "from_idea" (printf "%s/ideas#idea-%s" .Base .E.IdeaID)}}</p>{{end}}
+{{if .Anonymous}}
+<form method="get" action="{{.Base}}/events/{{.E.ID}}/interest" class="actions">
+  <button type="submit" class="btn" aria-describedby="interest-help">{{t "interest" .E.Interested}}</button>
+  <span id="interest-help" class="muted">{{t "interest_signin"}}</span>
 </form>
+{{else}}
+<form method="post" action="{{.Base}}/events/{{.E.ID}}/interest" class="actions">
+  <input type="hidden" name="_csrf" value="{{.CSRF}}">
+  <button type="submit" class="btn">{{t "interest" .E.Interested}}</button>
+</form>
+{{end}}
 </article>
 {{end}}
 
 {{define "ideas"}}
 <section aria-labelledby="ideas-title">
-<h1 id="ideas-title">Programmation citoyenne</h1>
-<p>Proposez des activités pour l'agenda culturel et votez pour celles que vous voulez voir programmées.</p>
-<ol class="ideas">
+<h1 id="ideas-title">{{t "ideas_title"}}</h1>
+<p>{{t "ideas_intro"}}</p>
+{{if .Sent}}<p class="notice" role="status">{{t "idea_sent"}}</p>{{end}}
+{{if not .Ideas}}<p class="muted">{{t "no_ideas"}}</p>{{end}}
+<ol class="tiles">
 {{range .Ideas}}
-<li id="idea-{{.ID}}"><article>
-  <h2>{{.Title}}</h2><p>{{.Category}} · {{.Votes}} vote(s)</p><p>{{.Description}}</p>
-  {{if .EventID}}<p>Programmée : <a href="{{$.Base}}/events/{{.EventID}}">voir l'événement</a></p>{{else}}
-  <form method="post" action="{{$.Base}}/ideas/{{.ID}}/vote"><input type="hidden" name="_csrf" value="{{$.CSRF}}"><button type="submit">Je vote pour</button></form>{{end}}
+<li id="idea-{{.ID}}" class="tile"><article aria-labelledby="idea-t-{{.ID}}">
+  <h2 id="idea-t-{{.ID}}" class="tile-link">{{.Title}}</h2><p><span class="badge">{{cat .Category}}</span> {{t "votes_n" .Votes}}</p><p>{{.Description}}</p>
+  {{if .EventID}}<p>{{t "scheduled"}} <a href="{{$.Base}}/events/{{.EventID}}">{{t "see_event"}}</a></p>{{else}}
+  <form method="post" action="{{$.Base}}/ideas/{{.ID}}/vote" class="inline"><input type="hidden" name="_csrf" value="{{$.CSRF}}"><button type="submit" class="btn secondary small">{{t "vote_for"}}</button></form>{{end}}
 </article></li>
 {{end}}
 </ol>
 {{if .Open}}
-<form method="post" action="{{.Base}}/ideas">
-  <fieldset><legend>Proposer une activité</legend>
+<form method="post" action="{{.Base}}/ideas" class="panel">
+  <fieldset class="quals"><legend>{{t "propose_legend"}}</legend>
   <input type="hidden" name="_csrf" value="{{.CSRF}}">
-  <label for="i-title">Titre</label> <input id="i-title" name="title" required minlength="5" maxlength="140">
-  <label for="i-cat">Catégorie</label> <select id="i-cat" name="category">{{range .Categories}}<option value="{{.}}">{{.}}</option>{{end}}</select>
-  <label for="i-desc">Description</label> <textarea id="i-desc" name="description" maxlength="2000"></textarea>
-  <button type="submit">Proposer</button>
+  <div class="field"><label for="i-title">{{t "title"}}</label><input id="i-title" name="title" required minlength="5" maxlength="140"></div>
+  <div class="field"><label for="i-cat">{{t "filter_category"}}</label><select id="i-cat" name="category">{{range .Categories}}<option value="{{.}}">{{cat .}}</option>{{end}}</select></div>
+  <div class="field"><label for="i-desc">{{t "description"}}</label><textarea id="i-desc" name="description" maxlength="2000" rows="4"></textarea></div>
+  <button type="submit" class="btn">{{t "propose"}}</button>
   </fieldset>
 </form>
 {{end}}
 </section>
 {{end}}
-`))
+`
 
-func render(w http.ResponseWriter, status int, name, title string, data any) {
+// render writes page name in the language of the call, with its title.
+func render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	l := lang(r.Context())
+	t := template.Must(pages.Clone()).Funcs(template.FuncMap{
+		"t":      func(key string, args ...any) string { return textf(l, key, args...) },
+		"raw":    func(key string, args ...any) template.HTML { return template.HTML(textf(l, key, escapeAll(args)...)) },
+		"cat":    func(c string) string { return label(categoryLabels, l, c) },
+		"status": func(s string) string { return label(statusLabels, l, s) },
+		"access": func(a string) string { return label(accessibilityLabels, l, a) },
+		"price": func(eur *float64) string {
+			if eur == nil {
+				return ""
+			}
+			return price(l, *eur)
+		},
+		"when": func(t time.Time) string { return when(l, t) },
+	})
 	var b bytes.Buffer
-	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
+	if err := t.ExecuteTemplate(&b, name, data); err != nil {
+		sdk.Logger("culture").Error("render", "page", name, "error", err.Error())
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	sdk.SetPageTitle(w, title)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l)
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
 }
 
-func pageError(w http.ResponseWriter, err error) {
+// textf is the text of key in language l, formatted with args when it takes any.
+func textf(l, key string, args ...any) string {
+	if len(args) == 0 {
+		return tr(l, key)
+	}
+	for i, a := range args { // optional numbers are pointers: print the number, not the address
+		switch v := a.(type) {
+		case *int:
+			if v != nil {
+				args[i] = *v
+			}
+		case *float64:
+			if v != nil {
+				args[i] = *v
+			}
+		}
+	}
+	return fmt.Sprintf(tr(l, key), args...)
+}
+
+// escapeAll HTML-escapes the arguments of a text that holds markup of its own.
+func escapeAll(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		out[i] = template.HTMLEscapeString(fmt.Sprint(a))
+	}
+	return out
+}
+
+func pageError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *fieldError
+	l := lang(r.Context())
 	switch {
 	case errors.As(err, &fe):
-		writeFragmentError(w, err)
+		writeFragmentError(w, r, err)
 	case errors.Is(err, errNotFound):
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte("<p>Cet événement n'existe pas.</p>"))
+		_, _ = w.Write([]byte(`<p class="error-msg" role="alert">` + template.HTMLEscapeString(tr(l, "not_found")) + `</p>`))
 	default:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte("<p>Une erreur est survenue.</p>"))
+		_, _ = w.Write([]byte(`<p class="error-msg" role="alert">` + template.HTMLEscapeString(tr(l, "error")) + `</p>`))
 	}
 }
 
@@ -125,18 +202,23 @@ func agendaTitle(r *http.Request) string {
 	if s.AgendaTitle != "" {
 		return s.AgendaTitle
 	}
-	return "Agenda culturel"
+	return tr(lang(r.Context()), "agenda_title")
 }
+
+// staffRoles are the roles the manifest gives the staff permissions by default: the agenda
+// links them to the staff screens. The host alone decides who may open those (a tenant admin
+// may grant the permissions to other roles, who then reach them by their address).
+var staffRoles = []string{"tenant-admin", "moderator"}
 
 func (a *agenda) pageAgenda(w http.ResponseWriter, r *http.Request) {
 	f, err := a.filter(r)
 	if err != nil {
-		writeFragmentError(w, err)
+		writeFragmentError(w, r, err)
 		return
 	}
 	ls, err := a.list(r.Context(), f)
 	if err != nil {
-		pageError(w, err)
+		pageError(w, r, err)
 		return
 	}
 	call := sdk.CallOf(r.Context())
@@ -148,22 +230,23 @@ func (a *agenda) pageAgenda(w http.ResponseWriter, r *http.Request) {
 	if len(ld) > 0 {
 		_ = sdk.SetJSONLD(w, ld)
 	}
-	render(w, http.StatusOK, "agenda", title, map[string]any{
+	render(w, r, http.StatusOK, "agenda", title, map[string]any{
 		"Title": title, "Base": basePath(call), "Events": ls, "Categories": categories, "Category": f.Category,
 		"Place": f.Place, "From": f.From.Format("2006-01-02"), "To": f.To.Format("2006-01-02"),
+		"Staff": call.Principal.HasRole(staffRoles...),
 	})
 }
 
-func writeFragmentError(w http.ResponseWriter, err error) {
+func writeFragmentError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *fieldError
-	msg := "Une erreur est survenue."
+	msg := tr(lang(r.Context()), "error")
 	status := http.StatusInternalServerError
 	if errors.As(err, &fe) {
 		msg, status = fe.Message, http.StatusBadRequest
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = template.Must(template.New("").Parse(`<p role="alert">{{.}}</p>`)).Execute(w, msg)
+	_ = template.Must(template.New("").Parse(`<p class="error-msg" role="alert">{{.}}</p>`)).Execute(w, msg)
 }
 
 // basePath is the path of the plugin's pages on the tenant's site ("/p/culture").
@@ -177,8 +260,11 @@ func basePath(c *sdk.Call) string {
 func (a *agenda) pageEvent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	e, _, err := a.load(ctx, r.PathValue("id"))
+	if err == nil && e.Draft {
+		err = errNotFound // a draft shows on the staff screens only
+	}
 	if err != nil {
-		pageError(w, err)
+		pageError(w, r, err)
 		return
 	}
 	call := sdk.CallOf(ctx)
@@ -186,48 +272,67 @@ func (a *agenda) pageEvent(w http.ResponseWriter, r *http.Request) {
 	next := e.Occurrences(now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
 	// SetJSONLD before render: headers must be set before the body is written.
 	_ = sdk.SetJSONLD(w, jsonLD(call, e, next))
-	render(w, http.StatusOK, "event", e.Title, map[string]any{"E": e, "Next": next, "Base": basePath(call), "CSRF": call.Principal.CSRFToken})
+	render(w, r, http.StatusOK, "event", e.Title, map[string]any{"E": e, "Next": next, "Base": basePath(call),
+		"CSRF": call.Principal.CSRFToken, "Anonymous": call.Principal.Anonymous})
 }
 
 func (a *agenda) pageInterest(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := a.interested(r.Context(), id); err != nil {
-		pageError(w, err)
+		pageError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", basePath(sdk.CallOf(r.Context()))+"/events/"+id)
 	w.WriteHeader(http.StatusSeeOther)
 }
 
-func (a *agenda) pageIdeas(w http.ResponseWriter, r *http.Request) {
-	ideas, err := a.ideasList(r.Context())
-	if err != nil {
-		pageError(w, err)
+// pageInterestSignIn is where a signed-out visitor's "I'm interested" leads (a GET, which
+// anyone may send): to the sign-in page, which brings them back to the event. A signed-in
+// visitor who lands here goes back to the event, where the button posts.
+func (a *agenda) pageInterestSignIn(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !validID(id) {
+		pageError(w, r, errNotFound)
 		return
 	}
 	call := sdk.CallOf(r.Context())
-	render(w, http.StatusOK, "ideas", "Programmation citoyenne", map[string]any{"Ideas": ideas, "Base": basePath(call),
-		"CSRF": call.Principal.CSRFToken, "Categories": categories, "Open": ideasOpen(r.Context())})
+	back := basePath(call) + "/events/" + id
+	if call.Principal.Anonymous {
+		back = "/account/signin?next=" + url.QueryEscape(back)
+	}
+	w.Header().Set("Location", back)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+func (a *agenda) pageIdeas(w http.ResponseWriter, r *http.Request) {
+	ideas, err := a.publicIdeas(r.Context())
+	if err != nil {
+		pageError(w, r, err)
+		return
+	}
+	call := sdk.CallOf(r.Context())
+	render(w, r, http.StatusOK, "ideas", tr(lang(r.Context()), "ideas_title"), map[string]any{"Ideas": ideas, "Base": basePath(call),
+		"CSRF": call.Principal.CSRFToken, "Categories": categories, "Open": ideasOpen(r.Context()), "Sent": r.URL.Query().Get("sent") == "1"})
 }
 
 func (a *agenda) pagePropose(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		writeFragmentError(w, bad("form", "the form could not be read"))
+		writeFragmentError(w, r, bad("form", "%s", tr(lang(r.Context()), "bad_form")))
 		return
 	}
 	_, err := a.propose(r.Context(), Idea{Title: r.PostForm.Get("title"), Category: r.PostForm.Get("category"), Description: r.PostForm.Get("description")})
 	if err != nil {
-		writeFragmentError(w, err)
+		writeFragmentError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", basePath(sdk.CallOf(r.Context()))+"/ideas")
+	w.Header().Set("Location", basePath(sdk.CallOf(r.Context()))+"/ideas?sent=1")
 	w.WriteHeader(http.StatusSeeOther)
 }
 
 func (a *agenda) pageVote(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := a.vote(r.Context(), id); err != nil {
-		writeFragmentError(w, err)
+		writeFragmentError(w, r, err)
 		return
 	}
 	w.Header().Set("Location", basePath(sdk.CallOf(r.Context()))+"/ideas#idea-"+id)
@@ -239,17 +344,17 @@ func (a *agenda) feed(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	cat := r.PathValue("category")
 	if cat != "" && !contains(categories, cat) {
-		pageError(w, errNotFound)
+		pageError(w, r, errNotFound)
 		return
 	}
 	events, err := a.all(ctx)
 	if err != nil {
-		pageError(w, err)
+		pageError(w, r, err)
 		return
 	}
 	var sel []Event
 	for _, e := range events {
-		if cat == "" || e.Category == cat {
+		if !e.Draft && (cat == "" || e.Category == cat) {
 			if e.Link == "" {
 				e.Link = sdk.CallOf(ctx).BaseURL + "/events/" + e.ID
 			}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -118,13 +120,10 @@ func (a *agenda) apiMySubmissions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"submissions": out})
 }
 
+// errReviewed is a second decision on a submission.
+var errReviewed = fmt.Errorf("this submission was reviewed already: %w", sdk.ErrConflict)
+
 func (a *agenda) review(w http.ResponseWriter, r *http.Request, approve bool) {
-	ctx := r.Context()
-	id := r.PathValue("id")
-	if !validID(id) {
-		writeError(w, errNotFound)
-		return
-	}
 	var in struct {
 		Reason string `json:"reason"`
 	}
@@ -133,41 +132,54 @@ func (a *agenda) review(w http.ResponseWriter, r *http.Request, approve bool) {
 			writeError(w, err)
 			return
 		}
-		in.Reason = strings.TrimSpace(in.Reason)
-		if in.Reason == "" || len(in.Reason) > 500 {
-			writeError(w, bad("reason", "give the partner a reason of at most 500 characters"))
-			return
-		}
+	}
+	s, err := a.decide(r.Context(), r.PathValue("id"), approve, in.Reason)
+	if errors.Is(err, errReviewed) {
+		sdk.WriteError(w, sdk.E(sdk.Conflict, "this submission was reviewed already"))
+		return
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+// decide approves a pending submission (its event is published) or rejects it with a reason
+// the partner sees.
+func (a *agenda) decide(ctx context.Context, id string, approve bool, reason string) (Submission, error) {
+	if !validID(id) {
+		return Submission{}, errNotFound
+	}
+	reason = strings.TrimSpace(reason)
+	if !approve && (reason == "" || len(reason) > 500) {
+		return Submission{}, bad("reason", "give the partner a reason of at most 500 characters")
 	}
 	st := sdk.Host(ctx).Storage()
 	var s storedSubmission
 	version, ok, err := st.GetJSON(ctx, submissionPrefix+id, &s)
 	if err != nil || !ok {
-		writeError(w, errNotFound)
-		return
+		return Submission{}, errNotFound
 	}
 	if s.Status != "pending" {
-		sdk.WriteError(w, sdk.E(sdk.Conflict, "this submission was reviewed already"))
-		return
+		return s.Submission, errReviewed
 	}
 	s.ReviewedAt = a.now().UTC()
 	if approve {
 		e, err := a.create(ctx, s.Event)
 		if err != nil {
-			writeError(w, err)
-			return
+			return s.Submission, err
 		}
 		s.Status, s.EventID = "approved", e.ID
 	} else {
-		s.Status, s.Reason = "rejected", in.Reason
+		s.Status, s.Reason = "rejected", reason
 	}
 	b, _ := json.Marshal(s)
 	if _, err := st.CompareAndSet(ctx, submissionPrefix+id, version, b); err != nil {
-		writeError(w, err)
-		return
+		return s.Submission, err
 	}
 	_ = sdk.Host(ctx).Audit(ctx, "event.submission."+s.Status, "submission:"+id, map[string]any{"reason": s.Reason, "event_id": s.EventID})
-	writeJSON(w, http.StatusOK, s.Submission)
+	return s.Submission, nil
 }
 
 func (a *agenda) apiApprove(w http.ResponseWriter, r *http.Request) { a.review(w, r, true) }
