@@ -350,8 +350,12 @@ func (a *agenda) pageReview(approve bool) http.HandlerFunc {
 			return
 		}
 		s, err := a.decide(r.Context(), r.PathValue("id"), approve, r.PostForm.Get("reason"))
+		if errors.Is(err, errReviewed) {
+			seeOther(w, basePath(sdk.CallOf(r.Context()))+"/staff#submissions") // someone else decided first
+			return
+		}
 		if err != nil {
-			writeFragmentError(w, r, err)
+			pageError(w, r, err)
 			return
 		}
 		seeOther(w, basePath(sdk.CallOf(r.Context()))+"/staff?done="+s.Status+"#submissions")
@@ -366,7 +370,7 @@ func (a *agenda) pageModerate(decision string) http.HandlerFunc {
 			return
 		}
 		if err := a.moderate(r.Context(), r.PathValue("id"), decision, r.PostForm.Get("reason")); err != nil {
-			writeFragmentError(w, r, err)
+			pageError(w, r, err)
 			return
 		}
 		seeOther(w, basePath(sdk.CallOf(r.Context()))+"/staff?done="+done+"#ideas")
