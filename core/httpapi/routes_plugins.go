@@ -12,7 +12,6 @@ import (
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/pluginhost"
-	"github.com/concorde-civic/concorde/web"
 )
 
 // pluginList is the answer of GET /api/v1/plugins.
@@ -137,7 +136,7 @@ func (s *Server) forwardToPlugin(kind string) fiber.Handler {
 		res, err := s.Plugins.Serve(ctx, pluginhost.Request{
 			Tenant: t, Principal: caller.PrincipalOf(ctx), CSRFToken: s.pluginCSRFToken(ctx, name), Plugin: name, Kind: kind,
 			Method: strings.Clone(c.Method()), Path: "/" + strings.Clone(c.Params("*")), RawQuery: string(c.Request().URI().QueryString()),
-			Header: header, Body: bytes.Clone(c.Body()), Locale: t.DefaultLocale, BaseURL: c.BaseURL() + "/p/" + name,
+			Header: header, Body: bytes.Clone(c.Body()), Locale: strings.Clone(s.locale(c)), BaseURL: c.BaseURL() + "/p/" + name,
 		})
 		if err != nil {
 			return err
@@ -150,8 +149,9 @@ func (s *Server) forwardToPlugin(kind string) fiber.Handler {
 				return errs.E(errs.Unavailable, "the %s feature answered something this site cannot show", name)
 			}
 			// The layout around the plugin's fragment is the core's: its forms (sign out) keep the core's token.
-			return s.Pages.Render(c, res.Status, "plugin", web.Page{Tenant: t, Title: res.Page.Title, CSRFToken: s.csrfToken(ctx),
-				Data: pluginPage{HTML: template.HTML(res.Page.HTML), JSONLD: template.JS(res.Page.JSONLD)}})
+			// s.page gives the layout its navigation (signed in or not) and language, as on core pages.
+			return s.Pages.Render(c, res.Status, "plugin", s.page(c, res.Page.Title,
+				pluginPage{HTML: template.HTML(res.Page.HTML), JSONLD: template.JS(res.Page.JSONLD)}))
 		}
 		return c.Status(res.Status).Send(res.Body)
 	}

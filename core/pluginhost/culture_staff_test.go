@@ -84,7 +84,7 @@ func TestCulture_PricesAndLabelsInTheSiteLanguage(t *testing.T) {
 				t.Errorf("event page shows a memory address")
 			}
 			// The pages use the site's classes: styled buttons and filters.
-			if !strings.Contains(agenda, `class="search-form`) || !strings.Contains(string(page.Body), `class="btn"`) {
+			if !strings.Contains(agenda, `class="filters`) || !strings.Contains(string(page.Body), `class="btn"`) {
 				t.Errorf("pages without the site's classes:\n%s", agenda)
 			}
 		})
@@ -293,6 +293,10 @@ func TestCulture_SignedOutInterestLeadsToSignInAndBack(t *testing.T) {
 	page := string(v.Do("GET", event, nil).Body)
 	if !strings.Contains(page, `<form method="get" action="`+event+`/interest"`) {
 		t.Fatalf("signed-out event page: %s", page)
+	}
+	// On the ideas page too, a signed-out visitor is offered the sign-in page, not forms that would fail.
+	if ideas := string(v.Do("GET", "/p/culture/ideas", nil).Body); !strings.Contains(ideas, `href="/account/signin?next=%2Fp%2Fculture%2Fideas"`) || strings.Contains(ideas, `method="post"`) {
+		t.Errorf("signed-out ideas page: %s", ideas)
 	}
 	res = v.Do("GET", event+"/interest", nil)
 	signin := "/account/signin?next=" + url.QueryEscape(event)

@@ -52,7 +52,8 @@ var texts = map[string]map[string]string{
 		"propose_legend": "Proposer une activité", "title": "Titre", "description": "Description", "propose": "Proposer",
 		"no_ideas": "Aucune proposition pour l'instant.", "idea_sent": "Merci ! Votre proposition sera publiée après relecture par l'équipe.",
 		"not_found": "Cet événement ou cette proposition n'existe pas.", "error": "Une erreur est survenue.",
-		"bad_form": "Le formulaire n'a pas pu être lu.",
+		"bad_form": "Le formulaire n'a pas pu être lu.", "signin_to_vote": "Se connecter pour voter",
+		"signin_to_propose": "Connectez-vous pour proposer une activité.",
 	},
 	"en": {
 		"agenda_title": "Cultural agenda", "filter_from": "From", "filter_to": "To", "filter_category": "Category",
@@ -67,7 +68,8 @@ var texts = map[string]map[string]string{
 		"propose_legend": "Propose an activity", "title": "Title", "description": "Description", "propose": "Propose",
 		"no_ideas": "No ideas yet.", "idea_sent": "Thank you! Your idea will be published once the staff have read it.",
 		"not_found": "This event or idea does not exist.", "error": "Something went wrong.",
-		"bad_form": "The form could not be read.",
+		"bad_form": "The form could not be read.", "signin_to_vote": "Sign in to vote",
+		"signin_to_propose": "Sign in to propose an activity.",
 	},
 }
 
@@ -135,4 +137,37 @@ func when(l string, t time.Time) string {
 	}
 	days := [...]string{"dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."}
 	return days[t.Weekday()] + " " + t.Format("02/01/2006 15:04")
+}
+
+// frenchMessages say in French what the validation (written in English, for the JSON API)
+// found wrong in a field, for the pages of French sites.
+var frenchMessages = map[string]string{
+	"title":          "Le titre doit compter de 3 à 140 caractères (5 pour une idée).",
+	"description":    "La description est trop longue.",
+	"category":       "Choisissez une catégorie dans la liste.",
+	"venue.name":     "Donnez le nom du lieu (200 caractères au plus).",
+	"venue.address":  "L'adresse est trop longue.",
+	"slots":          "Donnez une date et une heure de début et de fin.",
+	"slots[0].end":   "La fin doit venir après le début.",
+	"price_eur":      "Donnez un prix entre 0 et 10 000 €, ou cochez « Entrée gratuite ».",
+	"age_min":        "Les âges vont de 0 à 120 ans.",
+	"age_max":        "L'âge maximum doit être au moins l'âge minimum.",
+	"accessibility":  "Choisissez l'accessibilité dans la liste.",
+	"status":         "Choisissez un état dans la liste.",
+	"link":           "Le lien doit être une adresse http ou https.",
+	"reason":         "Donnez un motif (500 caractères au plus).",
+	"vote":           "Vous ne pouvez pas voter pour votre propre idée.",
+	"ideas":          "Ce site ne reçoit pas de propositions d'activités en ce moment.",
+	"idea":           "Cette idée est déjà programmée.",
+	"recurrence.end": "La récurrence doit finir après son début.",
+}
+
+// message is what a page shows of a field error, in the page's language.
+func message(l string, fe *fieldError) string {
+	if l == "fr" {
+		if m, ok := frenchMessages[fe.Field]; ok {
+			return m
+		}
+	}
+	return fe.Message
 }

@@ -1,7 +1,8 @@
 // Command culture is the cultural programming plugin of Concorde: the tenant's agenda of
 // cultural events (with schema.org Event data and iCalendar feeds), "I'm interested" counts,
-// and citizen programming, where citizens propose activities and vote for them and staff turn
-// the chosen ones into events. It is written against plugins/sdk only.
+// and citizen programming, where citizens propose activities (published once staff accept
+// them) and vote for them and staff turn the chosen ones into events. Staff work on the
+// plugin's own pages (/p/culture/staff). It is written against plugins/sdk only.
 //
 // Citizen ideas and their votes are kept in the plugin's own storage (the host's consultation
 // services are read-only for plugins so far); the tenant's consultations are read through

@@ -16,7 +16,7 @@ import (
 
 // Pages are HTML fragments: the host sanitises them (it keeps class, never style) and wraps
 // them in the tenant's layout, whose site.css styles them through its own classes (btn, panel,
-// field, tiles, search-form, …). Texts come from t, in the site's language (i18n.go).
+// field, tiles, filters, …). Texts come from t, in the site's language (i18n.go).
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"t": func(string, ...any) string { return "" }, "cat": func(string) string { return "" },
 	"status": func(string) string { return "" }, "access": func(string) string { return "" },
@@ -30,7 +30,7 @@ const publicTemplates = `
 {{define "agenda"}}
 <section aria-labelledby="agenda-title">
 <h1 id="agenda-title">{{.Title}}</h1>
-<form method="get" action="{{.Base}}/" class="search-form panel" role="search" aria-label="{{t "filter_submit"}}">
+<form method="get" action="{{.Base}}/" class="filters panel" role="search" aria-label="{{t "filter_submit"}}">
   <div class="field"><label for="f-from">{{t "filter_from"}}</label><input id="f-from" type="date" name="from" value="{{.From}}"></div>
   <div class="field"><label for="f-to">{{t "filter_to"}}</label><input id="f-to" type="date" name="to" value="{{.To}}"></div>
   <div class="field"><label for="f-cat">{{t "filter_category"}}</label>
@@ -99,13 +99,15 @@ const publicTemplates = `
 <li id="idea-{{.ID}}" class="tile"><article aria-labelledby="idea-t-{{.ID}}">
   <h2 id="idea-t-{{.ID}}" class="tile-link">{{.Title}}</h2><p><span class="badge">{{cat .Category}}</span> {{t "votes_n" .Votes}}</p><p>{{.Description}}</p>
   {{if .EventID}}<p>{{t "scheduled"}} <a href="{{$.Base}}/events/{{.EventID}}">{{t "see_event"}}</a></p>{{else}}
-  <form method="post" action="{{$.Base}}/ideas/{{.ID}}/vote" class="inline"><input type="hidden" name="_csrf" value="{{$.CSRF}}"><button type="submit" class="btn secondary small">{{t "vote_for"}}</button></form>{{end}}
+  {{if $.Anonymous}}<p><a class="btn secondary small" href="{{$.SignIn}}">{{t "signin_to_vote"}}</a></p>{{else}}
+  <form method="post" action="{{$.Base}}/ideas/{{.ID}}/vote" class="inline"><input type="hidden" name="_csrf" value="{{$.CSRF}}"><button type="submit" class="btn secondary small">{{t "vote_for"}}</button></form>{{end}}{{end}}
 </article></li>
 {{end}}
 </ol>
-{{if .Open}}
-<form method="post" action="{{.Base}}/ideas" class="panel">
-  <fieldset class="quals"><legend>{{t "propose_legend"}}</legend>
+{{if and .Open .Anonymous}}<p class="panel"><a href="{{.SignIn}}">{{t "signin_to_propose"}}</a></p>
+{{else if .Open}}
+<form method="post" action="{{.Base}}/ideas">
+  <fieldset class="quals" aria-labelledby="fs-propose"><h2 id="fs-propose">{{t "propose_legend"}}</h2>
   <input type="hidden" name="_csrf" value="{{.CSRF}}">
   <div class="field"><label for="i-title">{{t "title"}}</label><input id="i-title" name="title" required minlength="5" maxlength="140"></div>
   <div class="field"><label for="i-cat">{{t "filter_category"}}</label><select id="i-cat" name="category">{{range .Categories}}<option value="{{.}}">{{cat .}}</option>{{end}}</select></div>
@@ -239,10 +241,11 @@ func (a *agenda) pageAgenda(w http.ResponseWriter, r *http.Request) {
 
 func writeFragmentError(w http.ResponseWriter, r *http.Request, err error) {
 	var fe *fieldError
-	msg := tr(lang(r.Context()), "error")
+	l := lang(r.Context())
+	msg := tr(l, "error")
 	status := http.StatusInternalServerError
 	if errors.As(err, &fe) {
-		msg, status = fe.Message, http.StatusBadRequest
+		msg, status = message(l, fe), http.StatusBadRequest
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
@@ -312,7 +315,8 @@ func (a *agenda) pageIdeas(w http.ResponseWriter, r *http.Request) {
 	}
 	call := sdk.CallOf(r.Context())
 	render(w, r, http.StatusOK, "ideas", tr(lang(r.Context()), "ideas_title"), map[string]any{"Ideas": ideas, "Base": basePath(call),
-		"CSRF": call.Principal.CSRFToken, "Categories": categories, "Open": ideasOpen(r.Context()), "Sent": r.URL.Query().Get("sent") == "1"})
+		"CSRF": call.Principal.CSRFToken, "Categories": categories, "Open": ideasOpen(r.Context()), "Sent": r.URL.Query().Get("sent") == "1",
+		"Anonymous": call.Principal.Anonymous, "SignIn": "/account/signin?next=" + url.QueryEscape(basePath(call)+"/ideas")})
 }
 
 func (a *agenda) pagePropose(w http.ResponseWriter, r *http.Request) {

@@ -251,8 +251,8 @@ func formError(w http.ResponseWriter, r *http.Request, e Event, isNew bool, err 
 		f.Start, f.End, f.Price = r.PostForm.Get("start"), r.PostForm.Get("end"), r.PostForm.Get("price")
 		f.AgeMin, f.AgeMax = r.PostForm.Get("age_min"), r.PostForm.Get("age_max")
 	}
-	f.Error = fe.Message
 	l := lang(r.Context())
+	f.Error = message(l, fe)
 	title := tr(l, "edit_title")
 	if isNew {
 		title = tr(l, "new_title")

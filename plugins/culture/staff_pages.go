@@ -36,8 +36,8 @@ const staffTemplates = `
 <p><span class="badge">{{cat .Event.Category}}</span> {{.Event.Venue.Name}}{{if .Event.Venue.City}}, {{.Event.Venue.City}}{{end}} · {{if .Event.Free}}{{t "free"}}{{else}}{{price .Event.PriceEUR}}{{end}}</p>
 <p class="muted">{{t "by_partner" (when .SubmittedAt)}}</p>
 <p>{{.Event.Description}}</p>
-<form method="post" action="{{$.Base}}/staff/submissions/{{.ID}}/approve" class="actions"><input type="hidden" name="_csrf" value="{{$.CSRF}}"><button type="submit" class="btn agree">{{t "approve"}}</button></form>
-<form method="post" action="{{$.Base}}/staff/submissions/{{.ID}}/reject">
+<form method="post" action="{{$.Base}}/staff/submissions/{{.ID}}/approve" class="actions decision"><input type="hidden" name="_csrf" value="{{$.CSRF}}"><button type="submit" class="btn agree">{{t "approve"}}</button></form>
+<form method="post" action="{{$.Base}}/staff/submissions/{{.ID}}/reject" class="decision">
 <input type="hidden" name="_csrf" value="{{$.CSRF}}">
 <div class="field"><label for="reason-{{.ID}}">{{t "reason_partner"}}</label><textarea id="reason-{{.ID}}" name="reason" required maxlength="500" rows="2"></textarea></div>
 <button type="submit" class="btn danger">{{t "reject"}}</button>
@@ -56,8 +56,8 @@ const staffTemplates = `
 <h3 id="q-{{.ID}}">{{.Title}}</h3>
 <p><span class="badge">{{cat .Category}}</span> <span class="muted">{{when .CreatedAt}}</span></p>
 <p>{{.Description}}</p>
-<form method="post" action="{{$.Base}}/staff/ideas/{{.ID}}/accept" class="actions"><input type="hidden" name="_csrf" value="{{$.CSRF}}"><button type="submit" class="btn agree">{{t "accept"}}</button></form>
-<form method="post" action="{{$.Base}}/staff/ideas/{{.ID}}/refuse">
+<form method="post" action="{{$.Base}}/staff/ideas/{{.ID}}/accept" class="actions decision"><input type="hidden" name="_csrf" value="{{$.CSRF}}"><button type="submit" class="btn agree">{{t "accept"}}</button></form>
+<form method="post" action="{{$.Base}}/staff/ideas/{{.ID}}/refuse" class="decision">
 <input type="hidden" name="_csrf" value="{{$.CSRF}}">
 <div class="field"><label for="refuse-{{.ID}}">{{t "reason"}}</label><textarea id="refuse-{{.ID}}" name="reason" required maxlength="500" rows="2"></textarea></div>
 <button type="submit" class="btn danger">{{t "refuse"}}</button>
@@ -88,13 +88,13 @@ const staffTemplates = `
 {{with .Error}}<p class="error-msg" role="alert">{{.}}</p>{{end}}
 <form method="post" action="{{.Base}}/staff/events{{if not .New}}/{{.E.ID}}{{end}}">
 <input type="hidden" name="_csrf" value="{{.CSRF}}">
-<fieldset class="panel"><legend>{{t "what"}}</legend>
+<fieldset class="panel" aria-labelledby="fs-what"><h2 id="fs-what">{{t "what"}}</h2>
 <div class="field"><label for="e-title">{{t "title"}}</label><input id="e-title" name="title" type="text" required minlength="3" maxlength="140" value="{{.E.Title}}"></div>
 <div class="field"><label for="e-cat">{{t "filter_category"}}</label><select id="e-cat" name="category">{{range .Categories}}<option value="{{.}}"{{if eq . $.E.Category}} selected{{end}}>{{cat .}}</option>{{end}}</select></div>
 <div class="field"><label for="e-desc">{{t "description"}}</label><textarea id="e-desc" name="description" maxlength="5000" rows="5">{{.E.Description}}</textarea></div>
 {{if not .New}}<div class="field"><label for="e-status">{{t "status"}}</label><select id="e-status" name="status">{{range .Statuses}}<option value="{{.}}"{{if eq . $.E.Status}} selected{{end}}>{{status .}}</option>{{end}}</select></div>{{end}}
 </fieldset>
-<fieldset class="panel"><legend>{{t "when_where"}}</legend>
+<fieldset class="panel" aria-labelledby="fs-when"><h2 id="fs-when">{{t "when_where"}}</h2>
 {{if .FixedSchedule}}<p class="muted">{{t "fixed_schedule"}}</p>{{else}}
 <div class="two-cols">
 <div class="field"><label for="e-start">{{t "start"}}</label><input id="e-start" name="start" type="datetime-local" required value="{{.Start}}"></div>
@@ -107,14 +107,14 @@ const staffTemplates = `
 <div class="field"><label for="e-city">{{t "venue_city"}}</label><input id="e-city" name="venue_city" type="text" maxlength="100" value="{{.E.Venue.City}}"></div>
 </div>
 </fieldset>
-<fieldset class="panel"><legend>{{t "price_access"}}</legend>
+<fieldset class="panel" aria-labelledby="fs-price"><h2 id="fs-price">{{t "price_access"}}</h2>
 <div class="check"><input id="e-free" name="free" type="checkbox" value="1"{{if .E.Free}} checked{{end}}><label for="e-free">{{t "is_free"}}</label></div>
 <div class="field"><label for="e-price">{{t "price"}}</label><input id="e-price" name="price" type="number" min="0" max="10000" step="0.01" value="{{.Price}}"></div>
 <div class="two-cols">
 <div class="field"><label for="e-agemin">{{t "age_min"}}</label><input id="e-agemin" name="age_min" type="number" min="0" max="120" step="1" value="{{.AgeMin}}"></div>
 <div class="field"><label for="e-agemax">{{t "age_max"}}</label><input id="e-agemax" name="age_max" type="number" min="0" max="120" step="1" value="{{.AgeMax}}"></div>
 </div>
-<fieldset class="quals"><legend>{{t "accessibility"}}</legend>
+<fieldset class="quals" aria-labelledby="fs-access"><h3 id="fs-access">{{t "accessibility"}}</h3>
 {{range .AccessCodes}}<label class="qual" for="acc-{{.}}"><input id="acc-{{.}}" type="checkbox" name="accessibility" value="{{.}}"{{if index $.Access .}} checked{{end}}> {{access .}}</label>{{end}}
 </fieldset>
 <div class="field"><label for="e-link">{{t "link"}}</label><input id="e-link" name="link" type="url" maxlength="500" value="{{.E.Link}}"></div>
