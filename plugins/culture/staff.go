@@ -143,7 +143,7 @@ func (a *agenda) pageStaff(w http.ResponseWriter, r *http.Request) {
 	l := lang(ctx)
 	render(w, r, http.StatusOK, "staff", tr(l, "staff_title"), map[string]any{
 		"Base": basePath(call), "CSRF": call.Principal.CSRFToken, "Events": list, "Submissions": pending,
-		"Queue": queue, "Public": public, "Done": done, "Error": r.URL.Query().Get("error") != "",
+		"Queue": queue, "Public": public, "Done": done,
 	})
 }
 
