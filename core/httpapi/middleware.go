@@ -66,28 +66,16 @@ func (s *Server) observe(c *fiber.Ctx) error {
 // methodLabel is the request's method as one of a fixed set of constants: a bounded label
 // whose string never points into a request buffer.
 func methodLabel(m string) string {
-	switch m {
-	case fiber.MethodGet:
-		return fiber.MethodGet
-	case fiber.MethodHead:
-		return fiber.MethodHead
-	case fiber.MethodPost:
-		return fiber.MethodPost
-	case fiber.MethodPut:
-		return fiber.MethodPut
-	case fiber.MethodPatch:
-		return fiber.MethodPatch
-	case fiber.MethodDelete:
-		return fiber.MethodDelete
-	case fiber.MethodOptions:
-		return fiber.MethodOptions
-	case fiber.MethodConnect:
-		return fiber.MethodConnect
-	case fiber.MethodTrace:
-		return fiber.MethodTrace
+	for _, known := range labelMethods {
+		if m == known {
+			return known
+		}
 	}
 	return "OTHER"
 }
+
+var labelMethods = [...]string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+	fiber.MethodDelete, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace}
 
 // routeTemplate is the matched route's template, never the raw path (bounded label values),
 // taken from the templates registered by handle: a string owned by the server, not Fiber.
