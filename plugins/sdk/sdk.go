@@ -31,6 +31,11 @@ var Handshake = plugin.HandshakeConfig{
 // lifecycle hooks and jobs. The host refuses a plugin that speaks a newer one than it knows.
 const ProtocolVersion = 2
 
+// Version is this SDK module's semantic version (github.com/concorde-civic/concorde/plugins/sdk,
+// tagged plugins/sdk/vX.Y.Z): a minor version adds to the API, a major one breaks it. CHANGELOG.md
+// beside this file says what each version changed.
+const Version = "0.2.0"
+
 // Lifecycle events a plugin hears of through OnLifecycle.
 const (
 	Enabled         = "enabled"
