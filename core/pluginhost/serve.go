@@ -279,8 +279,14 @@ func sanitizerFor(plugin string) *bluemonday.Policy {
 
 func newSanitizer(ownPaths *regexp.Regexp) *bluemonday.Policy {
 	p := bluemonday.UGCPolicy()
-	p.AllowElements("section", "article", "header", "footer", "nav", "aside", "main", "figure", "figcaption",
-		"time", "address", "form", "fieldset", "legend", "label", "input", "select", "option", "textarea", "button", "output", "data")
+	elements := []string{"section", "article", "header", "footer", "nav", "aside", "main", "figure", "figcaption",
+		"time", "address", "form", "fieldset", "legend", "label", "input", "select", "optgroup", "option", "textarea",
+		"button", "output", "data"}
+	p.AllowElements(elements...)
+	// bluemonday drops an element that has no attribute left unless told otherwise: without this
+	// a bare <legend> or <optgroup> would vanish while its text stays.
+	p.AllowNoAttrs().OnElements(elements...)
+	p.AllowAttrs("label").OnElements("optgroup", "option")
 	p.AllowAttrs("class", "id", "lang", "title", "role", "aria-label", "aria-labelledby", "aria-describedby", "aria-live", "aria-current", "hidden").Globally()
 	p.AllowAttrs("datetime").OnElements("time")
 	p.AllowAttrs("value").OnElements("data", "input", "option", "button")
