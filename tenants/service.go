@@ -48,6 +48,7 @@ type NewTenant struct {
 	Name          string   `json:"name"`
 	Hosts         []string `json:"hosts"`
 	DefaultLocale string   `json:"default_locale"`
+	TimeZone      string   `json:"time_zone"`
 	LogoURL       string   `json:"logo_url"`
 	ColorPrimary  string   `json:"color_primary"`
 	ColorAccent   string   `json:"color_accent"`
@@ -60,6 +61,7 @@ type Patch struct {
 	ColorPrimary  *string `json:"color_primary"`
 	ColorAccent   *string `json:"color_accent"`
 	DefaultLocale *string `json:"default_locale"`
+	TimeZone      *string `json:"time_zone"`
 }
 
 // Refresh reloads every tenant and host into the index.
@@ -163,13 +165,16 @@ func (s *Service) Create(ctx context.Context, actor string, in NewTenant) (Tenan
 	if in.DefaultLocale == "" {
 		in.DefaultLocale = "fr"
 	}
+	if in.TimeZone == "" {
+		in.TimeZone = DefaultTimeZone
+	}
 	if in.ColorPrimary == "" {
 		in.ColorPrimary = "#1d4ed8"
 	}
 	if in.ColorAccent == "" {
 		in.ColorAccent = "#b91c1c"
 	}
-	if err := firstError(ValidateLocale(in.DefaultLocale), ValidateLogoURL(in.LogoURL),
+	if err := firstError(ValidateLocale(in.DefaultLocale), ValidateTimeZone(in.TimeZone), ValidateLogoURL(in.LogoURL),
 		ValidateColor("color_primary", in.ColorPrimary), ValidateColor("color_accent", in.ColorAccent)); err != nil {
 		return Tenant{}, err
 	}
@@ -192,7 +197,7 @@ func (s *Service) Create(ctx context.Context, actor string, in NewTenant) (Tenan
 	now := s.Now().UTC().Truncate(time.Microsecond)
 	t := Tenant{ID: s.ids.Next(), Slug: in.Slug, Kind: kind, Name: in.Name, LogoURL: in.LogoURL,
 		ColorPrimary: in.ColorPrimary, ColorAccent: in.ColorAccent, DefaultLocale: in.DefaultLocale,
-		Status: Active, CreatedAt: now, UpdatedAt: now, Hosts: hosts}
+		TimeZone: in.TimeZone, Status: Active, CreatedAt: now, UpdatedAt: now, Hosts: hosts}
 	err = s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&t).Exec(ctx); err != nil {
 			if store.IsUniqueViolation(err) {
@@ -255,12 +260,18 @@ func (s *Service) Update(ctx context.Context, actor, slug string, p Patch) (Tena
 		}
 		t.DefaultLocale, changed["default_locale"] = *p.DefaultLocale, *p.DefaultLocale
 	}
+	if p.TimeZone != nil {
+		if err := ValidateTimeZone(*p.TimeZone); err != nil {
+			return t, err
+		}
+		t.TimeZone, changed["time_zone"] = *p.TimeZone, *p.TimeZone
+	}
 	if len(changed) == 0 {
-		return t, errs.E(errs.Invalid, "nothing to change: give at least one of name, logo_url, color_primary, color_accent, default_locale")
+		return t, errs.E(errs.Invalid, "nothing to change: give at least one of name, logo_url, color_primary, color_accent, default_locale, time_zone")
 	}
 	t.UpdatedAt = s.Now().UTC().Truncate(time.Microsecond)
 	err = s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewUpdate().Model(&t).Column("name", "logo_url", "color_primary", "color_accent", "default_locale", "updated_at").WherePK().Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model(&t).Column("name", "logo_url", "color_primary", "color_accent", "default_locale", "time_zone", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
 		_, err := s.log.Append(ctx, tx, t.ID, audit.Record{Actor: actor, Action: "tenant.update", Object: "tenant:" + t.Slug, Detail: changed})

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // time zones resolve on a machine without /usr/share/zoneinfo
 
 	"github.com/uptrace/bun"
 
@@ -53,6 +54,7 @@ type Tenant struct {
 	ColorPrimary  string    `bun:"color_primary" json:"color_primary"`
 	ColorAccent   string    `bun:"color_accent" json:"color_accent"`
 	DefaultLocale string    `bun:"default_locale" json:"default_locale"`
+	TimeZone      string    `bun:"time_zone" json:"time_zone"` // IANA name: dates on the site and in plugins
 	Status        Status    `bun:"status" json:"status"`
 	CreatedAt     time.Time `bun:"created_at" json:"created_at"`
 	UpdatedAt     time.Time `bun:"updated_at" json:"updated_at"`
@@ -138,6 +140,34 @@ func ValidateLocale(s string) error {
 		}
 	}
 	return errs.Field("default_locale", "default_locale must be one of %s", strings.Join(Locales, ", "))
+}
+
+// TimeZones are suggested to admins (any IANA name is accepted): metropolitan France, its
+// overseas territories, and French-speaking neighbours.
+var TimeZones = []string{"Europe/Paris", "America/Guadeloupe", "America/Martinique", "America/Cayenne",
+	"Indian/Reunion", "Indian/Mayotte", "America/Miquelon", "Pacific/Noumea", "Pacific/Tahiti",
+	"Pacific/Wallis", "Europe/Brussels", "Europe/Luxembourg", "Europe/Zurich", "America/Montreal", "UTC"}
+
+// DefaultTimeZone is a new tenant's time zone unless it names one.
+const DefaultTimeZone = "Europe/Paris"
+
+// ValidateTimeZone accepts an IANA time zone name such as Europe/Paris or America/Cayenne.
+func ValidateTimeZone(s string) error {
+	if s == "" || s == "Local" || len(s) > 64 {
+		return errs.Field("time_zone", "time_zone must be an IANA time zone such as Europe/Paris")
+	}
+	if _, err := time.LoadLocation(s); err != nil {
+		return errs.Field("time_zone", "time_zone must be an IANA time zone such as Europe/Paris")
+	}
+	return nil
+}
+
+// Location is the tenant's time zone (UTC if it names none the machine knows).
+func (t *Tenant) Location() *time.Location {
+	if l, err := time.LoadLocation(t.TimeZone); err == nil && t.TimeZone != "" {
+		return l
+	}
+	return time.UTC
 }
 
 // ValidateLogoURL accepts an https URL or a site-relative path, or nothing.

@@ -69,6 +69,10 @@ func TestValidation_RejectsBadInput(t *testing.T) {
 		{"logo javascript", tenants.ValidateLogoURL("javascript:alert(1)")},
 		{"unknown locale", tenants.ValidateLocale("de")},
 		{"name too short", tenants.ValidateName("x")},
+		{"unknown time zone", tenants.ValidateTimeZone("Europe/Nantes")},
+		{"empty time zone", tenants.ValidateTimeZone("")},
+		{"the machine's zone", tenants.ValidateTimeZone("Local")},
+		{"time zone as a path", tenants.ValidateTimeZone("../../etc/passwd")},
 	}
 	for _, c := range cases {
 		if c.err == nil {
@@ -76,7 +80,8 @@ func TestValidation_RejectsBadInput(t *testing.T) {
 		}
 	}
 	for _, ok := range []error{tenants.ValidateSlug("nantes-metropole"), second(tenants.ValidateHost("Nantes.FR")),
-		tenants.ValidateColor("c", "#1d4ed8"), tenants.ValidateLogoURL("https://x.org/l.png"), tenants.ValidateLogoURL("/static/logo.svg")} {
+		tenants.ValidateColor("c", "#1d4ed8"), tenants.ValidateLogoURL("https://x.org/l.png"), tenants.ValidateLogoURL("/static/logo.svg"),
+		tenants.ValidateTimeZone("Europe/Paris"), tenants.ValidateTimeZone("Pacific/Noumea")} {
 		if ok != nil {
 			t.Errorf("rejected good input: %v", ok)
 		}

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -61,6 +62,7 @@ func funcs() template.FuncMap {
 	return template.FuncMap{
 		"t":   func(string) string { return "" },
 		"tf":  func(string, ...any) string { return "" },
+		"at":  func(time.Time) string { return "" },
 		"pct": func(f float64) int { return int(f*100 + 0.5) },
 		"add": func(a, b int) int { return a + b },
 		"contains": func(xs []string, x string) bool {
@@ -147,6 +149,7 @@ func (p *Pages) Render(c *fiber.Ctx, status int, name string, pg Page) error {
 	t.Funcs(template.FuncMap{
 		"t":  func(key string) string { return p.T(pg.Locale, key) },
 		"tf": func(key string, args ...any) string { return fmt.Sprintf(p.T(pg.Locale, key), args...) },
+		"at": func(at time.Time) string { return At(pg.Tenant, pg.Locale, at) },
 	})
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, pg); err != nil {
@@ -154,6 +157,23 @@ func (p *Pages) Render(c *fiber.Ctx, status int, name string, pg Page) error {
 	}
 	c.Type("html", "utf-8")
 	return c.Status(status).Send(buf.Bytes())
+}
+
+// At writes a moment as the site's readers expect it: in the tenant's time zone, in the page's
+// language ("05/03/2026 à 14:30" or "2026-03-05 14:30"); UTC, said so, where no tenant is known.
+func At(t *tenants.Tenant, locale string, at time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	zone, suffix := time.UTC, " UTC"
+	if t != nil {
+		zone, suffix = t.Location(), ""
+	}
+	at = at.In(zone)
+	if locale == "fr" {
+		return at.Format("02/01/2006 à 15:04") + suffix
+	}
+	return at.Format("2006-01-02 15:04") + suffix
 }
 
 // Error renders the error page, branded when the tenant is known.

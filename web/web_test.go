@@ -5,7 +5,9 @@ import (
 	"os"
 	"regexp"
 	"testing"
+	"time"
 
+	"github.com/concorde-civic/concorde/tenants"
 	"github.com/concorde-civic/concorde/web"
 )
 
@@ -71,5 +73,28 @@ func TestTemplates_NoInlineScriptOrStyle(t *testing.T) {
 				t.Errorf("%s: %q breaks the CSP", f, b[loc[0]:loc[1]])
 			}
 		}
+	}
+}
+
+func TestAt_WritesTheSitesZoneInItsLanguage(t *testing.T) {
+	at := time.Date(2026, 3, 5, 13, 30, 0, 0, time.UTC)
+	paris := &tenants.Tenant{TimeZone: "Europe/Paris"}
+	reunion := &tenants.Tenant{TimeZone: "Indian/Reunion"}
+	for _, c := range []struct {
+		t      *tenants.Tenant
+		locale string
+		want   string
+	}{
+		{paris, "fr", "05/03/2026 à 14:30"},
+		{paris, "en", "2026-03-05 14:30"},
+		{reunion, "fr", "05/03/2026 à 17:30"},
+		{nil, "fr", "05/03/2026 à 13:30 UTC"},
+	} {
+		if got := web.At(c.t, c.locale, at); got != c.want {
+			t.Errorf("%v %s: %q, want %q", c.t, c.locale, got, c.want)
+		}
+	}
+	if web.At(paris, "fr", time.Time{}) != "" {
+		t.Error("a zero time is written")
 	}
 }

@@ -157,19 +157,20 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 func commands() map[string]command {
 	var (
-		slug, kind, name, locale, email, role, password, tokenName string
+		slug, kind, name, locale, timeZone, email, role, password, tokenName string
 		hosts                                                      multi
 		check                                                      bool
 	)
 	var headFile string
 	list := []command{
 		{name: "serve", usage: "[--demo]  start the server", run: serve, flags: func(fs *flag.FlagSet) { fs.Bool("demo", false, "create the demo tenants and print their admin logins") }},
-		{name: "tenant create", usage: "--slug S --kind region|city|company --name N --host H [--host H2] [--locale fr|en]",
+		{name: "tenant create", usage: "--slug S --kind region|city|company --name N --host H [--host H2] [--locale fr|en] [--time-zone Europe/Paris]",
 			flags: func(fs *flag.FlagSet) {
 				fs.StringVar(&slug, "slug", "", "tenant slug")
 				fs.StringVar(&kind, "kind", "", "region, city or company")
 				fs.StringVar(&name, "name", "", "display name")
 				fs.StringVar(&locale, "locale", "fr", "default locale")
+				fs.StringVar(&timeZone, "time-zone", tenants.DefaultTimeZone, "IANA time zone of the site's dates")
 				fs.Var(&hosts, "host", "host name (repeatable)")
 			},
 			run: func(ctx context.Context, e Env, cfg *config.Config, _ *flag.FlagSet, args []string) error {
@@ -177,7 +178,7 @@ func commands() map[string]command {
 					return errUsage
 				}
 				return withApp(ctx, e, cfg, func(a *app.App) error {
-					t, err := a.Tenants.Create(ctx, cliActor(), tenants.NewTenant{Slug: slug, Kind: kind, Name: name, Hosts: hosts, DefaultLocale: locale})
+					t, err := a.Tenants.Create(ctx, cliActor(), tenants.NewTenant{Slug: slug, Kind: kind, Name: name, Hosts: hosts, DefaultLocale: locale, TimeZone: timeZone})
 					if err != nil {
 						return err
 					}
@@ -428,8 +429,8 @@ func oneSlug(fn func(ctx context.Context, e Env, a *app.App, slug string, args [
 }
 
 func printTenant(w io.Writer, t tenants.Tenant) {
-	fmt.Fprintf(w, "slug:    %s\nkind:    %s\nname:    %s\nstatus:  %s\nhosts:   %s\nlocale:  %s\ncolours: %s %s\n",
-		t.Slug, t.Kind, t.Name, t.Status, strings.Join(t.Hosts, " "), t.DefaultLocale, t.ColorPrimary, t.ColorAccent)
+	fmt.Fprintf(w, "slug:    %s\nkind:    %s\nname:    %s\nstatus:  %s\nhosts:   %s\nlocale:  %s\nzone:    %s\ncolours: %s %s\n",
+		t.Slug, t.Kind, t.Name, t.Status, strings.Join(t.Hosts, " "), t.DefaultLocale, t.TimeZone, t.ColorPrimary, t.ColorAccent)
 }
 
 // auditVerify checks one tenant's chain, or all of them; a broken chain is a failure.

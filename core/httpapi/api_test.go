@@ -177,6 +177,16 @@ func TestTenantAPI_PlatformAdminProvisionsAndEveryChangeIsAudited(t *testing.T) 
 		if res := do("GET", "nantes.test", "/theme.css", "", nil); !strings.Contains(string(res.Body), "#003366") {
 			t.Fatalf("theme: %s", res.Body)
 		}
+		// The site's time zone: an unknown one is refused and changes nothing.
+		if res := do("PATCH", "nantes.test", "/api/v1/tenant", tok, map[string]any{"time_zone": "Europe/Nantes", "name": "Nantes X"}); res.Status != http.StatusBadRequest || !strings.Contains(string(res.Body), "time_zone") {
+			t.Fatalf("unknown time zone: %d %s", res.Status, res.Body)
+		}
+		if res := do("GET", "nantes.test", "/api/v1/tenant", tok, nil); !strings.Contains(string(res.Body), `"time_zone":"Europe/Paris"`) || !strings.Contains(string(res.Body), `"name":"Nantes Métropole"`) {
+			t.Fatalf("a refused change changed the tenant: %s", res.Body)
+		}
+		if res := do("PATCH", "nantes.test", "/api/v1/tenant", tok, map[string]any{"time_zone": "Indian/Reunion"}); res.Status != http.StatusOK || !strings.Contains(string(res.Body), `"time_zone":"Indian/Reunion"`) {
+			t.Fatalf("time zone: %d %s", res.Status, res.Body)
+		}
 		if res := do("POST", "nantes.test", "/api/v1/users", tok, map[string]any{"email": "modo@nantes.test", "password": "0123456789ab", "role": "platform-admin"}); res.Status != http.StatusBadRequest {
 			t.Fatalf("tenant admin granting platform-admin: %d %s", res.Status, res.Body)
 		}
@@ -202,7 +212,7 @@ func TestTenantAPI_PlatformAdminProvisionsAndEveryChangeIsAudited(t *testing.T) 
 				actions = append(actions, en.Action)
 			}
 		}
-		want := "role.revoke role.grant user.create tenant.update token.create user.create"
+		want := "role.revoke role.grant user.create tenant.update tenant.update token.create user.create"
 		if got := strings.Join(actions, " "); !strings.HasPrefix(got, want) {
 			t.Fatalf("audit of nantes: %q, want prefix %q", got, want)
 		}

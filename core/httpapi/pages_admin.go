@@ -22,6 +22,7 @@ import (
 	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/tenants"
+	"github.com/concorde-civic/concorde/web"
 )
 
 // The admin console: tenant admins and moderators. Every page needs the write permission
@@ -155,6 +156,8 @@ type brandingPage struct {
 	Error   string
 	Saved   bool
 	Locales []string
+	// TimeZones are suggestions; any IANA name is accepted.
+	TimeZones []string
 }
 
 type pluginsPage struct {
@@ -553,21 +556,22 @@ func (s *Server) adminPageRoutes() {
 			return err
 		}
 		return s.render(c, fiber.StatusOK, "admin_branding", s.tr(c, "admin_branding"),
-			brandingPage{Nav: s.adminNav(c, "branding"), T: t, Saved: c.Query("saved") == "1", Locales: tenants.Locales})
+			brandingPage{Nav: s.adminNav(c, "branding"), T: t, Saved: c.Query("saved") == "1", Locales: tenants.Locales, TimeZones: tenants.TimeZones})
 	})
 	s.postPage(Route{Path: "/admin/branding", Perm: tenant("tenant", "update"), Summary: "Change the site's name and branding (form)"}, func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
 		name, logo, primary, accent, loc := c.FormValue("name"), c.FormValue("logo_url"), c.FormValue("color_primary"), c.FormValue("color_accent"), c.FormValue("default_locale")
-		_, err := s.Tenants.Update(ctx, actor(c), caller.Tenant(ctx).Slug, tenants.Patch{Name: &name, LogoURL: &logo, ColorPrimary: &primary, ColorAccent: &accent, DefaultLocale: &loc})
+		tz := strings.TrimSpace(c.FormValue("time_zone"))
+		_, err := s.Tenants.Update(ctx, actor(c), caller.Tenant(ctx).Slug, tenants.Patch{Name: &name, LogoURL: &logo, ColorPrimary: &primary, ColorAccent: &accent, DefaultLocale: &loc, TimeZone: &tz})
 		if err != nil {
 			if errs.KindOf(err) != errs.Invalid {
 				return err
 			}
 			msg, _ := errs.MessageOf(err)
 			t := *caller.Tenant(ctx)
-			t.Name, t.LogoURL, t.ColorPrimary, t.ColorAccent, t.DefaultLocale = name, logo, primary, accent, loc
+			t.Name, t.LogoURL, t.ColorPrimary, t.ColorAccent, t.DefaultLocale, t.TimeZone = name, logo, primary, accent, loc, tz
 			return s.render(c, fiber.StatusBadRequest, "admin_branding", s.tr(c, "admin_branding"),
-				brandingPage{Nav: s.adminNav(c, "branding"), T: t, Error: msg, Locales: tenants.Locales})
+				brandingPage{Nav: s.adminNav(c, "branding"), T: t, Error: msg, Locales: tenants.Locales, TimeZones: tenants.TimeZones})
 		}
 		return seeOther(c, "/admin/branding?saved=1")
 	})
@@ -685,13 +689,7 @@ func (s *Server) adminPageRoutes() {
 	})
 }
 
-// when is a time as the admin console writes it in the visitor's language (UTC, said so).
+// when is a time as the admin console writes it: the visitor's language, the site's time zone.
 func (s *Server) when(c *fiber.Ctx, t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	if s.locale(c) == "fr" {
-		return t.UTC().Format("02/01/2006 à 15:04") + " UTC"
-	}
-	return t.UTC().Format("2006-01-02 15:04") + " UTC"
+	return web.At(caller.Tenant(c.UserContext()), s.locale(c), t)
 }

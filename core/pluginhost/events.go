@@ -56,7 +56,7 @@ func (h *Host) deliver(ctx context.Context, tenantID int64, plugin, publisher, n
 	cctx, cancel := context.WithTimeout(ctx, h.limits.CallTimeout)
 	defer cancel()
 	start := time.Now()
-	_, err = l.rpc.OnEvent(cctx, &pluginpb.EventRequest{CallToken: token, Tenant: &pluginpb.Tenant{Id: tenantID},
+	_, err = l.rpc.OnEvent(cctx, &pluginpb.EventRequest{CallToken: token, Tenant: h.tenantByID(ctx, tenantID),
 		Name: name, Payload: string(payload), Settings: settings, Publisher: publisher})
 	h.m.calls.WithLabelValues(plugin, "event").Inc()
 	h.m.latency.WithLabelValues(plugin).Observe(time.Since(start).Seconds())

@@ -230,7 +230,7 @@ func (h *Host) callJob(ctx context.Context, p Plugin, r jobRow) (string, error) 
 	defer end()
 	cctx, cancel := context.WithTimeout(ctx, h.limits.JobTimeout)
 	defer cancel()
-	res, err := l.rpc.RunJob(cctx, &pluginpb.JobRequest{CallToken: token, Tenant: &pluginpb.Tenant{Id: r.TenantID},
+	res, err := l.rpc.RunJob(cctx, &pluginpb.JobRequest{CallToken: token, Tenant: h.tenantByID(ctx, r.TenantID),
 		Name: r.Job, Settings: settings, ScheduledAt: r.NextRunAt.Format(time.RFC3339)})
 	h.m.calls.WithLabelValues(p.Name, "job").Inc()
 	if err != nil {
@@ -259,7 +259,7 @@ func (h *Host) lifecycle(ctx context.Context, p Plugin, tenantID int64, event, s
 	defer end()
 	cctx, cancel := context.WithTimeout(ctx, h.limits.CallTimeout)
 	defer cancel()
-	_, err = l.rpc.OnLifecycle(cctx, &pluginpb.LifecycleRequest{CallToken: token, Tenant: &pluginpb.Tenant{Id: tenantID}, Event: event, Settings: settings})
+	_, err = l.rpc.OnLifecycle(cctx, &pluginpb.LifecycleRequest{CallToken: token, Tenant: h.tenantByID(ctx, tenantID), Event: event, Settings: settings})
 	h.m.calls.WithLabelValues(p.Name, "lifecycle").Inc()
 	if err != nil {
 		h.log.Warn("plugin lifecycle hook failed", "plugin", p.Name, "event", event, "tenant", tenantID, "error", err.Error())

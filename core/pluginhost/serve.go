@@ -129,7 +129,7 @@ func (h *Host) Serve(ctx context.Context, req Request) (*Response, error) {
 	defer end()
 	preq := &pluginpb.HandleRequest{
 		CallToken: token, Method: req.Method, Path: path, RawQuery: req.RawQuery, Body: req.Body,
-		Tenant:    &pluginpb.Tenant{Id: req.Tenant.ID, Slug: req.Tenant.Slug, Name: req.Tenant.Name, Locale: req.Tenant.DefaultLocale},
+		Tenant:    tenantMessage(req.Tenant),
 		Principal: &pluginpb.Principal{Subject: req.Principal.Subject, Roles: roles, Anonymous: req.Principal.Anonymous(), Participant: req.Principal.ParticipantID, CsrfToken: req.CSRFToken},
 		Settings:  settings, Kind: req.Kind, Locale: req.Locale, BaseUrl: req.BaseURL,
 	}

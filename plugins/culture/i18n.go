@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // the agenda's times are read and shown in Europe/Paris on any machine
 
 	"github.com/concorde-civic/concorde/plugins/sdk"
 )
@@ -15,15 +14,8 @@ import (
 // (categories, statuses, accessibility) stay English in storage and in the JSON API; only
 // what people read is translated.
 
-// agendaZone is where the agenda's times are entered and shown: the host tells no time zone
-// yet, and every site so far is in metropolitan France.
-var agendaZone = func() *time.Location {
-	l, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		return time.UTC
-	}
-	return l
-}()
+// The agenda's times are entered and shown in the tenant's time zone (sdk.Location: Europe/Paris
+// for a site in metropolitan France, America/Cayenne in Guiana…); they are stored in UTC.
 
 // lang is "en" for an English site, else "fr".
 func lang(ctx context.Context) string {
@@ -129,9 +121,9 @@ func price(l string, eur float64) string {
 	return whole + "\u00a0€"
 }
 
-// when writes a time for people of the language, in the agenda's zone.
-func when(l string, t time.Time) string {
-	t = t.In(agendaZone)
+// when writes a time for people of the language, in the tenant's zone.
+func when(l string, zone *time.Location, t time.Time) string {
+	t = t.In(zone)
 	if l == "en" {
 		return t.Format("Mon 2 Jan 2006, 3:04 pm")
 	}

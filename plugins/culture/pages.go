@@ -23,7 +23,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"price": func(*float64) string { return "" }, "when": func(time.Time) string { return "" },
 	"raw":   func(string, ...any) template.HTML { return "" },
 	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"local": func(t time.Time) string { return t.In(agendaZone).Format("2006-01-02T15:04") },
+	"local": func(time.Time) string { return "" },
 }).Parse(publicTemplates + staffTemplates))
 
 const publicTemplates = `
@@ -122,7 +122,7 @@ const publicTemplates = `
 
 // render writes page name in the language of the call, with its title.
 func render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
-	l := lang(r.Context())
+	l, zone := lang(r.Context()), sdk.Location(r.Context())
 	t := template.Must(pages.Clone()).Funcs(template.FuncMap{
 		"t":      func(key string, args ...any) string { return textf(l, key, args...) },
 		"raw":    func(key string, args ...any) template.HTML { return template.HTML(textf(l, key, escapeAll(args)...)) },
@@ -135,7 +135,8 @@ func render(w http.ResponseWriter, r *http.Request, status int, name, title stri
 			}
 			return price(l, *eur)
 		},
-		"when": func(t time.Time) string { return when(l, t) },
+		"when":  func(t time.Time) string { return when(l, zone, t) },
+		"local": func(t time.Time) string { return t.In(zone).Format("2006-01-02T15:04") },
 	})
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, name, data); err != nil {

@@ -166,7 +166,8 @@ func newEventForm(ctx context.Context, e Event, isNew bool) eventForm {
 		Categories: categories, Statuses: statuses, AccessCodes: accessibility}
 	f.FixedSchedule = e.Recurrence != nil || len(e.Slots) > 1
 	if len(e.Slots) == 1 {
-		f.Start, f.End = e.Slots[0].Start.In(agendaZone).Format("2006-01-02T15:04"), e.Slots[0].End.In(agendaZone).Format("2006-01-02T15:04")
+		zone := sdk.Location(ctx)
+		f.Start, f.End = e.Slots[0].Start.In(zone).Format("2006-01-02T15:04"), e.Slots[0].End.In(zone).Format("2006-01-02T15:04")
 	}
 	if e.PriceEUR != nil {
 		f.Price = strconv.FormatFloat(*e.PriceEUR, 'f', 2, 64)
@@ -221,8 +222,9 @@ func eventFromForm(r *http.Request, old Event) (Event, error) {
 		return e, bad("age_max", "%s", tr(l, "bad_age"))
 	}
 	if old.Recurrence == nil && len(old.Slots) <= 1 {
-		start, err1 := time.ParseInLocation("2006-01-02T15:04", f.Get("start"), agendaZone)
-		end, err2 := time.ParseInLocation("2006-01-02T15:04", f.Get("end"), agendaZone)
+		zone := sdk.Location(r.Context())
+		start, err1 := time.ParseInLocation("2006-01-02T15:04", f.Get("start"), zone)
+		end, err2 := time.ParseInLocation("2006-01-02T15:04", f.Get("end"), zone)
 		if err1 != nil || err2 != nil {
 			return e, bad("slots", "%s", tr(l, "bad_time"))
 		}

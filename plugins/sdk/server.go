@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
+	_ "time/tzdata" // a plugin resolves its tenants' time zones on any machine
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -91,8 +93,7 @@ func (s *server) hostConn() *hostConn {
 
 func (s *server) Handle(ctx context.Context, req *pluginpb.HandleRequest) (resp *pluginpb.HandleResponse, err error) {
 	call := &Call{
-		Tenant: Tenant{ID: req.GetTenant().GetId(), Slug: req.GetTenant().GetSlug(), Name: req.GetTenant().GetName(),
-			Locale: req.GetTenant().GetLocale()},
+		Tenant: tenantOf(req.GetTenant()),
 		Principal: Principal{Subject: req.GetPrincipal().GetSubject(), Roles: req.GetPrincipal().GetRoles(),
 			Anonymous: req.GetPrincipal().GetAnonymous(), Participant: req.GetPrincipal().GetParticipant(),
 			CSRFToken: req.GetPrincipal().GetCsrfToken()},
@@ -132,7 +133,7 @@ func (s *server) OnEvent(ctx context.Context, req *pluginpb.EventRequest) (*plug
 		return &pluginpb.EventResponse{}, nil
 	}
 	t := req.GetTenant()
-	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
+	call := &Call{Tenant: tenantOf(t),
 		Settings: json.RawMessage(req.GetSettings()), Publisher: req.GetPublisher()}
 	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
 	ctx = context.WithValue(ctx, loggerKey{}, s.impl.Logger)
@@ -144,7 +145,7 @@ func (s *server) OnLifecycle(ctx context.Context, req *pluginpb.LifecycleRequest
 		return &pluginpb.LifecycleResponse{}, nil
 	}
 	t := req.GetTenant()
-	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
+	call := &Call{Tenant: tenantOf(t),
 		Settings: json.RawMessage(req.GetSettings())}
 	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
 	ctx = context.WithValue(ctx, loggerKey{}, s.impl.Logger)
@@ -157,7 +158,7 @@ func (s *server) RunJob(ctx context.Context, req *pluginpb.JobRequest) (resp *pl
 		return nil, status.Errorf(codes.NotFound, "no job %q here", req.GetName())
 	}
 	t := req.GetTenant()
-	call := &Call{Tenant: Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale()},
+	call := &Call{Tenant: tenantOf(t),
 		Settings: json.RawMessage(req.GetSettings())}
 	ctx = withCall(ctx, call, &HostServices{token: req.GetCallToken(), conn: s.hostConn()})
 	ctx = context.WithValue(ctx, loggerKey{}, s.impl.Logger.With("job", req.GetName()))
@@ -249,6 +250,24 @@ type Tenant struct {
 	Slug   string
 	Name   string
 	Locale string
+	// TimeZone is the tenant's IANA time zone (Europe/Paris, America/Cayenne…); Location(ctx)
+	// resolves it.
+	TimeZone string
+}
+
+func tenantOf(t *pluginpb.Tenant) Tenant {
+	return Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale(), TimeZone: t.GetTimeZone()}
+}
+
+// Location is the time zone of the tenant of the call (in handlers, hooks, jobs and events):
+// read the dates people type and show dates in it. UTC when the host names none.
+func Location(ctx context.Context) *time.Location {
+	if tz := CallOf(ctx).Tenant.TimeZone; tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			return l
+		}
+	}
+	return time.UTC
 }
 
 // Principal is who makes the request, as the host authenticated them.

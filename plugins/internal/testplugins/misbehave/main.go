@@ -36,7 +36,8 @@ func main() {
 	mux.HandleFunc("GET /api/ok", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Set-Cookie", "stolen=1")
-		fmt.Fprintf(w, `{"ok":true,"tenant":%q}`, sdk.CallOf(r.Context()).Tenant.Slug)
+		t := sdk.CallOf(r.Context()).Tenant
+		fmt.Fprintf(w, `{"ok":true,"tenant":%q,"time_zone":%q,"now_offset":%d}`, t.Slug, t.TimeZone, offset(r.Context()))
 	})
 	mux.HandleFunc("GET /api/hang", func(w http.ResponseWriter, r *http.Request) { time.Sleep(time.Hour) })
 	mux.HandleFunc("GET /api/huge", func(w http.ResponseWriter, r *http.Request) {
@@ -137,11 +138,35 @@ func main() {
 	m.Jobs = []*sdk.Job{{Name: "tick", EverySeconds: 1, Description: "Counts its runs"}, {Name: "boom", EverySeconds: 1}}
 	sdk.Serve(sdk.Plugin{Manifest: m, Handler: mux,
 		// Each tenant's lifecycle events, appended to its "lifecycle" key.
-		OnLifecycle: func(ctx context.Context, event string) error { return appendKey(ctx, "lifecycle", event) },
+		OnLifecycle: func(ctx context.Context, event string) error {
+			if err := seen(ctx, "lifecycle-tenant"); err != nil {
+				return err
+			}
+			return appendKey(ctx, "lifecycle", event)
+		},
 		Jobs: map[string]func(context.Context) error{
-			"tick": func(ctx context.Context) error { return appendKey(ctx, "ticks", "t") },
+			"tick": func(ctx context.Context) error {
+				if err := seen(ctx, "job-tenant"); err != nil {
+					return err
+				}
+				return appendKey(ctx, "ticks", "t")
+			},
 			"boom": func(context.Context) error { return errors.New("the boom job always fails") },
 		}})
+}
+
+// seen stores the tenant as the call describes it ("slug|name|locale|time zone"), for tests to
+// check that hooks and jobs know as much of their tenant as requests do.
+func seen(ctx context.Context, key string) error {
+	t := sdk.CallOf(ctx).Tenant
+	_, err := sdk.Host(ctx).Storage().Put(ctx, key, []byte(strings.Join([]string{t.Slug, t.Name, t.Locale, t.TimeZone}, "|")))
+	return err
+}
+
+// offset is the tenant's offset from UTC now, in seconds, as sdk.Location resolves it.
+func offset(ctx context.Context) int {
+	_, off := time.Now().In(sdk.Location(ctx)).Zone()
+	return off
 }
 
 // appendKey appends ",value" to a stored key, with compare-and-set so concurrent runs would show.
