@@ -91,7 +91,7 @@ func New(t testing.TB, plugin string) *Host {
 
 // Citizen is a call from a signed-in citizen of a tenant.
 func Citizen(tenantID int64, slug string) sdk.Call {
-	return sdk.Call{Tenant: sdk.Tenant{ID: tenantID, Slug: slug, Name: slug, Locale: "fr"}, Locale: "fr", Kind: sdk.API,
+	return sdk.Call{Tenant: sdk.Tenant{ID: tenantID, Slug: slug, Name: slug, Locale: "fr", TimeZone: "Europe/Paris"}, Locale: "fr", Kind: sdk.API,
 		Principal: sdk.Principal{Subject: "user:" + slug + "-citizen", Roles: []string{"citizen"}, CSRFToken: "csrf"},
 		Settings:  json.RawMessage("{}")}
 }
