@@ -37,14 +37,15 @@ func (h *Host) Publish(tenantID int64, from, name string, payload []byte) {
 			if err != nil || !enabled {
 				continue
 			}
-			h.deliver(ctx, tenantID, p.Name, publisher, name, payload, settings)
+			h.deliver(ctx, tenantID, p, publisher, name, payload, settings)
 		}
 	}()
 }
 
-func (h *Host) deliver(ctx context.Context, tenantID int64, plugin, publisher, name string, payload []byte, settings string) {
+func (h *Host) deliver(ctx context.Context, tenantID int64, p Plugin, publisher, name string, payload []byte, settings string) {
+	plugin := p.Name
 	sctx, cancel := context.WithTimeout(ctx, h.limits.StartTimeout)
-	l, done, err := h.process(plugin).client(sctx)
+	l, done, err := h.processFor(p, tenantID).client(sctx)
 	cancel()
 	if err != nil {
 		h.m.errors.WithLabelValues(plugin, "down").Inc()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/plugins/sdk"
 )
 
 // Limits bound what a plugin may cost the host.
@@ -37,6 +38,9 @@ type Limits struct {
 	JobTick        time.Duration
 	MinJobInterval time.Duration
 	JobTimeout     time.Duration
+	// IdleStop is how long a process of a plugin isolated per tenant may go without calls
+	// before it is stopped (the tenant's next call starts it again).
+	IdleStop time.Duration
 }
 
 // DefaultLimits are the limits of a production host.
@@ -54,6 +58,7 @@ func DefaultLimits() Limits {
 		JobTick:          5 * time.Second,
 		MinJobInterval:   time.Minute,
 		JobTimeout:       time.Minute,
+		IdleStop:         10 * time.Minute,
 	}
 }
 
@@ -80,7 +85,7 @@ type Host struct {
 	calls  *callRegistry
 
 	mu    sync.Mutex
-	procs map[string]*process
+	procs map[procKey]*process
 
 	enabled *enabledCache
 
@@ -105,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h := &Host{
 		db: cfg.DB, log: cfg.Log, audit: cfg.Audit, authz: cfg.Authz, limits: cfg.Limits,
-		calls: newCallRegistry(), procs: map[string]*process{}, enabled: newEnabledCache(),
+		calls: newCallRegistry(), procs: map[procKey]*process{}, enabled: newEnabledCache(),
 		stop: make(chan struct{}), known: map[string]installedSig{}, node: nodeName(), sealer: newSealer(cfg.Secret),
 	}
 	reg := cfg.Registry
@@ -179,18 +184,102 @@ func (h *Host) watch() {
 		for _, p := range procs {
 			p.check()
 		}
+		h.StopIdle()
 	}
 }
 
-func (h *Host) process(name string) *process {
+// StopIdle stops the processes of plugins isolated per tenant that had no call for
+// Limits.IdleStop (the health loop calls it at every tick), and returns how many it stopped.
+func (h *Host) StopIdle() int {
+	h.mu.Lock()
+	procs := make([]*process, 0, len(h.procs))
+	for k, p := range h.procs {
+		if k.tenant != 0 {
+			procs = append(procs, p)
+		}
+	}
+	h.mu.Unlock()
+	stopped, running := 0, map[string]int{}
+	for _, p := range procs {
+		if p.stopIfIdle(h.limits.IdleStop) {
+			stopped++
+			h.log.Info("plugin process stopped after being idle", "plugin", p.name, "tenant", p.tenant)
+		}
+		if p.isRunning() {
+			running[p.name]++
+		}
+	}
+	h.m.setTenantProcesses(running)
+	return stopped
+}
+
+// procKey names a process: a plugin's only process (tenant 0), or, for a plugin isolated per
+// tenant, the process of one tenant.
+type procKey struct {
+	plugin string
+	tenant int64
+}
+
+// process is a plugin's shared process.
+func (h *Host) process(name string) *process { return h.processAt(procKey{plugin: name}) }
+
+// processFor is the process that serves p's calls for a tenant: the shared one, or the
+// tenant's own when the plugin's manifest asks for isolation per tenant.
+func (h *Host) processFor(p Plugin, tenantID int64) *process {
+	if p.Manifest.GetIsolation() == sdk.IsolationTenant {
+		return h.processAt(procKey{plugin: p.Name, tenant: tenantID})
+	}
+	return h.process(p.Name)
+}
+
+func (h *Host) processAt(k procKey) *process {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	p, ok := h.procs[name]
+	p, ok := h.procs[k]
 	if !ok {
-		p = newProcess(h, name)
-		h.procs[name] = p
+		p = newProcess(h, k.plugin, k.tenant)
+		h.procs[k] = p
 	}
 	return p
+}
+
+// upgrade moves every process of a plugin on this node to the binary now in the catalogue
+// (see process.upgrade). A process of the wrong kind for the new manifest (shared while the new
+// version asks for isolation per tenant, or the reverse) is stopped; calls start the right one.
+func (h *Host) upgrade(p Plugin) {
+	isolated := p.Manifest.GetIsolation() == sdk.IsolationTenant
+	for _, proc := range h.processesOf(p.Name) {
+		if (proc.tenant != 0) == isolated {
+			proc.upgrade(p)
+		} else {
+			proc.reset()
+		}
+	}
+}
+
+// reset stops every process of a plugin on this node; the next calls start them afresh.
+func (h *Host) reset(name string) {
+	for _, proc := range h.processesOf(name) {
+		proc.reset()
+	}
+}
+
+// processesOf lists every process of a plugin on this node (the shared one, each tenant's).
+func (h *Host) processesOf(name string) []*process {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*process
+	for k, p := range h.procs {
+		if k.plugin == name {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		p := newProcess(h, name, 0)
+		h.procs[procKey{plugin: name}] = p
+		out = append(out, p)
+	}
+	return out
 }
 
 // ensureGatePermissions lets requests reach the plugin routes' handler, which then checks

@@ -21,6 +21,7 @@ import (
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/store"
+	"github.com/concorde-civic/concorde/plugins/sdk"
 	"github.com/concorde-civic/concorde/plugins/sdk/pluginpb"
 	"github.com/concorde-civic/concorde/tenants"
 )
@@ -152,7 +153,7 @@ func (h *Host) Install(ctx context.Context, actor, path string) (Plugin, error) 
 	if err != nil {
 		return Plugin{}, errs.Field("path", "cannot read %s: %v", abs, err)
 	}
-	l, err := h.launch(ctx, "install", abs, sum)
+	l, err := h.launch(ctx, "install", 0, abs, sum)
 	if err != nil {
 		return Plugin{}, errs.Wrap(errs.Invalid, err, "the plugin at %s did not start or describe itself: %v", abs, err)
 	}
@@ -188,7 +189,7 @@ func (h *Host) Install(ctx context.Context, actor, path string) (Plugin, error) 
 		return Plugin{}, err
 	}
 	h.remember(p)
-	h.process(p.Name).upgrade(p)
+	h.upgrade(p)
 	return p, nil
 }
 
@@ -244,6 +245,11 @@ func ValidateManifest(m *pluginpb.Manifest) error {
 		if newer {
 			return errs.Field("min_host_version", "plugin %s needs host %s or later; this host is %s: upgrade Concorde first", m.GetName(), v, HostVersion)
 		}
+	}
+	switch m.GetIsolation() {
+	case "", sdk.IsolationShared, sdk.IsolationTenant:
+	default:
+		return errs.Field("isolation", "plugin %s: isolation %q must be %q or %q", m.GetName(), m.GetIsolation(), sdk.IsolationShared, sdk.IsolationTenant)
 	}
 	jobs := map[string]bool{}
 	for _, j := range m.GetJobs() {

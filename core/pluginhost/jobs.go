@@ -216,7 +216,7 @@ func (h *Host) runJob(ctx context.Context, r jobRow, now time.Time) {
 
 func (h *Host) callJob(ctx context.Context, p Plugin, r jobRow) (string, error) {
 	sctx, cancel := context.WithTimeout(ctx, h.limits.StartTimeout)
-	l, done, err := h.process(p.Name).client(sctx)
+	l, done, err := h.processFor(p, r.TenantID).client(sctx)
 	cancel()
 	if err != nil {
 		return "", err
@@ -248,7 +248,7 @@ func (h *Host) lifecycle(ctx context.Context, p Plugin, tenantID int64, event, s
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, h.limits.StartTimeout)
-	l, done, err := h.process(p.Name).client(sctx)
+	l, done, err := h.processFor(p, tenantID).client(sctx)
 	cancel()
 	if err != nil {
 		h.log.Warn("plugin lifecycle: plugin down", "plugin", p.Name, "event", event, "error", err.Error())

@@ -26,6 +26,8 @@ type hostMetrics struct {
 	restarts *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	state    *prometheus.GaugeVec
+	// tenantProcs counts the running processes of plugins isolated per tenant.
+	tenantProcs *prometheus.GaugeVec
 
 	dropped *prometheus.CounterVec
 
@@ -35,6 +37,8 @@ type hostMetrics struct {
 	log *slog.Logger
 	mu  sync.Mutex
 	own map[string][]ownFamily // the plugins' own metrics, last collected
+	// isolated are the plugins seen with processes per tenant.
+	isolated map[string]bool
 }
 
 var states = []string{Stopped, Starting, Running, Restarting, Failed}
@@ -53,16 +57,18 @@ func newHostMetrics(reg *prometheus.Registry, h *Host) *hostMetrics {
 			Help: "Plugin processes that crashed or did not start."}, []string{"plugin"}),
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "concorde_plugin_state",
 			Help: "1 for the state each plugin's process is in (stopped, starting, running, restarting, failed)."}, []string{"plugin", "state"}),
+		tenantProcs: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "concorde_plugin_tenant_processes",
+			Help: "Running processes of a plugin isolated per tenant (one per tenant in use) on this node."}, []string{"plugin"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "concorde_plugin_metric_families_dropped_total",
 			Help: "Plugin metric families left out of /metrics, by plugin and reason (conflict, inconsistent, unparsable, too_many_series)."}, []string{"plugin", "reason"}),
 		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "concorde_plugin_job_runs_total",
 			Help: "Runs of plugins' scheduled jobs, all tenants together, by plugin, job and result (ok, error)."}, []string{"plugin", "job", "result"}),
 		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "concorde_plugin_job_duration_seconds",
 			Help: "Time plugins' scheduled jobs took.", Buckets: prometheus.DefBuckets}, []string{"plugin"}),
-		own: map[string][]ownFamily{},
+		own: map[string][]ownFamily{}, isolated: map[string]bool{},
 		log: h.log,
 	}
-	reg.MustRegister(m.calls, m.errors, m.latency, m.restarts, m.failures, m.state, m.dropped, m.jobRuns, m.jobDuration, &ownCollector{m})
+	reg.MustRegister(m.calls, m.errors, m.latency, m.restarts, m.failures, m.state, m.tenantProcs, m.dropped, m.jobRuns, m.jobDuration, &ownCollector{m})
 	return m
 }
 
@@ -73,6 +79,22 @@ func (m *hostMetrics) setState(plugin, state string) {
 			v = 1
 		}
 		m.state.WithLabelValues(plugin, s).Set(v)
+	}
+}
+
+// setTenantProcesses sets the count of running processes of each plugin isolated per tenant;
+// plugins that no longer run any go to 0.
+func (m *hostMetrics) setTenantProcesses(running map[string]int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for plugin := range m.isolated {
+		if _, ok := running[plugin]; !ok {
+			m.tenantProcs.WithLabelValues(plugin).Set(0)
+		}
+	}
+	for plugin, n := range running {
+		m.tenantProcs.WithLabelValues(plugin).Set(float64(n))
+		m.isolated[plugin] = true
 	}
 }
 

@@ -37,6 +37,8 @@ func TestMain(m *testing.M) {
 		"misbehave": {misbehave},
 		// The same plugin, another version (another checksum), for upgrades.
 		"misbehave-v2": {"-ldflags", "-X main.version=0.0.2", misbehave},
+		// The same plugin isolated per tenant: one process per tenant.
+		"misbehave-isolated": {"-ldflags", "-X main.version=0.0.3 -X main.isolation=tenant", misbehave},
 	} {
 		out := filepath.Join(dir, name)
 		if b, err := exec.Command("go", append([]string{"build", "-o", out}, args...)...).CombinedOutput(); err != nil {

@@ -49,12 +49,12 @@ func (l *launched) kill() {
 
 // launch starts the binary at path, checking it against sum (hex SHA-256) with go-plugin's
 // SecureConfig and talking to it over gRPC with AutoMTLS, then reads its manifest.
-func (h *Host) launch(ctx context.Context, name, path, sum string) (*launched, error) {
+func (h *Host) launch(ctx context.Context, name string, tenant int64, path, sum string) (*launched, error) {
 	checksum, err := hex.DecodeString(sum)
 	if err != nil || len(checksum) != sha256.Size {
 		return nil, fmt.Errorf("plugin %s: bad recorded checksum %q", name, sum)
 	}
-	hp := &hostPlugin{h: h, plugin: name}
+	hp := &hostPlugin{h: h, plugin: name, tenant: tenant}
 	log := h.log.With("plugin", name)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
@@ -104,6 +104,7 @@ type hostPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	h      *Host
 	plugin string
+	tenant int64 // a process isolated per tenant: its services answer for this tenant only
 }
 
 func (hp *hostPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
@@ -115,7 +116,7 @@ func (hp *hostPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c
 	go broker.AcceptAndServe(d.brokerID, func(opts []grpc.ServerOption) *grpc.Server {
 		s := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxValueBytes+maxBatchOps*(maxKeyBytes+64)+64<<10),
 			grpc.ChainUnaryInterceptor(hp.recoverPanics))...)
-		registerServices(s, hp.h, hp.plugin)
+		registerServices(s, hp.h, hp.plugin, hp.tenant)
 		d.setServer(s)
 		return s
 	})
@@ -163,9 +164,10 @@ func (d *dispensed) stopServer() {
 
 // process supervises the process of one plugin on this node.
 type process struct {
-	h    *Host
-	name string
-	sem  chan struct{} // bounds concurrent calls
+	h      *Host
+	name   string
+	tenant int64         // the tenant it serves alone (isolation per tenant), or 0: every tenant
+	sem    chan struct{} // bounds concurrent calls
 
 	mu          sync.Mutex
 	state       string
@@ -177,10 +179,42 @@ type process struct {
 	restarts    int
 	healthFails int
 	lastErr     string
+	active      int       // calls in flight
+	lastUsed    time.Time // when the last call began
 }
 
-func newProcess(h *Host, name string) *process {
-	return &process{h: h, name: name, state: Stopped, sem: make(chan struct{}, maxConcurrentCalls)}
+func newProcess(h *Host, name string, tenant int64) *process {
+	return &process{h: h, name: name, tenant: tenant, state: Stopped, sem: make(chan struct{}, maxConcurrentCalls)}
+}
+
+// reportState sets the plugin's state gauge. A plugin isolated per tenant has many processes,
+// counted by concorde_plugin_tenant_processes instead; only their failure for good shows.
+func (p *process) reportState(state string) {
+	if p.tenant == 0 || state == Failed {
+		p.h.m.setState(p.name, state)
+	}
+}
+
+func (p *process) isRunning() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state == Running
+}
+
+// stopIfIdle stops a running process that has had no call for idle; its next call starts it
+// again, as at first use. It is no failure: the failure count and the catalogue are untouched.
+func (p *process) stopIfIdle(idle time.Duration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != Running || p.active > 0 || idle <= 0 || time.Since(p.lastUsed) < idle {
+		return false
+	}
+	p.gen++
+	if p.cur != nil {
+		p.cur.kill()
+	}
+	p.cur, p.state = nil, Stopped
+	return true
 }
 
 const (
@@ -193,14 +227,30 @@ type Status struct {
 	State     string `json:"state"`
 	Restarts  int    `json:"restarts"`
 	LastError string `json:"last_error,omitempty"`
+	// TenantProcesses counts the running processes of a plugin isolated per tenant.
+	TenantProcesses int `json:"tenant_processes,omitempty"`
 }
 
-// Status returns the runtime status of a plugin on this node.
+// Status returns the runtime status of a plugin on this node. For a plugin isolated per tenant
+// it sums up its processes: running if any runs, with their restarts and running count.
 func (h *Host) Status(name string) Status {
-	p := h.process(name)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return Status{State: p.state, Restarts: p.restarts, LastError: p.lastErr}
+	rank := map[string]int{Stopped: 0, Failed: 1, Restarting: 2, Starting: 3, Running: 4}
+	st := Status{State: Stopped}
+	for _, p := range h.processesOf(name) {
+		p.mu.Lock()
+		st.Restarts += p.restarts
+		if p.lastErr != "" {
+			st.LastError = p.lastErr
+		}
+		if rank[p.state] > rank[st.State] {
+			st.State = p.state
+		}
+		if p.tenant != 0 && p.state == Running {
+			st.TenantProcesses++
+		}
+		p.mu.Unlock()
+	}
+	return st
 }
 
 // client returns the running process, starting it if it was never started, and the function
@@ -211,7 +261,12 @@ func (p *process) client(ctx context.Context) (*launched, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return l, l.inflight.Done, nil
+	return l, func() {
+		l.inflight.Done()
+		p.mu.Lock()
+		p.active--
+		p.mu.Unlock()
+	}, nil
 }
 
 func (p *process) acquire(ctx context.Context) (*launched, error) {
@@ -226,6 +281,8 @@ func (p *process) acquire(ctx context.Context) (*launched, error) {
 				return nil, errs.E(errs.Unavailable, "the %s feature stopped and is restarting; try again in a moment", p.name)
 			}
 			l.inflight.Add(1)
+			p.active++
+			p.lastUsed = time.Now()
 			p.mu.Unlock()
 			return l, nil
 		case Stopped:
@@ -260,7 +317,7 @@ func (p *process) acquire(ctx context.Context) (*launched, error) {
 func (p *process) beginStartLocked() {
 	p.state = Starting
 	p.started = make(chan struct{})
-	p.h.m.setState(p.name, Starting)
+	p.reportState(Starting)
 	go p.start(p.gen, p.started)
 }
 
@@ -274,7 +331,7 @@ func (p *process) start(gen int, done chan struct{}) {
 	case entry.State == StateFailed:
 		err = fmt.Errorf("marked failed in the catalogue: %s", entry.StateDetail)
 	default:
-		l, err = p.h.launch(ctx, p.name, entry.Path, entry.SHA256)
+		l, err = p.h.launch(ctx, p.name, p.tenant, entry.Path, entry.SHA256)
 		if err == nil && l.manifest.GetName() != p.name {
 			l.kill()
 			err = fmt.Errorf("the binary describes itself as %q, not %q", l.manifest.GetName(), p.name)
@@ -298,7 +355,7 @@ func (p *process) start(gen int, done chan struct{}) {
 		return
 	}
 	p.cur, p.state, p.startedAt, p.healthFails, p.lastErr = l, Running, time.Now(), 0, ""
-	p.h.m.setState(p.name, Running)
+	p.reportState(Running)
 	p.h.log.Info("plugin started", "plugin", p.name, "version", l.manifest.GetVersion())
 	go p.watch(l, gen)
 }
@@ -344,7 +401,7 @@ func (p *process) failLocked(err error) {
 	p.h.m.failures.WithLabelValues(p.name).Inc()
 	if p.failures >= p.h.limits.MaxFailures {
 		p.state = Failed
-		p.h.m.setState(p.name, Failed)
+		p.reportState(Failed)
 		p.h.log.Error("plugin failed for good", "plugin", p.name, "failures", p.failures, "error", p.lastErr)
 		detail := fmt.Sprintf("%d failures in a row; last: %s", p.failures, p.lastErr)
 		go func() {
@@ -356,7 +413,7 @@ func (p *process) failLocked(err error) {
 		return
 	}
 	p.state = Restarting
-	p.h.m.setState(p.name, Restarting)
+	p.reportState(Restarting)
 	wait := p.h.limits.BackoffMin << (p.failures - 1)
 	if wait > p.h.limits.BackoffMax || wait <= 0 {
 		wait = p.h.limits.BackoffMax
@@ -406,7 +463,7 @@ func (p *process) check() {
 		l.client.Kill() // watch sees it exit and restarts it
 		return
 	}
-	if healthy {
+	if healthy && p.tenant == 0 {
 		p.h.m.collect(ctx, p.name, l)
 	}
 }
@@ -420,7 +477,7 @@ func (p *process) reset() {
 		p.cur.kill()
 	}
 	p.cur, p.state, p.failures, p.lastErr = nil, Stopped, 0, ""
-	p.h.m.setState(p.name, Stopped)
+	p.reportState(Stopped)
 	p.h.forgetInstalled(p.name)
 }
 
@@ -437,7 +494,7 @@ func (p *process) upgrade(entry Plugin) {
 		return
 	}
 	ctx := context.Background()
-	l, err := p.h.launch(ctx, p.name, entry.Path, entry.SHA256)
+	l, err := p.h.launch(ctx, p.name, p.tenant, entry.Path, entry.SHA256)
 	if err == nil && l.manifest.GetName() != p.name {
 		l.kill()
 		err = fmt.Errorf("the binary describes itself as %q, not %q", l.manifest.GetName(), p.name)
@@ -504,8 +561,12 @@ func (h *Host) Kill(name string) bool {
 }
 
 // Pid returns the process id of a running plugin, or 0.
-func (h *Host) Pid(name string) int {
-	p := h.process(name)
+func (h *Host) Pid(name string) int { return h.PidOf(name, 0) }
+
+// PidOf returns the process id of the process of a plugin isolated per tenant that serves a
+// tenant (tenant 0: the shared process), or 0 if none runs.
+func (h *Host) PidOf(name string, tenantID int64) int {
+	p := h.processAt(procKey{plugin: name, tenant: tenantID})
 	p.mu.Lock()
 	l := p.cur
 	p.mu.Unlock()

@@ -104,7 +104,7 @@ func (h *Host) Serve(ctx context.Context, req Request) (*Response, error) {
 		return nil, errs.E(errs.TooLarge, "the body is larger than %d KiB", h.limits.MaxRequestBytes>>10)
 	}
 
-	proc := h.process(p.Name)
+	proc := h.processFor(p, req.Tenant.ID)
 	select {
 	case proc.sem <- struct{}{}:
 		defer func() { <-proc.sem }()

@@ -77,10 +77,11 @@ type services struct {
 	pluginpb.UnimplementedStorageServer
 	h      *Host
 	plugin string
+	tenant int64 // set for a process isolated per tenant
 }
 
-func registerServices(s *grpc.Server, h *Host, plugin string) {
-	sv := &services{h: h, plugin: plugin}
+func registerServices(s *grpc.Server, h *Host, plugin string, tenant int64) {
+	sv := &services{h: h, plugin: plugin, tenant: tenant}
 	pluginpb.RegisterStorageServer(s, sv)
 	pluginpb.RegisterConsultationsServer(s, &consultations{services: sv})
 	pluginpb.RegisterAuditServer(s, &auditService{services: sv})
@@ -89,10 +90,11 @@ func registerServices(s *grpc.Server, h *Host, plugin string) {
 	healthpb.RegisterHealthServer(s, health.NewServer())
 }
 
-// scope resolves a call token; only tokens of this plugin's calls in flight pass.
+// scope resolves a call token; only tokens of this plugin's calls in flight pass, and for a
+// process isolated per tenant, only its tenant's.
 func (s *services) scope(token string) (callScope, error) {
 	sc, ok := s.h.calls.lookup(token)
-	if !ok || sc.plugin != s.plugin {
+	if !ok || sc.plugin != s.plugin || (s.tenant != 0 && sc.tenantID != s.tenant) {
 		return callScope{}, status.Error(codes.PermissionDenied, "unknown or expired call token: host services are only available during a call from the host")
 	}
 	return sc, nil

@@ -61,9 +61,9 @@ func (h *Host) apply(ctx context.Context, p Plugin, before installedSig) {
 		if err := h.ensureAllJobs(ctx, p); err != nil {
 			h.log.Error("plugin jobs", "plugin", p.Name, "error", err.Error())
 		}
-		h.process(p.Name).upgrade(p)
+		h.upgrade(p)
 	case before.state == StateFailed:
-		h.process(p.Name).reset()
+		h.reset(p.Name)
 	}
 }
 
@@ -90,7 +90,7 @@ func (h *Host) Reset(ctx context.Context, actor, name string) (Plugin, error) {
 	}
 	p.State, p.StateDetail, p.UpdatedAt = StateInstalled, "", time.Now().UTC()
 	h.remember(p)
-	h.process(name).reset()
+	h.reset(name)
 	return p, nil
 }
 

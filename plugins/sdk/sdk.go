@@ -36,6 +36,15 @@ const ProtocolVersion = 2
 // beside this file says what each version changed.
 const Version = "0.2.0"
 
+// Isolation modes of Manifest.Isolation. IsolationTenant makes the host run one process per
+// tenant, for plugins that hold sensitive data: a tenant's calls, tokens and memory never meet
+// another tenant's in the same process. It costs a process per active tenant (idle ones are
+// stopped after a while and started again by the next call).
+const (
+	IsolationShared = "shared"
+	IsolationTenant = "tenant"
+)
+
 // Lifecycle events a plugin hears of through OnLifecycle.
 const (
 	Enabled         = "enabled"

@@ -98,8 +98,11 @@ type Manifest struct {
 	// lifecycle_hooks says the plugin wants OnLifecycle calls (the SDK sets it when the plugin
 	// has a hook), so the host does not start a plugin only to tell it of a change it ignores.
 	LifecycleHooks bool `protobuf:"varint,12,opt,name=lifecycle_hooks,json=lifecycleHooks,proto3" json:"lifecycle_hooks,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// isolation is "shared" (or empty: one process serves every tenant) or "tenant": the host
+	// runs one process per tenant, which only ever sees that tenant's calls and tokens.
+	Isolation     string `protobuf:"bytes,13,opt,name=isolation,proto3" json:"isolation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Manifest) Reset() {
@@ -214,6 +217,13 @@ func (x *Manifest) GetLifecycleHooks() bool {
 		return x.LifecycleHooks
 	}
 	return false
+}
+
+func (x *Manifest) GetIsolation() string {
+	if x != nil {
+		return x.Isolation
+	}
+	return ""
 }
 
 type Job struct {
@@ -2779,7 +2789,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\fplugin.proto\x12\x12concorde.plugin.v1\"7\n" +
 	"\x0fDescribeRequest\x12$\n" +
-	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\xd1\x03\n" +
+	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"\xef\x03\n" +
 	"\bManifest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x14\n" +
@@ -2793,7 +2803,8 @@ const file_plugin_proto_rawDesc = "" +
 	"\x10protocol_version\x18\n" +
 	" \x01(\rR\x0fprotocolVersion\x12(\n" +
 	"\x10min_host_version\x18\v \x01(\tR\x0eminHostVersion\x12'\n" +
-	"\x0flifecycle_hooks\x18\f \x01(\bR\x0elifecycleHooks\"`\n" +
+	"\x0flifecycle_hooks\x18\f \x01(\bR\x0elifecycleHooks\x12\x1c\n" +
+	"\tisolation\x18\r \x01(\tR\tisolation\"`\n" +
 	"\x03Job\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
 	"\revery_seconds\x18\x02 \x01(\x03R\feverySeconds\x12 \n" +

@@ -18,6 +18,9 @@ import (
 // version is set with -ldflags "-X main.version=…" to build another version of the same plugin.
 var version = "0.0.1"
 
+// isolation is set with -ldflags "-X main.isolation=tenant" to build the plugin isolated per tenant.
+var isolation = ""
+
 func main() {
 	get := func(path string) *sdk.Route {
 		return &sdk.Route{Method: "GET", Path: path, Kind: kindOf(path), Object: "things", Action: sdk.Read}
@@ -28,7 +31,7 @@ func main() {
 			{Object: "things", Action: sdk.Create, DefaultRoles: []string{"citizen", "tenant-admin"}},
 		},
 		Routes: []*sdk.Route{get("/api/ok"), get("/api/hang"), get("/api/huge"), get("/api/malformed"), get("/api/badstatus"),
-			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/settings"), get("/api/panic"), get("/api/slow"), get("/api/version"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/tokens"), get("/api/redirect"),
+			get("/api/badheader"), get("/api/stdout"), get("/api/forge"), get("/api/settings"), get("/api/panic"), get("/api/slow"), get("/api/version"), get("/api/kv"), get("/api/expired-token"), get("/page"), get("/tokens"), get("/api/redirect"), get("/api/hold"), get("/api/steal"),
 			{Method: "POST", Path: "/api/kv", Kind: "api", Object: "things", Action: sdk.Create}},
 	}
 	var leaked *sdk.HostServices
@@ -122,6 +125,25 @@ func main() {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"forged_refused":%v,"own_refused":%v}`, forged != nil, own != nil)
 	})
+	// A call that keeps its token in flight for a while (held), and a call of another tenant
+	// that uses the held token: in one shared process it works (the documented trust model);
+	// isolated per tenant, the other tenant's process never sees the token.
+	var held *sdk.HostServices
+	mux.HandleFunc("GET /api/hold", func(w http.ResponseWriter, r *http.Request) {
+		held = sdk.Host(r.Context())
+		time.Sleep(600 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"held":true}`))
+	})
+	mux.HandleFunc("GET /api/steal", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if held == nil {
+			w.Write([]byte(`{"stolen":false,"why":"no token held in this process"}`))
+			return
+		}
+		_, err := held.Storage().Put(r.Context(), "stolen", []byte("by "+sdk.CallOf(r.Context()).Tenant.Slug))
+		fmt.Fprintf(w, `{"stolen":%v}`, err == nil)
+	})
 	// A token kept from an earlier call must not work any more.
 	mux.HandleFunc("GET /api/expired-token", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -132,6 +154,7 @@ func main() {
 		_, _, err := leaked.Storage().Get(r.Context(), "k")
 		fmt.Fprintf(w, `{"refused":%v}`, err != nil)
 	})
+	m.Isolation = isolation
 	m.SettingsSchema = `{"type":"object","properties":{` +
 		`"api_key":{"type":"string","writeOnly":true,"minLength":10,"title":"API key"},` +
 		`"greeting":{"type":"string","default":"bonjour"}}}`
