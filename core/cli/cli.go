@@ -158,8 +158,8 @@ func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 func commands() map[string]command {
 	var (
 		slug, kind, name, locale, timeZone, email, role, password, tokenName string
-		hosts                                                      multi
-		check                                                      bool
+		hosts                                                                multi
+		check                                                                bool
 	)
 	var headFile string
 	list := []command{
