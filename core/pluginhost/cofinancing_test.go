@@ -8,8 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -396,6 +398,115 @@ func TestCofinancing_RulesThroughTheHost(t *testing.T) {
 	for _, want := range []string{"cofinancing.project.create", "cofinancing.project.close", "cofinancing.pledge.confirm", "cofinancing.fund.create"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("audit log lacks %s", want)
+		}
+	}
+}
+
+// TestCofinancing_StaffScreensThroughForms: a tenant admin runs a project from the staff
+// screen's forms, amounts typed the French way; a citizen pledges through the project page.
+func TestCofinancing_StaffScreensThroughForms(t *testing.T) {
+	w, base := cofinancingWorld(t, "sqlite")
+	a := w.A
+	admin, cit := a.Tokens[authz.TenantAdmin], a.Tokens[authz.Citizen]
+	deadline := time.Now().Add(48 * time.Hour).In(time.UTC).Format("2006-01-02T15:04")
+	project := url.Values{"title": {"Affiches du festival"}, "description": {"Impression"}, "deadline": {deadline},
+		"line_label": {"Impression", "Collage", "", "", ""}, "line_amount": {"15,00", "5", "", "", ""},
+		"line_kind": {"minimum", "optimum", "minimum", "minimum", "minimum"}, "source_kind": {"none"}}
+	if res := w.form(a, "/p/cofinancing/staff/projects", cit, project); res.Status != 403 {
+		t.Errorf("citizen on a staff form: %d", res.Status)
+	}
+	bad := url.Values{}
+	for k, v := range project {
+		bad[k] = v
+	}
+	bad["line_amount"] = []string{"quinze", "5", "", "", ""}
+	if res := w.form(a, "/p/cofinancing/staff/projects", admin, bad); res.Status != 400 || !strings.Contains(string(res.Body), "Donnez au moins un poste") {
+		t.Errorf("bad amount: %d %s", res.Status, res.Body)
+	}
+	if res := w.form(a, "/p/cofinancing/staff/projects", admin, project); res.Status != 303 || res.Header.Get("Location") != "/p/cofinancing/staff?done=created" {
+		t.Fatalf("create: %d %v %s", res.Status, res.Header, res.Body)
+	}
+	var list struct {
+		Projects []struct {
+			ID, Status string
+			Minimum    int64 `json:"minimum_cents"`
+			Optimum    int64 `json:"optimum_cents"`
+		}
+	}
+	call(t, base, a.Host, "GET", api+"/projects", admin, nil, &list)
+	if len(list.Projects) != 1 || list.Projects[0].Minimum != 1500 || list.Projects[0].Optimum != 2000 || list.Projects[0].Status != "draft" {
+		t.Fatalf("projects: %+v", list)
+	}
+	id := list.Projects[0].ID
+	if res := w.get(a, "/p/cofinancing/", ""); strings.Contains(string(res.Body), "Affiches du festival") {
+		t.Error("a draft is on the public list")
+	}
+	steps := []struct {
+		path string
+		form url.Values
+		done string
+	}{
+		{"/p/cofinancing/staff/projects/" + id + "/open", url.Values{}, "opened"},
+		{"/p/cofinancing/staff/funds", url.Values{"name": {"Fonds affiches"}, "budget": {"50"}, "kind": {"factor"}, "factor": {"1"}, "cap_per_pledge": {"10"}}, "fund"},
+	}
+	for _, s := range steps {
+		if res := w.form(a, s.path, admin, s.form); res.Status != 303 || res.Header.Get("Location") != "/p/cofinancing/staff?done="+s.done {
+			t.Fatalf("%s: %d %s", s.path, res.Status, res.Body)
+		}
+	}
+	var funds struct{ Funds []cofFund }
+	call(t, base, a.Host, "GET", api+"/funds", "", nil, &funds)
+	if len(funds.Funds) != 1 || funds.Funds[0].Budget != 5000 {
+		t.Fatalf("funds: %+v", funds)
+	}
+	if res := w.form(a, "/p/cofinancing/staff/funds/"+funds.Funds[0].ID+"/projects", admin, url.Values{"project_id": {id}}); res.Status != 303 {
+		t.Fatalf("attach: %d %s", res.Status, res.Body)
+	}
+	staff := string(w.get(a, "/p/cofinancing/staff", admin).Body)
+	if !strings.Contains(staff, "Co-financement : espace équipe") || !strings.Contains(staff, "Fonds affiches") {
+		t.Errorf("staff screen: %s", staff)
+	}
+	// A citizen's pledge through the page's form: 12 € + 8 € matched (the cap is 10 €, but the
+	// project's optimum is 20 €) ≥ 15 €.
+	res := w.form(a, "/p/cofinancing/projects/"+id+"/pledges", cit, url.Values{"amount": {"12"}, "idempotency_key": {"page-form-key-1"}})
+	if res.Status != 303 {
+		t.Fatalf("pledge through the page: %d %s", res.Status, res.Body)
+	}
+	if res := w.form(a, "/p/cofinancing/projects/"+id+"/pledges", cit, url.Values{"amount": {"100"}, "idempotency_key": {"page-form-key-2"}}); res.Status != 400 ||
+		!strings.Contains(string(res.Body), "ne dépasse pas ce qu&#39;il manque au projet") {
+		t.Errorf("pledge over the optimum: %d %s", res.Status, res.Body)
+	}
+	if res := w.form(a, "/p/cofinancing/staff/projects/"+id+"/close", admin, url.Values{}); res.Status != 303 {
+		t.Fatalf("close: %d %s", res.Status, res.Body)
+	}
+	staff = string(w.get(a, "/p/cofinancing/staff", admin).Body)
+	m := regexp.MustCompile(`action="/p/cofinancing/staff/pledges/([^"]+)/confirm"`).FindStringSubmatch(staff)
+	if m == nil {
+		t.Fatalf("no pledge to confirm on the staff screen: %s", staff)
+	}
+	if res := w.form(a, "/p/cofinancing/staff/pledges/"+m[1]+"/confirm", admin, url.Values{}); res.Status != 303 {
+		t.Fatalf("confirm: %d %s", res.Status, res.Body)
+	}
+	if res := w.form(a, "/p/cofinancing/staff/projects/"+id+"/disbursements", admin, url.Values{"amount": {"20,01"}, "purpose": {"Imprimeur"}}); res.Status != 400 {
+		t.Errorf("disbursing more than available: %d %s", res.Status, res.Body)
+	}
+	if res := w.form(a, "/p/cofinancing/staff/projects/"+id+"/disbursements", admin, url.Values{"amount": {"20"}, "purpose": {"Imprimeur"}}); res.Status != 303 {
+		t.Fatalf("disburse: %d %s", res.Status, res.Body)
+	}
+	var p struct {
+		Status    string
+		Confirmed int64 `json:"confirmed_cents"`
+		Disbursed int64 `json:"disbursed_cents"`
+		Matched   int64 `json:"matched_cents"`
+	}
+	call(t, base, a.Host, "GET", api+"/projects/"+id, "", nil, &p)
+	if p.Status != "funded" || p.Confirmed != 1200 || p.Matched != 800 || p.Disbursed != 2000 {
+		t.Errorf("project after the staff's work: %+v", p)
+	}
+	page := string(w.get(a, "/p/cofinancing/projects/"+id, "").Body)
+	for _, want := range []string{"Financé", "Dépense : Imprimeur", "Versement reçu", "Fonds affiches"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("project page lacks %q", want)
 		}
 	}
 }

@@ -656,3 +656,67 @@ func TestPages_FrenchAmountsAndPledgeForm(t *testing.T) {
 		t.Errorf("English page: %s", rec.Body)
 	}
 }
+
+func TestSettle_CarriesOnAnInterruptedRelease(t *testing.T) {
+	e := newEnv(t)
+	p := e.openProject(1)
+	f := e.fund(1, 5000, map[string]any{"kind": "factor", "factor": 1}, p.ID)
+	for i := range 3 {
+		e.pledge(person1(1, fmt.Sprintf("u%d", i)), p.ID, 1000, fmt.Sprintf("interrupt-%d", i))
+	}
+	ctx := e.h.Context(context.Background(), admin(1))
+	e.advance(8 * 24 * time.Hour)
+	// A run that stopped after deciding the failure and releasing one pledge: the project is
+	// failed and unsettled, two pledges still active.
+	err := e.s.run(ctx, func(t *txn) error {
+		sp, err := getProject(t, p.ID)
+		if err != nil {
+			return err
+		}
+		sp.Status, sp.Settled = statusFailed, false
+		t.put(projectKey(p.ID), sp)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pls, _ := e.s.pledgesOf(ctx, p.ID)
+	if err := e.s.run(ctx, func(t *txn) error {
+		pl, err := getPledge(t, pls[0].ID)
+		if err != nil {
+			return err
+		}
+		sp, err := getProject(t, p.ID)
+		if err != nil {
+			return err
+		}
+		if err := unwind(t, &sp, &pl, moveRelease, pledgeReleased); err != nil {
+			return err
+		}
+		t.put(projectKey(p.ID), sp)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.s.settle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := e.project(1, p.ID)
+	if got.Status != statusFailed || !got.Settled || got.PledgedCents != 0 || got.ReleasedCents != 3000 || got.ReturnedCents != 3000 {
+		t.Errorf("after the next run: %+v", got)
+	}
+	if fd := e.getFund(1, f.ID); fd.CommittedCents != 0 {
+		t.Errorf("fund: %+v", fd)
+	}
+	releases := 0
+	for _, en := range e.h.Stored(1, ledgerPrefix) {
+		var le LedgerEntry
+		_ = json.Unmarshal(en.Value, &le)
+		if le.Kind == moveRelease {
+			releases++
+		}
+	}
+	if releases != 3 {
+		t.Errorf("%d release entries, want 3", releases)
+	}
+}

@@ -118,7 +118,7 @@ const publicTemplates = `
 <div class="table-wrap"><table class="table" id="ledger">
 <thead><tr><th scope="col">#</th><th scope="col">{{t "when"}}</th><th scope="col">{{t "what"}}</th><th scope="col">{{t "who"}}</th><th scope="col">{{t "amount"}}</th><th scope="col">{{t "hash"}}</th></tr></thead>
 <tbody>{{range .Ledger}}<tr><td>{{.Seq}}</td><td><time datetime="{{iso .At}}">{{when .At}}</time></td><td>{{t (printf "move_%s" .Kind)}}{{if .Purpose}} : {{.Purpose}}{{end}}</td>
-<td>{{if eq .Backer "anonyme"}}{{t "anonymous"}}{{else}}{{.Backer}}{{end}}</td><td>{{eur .AmountCents}}</td><td><code title="{{.Hash}}">{{short .Hash}}</code></td></tr>{{end}}</tbody>
+<td>{{if .Fund}}{{index $.FundNames .Fund}}{{else if eq .Backer "anonyme"}}{{t "anonymous"}}{{else}}{{.Backer}}{{end}}</td><td>{{eur .AmountCents}}</td><td><code title="{{.Hash}}">{{short .Hash}}</code></td></tr>{{end}}</tbody>
 </table></div>{{end}}
 </section>
 </article>
@@ -255,6 +255,7 @@ type projectPage struct {
 	Done, DoneMatched  int64
 	Backers            []Pledge
 	Funds              []Fund
+	FundNames          map[string]string
 	Ledger             []publicEntry
 }
 
@@ -277,9 +278,11 @@ func (s *service) projectData(r *http.Request) (projectPage, error) {
 			d.Backers = append(d.Backers, pl.Pledge)
 		}
 	}
+	d.FundNames = map[string]string{}
 	for _, fid := range p.Funds {
 		if f, err := s.loadFund(ctx, fid); err == nil {
 			d.Funds = append(d.Funds, f)
+			d.FundNames[f.ID] = f.Name
 		}
 	}
 	return d, nil

@@ -763,6 +763,9 @@ func unwind(t *txn, sp *storedProject, pl *storedPledge, kind, status string) er
 		if ok, err := t.get(fundKey(m.Fund), &f); err != nil || !ok {
 			return cmpErr(err, errors.New("a pledge names a missing fund"))
 		}
+		if f.PerProject == nil {
+			f.PerProject = map[string]int64{}
+		}
 		f.CommittedCents -= m.Cents
 		f.PerProject[sp.ID] -= m.Cents
 		t.put(fundKey(m.Fund), f)
