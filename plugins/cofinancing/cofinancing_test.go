@@ -558,7 +558,31 @@ func TestConcurrentPledges_FundNeverOvercommits(t *testing.T) {
 			codes[i], _ = e.pledge(person1(1, fmt.Sprintf("u%d", i%50)), p.ID, 100+int64(i), fmt.Sprintf("conc-key-%04d", i))
 		}()
 	}
+	// An auditor verifies the ledger while the pledges come in: a write in progress is never
+	// taken for a broken chain.
+	stop := make(chan struct{})
+	audited := make(chan int)
+	go func() {
+		n := 0
+		defer func() { audited <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			code, b := e.do(admin(1), "GET", "/api/ledger/verify", nil)
+			var v Verification
+			if code != 200 || json.Unmarshal(b, &v) != nil || !v.OK {
+				t.Errorf("verify during the pledges: %d %s", code, b)
+				return
+			}
+			n++
+		}
+	}()
 	wg.Wait()
+	close(stop)
+	t.Logf("%d verifications during the pledges", <-audited)
 	var sum, matched int64
 	ctx := e.h.Context(context.Background(), admin(1))
 	pls, err := e.s.pledgesOf(ctx, p.ID)

@@ -109,26 +109,44 @@ func verify(entries []LedgerEntry, h head, headFound bool) Verification {
 	return Verification{OK: true, Entries: n, Head: prev}
 }
 
-// readLedger reads every entry and the head, in order.
-// An entry that is not even JSON keeps its place with sequence number -1, so verify reports it.
+// readLedger reads every entry and the head, in order. The head is read before and after
+// the entries (appends change both at once): when they differ, something was appended
+// meanwhile and it reads again, so a verification never mistakes a write in progress for a
+// broken chain. An entry that is not even JSON keeps its place with sequence number -1, so
+// verify reports it.
 func readLedger(ctx context.Context) ([]LedgerEntry, head, bool, error) {
 	st := sdk.Host(ctx).Storage()
-	var h head
-	_, found, err := st.GetJSON(ctx, ledgerHead, &h)
-	if err != nil {
-		return nil, h, false, err
-	}
-	raw, err := st.ListAll(ctx, ledgerPrefix)
-	if err != nil {
-		return nil, h, false, err
-	}
-	out := make([]LedgerEntry, 0, len(raw))
-	for _, r := range raw {
-		var e LedgerEntry
-		if err := json.Unmarshal(r.Value, &e); err != nil {
-			e = LedgerEntry{Seq: -1}
+	for attempt := 0; ; attempt++ {
+		before, found, err := st.Get(ctx, ledgerHead)
+		if err != nil {
+			return nil, head{}, false, err
 		}
-		out = append(out, e)
+		raw, err := st.ListAll(ctx, ledgerPrefix)
+		if err != nil {
+			return nil, head{}, false, err
+		}
+		after, _, err := st.Get(ctx, ledgerHead)
+		if err != nil {
+			return nil, head{}, false, err
+		}
+		if after.Version != before.Version && attempt < 5 {
+			continue
+		}
+		var h head
+		if found && json.Unmarshal(before.Value, &h) != nil {
+			h = head{Seq: -1}
+		}
+		out := make([]LedgerEntry, 0, len(raw))
+		for _, r := range raw {
+			var e LedgerEntry
+			if err := json.Unmarshal(r.Value, &e); err != nil {
+				e = LedgerEntry{Seq: -1}
+			}
+			if found && e.Seq > h.Seq && after.Version != before.Version {
+				break // appended while reading, past the head read first
+			}
+			out = append(out, e)
+		}
+		return out, h, found, nil
 	}
-	return out, h, found, nil
 }
