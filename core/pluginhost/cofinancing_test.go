@@ -278,6 +278,16 @@ func TestCofinancing_ConcurrentPledgesNeverOvercommitAFund(t *testing.T) {
 			if st := call(t, base, w.A.Host, "GET", api+"/ledger/verify", w.A.Tokens[authz.Auditor], nil, &v); st != 200 || !v.OK {
 				t.Errorf("ledger: %d %+v", st, v)
 			}
+			// How often the two processes' writes collided and ran again, as each host
+			// collects its plugin's metrics (every health tick).
+			series := `plugin_cofinancing_write_conflicts_total{plugin="cofinancing"}`
+			for deadline := time.Now().Add(12 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+				if testutilCount(&world{Env: one}, series) > 0 && testutilCount(&world{Env: two}, series) > 0 {
+					break
+				}
+			}
+			t.Logf("%s: %d ledger entries; writes run again after a compare-and-set conflict: %.0f on node one, %.0f on node two",
+				dialect, v.Entries, testutilCount(&world{Env: one}, series), testutilCount(&world{Env: two}, series))
 		})
 	}
 }
