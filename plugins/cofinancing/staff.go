@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -289,5 +288,5 @@ func (s *service) pageStaff(w http.ResponseWriter, r *http.Request) {
 	}
 	render(w, r, http.StatusOK, "staff", tr(lang(ctx), "staff_title"), map[string]any{"Projects": ps, "Funds": fs, "Attachable": attachable,
 		"ToConfirm": toConfirm, "Titles": titles, "Done": done, "Lines": lines, "Base": basePath(call), "API": call.APIBasePath(),
-		"CSRF": call.Principal.CSRFToken, "Signin": url.QueryEscape(basePath(call))})
+		"CSRF": call.Principal.CSRFToken})
 }
