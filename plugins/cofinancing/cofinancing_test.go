@@ -744,3 +744,15 @@ func TestSettle_CarriesOnAnInterruptedRelease(t *testing.T) {
 		t.Errorf("%d release entries, want 3", releases)
 	}
 }
+
+func TestSettings_BoundPledges(t *testing.T) {
+	e := newEnv(t)
+	p := e.openProject(1)
+	c := person1(1, "alice")
+	c.Settings = json.RawMessage(`{"min_pledge_cents":500,"max_pledge_cents":1000}`)
+	for amount, want := range map[int64]int{499: 400, 1001: 400, 500: 201, 1000: 201} {
+		if code, _ := e.pledge(c, p.ID, amount, fmt.Sprintf("settings-key-%d", amount)); code != want {
+			t.Errorf("pledge of %d cents: %d, want %d", amount, code, want)
+		}
+	}
+}
