@@ -135,14 +135,13 @@ func formatCents(l string, cents int64) string {
 	return out + "\u00a0€"
 }
 
-// percent is part/whole in whole percent, rounded down, at most 100 unless over is set.
+// percent is part/whole in whole percent, rounded down, at most 100.
 func percent(part, whole int64) int64 {
 	if whole <= 0 || part <= 0 {
 		return 0
 	}
-	p := part * 100 / whole
-	if part > maxCents { // part*100 cannot overflow below maxCents
-		p = 100
+	if part >= whole {
+		return 100
 	}
-	return min(p, 100)
+	return part * 100 / whole // part < whole ≤ maxCents: no overflow
 }

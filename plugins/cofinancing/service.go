@@ -667,8 +667,11 @@ func (s *service) pledge(ctx context.Context, projectID string, in pledgeInput) 
 		if sp.Status == statusDraft && !canSeeDrafts(ctx, sp.CreatedBy) {
 			return errNoProject
 		}
-		if sp.Status != statusOpen || !t.now.Before(sp.Deadline) {
-			return conflict("status", "this project does not take pledges: it is %s", map[bool]string{true: "past its deadline", false: sp.Status}[sp.Status == statusOpen])
+		if sp.Status != statusOpen {
+			return conflict("status", "this project does not take pledges: it is %s", sp.Status)
+		}
+		if !t.now.Before(sp.Deadline) {
+			return conflict("status", "this project does not take pledges: its deadline has passed")
 		}
 		room := sp.OptimumCents - sp.PledgedCents - sp.MatchedCents
 		if amount > room {
