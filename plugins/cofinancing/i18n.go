@@ -139,6 +139,8 @@ var frenchMessages = map[string]string{
 	"project_id":       "Choisissez un projet en brouillon ou en cours, pas encore rattaché à ce fonds.",
 	"purpose":          "Indiquez l'objet de la dépense (3 à 300 caractères).",
 	"source.id":        "La source indiquée n'existe pas.",
+	"source.kind":      "Choisissez une source dans la liste.",
+	"form":             "Le formulaire n'a pas pu être lu.",
 }
 
 // message is what a page shows of an error, in the page's language.
