@@ -289,6 +289,8 @@ func newSanitizer(ownPaths *regexp.Regexp) *bluemonday.Policy {
 	p.AllowAttrs("label").OnElements("optgroup", "option")
 	p.AllowAttrs("class", "id", "lang", "title", "role", "aria-label", "aria-labelledby", "aria-describedby", "aria-live", "aria-current", "hidden").Globally()
 	p.AllowAttrs("datetime").OnElements("time")
+	p.AllowElements("progress") // progress bars (a funding goal), drawn by the browser
+	p.AllowAttrs("value", "max").Matching(regexp.MustCompile(`^[0-9]{1,19}$`)).OnElements("progress")
 	p.AllowAttrs("value").OnElements("data", "input", "option", "button")
 	p.AllowAttrs("action").Matching(ownPaths).OnElements("form")
 	p.AllowAttrs("method").Matching(regexp.MustCompile(`(?i)^(get|post)$`)).OnElements("form")
