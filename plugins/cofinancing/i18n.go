@@ -5,21 +5,12 @@ import (
 	"errors"
 	"strings"
 	"time"
-	_ "time/tzdata" // deadlines are shown in Europe/Paris on any machine
 
 	"github.com/concorde-civic/concorde/plugins/sdk"
 )
 
 // The pages speak the site's language: French, or English on an "en" site. Codes (statuses,
 // rule kinds, ledger kinds) stay English in storage and in the JSON API.
-
-var zone = func() *time.Location {
-	l, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		return time.UTC
-	}
-	return l
-}()
 
 func lang(ctx context.Context) string {
 	c := sdk.CallOf(ctx)
@@ -108,8 +99,8 @@ func tr(l, key string) string {
 	return key
 }
 
-// when writes a time for people of the language, in the site's zone.
-func when(l string, t time.Time) string {
+// when writes a time for people of the language, in the site's time zone (sdk.Location).
+func when(l string, zone *time.Location, t time.Time) string {
 	t = t.In(zone)
 	if l == "en" {
 		return t.Format("2 Jan 2006, 3:04 pm")

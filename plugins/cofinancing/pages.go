@@ -16,14 +16,14 @@ import (
 // Pages are HTML fragments the host sanitises and wraps in the site's layout (whose
 // site.css styles its classes: btn, panel, field, tiles, table…). Texts come from t, in the
 // site's language (i18n.go); amounts from eur ("1 234,50 €" in French).
-var pages = template.Must(template.New("").Funcs(funcs("fr")).Parse(publicTemplates + staffTemplates))
+var pages = template.Must(template.New("").Funcs(funcs("fr", time.UTC)).Parse(publicTemplates + staffTemplates))
 
-func funcs(l string) template.FuncMap {
+func funcs(l string, zone *time.Location) template.FuncMap {
 	return template.FuncMap{
 		"t":    func(key string, args ...any) string { return textf(l, key, args...) },
 		"raw":  func(key string, args ...any) template.HTML { return template.HTML(textf(l, key, escapeAll(args)...)) },
 		"eur":  func(c int64) string { return formatCents(l, c) },
-		"when": func(t time.Time) string { return when(l, t) },
+		"when": func(t time.Time) string { return when(l, zone, t) },
 		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"pct":  percent,
 		"add":  func(a, b int64) int64 { return a + b },
@@ -154,7 +154,7 @@ const publicTemplates = `
 // render writes page name in the call's language, with its title.
 func render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	l := lang(r.Context())
-	t := template.Must(pages.Clone()).Funcs(funcs(l))
+	t := template.Must(pages.Clone()).Funcs(funcs(l, sdk.Location(r.Context())))
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, name, data); err != nil {
 		sdk.Log(r.Context()).Error("render", "page", name, "error", err.Error())

@@ -204,7 +204,7 @@ func (s *service) staffCreateProject(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	in := projectInput{Title: f.Get("title"), Description: f.Get("description"), Source: &Source{Kind: f.Get("source_kind"), ID: strings.TrimSpace(f.Get("source_id"))}}
-	if d, err := time.ParseInLocation("2006-01-02T15:04", f.Get("deadline"), zone); err == nil {
+	if d, err := time.ParseInLocation("2006-01-02T15:04", f.Get("deadline"), sdk.Location(ctx)); err == nil {
 		in.Deadline = d.Format(time.RFC3339)
 	} else {
 		in.Deadline = f.Get("deadline")
