@@ -79,7 +79,7 @@ func (r *resultsService) Published(ctx context.Context, req *pluginpb.PublishedR
 	if err := json.Unmarshal([]byte(snap.Body), &body); err != nil {
 		return nil, internal(r.services, "decode results snapshot", err)
 	}
-	out := &pluginpb.PublishedResultsResponse{Consultation: row.proto(), SnapshotSha256: snap.SHA256, Rules: body.Rules, Votes: body.Votes}
+	out := &pluginpb.PublishedResultsResponse{Consultation: row.proto(), SnapshotSha256: snap.SHA256, Rules: body.Rules, Votes: body.Votes, Prefix: row.Prefix}
 	for i, p := range body.Consensus {
 		out.Consensus = append(out.Consensus, &pluginpb.RankedProposal{Id: p.ID, Content: p.Content, Zone: string(p.Scores.Zone),
 			Top: p.Scores.Top, TopLow: p.Scores.TopInterval.Low, TopHigh: p.Scores.TopInterval.High,

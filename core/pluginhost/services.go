@@ -332,6 +332,7 @@ type consultationRow struct {
 	ID       int64      `bun:"id,pk"`
 	Slug     string     `bun:"slug"`
 	Question string     `bun:"question"`
+	Prefix   string     `bun:"prefix"`
 	Status   string     `bun:"status"`
 	Language string     `bun:"language"`
 	Themes   string     `bun:"themes"`

@@ -44,7 +44,9 @@ func manifest() *sdk.Manifest {
 		Description: "Les candidats prennent position sur le consensus des citoyens ; chacun trouve qui est le plus proche de ses réponses.",
 		Permissions: []*sdk.Permission{
 			{Object: "elections", Action: sdk.Read, Description: "read elections, statements, positions and their history", DefaultRoles: []string{"anonymous"}},
-			{Object: "match", Action: sdk.Create, Description: "compare one's answers with the candidates' positions (nothing is stored)", DefaultRoles: []string{"anonymous"}},
+			// The host lends anonymous permissions to everyone for reading only: posting answers is
+			// listed for each role that posts.
+			{Object: "match", Action: sdk.Create, Description: "compare one's answers with the candidates' positions (nothing is stored)", DefaultRoles: append([]string{"anonymous"}, accounts...)},
 			{Object: "elections", Action: sdk.Create, Description: "create elections (statements frozen from a consultation's published consensus)", DefaultRoles: admins},
 			{Object: "candidates", Action: sdk.Create, Description: "invite candidates", DefaultRoles: admins},
 			{Object: "staff", Action: sdk.Read, Description: "read the staff screens: candidates' emails and invitation status", DefaultRoles: []string{"tenant-admin", "auditor"}},

@@ -31,7 +31,8 @@ const StatementRule = "the N proposals of the consensus zone of the published re
 
 // selectStatements applies StatementRule to published results: statements s1…sN in that order.
 // It fails when the consensus zone holds fewer than n proposals.
-func selectStatements(consensus []*sdk.RankedProposal, n int) ([]Statement, error) {
+// prefix is the consultation's proposal prefix ("Il faut"), put before each proposal's content.
+func selectStatements(consensus []*sdk.RankedProposal, prefix string, n int) ([]Statement, error) {
 	var ps []*sdk.RankedProposal
 	for _, p := range consensus {
 		if p.GetZone() == "consensus" {
@@ -53,7 +54,11 @@ func selectStatements(consensus []*sdk.RankedProposal, n int) ([]Statement, erro
 	out := make([]Statement, 0, n)
 	for i, p := range ps[:n] {
 		top, low, high := p.GetTop(), p.GetTopLow(), p.GetTopHigh()
-		out = append(out, Statement{ID: fmt.Sprintf("s%d", i+1), Text: p.GetContent(), ProposalID: p.GetId(),
+		text := p.GetContent()
+		if prefix != "" {
+			text = prefix + " " + text
+		}
+		out = append(out, Statement{ID: fmt.Sprintf("s%d", i+1), Text: text, ProposalID: p.GetId(),
 			Top: &top, TopLow: &low, TopHigh: &high, PublishedRank: int(p.GetRank())})
 	}
 	return out, nil

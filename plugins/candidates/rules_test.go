@@ -127,17 +127,17 @@ func TestSelectStatements_ByLowerBound(t *testing.T) {
 		ranked(9, 0.80, 0.70, "consensus"), // same bound and top as 11, lower id
 		ranked(14, 0.60, 0.55, "consensus"),
 	}
-	got, err := selectStatements(published, 4)
+	got, err := selectStatements(published, "Il faut", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []int64{9, 11, 12, 14}
 	for i, s := range got {
-		if s.ProposalID != want[i] || s.ID != fmt.Sprintf("s%d", i+1) || s.Text != fmt.Sprintf("Proposition %d", want[i]) || s.TopLow == nil {
+		if s.ProposalID != want[i] || s.ID != fmt.Sprintf("s%d", i+1) || s.Text != fmt.Sprintf("Il faut Proposition %d", want[i]) || s.TopLow == nil {
 			t.Fatalf("statement %d: %+v, want proposal %d", i, s, want[i])
 		}
 	}
-	if _, err := selectStatements(published, 6); err == nil {
+	if _, err := selectStatements(published, "", 6); err == nil {
 		t.Fatal("6 statements from 5 consensus proposals")
 	}
 }

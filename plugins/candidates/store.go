@@ -310,7 +310,7 @@ func createElection(ctx context.Context, in ElectionInput, now time.Time) (*Elec
 		case err != nil:
 			return nil, err
 		}
-		if e.Statements, err = selectStatements(res.GetConsensus(), in.StatementsCount); err != nil {
+		if e.Statements, err = selectStatements(res.GetConsensus(), res.GetPrefix(), in.StatementsCount); err != nil {
 			return nil, err
 		}
 		c := res.GetConsultation()

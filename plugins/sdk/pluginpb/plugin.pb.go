@@ -2950,8 +2950,10 @@ type PublishedResultsResponse struct {
 	Rules          string                 `protobuf:"bytes,3,opt,name=rules,proto3" json:"rules,omitempty"`                                         // where the scoring rules are published
 	Consensus      []*RankedProposal      `protobuf:"bytes,4,rep,name=consensus,proto3" json:"consensus,omitempty"`
 	Votes          int64                  `protobuf:"varint,5,opt,name=votes,proto3" json:"votes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// prefix is the consultation's proposal prefix ("Il faut"): a proposal reads prefix + " " + content.
+	Prefix        string `protobuf:"bytes,6,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PublishedResultsResponse) Reset() {
@@ -3017,6 +3019,13 @@ func (x *PublishedResultsResponse) GetVotes() int64 {
 		return x.Votes
 	}
 	return 0
+}
+
+func (x *PublishedResultsResponse) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
 }
 
 type MyVotesRequest struct {
@@ -3399,13 +3408,14 @@ const file_plugin_proto_rawDesc = "" +
 	"\btop_high\x18\x06 \x01(\x01R\atopHigh\x12\x14\n" +
 	"\x05agree\x18\a \x01(\x01R\x05agree\x12\x12\n" +
 	"\x04rank\x18\b \x01(\x05R\x04rank\x12\x16\n" +
-	"\x06themes\x18\t \x03(\tR\x06themes\"\xf7\x01\n" +
+	"\x06themes\x18\t \x03(\tR\x06themes\"\x8f\x02\n" +
 	"\x18PublishedResultsResponse\x12D\n" +
 	"\fconsultation\x18\x01 \x01(\v2 .concorde.plugin.v1.ConsultationR\fconsultation\x12'\n" +
 	"\x0fsnapshot_sha256\x18\x02 \x01(\tR\x0esnapshotSha256\x12\x14\n" +
 	"\x05rules\x18\x03 \x01(\tR\x05rules\x12@\n" +
 	"\tconsensus\x18\x04 \x03(\v2\".concorde.plugin.v1.RankedProposalR\tconsensus\x12\x14\n" +
-	"\x05votes\x18\x05 \x01(\x03R\x05votes\"{\n" +
+	"\x05votes\x18\x05 \x01(\x03R\x05votes\x12\x16\n" +
+	"\x06prefix\x18\x06 \x01(\tR\x06prefix\"{\n" +
 	"\x0eMyVotesRequest\x12\x1d\n" +
 	"\n" +
 	"call_token\x18\x01 \x01(\tR\tcallToken\x12'\n" +
