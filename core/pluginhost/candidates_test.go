@@ -275,3 +275,43 @@ func TestCandidates_UnpublishedResultsAreRefused(t *testing.T) {
 		t.Fatalf("closed, unpublished: %d %s", res.Status, res.Body)
 	}
 }
+
+// The staff screens: an election created and a candidate invited with plain forms; the link
+// is shown once; auditors read the screens but get no form; bad input is said in French.
+func TestCandidates_StaffScreens(t *testing.T) {
+	w := newWorld(t, "candidates")
+	w.enable(t, w.A, "candidates")
+	publishedConsultation(t, w, w.A, consultation.Published)
+	admin := w.A.Tokens[authz.TenantAdmin]
+	staff := string(w.get(w.A, "/p/candidates/staff", admin).Body)
+	if !strings.Contains(staff, `<option value="grand-debat">`) || !strings.Contains(staff, `action="/p/candidates/staff/elections"`) {
+		t.Fatalf("staff screen: %s", staff)
+	}
+	bad := w.form(w.A, "/p/candidates/staff/elections", admin, url.Values{"title": {"Municipales"}, "date": {"2026-03-15"},
+		"positions_deadline": {"2099-03-01"}, "consultation": {"grand-debat"}, "statements_count": {"9"}})
+	if bad.Status != 400 || !strings.Contains(string(bad.Body), "assez de propositions en consensus") {
+		t.Fatalf("too many statements: %d %s", bad.Status, bad.Body)
+	}
+	res := w.form(w.A, "/p/candidates/staff/elections", admin, url.Values{"title": {"Municipales"}, "date": {"2026-03-15"},
+		"positions_deadline": {"2099-03-01"}, "consultation": {"grand-debat"}, "statements_count": {"2"}})
+	loc := res.Header.Get("Location")
+	if res.Status != 303 || !strings.HasPrefix(loc, "/p/candidates/staff/elections/") {
+		t.Fatalf("create: %d %s %s", res.Status, loc, res.Body)
+	}
+	path, _, _ := strings.Cut(loc, "?")
+	res = w.form(w.A, path+"/candidates", admin, url.Values{"name": {"Alice"}, "list": {"Bordeaux en commun"}, "email": {"alice@example.org"}})
+	if res.Status != 201 || !strings.Contains(string(res.Body), "/p/candidates/invitations/") {
+		t.Fatalf("invite: %d %s", res.Status, res.Body)
+	}
+	again := string(w.get(w.A, path, admin).Body)
+	if strings.Contains(again, "/p/candidates/invitations/") || !strings.Contains(again, "alice@example.org") || !strings.Contains(again, "en attente") {
+		t.Fatalf("the staff screen after inviting: %s", again)
+	}
+	aud := w.get(w.A, path, w.A.Tokens[authz.Auditor])
+	if aud.Status != 200 || !strings.Contains(string(aud.Body), "alice@example.org") || strings.Contains(string(aud.Body), `action="`) {
+		t.Fatalf("auditor's screen: %d %s", aud.Status, aud.Body)
+	}
+	if res := w.get(w.A, path, w.A.Tokens[authz.Citizen]); res.Status != 403 {
+		t.Fatalf("a citizen opened the staff screen: %d", res.Status)
+	}
+}
