@@ -37,7 +37,7 @@ var texts = map[string]map[string]string{
 		"statements":      "Les affirmations",
 		"from_consultation": "Ces %d affirmations sont les propositions les plus consensuelles de la consultation « %s » (%d votes), " +
 			"choisies par une règle publiée : parmi les propositions en zone de consensus des résultats publiés, celles dont la borne basse " +
-			"de l'intervalle à 95 %% du score « top » est la plus haute (à égalité, le score le plus haut, puis le plus petit numéro de proposition).",
+			"de l'intervalle à 95 %% du score « top » est la plus haute (à égalité, le score le plus haut, puis le plus petit numéro de proposition).",
 		"results_sha":         "Empreinte SHA-256 des résultats publiés dont elles sont tirées :",
 		"explicit_statements": "Affirmations fixées par l'équipe du site.",
 		"candidates":          "Les candidats",
@@ -63,9 +63,9 @@ var texts = map[string]map[string]string{
 		"history_title": "Historique des positions", "history_intro": "Chaque position prise ou changée par un candidat, dans l'ordre, telle qu'elle a été publiée. Rien n'est effacé.",
 		"at": "Date", "candidate": "Candidat", "position": "Position", "previous": "Avant", "justification": "Justification", "no_changes": "Aucune position pour l'instant.",
 		"method_title":      "La méthode",
-		"method_statements": "Les affirmations viennent du consensus des citoyens : quand l'équipe crée une élection à partir d'une consultation, le site lit les résultats publiés (gelés, avec leur empreinte SHA-256) et retient les N propositions de la zone de consensus dont la borne basse de l'intervalle à 95 % du score « top » est la plus haute. Une proposition soutenue par peu de votes a un intervalle large et passe après une proposition aussi bien notée mais plus sûre. L'élection garde l'empreinte des résultats utilisés.",
+		"method_statements": "Les affirmations viennent du consensus des citoyens : quand l'équipe crée une élection à partir d'une consultation, le site lit les résultats publiés (gelés, avec leur empreinte SHA-256) et retient les N propositions de la zone de consensus dont la borne basse de l'intervalle à 95 % du score « top » est la plus haute. Une proposition soutenue par peu de votes a un intervalle large et passe après une proposition aussi bien notée mais plus sûre. L'élection garde l'empreinte des résultats utilisés.",
 		"method_scoring":    "Le calcul est celui du Wahl-O-Mat. Pour chaque affirmation à laquelle vous répondez : 2 points si la position du candidat est la même que votre réponse, 1 point si l'un des deux est neutre et l'autre non, 0 point si elles sont opposées ou si le candidat n'a pas pris position. Une affirmation passée ne compte ni pour vous ni pour le candidat. Une affirmation marquée « compte double » compte deux fois, dans les points comme dans le maximum. Le pourcentage est le nombre de points divisé par le maximum possible avec vos réponses, arrondi à l'unité.",
-		"method_example":    "Exemple : vous êtes d'accord avec A (compte double), neutre sur B et vous passez C. Le maximum est 2×2 + 2 = 6 points. Un candidat d'accord avec A et contre B obtient 2×2 + 1 = 5 points, soit 83 %.",
+		"method_example":    "Exemple : vous êtes d'accord avec A (compte double), neutre sur B et vous passez C. Le maximum est 2×2 + 2 = 6 points. Un candidat d'accord avec A et contre B obtient 2×2 + 1 = 5 points, soit 83 %.",
 		"method_order":      "L'ordre des candidats est tiré au hasard pour chaque visiteur (mélange de Fisher–Yates, générateur PCG initialisé par l'empreinte SHA-256 d'une graine propre au visiteur), et chacun a la même place et la même présentation. La graine est affichée : n'importe qui peut refaire le tirage.",
 		"method_history":    "Les candidats justifient chaque position (500 caractères au plus) et peuvent citer une source (adresse https). Chaque changement est conservé et public. Après la date limite, plus rien ne change. Vos réponses au questionnaire ne sont pas enregistrées.",
 		"invite_title":      "Invitation", "invite_text": "Vous êtes invité·e à prendre position, au nom de %s%s, sur les affirmations de l'élection « %s ».",

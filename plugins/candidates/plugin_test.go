@@ -407,3 +407,32 @@ func TestQuizPages_StepByStepToTheResult(t *testing.T) {
 		t.Fatalf("nothing answered: %d %s", none.Code, none.Body)
 	}
 }
+
+// An English site reads English pages; a French one, French with "67 %".
+func TestPages_InTheSiteLanguage(t *testing.T) {
+	e := newEnv(t)
+	a := admin(1, "acme")
+	el := e.election(a, map[string]any{"title": "City council", "date": "2026-03-15", "positions_deadline": "2026-03-01",
+		"statements": []map[string]string{{"text": "More trees in every street."}, {"text": "Free buses at weekends."}}})
+	en := sdktest.Anonymous(1, "acme")
+	en.Locale, en.Tenant.Locale = "en", "en"
+	page := e.do(en, "GET", "/elections/"+el.ID, nil).Body.String()
+	for _, want := range []string{"The statements", "Statements set by the site&#39;s staff.", "Find the candidate closest to my answers", "Election on 15 Mar 2026"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("English page lacks %q:\n%s", want, page)
+		}
+	}
+	for _, not := range []string{"affirmation", "Scrutin"} {
+		if strings.Contains(page, not) {
+			t.Errorf("English page holds %q", not)
+		}
+	}
+	method := e.do(en, "GET", "/method", nil).Body.String()
+	if !strings.Contains(method, "83%") || strings.Contains(method, "83 %") {
+		t.Errorf("English method page: %s", method)
+	}
+	fr := e.do(sdktest.Anonymous(1, "acme"), "GET", "/method", nil).Body.String()
+	if !strings.Contains(fr, "83\u00a0%") || !strings.Contains(fr, "Wahl-O-Mat") {
+		t.Errorf("French method page: %s", fr)
+	}
+}
