@@ -149,6 +149,12 @@ func TestCandidates(t *testing.T) {
 	a := s.tab(t, true)
 	do(t, a, "election", chromedp.Navigate(s.url("bordeaux", "/p/candidates/elections/"+el.ID)), chromedp.WaitVisible(chromedp.CSS("#el-title")))
 	s.check(t, a, "candidates-election")
+	// Nothing wider than a phone: the long SHA-256 wraps.
+	do(t, a, "phone", chromedp.EmulateViewport(360, 800))
+	if w := eval[int](t, a, `document.documentElement.scrollWidth`); w > 360 {
+		t.Errorf("the election page is %d px wide on a 360 px screen", w)
+	}
+	do(t, a, "desktop", chromedp.EmulateViewport(1280, 900))
 	navigate(t, a, "questionnaire", chromedp.Click(chromedp.CSS(`a[href$="/quiz"]`)))
 	s.check(t, a, "candidates-quiz")
 	do(t, a, "agree", chromedp.Click(chromedp.CSS("#q-agree")))

@@ -54,7 +54,7 @@ const publicTemplates = `
 <section class="panel" aria-labelledby="st-title">
 <h2 id="st-title">{{t "statements"}}</h2>
 {{with .E.Source}}<p>{{t "from_consultation" .Count .Question .Votes}}</p>
-<p class="muted">{{t "results_sha"}} <code>{{.SnapshotSHA256}}</code></p>{{else}}<p class="muted">{{t "explicit_statements"}}</p>{{end}}
+<p class="muted snapshot">{{t "results_sha"}} <code>{{.SnapshotSHA256}}</code></p>{{else}}<p class="muted">{{t "explicit_statements"}}</p>{{end}}
 <ol class="steps">
 {{range .E.Statements}}<li id="st-{{.ID}}">{{.Text}}{{if .ProposalID}} <span class="muted">({{t "proposal_ref" .ProposalID (dec (deref .Top)) (dec (deref .TopLow)) (dec (deref .TopHigh))}})</span>{{end}}</li>{{end}}
 </ol>
@@ -221,7 +221,7 @@ const staffTemplates = `
 <section aria-labelledby="se-title">
 <h1 id="se-title">{{.E.Title}}</h1>
 {{if .Created}}<p class="notice" role="status">{{t "created"}}</p>{{end}}
-{{if .Link}}<div class="notice" role="status"><p>{{t "invitation_link" .LinkFor}}</p><p><code id="invitation-link">{{.Link}}</code></p></div>{{end}}
+{{if .Link}}<div class="notice" role="status"><p>{{t "invitation_link" .LinkFor}}</p><p class="snapshot"><code id="invitation-link">{{.Link}}</code></p></div>{{end}}
 {{if .Error}}<p class="error-msg" role="alert">{{.Error}}</p>{{end}}
 <p><a href="{{.Base}}/elections/{{.E.ID}}">{{t "open_election"}}</a> · <a href="{{.Base}}/staff">{{t "staff_link"}}</a></p>
 <div class="table-wrap"><table class="table"><caption>{{t "candidates"}}</caption>
