@@ -190,9 +190,9 @@ func day(l, d string) string {
 	return t.Format("02/01/2006")
 }
 
-// when writes a time in Paris.
-func when(l string, t time.Time) string {
-	t = t.In(paris)
+// when writes a time in the tenant's zone.
+func when(l string, zone *time.Location, t time.Time) string {
+	t = t.In(zone)
 	if l == "en" {
 		return t.Format("2 Jan 2006, 3:04 pm")
 	}

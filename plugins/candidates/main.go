@@ -10,7 +10,7 @@ package main
 import (
 	"net/http"
 	"time"
-	_ "time/tzdata" // deadlines given as a day end at midnight in Paris on any machine
+	_ "time/tzdata" // tenants' time zones (sdk.Location) on any machine
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,15 +18,6 @@ import (
 )
 
 const version = "1.0.0"
-
-// paris is where a deadline given as a day ends: every site so far is in metropolitan France.
-var paris = func() *time.Location {
-	l, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		return time.UTC
-	}
-	return l
-}()
 
 func manifest() *sdk.Manifest {
 	page := func(method, path, object, action string) *sdk.Route {

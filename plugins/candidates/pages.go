@@ -39,7 +39,7 @@ func render(w http.ResponseWriter, r *http.Request, status int, name, title stri
 		"pct":  func(n int) string { return percent(l, n) },
 		"dec":  func(f float64) string { return decimal(l, f) },
 		"day":  func(d string) string { return day(l, d) },
-		"when": func(t time.Time) string { return when(l, t) },
+		"when": func(t time.Time) string { return when(l, sdk.Location(r.Context()), t) },
 	})
 	call := sdk.CallOf(r.Context())
 	data["Base"], data["CSRF"] = basePath(call), call.Principal.CSRFToken

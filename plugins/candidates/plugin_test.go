@@ -436,3 +436,18 @@ func TestPages_InTheSiteLanguage(t *testing.T) {
 		t.Errorf("French method page: %s", fr)
 	}
 }
+
+// A deadline given as a day ends at midnight in the tenant's time zone.
+func TestElection_DeadlineDayInTheTenantsZone(t *testing.T) {
+	e := newEnv(t)
+	for zone, want := range map[string]string{"Europe/Paris": "2026-03-01T22:59:59Z", "America/Cayenne": "2026-03-02T02:59:59Z"} {
+		a := admin(1, "bordeaux")
+		a.Tenant.TimeZone = zone
+		w := e.do(a, "POST", "/api/elections", map[string]any{"title": "Municipales", "date": "2026-03-15", "positions_deadline": "2026-03-01",
+			"statements": []map[string]string{{"text": "Une affirmation."}}})
+		got := decode[Election](t, w)
+		if got.PositionsDeadline.Format(time.RFC3339) != want {
+			t.Errorf("%s: deadline %s, want %s", zone, got.PositionsDeadline.Format(time.RFC3339), want)
+		}
+	}
+}

@@ -267,12 +267,12 @@ type ElectionInput struct {
 	} `json:"statements"`
 }
 
-// parseDeadline reads an RFC 3339 time, or a day (the end of that day, Paris time).
-func parseDeadline(v string) (time.Time, error) {
+// parseDeadline reads an RFC 3339 time, or a day (the end of that day in the tenant's zone).
+func parseDeadline(v string, zone *time.Location) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), nil
 	}
-	if d, err := time.ParseInLocation("2006-01-02", v, paris); err == nil {
+	if d, err := time.ParseInLocation("2006-01-02", v, zone); err == nil {
 		return d.AddDate(0, 0, 1).Add(-time.Second).UTC(), nil
 	}
 	return time.Time{}, bad("positions_deadline", "positions_deadline must be a date (2026-03-01) or a time (2026-03-01T18:00:00+01:00)")
@@ -288,7 +288,7 @@ func createElection(ctx context.Context, in ElectionInput, now time.Time) (*Elec
 	if _, err := time.Parse("2006-01-02", e.Date); err != nil {
 		return nil, bad("date", "the date must be a day such as 2026-03-15")
 	}
-	dl, err := parseDeadline(strings.TrimSpace(in.PositionsDeadline))
+	dl, err := parseDeadline(strings.TrimSpace(in.PositionsDeadline), sdk.Location(ctx))
 	if err != nil {
 		return nil, err
 	}
