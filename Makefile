@@ -9,7 +9,7 @@ LDFLAGS   := -X github.com/concorde-civic/concorde/core/metrics.Version=$(VERSIO
 run: build
 	$(BIN)/concorde serve --demo
 
-PLUGINS   := culture cofinancing
+PLUGINS   := culture cofinancing candidates
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 

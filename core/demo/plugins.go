@@ -10,7 +10,7 @@ import (
 
 // demoPlugins are enabled on these demo tenants when their binaries sit beside the server's
 // (make build puts them in bin/plugins/).
-var demoPlugins = map[string][]string{"culture": {"bretagne", "bordeaux"}, "cofinancing": {"bordeaux"}}
+var demoPlugins = map[string][]string{"culture": {"bretagne", "bordeaux"}, "cofinancing": {"bordeaux"}, "candidates": {"bordeaux"}}
 
 // ensurePlugins installs the demo plugins found next to the running binary (recording their
 // current checksum) and enables them on their demo tenants. It returns the names installed.

@@ -284,10 +284,15 @@ func (h *Host) processesOf(name string) []*process {
 
 // ensureGatePermissions lets requests reach the plugin routes' handler, which then checks
 // the permission the plugin declared for the route. Reading is open to anyone; writing needs
-// a signed-in role that may write (so auditors, who change nothing, never pass).
+// a signed-in role that may write (so auditors, who change nothing, never pass), except
+// posting (create), which anyone may reach: a plugin may declare a POST route open to
+// visitors (a computation that stores nothing, such as the candidates plugin's matching),
+// and Serve still refuses every route whose declared permission the caller lacks.
 func (h *Host) ensureGatePermissions(ctx context.Context) error {
-	if err := h.authz.AddPermission(ctx, authz.Anonymous, authz.AllDomains, GateObject, authz.Read); err != nil {
-		return err
+	for _, act := range []string{authz.Read, authz.Create} {
+		if err := h.authz.AddPermission(ctx, authz.Anonymous, authz.AllDomains, GateObject, act); err != nil {
+			return err
+		}
 	}
 	for _, r := range []authz.Role{authz.Citizen, authz.Partner, authz.Moderator, authz.TenantAdmin} {
 		for _, act := range []string{authz.Create, authz.Update, authz.Delete} {

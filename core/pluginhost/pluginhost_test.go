@@ -33,8 +33,9 @@ func TestMain(m *testing.M) {
 	}
 	const misbehave = "github.com/concorde-civic/concorde/plugins/internal/testplugins/misbehave"
 	for name, args := range map[string][]string{
-		"culture":   {"github.com/concorde-civic/concorde/plugins/culture"},
-		"misbehave": {misbehave},
+		"culture":    {"github.com/concorde-civic/concorde/plugins/culture"},
+		"candidates": {"github.com/concorde-civic/concorde/plugins/candidates"},
+		"misbehave":  {misbehave},
 		// The same plugin, another version (another checksum), for upgrades.
 		"misbehave-v2": {"-ldflags", "-X main.version=0.0.2", misbehave},
 		// The same plugin isolated per tenant: one process per tenant.

@@ -125,7 +125,7 @@ func (h *Host) Serve(ctx context.Context, req Request) (*Response, error) {
 	for _, r := range h.authz.RolesOf(req.Principal.Subject, dom) {
 		roles = append(roles, string(r))
 	}
-	token, end := h.calls.begin(callScope{tenantID: req.Tenant.ID, plugin: p.Name})
+	token, end := h.calls.begin(callScope{tenantID: req.Tenant.ID, plugin: p.Name, participant: req.Principal.Participant()})
 	defer end()
 	preq := &pluginpb.HandleRequest{
 		CallToken: token, Method: req.Method, Path: path, RawQuery: req.RawQuery, Body: req.Body,

@@ -40,6 +40,9 @@ const (
 type callScope struct {
 	tenantID int64
 	plugin   string
+	// participant is the key the caller's votes are recorded under (their account, else their
+	// anonymous session), for a request being served; empty for events, hooks and jobs.
+	participant string
 }
 
 // callRegistry maps the tokens of calls in flight to their scope. A token is valid from the
@@ -86,6 +89,7 @@ func registerServices(s *grpc.Server, h *Host, plugin string, tenant int64) {
 	pluginpb.RegisterConsultationsServer(s, &consultations{services: sv})
 	pluginpb.RegisterAuditServer(s, &auditService{services: sv})
 	pluginpb.RegisterEventsServer(s, &eventsService{services: sv})
+	pluginpb.RegisterResultsServer(s, &resultsService{services: sv})
 	// The plugin's health answer checks its link to these services through this.
 	healthpb.RegisterHealthServer(s, health.NewServer())
 }
@@ -328,6 +332,7 @@ type consultationRow struct {
 	ID       int64      `bun:"id,pk"`
 	Slug     string     `bun:"slug"`
 	Question string     `bun:"question"`
+	Prefix   string     `bun:"prefix"`
 	Status   string     `bun:"status"`
 	Language string     `bun:"language"`
 	Themes   string     `bun:"themes"`

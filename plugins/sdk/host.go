@@ -398,3 +398,60 @@ func hostError(err error) error {
 	}
 	return err
 }
+
+// Results reads consultations' published results and the caller's own votes.
+func (h *HostServices) Results() *Results { return &Results{h: h} }
+
+// Results reads what a consultation's participants said, as the public may see it.
+type Results struct{ h *HostServices }
+
+// PublishedResults is a consultation's results as frozen when they were published.
+type PublishedResults = pluginpb.PublishedResultsResponse
+
+// RankedProposal is a proposal of published results, with its scores.
+type RankedProposal = pluginpb.RankedProposal
+
+func (r *Results) client() (pluginpb.ResultsClient, error) {
+	conn, err := r.h.conn.dial()
+	if err != nil {
+		return nil, err
+	}
+	return pluginpb.NewResultsClient(conn), nil
+}
+
+// Published returns the published results of the consultation slug: its consensus
+// proposals in their published order with their top score and its interval, and the SHA-256
+// of the frozen results. IsNotFound: no such consultation; IsNotPublished: its results are
+// not published (yet).
+func (r *Results) Published(ctx context.Context, slug string) (*PublishedResults, error) {
+	cl, err := r.client()
+	if err != nil {
+		return nil, err
+	}
+	res, err := cl.Published(ctx, &pluginpb.PublishedResultsRequest{CallToken: r.h.token, ConsultationSlug: slug})
+	return res, hostError(err)
+}
+
+// MyVotes returns the caller's own votes (agree, disagree or neutral) on some proposals of
+// a consultation, by proposal id: empty outside a request, or for a caller who did not vote.
+func (r *Results) MyVotes(ctx context.Context, consultationID int64, proposalIDs []int64) (map[int64]string, error) {
+	cl, err := r.client()
+	if err != nil {
+		return nil, err
+	}
+	res, err := cl.MyVotes(ctx, &pluginpb.MyVotesRequest{CallToken: r.h.token, ConsultationId: consultationID, ProposalIds: proposalIDs})
+	if err != nil {
+		return nil, hostError(err)
+	}
+	out := map[int64]string{}
+	for _, v := range res.GetVotes() {
+		out[v.GetProposalId()] = v.GetKey()
+	}
+	return out, nil
+}
+
+// IsNotPublished reports whether the host said the results asked for are not published.
+func IsNotPublished(err error) bool {
+	var he *HostError
+	return errors.As(err, &he) && he.Code == codes.FailedPrecondition
+}

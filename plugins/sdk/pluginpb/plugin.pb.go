@@ -2783,6 +2783,407 @@ func (*PublishResponse) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{44}
 }
 
+type PublishedResultsRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	CallToken        string                 `protobuf:"bytes,1,opt,name=call_token,json=callToken,proto3" json:"call_token,omitempty"`
+	ConsultationSlug string                 `protobuf:"bytes,2,opt,name=consultation_slug,json=consultationSlug,proto3" json:"consultation_slug,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PublishedResultsRequest) Reset() {
+	*x = PublishedResultsRequest{}
+	mi := &file_plugin_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishedResultsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishedResultsRequest) ProtoMessage() {}
+
+func (x *PublishedResultsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishedResultsRequest.ProtoReflect.Descriptor instead.
+func (*PublishedResultsRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *PublishedResultsRequest) GetCallToken() string {
+	if x != nil {
+		return x.CallToken
+	}
+	return ""
+}
+
+func (x *PublishedResultsRequest) GetConsultationSlug() string {
+	if x != nil {
+		return x.ConsultationSlug
+	}
+	return ""
+}
+
+type RankedProposal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Content       string                 `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	Zone          string                 `protobuf:"bytes,3,opt,name=zone,proto3" json:"zone,omitempty"`
+	Top           float64                `protobuf:"fixed64,4,opt,name=top,proto3" json:"top,omitempty"`                     // the top score
+	TopLow        float64                `protobuf:"fixed64,5,opt,name=top_low,json=topLow,proto3" json:"top_low,omitempty"` // its 95 % interval
+	TopHigh       float64                `protobuf:"fixed64,6,opt,name=top_high,json=topHigh,proto3" json:"top_high,omitempty"`
+	Agree         float64                `protobuf:"fixed64,7,opt,name=agree,proto3" json:"agree,omitempty"` // the smoothed agree rate
+	Rank          int32                  `protobuf:"varint,8,opt,name=rank,proto3" json:"rank,omitempty"`    // 1-based, in the published consensus list
+	Themes        []string               `protobuf:"bytes,9,rep,name=themes,proto3" json:"themes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RankedProposal) Reset() {
+	*x = RankedProposal{}
+	mi := &file_plugin_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RankedProposal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RankedProposal) ProtoMessage() {}
+
+func (x *RankedProposal) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RankedProposal.ProtoReflect.Descriptor instead.
+func (*RankedProposal) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *RankedProposal) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *RankedProposal) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *RankedProposal) GetZone() string {
+	if x != nil {
+		return x.Zone
+	}
+	return ""
+}
+
+func (x *RankedProposal) GetTop() float64 {
+	if x != nil {
+		return x.Top
+	}
+	return 0
+}
+
+func (x *RankedProposal) GetTopLow() float64 {
+	if x != nil {
+		return x.TopLow
+	}
+	return 0
+}
+
+func (x *RankedProposal) GetTopHigh() float64 {
+	if x != nil {
+		return x.TopHigh
+	}
+	return 0
+}
+
+func (x *RankedProposal) GetAgree() float64 {
+	if x != nil {
+		return x.Agree
+	}
+	return 0
+}
+
+func (x *RankedProposal) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *RankedProposal) GetThemes() []string {
+	if x != nil {
+		return x.Themes
+	}
+	return nil
+}
+
+type PublishedResultsResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Consultation   *Consultation          `protobuf:"bytes,1,opt,name=consultation,proto3" json:"consultation,omitempty"`
+	SnapshotSha256 string                 `protobuf:"bytes,2,opt,name=snapshot_sha256,json=snapshotSha256,proto3" json:"snapshot_sha256,omitempty"` // of the frozen results, as published
+	Rules          string                 `protobuf:"bytes,3,opt,name=rules,proto3" json:"rules,omitempty"`                                         // where the scoring rules are published
+	Consensus      []*RankedProposal      `protobuf:"bytes,4,rep,name=consensus,proto3" json:"consensus,omitempty"`
+	Votes          int64                  `protobuf:"varint,5,opt,name=votes,proto3" json:"votes,omitempty"`
+	// prefix is the consultation's proposal prefix ("Il faut"): a proposal reads prefix + " " + content.
+	Prefix        string `protobuf:"bytes,6,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishedResultsResponse) Reset() {
+	*x = PublishedResultsResponse{}
+	mi := &file_plugin_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishedResultsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishedResultsResponse) ProtoMessage() {}
+
+func (x *PublishedResultsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishedResultsResponse.ProtoReflect.Descriptor instead.
+func (*PublishedResultsResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *PublishedResultsResponse) GetConsultation() *Consultation {
+	if x != nil {
+		return x.Consultation
+	}
+	return nil
+}
+
+func (x *PublishedResultsResponse) GetSnapshotSha256() string {
+	if x != nil {
+		return x.SnapshotSha256
+	}
+	return ""
+}
+
+func (x *PublishedResultsResponse) GetRules() string {
+	if x != nil {
+		return x.Rules
+	}
+	return ""
+}
+
+func (x *PublishedResultsResponse) GetConsensus() []*RankedProposal {
+	if x != nil {
+		return x.Consensus
+	}
+	return nil
+}
+
+func (x *PublishedResultsResponse) GetVotes() int64 {
+	if x != nil {
+		return x.Votes
+	}
+	return 0
+}
+
+func (x *PublishedResultsResponse) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+type MyVotesRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	CallToken      string                 `protobuf:"bytes,1,opt,name=call_token,json=callToken,proto3" json:"call_token,omitempty"`
+	ConsultationId int64                  `protobuf:"varint,2,opt,name=consultation_id,json=consultationId,proto3" json:"consultation_id,omitempty"`
+	ProposalIds    []int64                `protobuf:"varint,3,rep,packed,name=proposal_ids,json=proposalIds,proto3" json:"proposal_ids,omitempty"` // at most 500
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *MyVotesRequest) Reset() {
+	*x = MyVotesRequest{}
+	mi := &file_plugin_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MyVotesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MyVotesRequest) ProtoMessage() {}
+
+func (x *MyVotesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MyVotesRequest.ProtoReflect.Descriptor instead.
+func (*MyVotesRequest) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *MyVotesRequest) GetCallToken() string {
+	if x != nil {
+		return x.CallToken
+	}
+	return ""
+}
+
+func (x *MyVotesRequest) GetConsultationId() int64 {
+	if x != nil {
+		return x.ConsultationId
+	}
+	return 0
+}
+
+func (x *MyVotesRequest) GetProposalIds() []int64 {
+	if x != nil {
+		return x.ProposalIds
+	}
+	return nil
+}
+
+type MyVote struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProposalId    int64                  `protobuf:"varint,1,opt,name=proposal_id,json=proposalId,proto3" json:"proposal_id,omitempty"`
+	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"` // agree, disagree or neutral
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MyVote) Reset() {
+	*x = MyVote{}
+	mi := &file_plugin_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MyVote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MyVote) ProtoMessage() {}
+
+func (x *MyVote) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MyVote.ProtoReflect.Descriptor instead.
+func (*MyVote) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *MyVote) GetProposalId() int64 {
+	if x != nil {
+		return x.ProposalId
+	}
+	return 0
+}
+
+func (x *MyVote) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+type MyVotesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Votes         []*MyVote              `protobuf:"bytes,1,rep,name=votes,proto3" json:"votes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MyVotesResponse) Reset() {
+	*x = MyVotesResponse{}
+	mi := &file_plugin_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MyVotesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MyVotesResponse) ProtoMessage() {}
+
+func (x *MyVotesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MyVotesResponse.ProtoReflect.Descriptor instead.
+func (*MyVotesResponse) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *MyVotesResponse) GetVotes() []*MyVote {
+	if x != nil {
+		return x.Votes
+	}
+	return nil
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -2993,7 +3394,39 @@ const file_plugin_proto_rawDesc = "" +
 	"call_token\x18\x01 \x01(\tR\tcallToken\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
 	"\apayload\x18\x03 \x01(\tR\apayload\"\x11\n" +
-	"\x0fPublishResponse2\xcb\x04\n" +
+	"\x0fPublishResponse\"e\n" +
+	"\x17PublishedResultsRequest\x12\x1d\n" +
+	"\n" +
+	"call_token\x18\x01 \x01(\tR\tcallToken\x12+\n" +
+	"\x11consultation_slug\x18\x02 \x01(\tR\x10consultationSlug\"\xd6\x01\n" +
+	"\x0eRankedProposal\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x12\x12\n" +
+	"\x04zone\x18\x03 \x01(\tR\x04zone\x12\x10\n" +
+	"\x03top\x18\x04 \x01(\x01R\x03top\x12\x17\n" +
+	"\atop_low\x18\x05 \x01(\x01R\x06topLow\x12\x19\n" +
+	"\btop_high\x18\x06 \x01(\x01R\atopHigh\x12\x14\n" +
+	"\x05agree\x18\a \x01(\x01R\x05agree\x12\x12\n" +
+	"\x04rank\x18\b \x01(\x05R\x04rank\x12\x16\n" +
+	"\x06themes\x18\t \x03(\tR\x06themes\"\x8f\x02\n" +
+	"\x18PublishedResultsResponse\x12D\n" +
+	"\fconsultation\x18\x01 \x01(\v2 .concorde.plugin.v1.ConsultationR\fconsultation\x12'\n" +
+	"\x0fsnapshot_sha256\x18\x02 \x01(\tR\x0esnapshotSha256\x12\x14\n" +
+	"\x05rules\x18\x03 \x01(\tR\x05rules\x12@\n" +
+	"\tconsensus\x18\x04 \x03(\v2\".concorde.plugin.v1.RankedProposalR\tconsensus\x12\x14\n" +
+	"\x05votes\x18\x05 \x01(\x03R\x05votes\x12\x16\n" +
+	"\x06prefix\x18\x06 \x01(\tR\x06prefix\"{\n" +
+	"\x0eMyVotesRequest\x12\x1d\n" +
+	"\n" +
+	"call_token\x18\x01 \x01(\tR\tcallToken\x12'\n" +
+	"\x0fconsultation_id\x18\x02 \x01(\x03R\x0econsultationId\x12!\n" +
+	"\fproposal_ids\x18\x03 \x03(\x03R\vproposalIds\";\n" +
+	"\x06MyVote\x12\x1f\n" +
+	"\vproposal_id\x18\x01 \x01(\x03R\n" +
+	"proposalId\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"C\n" +
+	"\x0fMyVotesResponse\x120\n" +
+	"\x05votes\x18\x01 \x03(\v2\x1a.concorde.plugin.v1.MyVoteR\x05votes2\xcb\x04\n" +
 	"\x06Plugin\x12M\n" +
 	"\bDescribe\x12#.concorde.plugin.v1.DescribeRequest\x1a\x1c.concorde.plugin.v1.Manifest\x12O\n" +
 	"\x06Handle\x12!.concorde.plugin.v1.HandleRequest\x1a\".concorde.plugin.v1.HandleResponse\x12N\n" +
@@ -3016,7 +3449,10 @@ const file_plugin_proto_rawDesc = "" +
 	"\x05Audit\x12Y\n" +
 	"\x06Append\x12&.concorde.plugin.v1.AuditAppendRequest\x1a'.concorde.plugin.v1.AuditAppendResponse2\\\n" +
 	"\x06Events\x12R\n" +
-	"\aPublish\x12\".concorde.plugin.v1.PublishRequest\x1a#.concorde.plugin.v1.PublishResponseBBZ@github.com/concorde-civic/concorde/plugins/sdk/pluginpb;pluginpbb\x06proto3"
+	"\aPublish\x12\".concorde.plugin.v1.PublishRequest\x1a#.concorde.plugin.v1.PublishResponse2\xc5\x01\n" +
+	"\aResults\x12f\n" +
+	"\tPublished\x12+.concorde.plugin.v1.PublishedResultsRequest\x1a,.concorde.plugin.v1.PublishedResultsResponse\x12R\n" +
+	"\aMyVotes\x12\".concorde.plugin.v1.MyVotesRequest\x1a#.concorde.plugin.v1.MyVotesResponseBBZ@github.com/concorde-civic/concorde/plugins/sdk/pluginpb;pluginpbb\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -3030,7 +3466,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),          // 0: concorde.plugin.v1.DescribeRequest
 	(*Manifest)(nil),                 // 1: concorde.plugin.v1.Manifest
@@ -3077,6 +3513,12 @@ var file_plugin_proto_goTypes = []any{
 	(*AuditAppendResponse)(nil),      // 42: concorde.plugin.v1.AuditAppendResponse
 	(*PublishRequest)(nil),           // 43: concorde.plugin.v1.PublishRequest
 	(*PublishResponse)(nil),          // 44: concorde.plugin.v1.PublishResponse
+	(*PublishedResultsRequest)(nil),  // 45: concorde.plugin.v1.PublishedResultsRequest
+	(*RankedProposal)(nil),           // 46: concorde.plugin.v1.RankedProposal
+	(*PublishedResultsResponse)(nil), // 47: concorde.plugin.v1.PublishedResultsResponse
+	(*MyVotesRequest)(nil),           // 48: concorde.plugin.v1.MyVotesRequest
+	(*MyVote)(nil),                   // 49: concorde.plugin.v1.MyVote
+	(*MyVotesResponse)(nil),          // 50: concorde.plugin.v1.MyVotesResponse
 }
 var file_plugin_proto_depIdxs = []int32{
 	3,  // 0: concorde.plugin.v1.Manifest.routes:type_name -> concorde.plugin.v1.Route
@@ -3094,47 +3536,54 @@ var file_plugin_proto_depIdxs = []int32{
 	31, // 12: concorde.plugin.v1.StorageBatchRequest.ops:type_name -> concorde.plugin.v1.BatchOp
 	34, // 13: concorde.plugin.v1.ConsultationListResponse.consultations:type_name -> concorde.plugin.v1.Consultation
 	38, // 14: concorde.plugin.v1.ProposalListResponse.proposals:type_name -> concorde.plugin.v1.Proposal
-	0,  // 15: concorde.plugin.v1.Plugin.Describe:input_type -> concorde.plugin.v1.DescribeRequest
-	8,  // 16: concorde.plugin.v1.Plugin.Handle:input_type -> concorde.plugin.v1.HandleRequest
-	10, // 17: concorde.plugin.v1.Plugin.OnEvent:input_type -> concorde.plugin.v1.EventRequest
-	16, // 18: concorde.plugin.v1.Plugin.Health:input_type -> concorde.plugin.v1.HealthRequest
-	18, // 19: concorde.plugin.v1.Plugin.CollectMetrics:input_type -> concorde.plugin.v1.MetricsRequest
-	12, // 20: concorde.plugin.v1.Plugin.OnLifecycle:input_type -> concorde.plugin.v1.LifecycleRequest
-	14, // 21: concorde.plugin.v1.Plugin.RunJob:input_type -> concorde.plugin.v1.JobRequest
-	21, // 22: concorde.plugin.v1.Storage.Get:input_type -> concorde.plugin.v1.StorageGetRequest
-	23, // 23: concorde.plugin.v1.Storage.Put:input_type -> concorde.plugin.v1.StoragePutRequest
-	25, // 24: concorde.plugin.v1.Storage.Delete:input_type -> concorde.plugin.v1.StorageDeleteRequest
-	27, // 25: concorde.plugin.v1.Storage.List:input_type -> concorde.plugin.v1.StorageListRequest
-	29, // 26: concorde.plugin.v1.Storage.CompareAndSet:input_type -> concorde.plugin.v1.StorageCASRequest
-	32, // 27: concorde.plugin.v1.Storage.Batch:input_type -> concorde.plugin.v1.StorageBatchRequest
-	35, // 28: concorde.plugin.v1.Consultations.List:input_type -> concorde.plugin.v1.ConsultationListRequest
-	37, // 29: concorde.plugin.v1.Consultations.Get:input_type -> concorde.plugin.v1.ConsultationGetRequest
-	39, // 30: concorde.plugin.v1.Consultations.AcceptedProposals:input_type -> concorde.plugin.v1.ProposalListRequest
-	41, // 31: concorde.plugin.v1.Audit.Append:input_type -> concorde.plugin.v1.AuditAppendRequest
-	43, // 32: concorde.plugin.v1.Events.Publish:input_type -> concorde.plugin.v1.PublishRequest
-	1,  // 33: concorde.plugin.v1.Plugin.Describe:output_type -> concorde.plugin.v1.Manifest
-	9,  // 34: concorde.plugin.v1.Plugin.Handle:output_type -> concorde.plugin.v1.HandleResponse
-	11, // 35: concorde.plugin.v1.Plugin.OnEvent:output_type -> concorde.plugin.v1.EventResponse
-	17, // 36: concorde.plugin.v1.Plugin.Health:output_type -> concorde.plugin.v1.HealthResponse
-	19, // 37: concorde.plugin.v1.Plugin.CollectMetrics:output_type -> concorde.plugin.v1.MetricsResponse
-	13, // 38: concorde.plugin.v1.Plugin.OnLifecycle:output_type -> concorde.plugin.v1.LifecycleResponse
-	15, // 39: concorde.plugin.v1.Plugin.RunJob:output_type -> concorde.plugin.v1.JobResponse
-	22, // 40: concorde.plugin.v1.Storage.Get:output_type -> concorde.plugin.v1.StorageGetResponse
-	24, // 41: concorde.plugin.v1.Storage.Put:output_type -> concorde.plugin.v1.StoragePutResponse
-	26, // 42: concorde.plugin.v1.Storage.Delete:output_type -> concorde.plugin.v1.StorageDeleteResponse
-	28, // 43: concorde.plugin.v1.Storage.List:output_type -> concorde.plugin.v1.StorageListResponse
-	30, // 44: concorde.plugin.v1.Storage.CompareAndSet:output_type -> concorde.plugin.v1.StorageCASResponse
-	33, // 45: concorde.plugin.v1.Storage.Batch:output_type -> concorde.plugin.v1.StorageBatchResponse
-	36, // 46: concorde.plugin.v1.Consultations.List:output_type -> concorde.plugin.v1.ConsultationListResponse
-	34, // 47: concorde.plugin.v1.Consultations.Get:output_type -> concorde.plugin.v1.Consultation
-	40, // 48: concorde.plugin.v1.Consultations.AcceptedProposals:output_type -> concorde.plugin.v1.ProposalListResponse
-	42, // 49: concorde.plugin.v1.Audit.Append:output_type -> concorde.plugin.v1.AuditAppendResponse
-	44, // 50: concorde.plugin.v1.Events.Publish:output_type -> concorde.plugin.v1.PublishResponse
-	33, // [33:51] is the sub-list for method output_type
-	15, // [15:33] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	34, // 15: concorde.plugin.v1.PublishedResultsResponse.consultation:type_name -> concorde.plugin.v1.Consultation
+	46, // 16: concorde.plugin.v1.PublishedResultsResponse.consensus:type_name -> concorde.plugin.v1.RankedProposal
+	49, // 17: concorde.plugin.v1.MyVotesResponse.votes:type_name -> concorde.plugin.v1.MyVote
+	0,  // 18: concorde.plugin.v1.Plugin.Describe:input_type -> concorde.plugin.v1.DescribeRequest
+	8,  // 19: concorde.plugin.v1.Plugin.Handle:input_type -> concorde.plugin.v1.HandleRequest
+	10, // 20: concorde.plugin.v1.Plugin.OnEvent:input_type -> concorde.plugin.v1.EventRequest
+	16, // 21: concorde.plugin.v1.Plugin.Health:input_type -> concorde.plugin.v1.HealthRequest
+	18, // 22: concorde.plugin.v1.Plugin.CollectMetrics:input_type -> concorde.plugin.v1.MetricsRequest
+	12, // 23: concorde.plugin.v1.Plugin.OnLifecycle:input_type -> concorde.plugin.v1.LifecycleRequest
+	14, // 24: concorde.plugin.v1.Plugin.RunJob:input_type -> concorde.plugin.v1.JobRequest
+	21, // 25: concorde.plugin.v1.Storage.Get:input_type -> concorde.plugin.v1.StorageGetRequest
+	23, // 26: concorde.plugin.v1.Storage.Put:input_type -> concorde.plugin.v1.StoragePutRequest
+	25, // 27: concorde.plugin.v1.Storage.Delete:input_type -> concorde.plugin.v1.StorageDeleteRequest
+	27, // 28: concorde.plugin.v1.Storage.List:input_type -> concorde.plugin.v1.StorageListRequest
+	29, // 29: concorde.plugin.v1.Storage.CompareAndSet:input_type -> concorde.plugin.v1.StorageCASRequest
+	32, // 30: concorde.plugin.v1.Storage.Batch:input_type -> concorde.plugin.v1.StorageBatchRequest
+	35, // 31: concorde.plugin.v1.Consultations.List:input_type -> concorde.plugin.v1.ConsultationListRequest
+	37, // 32: concorde.plugin.v1.Consultations.Get:input_type -> concorde.plugin.v1.ConsultationGetRequest
+	39, // 33: concorde.plugin.v1.Consultations.AcceptedProposals:input_type -> concorde.plugin.v1.ProposalListRequest
+	41, // 34: concorde.plugin.v1.Audit.Append:input_type -> concorde.plugin.v1.AuditAppendRequest
+	43, // 35: concorde.plugin.v1.Events.Publish:input_type -> concorde.plugin.v1.PublishRequest
+	45, // 36: concorde.plugin.v1.Results.Published:input_type -> concorde.plugin.v1.PublishedResultsRequest
+	48, // 37: concorde.plugin.v1.Results.MyVotes:input_type -> concorde.plugin.v1.MyVotesRequest
+	1,  // 38: concorde.plugin.v1.Plugin.Describe:output_type -> concorde.plugin.v1.Manifest
+	9,  // 39: concorde.plugin.v1.Plugin.Handle:output_type -> concorde.plugin.v1.HandleResponse
+	11, // 40: concorde.plugin.v1.Plugin.OnEvent:output_type -> concorde.plugin.v1.EventResponse
+	17, // 41: concorde.plugin.v1.Plugin.Health:output_type -> concorde.plugin.v1.HealthResponse
+	19, // 42: concorde.plugin.v1.Plugin.CollectMetrics:output_type -> concorde.plugin.v1.MetricsResponse
+	13, // 43: concorde.plugin.v1.Plugin.OnLifecycle:output_type -> concorde.plugin.v1.LifecycleResponse
+	15, // 44: concorde.plugin.v1.Plugin.RunJob:output_type -> concorde.plugin.v1.JobResponse
+	22, // 45: concorde.plugin.v1.Storage.Get:output_type -> concorde.plugin.v1.StorageGetResponse
+	24, // 46: concorde.plugin.v1.Storage.Put:output_type -> concorde.plugin.v1.StoragePutResponse
+	26, // 47: concorde.plugin.v1.Storage.Delete:output_type -> concorde.plugin.v1.StorageDeleteResponse
+	28, // 48: concorde.plugin.v1.Storage.List:output_type -> concorde.plugin.v1.StorageListResponse
+	30, // 49: concorde.plugin.v1.Storage.CompareAndSet:output_type -> concorde.plugin.v1.StorageCASResponse
+	33, // 50: concorde.plugin.v1.Storage.Batch:output_type -> concorde.plugin.v1.StorageBatchResponse
+	36, // 51: concorde.plugin.v1.Consultations.List:output_type -> concorde.plugin.v1.ConsultationListResponse
+	34, // 52: concorde.plugin.v1.Consultations.Get:output_type -> concorde.plugin.v1.Consultation
+	40, // 53: concorde.plugin.v1.Consultations.AcceptedProposals:output_type -> concorde.plugin.v1.ProposalListResponse
+	42, // 54: concorde.plugin.v1.Audit.Append:output_type -> concorde.plugin.v1.AuditAppendResponse
+	44, // 55: concorde.plugin.v1.Events.Publish:output_type -> concorde.plugin.v1.PublishResponse
+	47, // 56: concorde.plugin.v1.Results.Published:output_type -> concorde.plugin.v1.PublishedResultsResponse
+	50, // 57: concorde.plugin.v1.Results.MyVotes:output_type -> concorde.plugin.v1.MyVotesResponse
+	38, // [38:58] is the sub-list for method output_type
+	18, // [18:38] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -3148,9 +3597,9 @@ func file_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   51,
 			NumExtensions: 0,
-			NumServices:   5,
+			NumServices:   6,
 		},
 		GoTypes:           file_plugin_proto_goTypes,
 		DependencyIndexes: file_plugin_proto_depIdxs,

@@ -1050,3 +1050,159 @@ var Events_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "plugin.proto",
 }
+
+const (
+	Results_Published_FullMethodName = "/concorde.plugin.v1.Results/Published"
+	Results_MyVotes_FullMethodName   = "/concorde.plugin.v1.Results/MyVotes"
+)
+
+// ResultsClient is the client API for Results service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+type ResultsClient interface {
+	// Published returns a consultation's published results as frozen when they were published
+	// (its snapshot): the proposals in the consensus zone, in their published order, with
+	// their top score and its 95 % interval. NotFound when the consultation does not exist for
+	// the public (a draft, another tenant's); FailedPrecondition when its results are not
+	// published, or were published before snapshots existed.
+	Published(ctx context.Context, in *PublishedResultsRequest, opts ...grpc.CallOption) (*PublishedResultsResponse, error)
+	// MyVotes returns the votes the caller of the request being served (their account, or
+	// their anonymous participant session) cast on the given proposals of a consultation.
+	// Only during a Handle call: events and jobs have no caller, and get nothing.
+	MyVotes(ctx context.Context, in *MyVotesRequest, opts ...grpc.CallOption) (*MyVotesResponse, error)
+}
+
+type resultsClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewResultsClient(cc grpc.ClientConnInterface) ResultsClient {
+	return &resultsClient{cc}
+}
+
+func (c *resultsClient) Published(ctx context.Context, in *PublishedResultsRequest, opts ...grpc.CallOption) (*PublishedResultsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublishedResultsResponse)
+	err := c.cc.Invoke(ctx, Results_Published_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resultsClient) MyVotes(ctx context.Context, in *MyVotesRequest, opts ...grpc.CallOption) (*MyVotesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MyVotesResponse)
+	err := c.cc.Invoke(ctx, Results_MyVotes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResultsServer is the server API for Results service.
+// All implementations must embed UnimplementedResultsServer
+// for forward compatibility.
+type ResultsServer interface {
+	// Published returns a consultation's published results as frozen when they were published
+	// (its snapshot): the proposals in the consensus zone, in their published order, with
+	// their top score and its 95 % interval. NotFound when the consultation does not exist for
+	// the public (a draft, another tenant's); FailedPrecondition when its results are not
+	// published, or were published before snapshots existed.
+	Published(context.Context, *PublishedResultsRequest) (*PublishedResultsResponse, error)
+	// MyVotes returns the votes the caller of the request being served (their account, or
+	// their anonymous participant session) cast on the given proposals of a consultation.
+	// Only during a Handle call: events and jobs have no caller, and get nothing.
+	MyVotes(context.Context, *MyVotesRequest) (*MyVotesResponse, error)
+	mustEmbedUnimplementedResultsServer()
+}
+
+// UnimplementedResultsServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedResultsServer struct{}
+
+func (UnimplementedResultsServer) Published(context.Context, *PublishedResultsRequest) (*PublishedResultsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Published not implemented")
+}
+func (UnimplementedResultsServer) MyVotes(context.Context, *MyVotesRequest) (*MyVotesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MyVotes not implemented")
+}
+func (UnimplementedResultsServer) mustEmbedUnimplementedResultsServer() {}
+func (UnimplementedResultsServer) testEmbeddedByValue()                 {}
+
+// UnsafeResultsServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ResultsServer will
+// result in compilation errors.
+type UnsafeResultsServer interface {
+	mustEmbedUnimplementedResultsServer()
+}
+
+func RegisterResultsServer(s grpc.ServiceRegistrar, srv ResultsServer) {
+	// If the following call panics, it indicates UnimplementedResultsServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Results_ServiceDesc, srv)
+}
+
+func _Results_Published_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishedResultsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResultsServer).Published(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Results_Published_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResultsServer).Published(ctx, req.(*PublishedResultsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Results_MyVotes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MyVotesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResultsServer).MyVotes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Results_MyVotes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResultsServer).MyVotes(ctx, req.(*MyVotesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Results_ServiceDesc is the grpc.ServiceDesc for Results service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Results_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "concorde.plugin.v1.Results",
+	HandlerType: (*ResultsServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Published",
+			Handler:    _Results_Published_Handler,
+		},
+		{
+			MethodName: "MyVotes",
+			Handler:    _Results_MyVotes_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "plugin.proto",
+}

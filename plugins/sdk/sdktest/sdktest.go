@@ -57,23 +57,28 @@ type Host struct {
 	mu            sync.Mutex
 	kv            map[int64]map[string]sdk.Entry
 	tokens        map[string]int64
+	participants  map[string]string // token → the caller's participant key
 	audits        []Audit
 	events        []Event
 	consultations map[int64][]*sdk.Consultation
 	proposals     map[int64][]*sdk.Proposal
+	published     map[int64]map[string]*sdk.PublishedResults // tenant → slug → results
+	votes         map[string]map[int64]string                // participant → proposal → key
 }
 
 // New starts an in-memory host for the plugin named plugin; it stops when the test ends.
 func New(t testing.TB, plugin string) *Host {
 	t.Helper()
 	h := &Host{plugin: plugin, kv: map[int64]map[string]sdk.Entry{}, tokens: map[string]int64{},
-		consultations: map[int64][]*sdk.Consultation{}, proposals: map[int64][]*sdk.Proposal{}}
+		consultations: map[int64][]*sdk.Consultation{}, proposals: map[int64][]*sdk.Proposal{},
+		published: map[int64]map[string]*sdk.PublishedResults{}, votes: map[string]map[int64]string{}, participants: map[string]string{}}
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
 	pluginpb.RegisterStorageServer(srv, storage{Host: h})
 	pluginpb.RegisterConsultationsServer(srv, consultations{Host: h})
 	pluginpb.RegisterAuditServer(srv, audits{Host: h})
 	pluginpb.RegisterEventsServer(srv, events{Host: h})
+	pluginpb.RegisterResultsServer(srv, resultsServer{Host: h})
 	go func() { _ = srv.Serve(lis) }()
 	conn, err := grpc.NewClient("passthrough:///sdktest",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
@@ -111,6 +116,7 @@ func (h *Host) Context(ctx context.Context, call sdk.Call) context.Context {
 	token := hex.EncodeToString(b[:])
 	h.mu.Lock()
 	h.tokens[token] = call.Tenant.ID
+	h.participants[token] = participantOf(call.Principal)
 	h.mu.Unlock()
 	return sdk.ContextWith(ctx, &call, h.conn, token)
 }
@@ -134,6 +140,37 @@ func (h *Host) SetProposals(consultationID int64, ps ...*sdk.Proposal) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.proposals[consultationID] = ps
+}
+
+// SetPublished gives a tenant's consultation its published results (what the host reads from
+// the frozen snapshot). A consultation with none answers FailedPrecondition when it is among
+// the tenant's consultations (SetConsultations), NotFound otherwise.
+func (h *Host) SetPublished(tenantID int64, r *sdk.PublishedResults) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.published[tenantID] == nil {
+		h.published[tenantID] = map[string]*sdk.PublishedResults{}
+	}
+	h.published[tenantID][r.GetConsultation().GetSlug()] = r
+}
+
+// SetVotes records the votes of the caller whose principal is p (signed in: their subject;
+// else their participant session), by proposal id: agree, disagree or neutral.
+func (h *Host) SetVotes(p sdk.Principal, votes map[int64]string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.votes[participantOf(p)] = votes
+}
+
+// participantOf is the key a principal's votes are recorded under, as on the host.
+func participantOf(p sdk.Principal) string {
+	switch {
+	case !p.Anonymous && p.Subject != "":
+		return p.Subject
+	case p.Participant != "":
+		return "p:" + p.Participant
+	}
+	return ""
 }
 
 // Stored returns a tenant's entries whose key starts with prefix, in key order.
@@ -421,4 +458,46 @@ func (e events) Publish(_ context.Context, req *pluginpb.PublishRequest) (*plugi
 	defer e.mu.Unlock()
 	e.events = append(e.events, Event{TenantID: t, Name: req.GetName(), Payload: json.RawMessage(req.GetPayload())})
 	return &pluginpb.PublishResponse{}, nil
+}
+
+type resultsServer struct {
+	pluginpb.UnimplementedResultsServer
+	*Host
+}
+
+func (r resultsServer) Published(_ context.Context, req *pluginpb.PublishedResultsRequest) (*pluginpb.PublishedResultsResponse, error) {
+	t, err := r.tenant(req.GetCallToken())
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if res, ok := r.published[t][req.GetConsultationSlug()]; ok {
+		return res, nil
+	}
+	for _, c := range r.consultations[t] {
+		if c.GetSlug() == req.GetConsultationSlug() && c.GetStatus() != "draft" {
+			return nil, status.Errorf(codes.FailedPrecondition, "the results of consultation %q are not published", c.GetSlug())
+		}
+	}
+	return nil, status.Error(codes.NotFound, "no such consultation")
+}
+
+func (r resultsServer) MyVotes(_ context.Context, req *pluginpb.MyVotesRequest) (*pluginpb.MyVotesResponse, error) {
+	if _, err := r.tenant(req.GetCallToken()); err != nil {
+		return nil, err
+	}
+	if len(req.GetProposalIds()) > sdk.MaxProposalsListed {
+		return nil, status.Errorf(codes.InvalidArgument, "at most %d proposals in one call", sdk.MaxProposalsListed)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	mine := r.votes[r.participants[req.GetCallToken()]]
+	out := &pluginpb.MyVotesResponse{}
+	for _, id := range req.GetProposalIds() {
+		if k, ok := mine[id]; ok && r.participants[req.GetCallToken()] != "" {
+			out.Votes = append(out.Votes, &pluginpb.MyVote{ProposalId: id, Key: k})
+		}
+	}
+	return out, nil
 }
