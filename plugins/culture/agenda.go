@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"sort"
 	"strings"
@@ -369,7 +370,16 @@ func (a *agenda) apiDelete(w http.ResponseWriter, r *http.Request) {
 // second mark by the same subject changes nothing. It returns the count.
 func markOnce(ctx context.Context, marker, counter string) (int64, bool, error) {
 	st := sdk.Host(ctx).Storage()
-	for attempt := 0; attempt < 10; attempt++ {
+	for attempt := range markAttempts {
+		if attempt > 0 {
+			// Many people on one popular event at once: back off a random while, growing,
+			// so that the retries spread out instead of colliding again.
+			select {
+			case <-time.After(time.Duration(mrand.Int64N(int64(attempt)*int64(2*time.Millisecond) + 1))):
+			case <-ctx.Done():
+				return 0, false, ctx.Err()
+			}
+		}
 		var n int64
 		version, _, err := st.GetJSON(ctx, counter, &n)
 		if err != nil {
@@ -393,6 +403,10 @@ func markOnce(ctx context.Context, marker, counter string) (int64, bool, error) 
 	}
 	return 0, false, sdk.ErrConflict
 }
+
+// markAttempts bounds the compare-and-set retries of markOnce: with the back-off they cover a
+// few hundred concurrent clicks on one counter within the call's time.
+const markAttempts = 40
 
 func (a *agenda) interested(ctx context.Context, id string) (int64, error) {
 	if e, _, err := a.load(ctx, id); err != nil || e.Draft {
