@@ -1,5 +1,9 @@
 # Concorde: `make run` builds and starts on embedded SQLite with demo tenants; `make test` runs every test.
 GO        ?= go
+# Every build and test uses Go 1.27.3: Go 1.26.8 has standard-library vulnerabilities that
+# `make vulncheck` reports as reachable. The go command downloads this toolchain through the
+# module proxy the first time (about 80 MB); set GOTOOLCHAIN=local to use the machine's Go.
+export GOTOOLCHAIN ?= go1.27.3
 BIN       := bin
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/concorde-civic/concorde/core/metrics.Version=$(VERSION)
@@ -68,7 +72,8 @@ vulncheck:
 	$(GO) install golang.org/x/vuln/cmd/govulncheck@latest
 	db="$$(cd / && $(GO) mod download -json golang.org/x/vulndb@latest | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$$/\1/p')" && \
 		test -d "$$db/data/osv" && \
-		"$$($(GO) env GOPATH)/bin/govulncheck" -db "file://$$db/data/osv" ./...
+		"$$($(GO) env GOPATH)/bin/govulncheck" -db "file://$$db/data/osv" ./... && \
+		cd plugins/sdk && "$$($(GO) env GOPATH)/bin/govulncheck" -db "file://$$db/data/osv" ./...
 
 clean:
 	rm -rf $(BIN)
