@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -108,6 +109,14 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
 	}
 	msg, field := errs.MessageOf(err)
+	if kind == errs.Unauthorized && !wantsJSON(c) && (c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead) &&
+		c.Get(fiber.HeaderAuthorization) == "" && c.Path() != "/account/signin" &&
+		caller.Tenant(c.UserContext()) != nil && caller.PrincipalOf(c.UserContext()).Anonymous() {
+		// A signed-out browser opening a page that needs an account (a link to /admin/… in an
+		// e-mail, say) signs in and comes back to it, rather than reading a bare 401. A client
+		// with a token that does not hold here still gets the 401.
+		return c.Redirect("/account/signin?next="+url.QueryEscape(string(c.Request().URI().RequestURI())), fiber.StatusSeeOther)
+	}
 	if wantsJSON(c) {
 		var b ErrorBody
 		b.Error.Code, b.Error.Message, b.Error.Field = string(kind), msg, field

@@ -509,7 +509,8 @@ func (s *Server) adminPageRoutes() {
 		if err != nil {
 			return err
 		}
-		roles := []authz.Role{authz.TenantAdmin, authz.Moderator, authz.Auditor, authz.Citizen}
+		// Least privilege first: a form sent without a look at the picker grants the least.
+		roles := []authz.Role{authz.Citizen, authz.Auditor, authz.Moderator, authz.TenantAdmin}
 		return s.render(c, status, "admin_users", s.tr(c, "admin_users"), usersPage{Nav: s.adminNav(c, "users"), Members: ms, Roles: roles, Error: msg})
 	}
 	userFail := func(c *fiber.Ctx, err error) error {

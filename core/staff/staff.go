@@ -132,6 +132,14 @@ func (s *Service) changeRole(ctx context.Context, actor string, tenantID, userID
 		return Member{}, err
 	}
 	sub, dom := authz.UserSubject(tenantID, u.ID), GrantDomain(tenantID)
+	if !grant && role == authz.TenantAdmin {
+		if admins := s.authz.SubjectsWithRole(authz.TenantAdmin, dom); len(admins) == 1 && admins[0] == sub {
+			// Nobody could then manage the site's accounts, branding or plugins but the
+			// platform's staff: give the role to someone else first.
+			return Member{}, &errs.Error{Kind: errs.Conflict, Field: "role",
+				Message: "this is the site's last tenant admin: give the role to another account before taking it from this one"}
+		}
+	}
 	action := "role.grant"
 	if grant {
 		err = s.authz.Grant(ctx, sub, role, dom)

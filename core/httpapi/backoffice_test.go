@@ -1,0 +1,72 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/staff"
+	"github.com/concorde-civic/concorde/core/storetest"
+	"github.com/concorde-civic/concorde/core/testsupport"
+)
+
+// A signed-out visitor who opens an admin page is sent to sign in, and back there after.
+func TestBackOffice_SignedOutVisitorSignsInAndComesBack(t *testing.T) {
+	e := testsupport.New(t, "sqlite")
+	site := e.Site("ay")
+	v := e.Visitor(site.Host)
+	res := v.Do("GET", "/admin/users?page=2", nil)
+	if res.Status != http.StatusSeeOther || res.Header.Get("Location") != "/account/signin?next=%2Fadmin%2Fusers%3Fpage%3D2" {
+		t.Fatalf("signed out on /admin/users: %d %q", res.Status, res.Header.Get("Location"))
+	}
+	// The API still answers 401 in JSON, and a page write is refused, not redirected.
+	if res := v.Do("GET", "/api/v1/users", nil); res.Status != http.StatusUnauthorized {
+		t.Errorf("API: %d", res.Status)
+	}
+	if res := v.Do("POST", "/admin/users", map[string]string{"email": "x@ay.test"}); res.Status == http.StatusSeeOther {
+		t.Errorf("a signed-out write was redirected")
+	}
+	// A signed-in citizen is refused, not sent to sign in again.
+	c := e.Visitor(site.Host)
+	c.SignIn("citizen@ay.test", testsupport.Password)
+	if res := c.Do("GET", "/admin/users", nil); res.Status != http.StatusForbidden {
+		t.Errorf("citizen on /admin/users: %d", res.Status)
+	}
+}
+
+// The role pickers grant the least privilege unless the admin chooses otherwise, in words
+// people read; and the site cannot lose its last tenant admin.
+func TestBackOffice_LeastPrivilegeAndTheLastAdminStays(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			e := testsupport.New(t, dialect)
+			site := e.Site("ay")
+			admin := e.Visitor(site.Host)
+			admin.SignIn("tenant-admin@ay.test", testsupport.Password)
+			page := string(admin.Do("GET", "/admin/users", nil).Body)
+			i := strings.Index(page, `<select id="nu-role" name="role">`)
+			if i < 0 || !strings.HasPrefix(page[i+len(`<select id="nu-role" name="role">`):], `<option value="citizen">Citoyen·ne</option>`) {
+				t.Fatalf("the new-account picker does not start at citizen: %.300s", page[max(i, 0):])
+			}
+			if strings.Contains(page, ">tenant-admin<") {
+				t.Error("a raw role code shown to people")
+			}
+			me := site.Users[authz.TenantAdmin].ID
+			revoke := "/admin/users/" + strconv.FormatInt(me, 10) + "/roles/tenant-admin/revoke"
+			res := admin.Do("POST", revoke, nil)
+			if res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "last tenant admin") {
+				t.Fatalf("revoking the last admin: %d %s", res.Status, res.Body)
+			}
+			if roles := e.App.Authz.RolesOf(authz.UserSubject(site.Tenant.ID, me), staff.GrantDomain(site.Tenant.ID)); len(roles) == 0 {
+				t.Fatalf("the refused revoke took the role")
+			}
+			// With a second admin, the first may step down.
+			e.Account(site.Tenant.ID, "second@ay.test", authz.TenantAdmin)
+			if res := admin.Do("POST", revoke, nil); res.Status != http.StatusSeeOther {
+				t.Fatalf("revoke with another admin: %d %s", res.Status, res.Body)
+			}
+		})
+	}
+}
