@@ -440,8 +440,17 @@ func (s *site) testCitizen(t *testing.T) {
 	// The admin closes the consultation and publishes its results from the console.
 	admin := s.tab(t, true)
 	s.signIn(t, admin, "bretagne", "admin@bretagne.localhost")
-	do(t, admin, "console", chromedp.Navigate(s.url("bretagne", "/admin/consultations/culture")), chromedp.WaitVisible(chromedp.CSS(`form[action$="/status"] button`)))
-	navigate(t, admin, "close", chromedp.Click(chromedp.CSS(`form[action$="/status"] button`)))
+	// Closing and publishing each ask for a confirmation first (a <details> without script).
+	do(t, admin, "console", chromedp.Navigate(s.url("bretagne", "/admin/consultations/culture")), chromedp.WaitVisible(chromedp.CSS(`details.confirm > summary`)))
+	if eval[bool](t, admin, `[...document.querySelectorAll('form[action$="/status"] input[value=close] ~ button')].some(b => b.offsetParent !== null)`) {
+		t.Error("the close button shows before its confirmation is opened")
+	}
+	do(t, admin, "open the close confirmation", chromedp.Click(chromedp.CSS(`details.confirm > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/status"] input[value=close] ~ button`)))
+	s.check(t, admin, "admin-close-confirm")
+	navigate(t, admin, "close", chromedp.Click(chromedp.CSS(`form[action$="/status"] input[value=close] ~ button`)))
+	do(t, admin, "open the publish confirmation", chromedp.Click(chromedp.CSS(`details.confirm:has(input[value=publish]) > summary`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[action$="/status"] input[value=publish] ~ button`)))
 	navigate(t, admin, "publish", chromedp.Click(chromedp.CSS(`form[action$="/status"] input[value=publish] ~ button`)))
 
 	// The citizen sees it in the results.

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -66,6 +68,53 @@ func TestBackOffice_LeastPrivilegeAndTheLastAdminStays(t *testing.T) {
 			e.Account(site.Tenant.ID, "second@ay.test", authz.TenantAdmin)
 			if res := admin.Do("POST", revoke, nil); res.Status != http.StatusSeeOther {
 				t.Fatalf("revoke with another admin: %d %s", res.Status, res.Body)
+			}
+		})
+	}
+}
+
+// The accounts list pages through tens of thousands of citizens and finds one by address or
+// name; a search is plain text (% and _ match themselves).
+func TestBackOffice_UsersListSearchesAndPaginates(t *testing.T) {
+	for _, dialect := range storetest.Dialects() {
+		t.Run(dialect, func(t *testing.T) {
+			e := testsupport.New(t, dialect)
+			site := e.Site("ay")
+			ctx := context.Background()
+			for i := range 60 {
+				if _, err := e.App.Users.Create(ctx, site.Tenant.ID, fmt.Sprintf("habitant%02d@ay.test", i), fmt.Sprintf("Habitant n°%d", i), testsupport.Password); err != nil {
+					t.Fatal(err)
+				}
+			}
+			admin := e.Visitor(site.Host)
+			admin.SignIn("tenant-admin@ay.test", testsupport.Password)
+			first := string(admin.Do("GET", "/admin/users", nil).Body)
+			if n := strings.Count(first, "<tr>") - 1; n != 50 || !strings.Contains(first, `rel="next"`) || strings.Contains(first, `rel="prev"`) {
+				t.Fatalf("page 1: %d rows", n)
+			}
+			second := string(admin.Do("GET", "/admin/users?page=2", nil).Body)
+			if n := strings.Count(second, "<tr>") - 1; n != 64-50 || strings.Contains(second, `rel="next"`) || !strings.Contains(second, "Page 2") {
+				t.Errorf("page 2: %d rows", n)
+			}
+			found := string(admin.Do("GET", "/admin/users?q=HABITANT07", nil).Body)
+			if n := strings.Count(found, "<tr>") - 1; n != 1 || !strings.Contains(found, "habitant07@ay.test") {
+				t.Errorf("search by address: %d rows", n)
+			}
+			if found := string(admin.Do("GET", "/admin/users?q=n°42", nil).Body); !strings.Contains(found, "habitant42@ay.test") {
+				t.Error("search by name")
+			}
+			if none := string(admin.Do("GET", "/admin/users?q=%25", nil).Body); strings.Count(none, "<tr>") != 1 || !strings.Contains(none, "Aucun compte ne correspond") {
+				t.Errorf("%% matched accounts: %d rows", strings.Count(none, "<tr>")-1)
+			}
+			if res := admin.Do("GET", "/admin/users?q="+strings.Repeat("x", 101), nil); res.Status != http.StatusBadRequest {
+				t.Errorf("a 101-character search: %d", res.Status)
+			}
+			var api struct {
+				Users []struct{ Email string } `json:"users"`
+			}
+			admin.Do("GET", "/api/v1/users?q=habitant1", nil).JSON(t, &api)
+			if len(api.Users) != 10 {
+				t.Errorf("API search: %d users", len(api.Users))
 			}
 		})
 	}

@@ -148,6 +148,18 @@ type usersPage struct {
 	Members []staff.Member
 	Roles   []authz.Role
 	Error   string
+	Pager   usersPager
+}
+
+// usersPerPage is how many accounts /admin/users shows at a time.
+const usersPerPage = 50
+
+// usersPager is the search and the page of /admin/users, with links to the pages beside.
+type usersPager struct {
+	Q          string
+	Page       int
+	More       bool
+	Prev, Next string
 }
 
 type brandingPage struct {
@@ -505,13 +517,28 @@ func (s *Server) adminPageRoutes() {
 
 	// Users and roles.
 	users := func(c *fiber.Ctx, status int, msg string) error {
-		ms, err := s.Staff.List(c.UserContext(), tenantID(c), 500, 0)
+		// Tens of thousands of citizens: a page of usersPerPage at a time, searched by address or name.
+		page := c.QueryInt("page", 1)
+		if page < 1 || page > 100000 {
+			page = 1
+		}
+		q := strings.TrimSpace(c.Query("q"))
+		ms, err := s.Staff.Find(c.UserContext(), tenantID(c), q, usersPerPage+1, (page-1)*usersPerPage)
 		if err != nil {
 			return err
 		}
+		more := len(ms) > usersPerPage
+		ms = ms[:min(len(ms), usersPerPage)]
+		pager := usersPager{Q: q, Page: page, More: more}
+		if page > 1 {
+			pager.Prev = "/admin/users?" + url.Values{"q": {q}, "page": {strconv.Itoa(page - 1)}}.Encode()
+		}
+		if more {
+			pager.Next = "/admin/users?" + url.Values{"q": {q}, "page": {strconv.Itoa(page + 1)}}.Encode()
+		}
 		// Least privilege first: a form sent without a look at the picker grants the least.
 		roles := []authz.Role{authz.Citizen, authz.Auditor, authz.Moderator, authz.TenantAdmin}
-		return s.render(c, status, "admin_users", s.tr(c, "admin_users"), usersPage{Nav: s.adminNav(c, "users"), Members: ms, Roles: roles, Error: msg})
+		return s.render(c, status, "admin_users", s.tr(c, "admin_users"), usersPage{Nav: s.adminNav(c, "users"), Members: ms, Roles: roles, Error: msg, Pager: pager})
 	}
 	userFail := func(c *fiber.Ctx, err error) error {
 		if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {

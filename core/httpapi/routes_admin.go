@@ -103,7 +103,7 @@ func (s *Server) userRoutes() {
 		if err != nil {
 			return err
 		}
-		ms, err := s.Staff.List(c.UserContext(), tenantID(c), limit, offset)
+		ms, err := s.Staff.Find(c.UserContext(), tenantID(c), c.Query("q"), limit, offset)
 		if err != nil {
 			return err
 		}

@@ -164,6 +164,19 @@ func userResult(err error, what string, args ...any) error {
 // List returns a page of the tenant's accounts, oldest first. A limit of 0 or less means
 // DefaultUserLimit; limits above MaxUserLimit are lowered to it.
 func (s *Users) List(ctx context.Context, tenantID int64, limit, offset int) ([]User, error) {
+	return s.Find(ctx, tenantID, "", limit, offset)
+}
+
+// MaxSearchRunes bounds a search of accounts.
+const MaxSearchRunes = 100
+
+// Find is List restricted to the accounts whose address or name contains q (any case);
+// an empty q finds them all. % and _ in q are plain characters.
+func (s *Users) Find(ctx context.Context, tenantID int64, q string, limit, offset int) ([]User, error) {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if utf8.RuneCountInString(q) > MaxSearchRunes || strings.ContainsRune(q, 0) {
+		return nil, errs.Field("q", "search for at most %d characters", MaxSearchRunes)
+	}
 	switch {
 	case limit <= 0:
 		limit = DefaultUserLimit
@@ -174,7 +187,12 @@ func (s *Users) List(ctx context.Context, tenantID int64, limit, offset int) ([]
 		offset = 0
 	}
 	users := []User{}
-	err := store.For(s.db, tenantID).Select(&users).OrderExpr("u.id ASC").Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
+	sel := store.For(s.db, tenantID).Select(&users)
+	if q != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
+		sel = sel.Where(`(LOWER(u.email) LIKE ? ESCAPE '\' OR LOWER(u.name) LIKE ? ESCAPE '\')`, like, like)
+	}
+	err := sel.OrderExpr("u.id ASC").Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}

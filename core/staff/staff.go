@@ -80,7 +80,12 @@ func (s *Service) Create(ctx context.Context, actor string, tenantID int64, in N
 
 // List returns the tenant's accounts with their roles.
 func (s *Service) List(ctx context.Context, tenantID int64, limit, offset int) ([]Member, error) {
-	us, err := s.users.List(ctx, tenantID, limit, offset)
+	return s.Find(ctx, tenantID, "", limit, offset)
+}
+
+// Find is List restricted to the accounts whose address or name contains q.
+func (s *Service) Find(ctx context.Context, tenantID int64, q string, limit, offset int) ([]Member, error) {
+	us, err := s.users.Find(ctx, tenantID, q, limit, offset)
 	if err != nil {
 		return nil, err
 	}
