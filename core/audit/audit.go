@@ -225,7 +225,7 @@ func validate(r Record) (json.RawMessage, error) {
 
 // Filter selects entries for List. Zero fields select everything.
 type Filter struct {
-	Actor  string // exact match
+	Actor  string // exact match, or a prefix when it ends with "*" ("chef@nantes.fr (*")
 	Action string // exact match
 	Object string // exact match, or a prefix when it ends with "*" ("proposal:*")
 	Since  time.Time
@@ -262,7 +262,11 @@ func (l *Log) List(ctx context.Context, tenantID int64, f Filter) (Page, error) 
 
 	entries := []Entry{}
 	q := store.For(l.db, tenantID).Select(&entries)
-	if f.Actor != "" {
+	if prefix, ok := strings.CutSuffix(f.Actor, "*"); ok {
+		if prefix != "" {
+			q = q.Where(`actor LIKE ? ESCAPE '\'`, store.EscapeLike(prefix)+"%")
+		}
+	} else if f.Actor != "" {
 		q = q.Where("actor = ?", f.Actor)
 	}
 	if f.Action != "" {
@@ -270,7 +274,7 @@ func (l *Log) List(ctx context.Context, tenantID int64, f Filter) (Page, error) 
 	}
 	if prefix, ok := strings.CutSuffix(f.Object, "*"); ok {
 		if prefix != "" {
-			q = q.Where(`object LIKE ? ESCAPE '\'`, escapeLike(prefix)+"%")
+			q = q.Where(`object LIKE ? ESCAPE '\'`, store.EscapeLike(prefix)+"%")
 		}
 	} else if f.Object != "" {
 		q = q.Where("object = ?", f.Object)
@@ -294,10 +298,6 @@ func (l *Log) List(ctx context.Context, tenantID int64, f Filter) (Page, error) 
 		p.NextBeforeSeq = p.Entries[limit-1].Seq
 	}
 	return p, nil
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // Reasons a chain is broken, as Report.Reason gives them.

@@ -442,7 +442,7 @@ func (s *site) testCitizen(t *testing.T) {
 	s.signIn(t, admin, "bretagne", "admin@bretagne.localhost")
 	// Closing and publishing each ask for a confirmation first (a <details> without script).
 	do(t, admin, "console", chromedp.Navigate(s.url("bretagne", "/admin/consultations/culture")), chromedp.WaitVisible(chromedp.CSS(`details.confirm > summary`)))
-	if eval[bool](t, admin, `[...document.querySelectorAll('form[action$="/status"] input[value=close] ~ button')].some(b => b.offsetParent !== null)`) {
+	if eval[bool](t, admin, `[...document.querySelectorAll('form[action$="/status"] input[value=close] ~ button')].some(b => b.checkVisibility())`) {
 		t.Error("the close button shows before its confirmation is opened")
 	}
 	do(t, admin, "open the close confirmation", chromedp.Click(chromedp.CSS(`details.confirm > summary`)),

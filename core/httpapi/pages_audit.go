@@ -22,10 +22,12 @@ type auditHome struct {
 
 type auditLogPage struct {
 	Section string
-	Entries []audit.Entry
+	Entries []auditRow
 	Next    string
 	Report  *audit.Report
-	Action  string
+	Query   auditQuery
+	CSV     string // the export of what the filter selects
+	Actions []string
 }
 
 type auditResultsPage struct {
@@ -47,7 +49,14 @@ func (s *Server) auditPageRoutes() {
 		return s.render(c, fiber.StatusOK, "audit_home", s.tr(c, "audit_title"), auditHome{Section: "home", Consultations: cs})
 	})
 
-	logPage := func(c *fiber.Ctx, section string, f audit.Filter) error {
+	logPage := func(c *fiber.Ctx, section string, fixed audit.Filter) error {
+		q, f, err := readAuditQuery(c)
+		if err != nil {
+			return err
+		}
+		if fixed.Object != "" && f.Object == "" {
+			f.Object = fixed.Object
+		}
 		f.Limit = 100
 		if v := c.Query("before"); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -60,10 +69,17 @@ func (s *Server) auditPageRoutes() {
 		if err != nil {
 			return err
 		}
-		lp := auditLogPage{Section: section, Entries: page.Entries}
+		lp := auditLogPage{Section: section, Entries: s.rows(c, page.Entries), Query: q, Actions: commonAuditActions}
 		if page.NextBeforeSeq != 0 {
-			lp.Next = "/audit/" + section + "?before=" + strconv.FormatInt(page.NextBeforeSeq, 10)
+			v := q.values()
+			v.Set("before", strconv.FormatInt(page.NextBeforeSeq, 10))
+			lp.Next = "/audit/" + section + "?" + v.Encode()
 		}
+		csvQuery := q.values()
+		if q.Object == "" && fixed.Object != "" {
+			csvQuery.Set("object", fixed.Object)
+		}
+		lp.CSV = "/audit/log.csv?" + csvQuery.Encode()
 		if section == "log" {
 			r, err := s.Audit.Verify(c.UserContext(), tenantID(c))
 			if err != nil {
@@ -80,6 +96,7 @@ func (s *Server) auditPageRoutes() {
 	s.handle(Route{Method: get, Path: "/audit/log", Perm: tenant("audit", "read"), Summary: "The audit log, for auditors"}, func(c *fiber.Ctx) error {
 		return logPage(c, "log", audit.Filter{})
 	})
+	s.handle(Route{Method: get, Path: "/audit/log.csv", Perm: tenant("audit", "read"), Summary: "The audit log as CSV (the page's filters; sep=semicolon for French spreadsheets)"}, s.auditCSV)
 	s.handle(Route{Method: get, Path: "/audit/decisions", Perm: tenant("audit", "read"), Summary: "Moderation decisions from the audit log"}, func(c *fiber.Ctx) error {
 		return logPage(c, "decisions", audit.Filter{Object: "proposal:*"})
 	})

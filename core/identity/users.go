@@ -189,7 +189,7 @@ func (s *Users) Find(ctx context.Context, tenantID int64, q string, limit, offse
 	users := []User{}
 	sel := store.For(s.db, tenantID).Select(&users)
 	if q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(q) + "%"
+		like := "%" + store.EscapeLike(q) + "%"
 		sel = sel.Where(`(LOWER(u.email) LIKE ? ESCAPE '\' OR LOWER(u.name) LIKE ? ESCAPE '\')`, like, like)
 	}
 	err := sel.OrderExpr("u.id ASC").Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)

@@ -125,3 +125,9 @@ func IsUniqueViolation(err error) bool {
 
 // IsNoRows reports whether err says a query found nothing.
 func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// EscapeLike makes s a literal in a LIKE pattern written with ESCAPE '\': its %, _ and \ match
+// themselves.
+func EscapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
