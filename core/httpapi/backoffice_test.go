@@ -119,3 +119,29 @@ func TestBackOffice_UsersListSearchesAndPaginates(t *testing.T) {
 		})
 	}
 }
+
+// The moderator's comment on a refusal reaches its author, on their account page, and nobody else.
+func TestModeration_TheRefusalCommentReachesTheAuthor(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		author := e.Visitor(w.A.Host)
+		res := author.Do("POST", "/api/v1/consultations/"+w.slug+"/proposals", map[string]string{"content": "Il faut fermer les musées le dimanche"})
+		if res.Status != http.StatusCreated {
+			t.Fatalf("propose: %d %s", res.Status, res.Body)
+		}
+		id := userID(t, res)
+		comment := "Votre idée concerne les horaires : reformulez-la pour dire ce qu'elle apporterait."
+		res = w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: fmt.Sprintf("/api/v1/moderation/proposals/%d/refuse", id), Token: w.moderator,
+			Body: map[string]any{"reason": "incomprehensible", "comment": comment}})
+		if res.Status != 200 {
+			t.Fatalf("refuse: %d %s", res.Status, res.Body)
+		}
+		page := string(author.Do("GET", "/account", nil).Body)
+		if !strings.Contains(page, "reformulez-la pour dire ce qu&#39;elle apporterait") {
+			t.Errorf("the author's page does not show the moderator's comment")
+		}
+		if other := string(e.Visitor(w.A.Host).Do("GET", "/account", nil).Body); strings.Contains(other, "reformulez-la") {
+			t.Error("another visitor reads the comment")
+		}
+	})
+}

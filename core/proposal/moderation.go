@@ -187,7 +187,7 @@ func (s *Service) Refuse(ctx context.Context, tenantID, id int64, moderator, rea
 	}
 	return s.decide(ctx, tenantID, id, moderator, decision{
 		action: "proposal.refuse", to: Refused, from: waiting, detail: detail,
-		apply: func(p *Proposal) { p.RefusalReason = r },
+		apply: func(p *Proposal) { p.RefusalReason, p.RefusalComment = r, comment },
 	})
 }
 
@@ -243,7 +243,7 @@ func (s *Service) decide(ctx context.Context, tenantID, id int64, moderator stri
 			d.apply(&p)
 		}
 		_, err = tx.Update(&p).
-			Column("status", "refusal_reason", "themes", "moderated_at", "moderated_by", "locked_by", "locked_until").
+			Column("status", "refusal_reason", "refusal_comment", "themes", "moderated_at", "moderated_by", "locked_by", "locked_until").
 			WherePK().Exec(ctx)
 		if err != nil {
 			return err

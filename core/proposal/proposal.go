@@ -74,14 +74,16 @@ const (
 type Proposal struct {
 	bun.BaseModel `bun:"table:proposals,alias:p"`
 
-	TenantID       int64      `bun:"tenant_id,pk" json:"-"`
-	ID             int64      `bun:"id,pk" json:"id"`
-	ConsultationID int64      `bun:"consultation_id,notnull" json:"consultation_id"`
-	Author         string     `bun:"author,notnull" json:"-"` // participant key: "p:<session>" or "u:<tenant>:<user>"
-	Content        string     `bun:"content,notnull" json:"content"`
-	Lang           string     `bun:"lang,notnull" json:"lang"`
-	Status         Status     `bun:"status,notnull" json:"status"`
-	RefusalReason  Reason     `bun:"refusal_reason,notnull" json:"refusal_reason,omitempty"`
+	TenantID       int64  `bun:"tenant_id,pk" json:"-"`
+	ID             int64  `bun:"id,pk" json:"id"`
+	ConsultationID int64  `bun:"consultation_id,notnull" json:"consultation_id"`
+	Author         string `bun:"author,notnull" json:"-"` // participant key: "p:<session>" or "u:<tenant>:<user>"
+	Content        string `bun:"content,notnull" json:"content"`
+	Lang           string `bun:"lang,notnull" json:"lang"`
+	Status         Status `bun:"status,notnull" json:"status"`
+	RefusalReason  Reason `bun:"refusal_reason,notnull" json:"refusal_reason,omitempty"`
+	// RefusalComment is the moderator's word to the author, shown to them with the reason.
+	RefusalComment string     `bun:"refusal_comment,notnull" json:"refusal_comment,omitempty"`
 	Themes         []string   `bun:"themes,type:text,notnull" json:"themes"`
 	CreatedAt      time.Time  `bun:"created_at,notnull" json:"created_at"`
 	ModeratedAt    *time.Time `bun:"moderated_at" json:"moderated_at,omitempty"`
