@@ -156,9 +156,21 @@ func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]r
 		rng = mathrand.New(mathrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
 	}
 	defer b.rngs.Put(rng)
-	ids := sequence.Choose(e.Candidates, req, e.SequenceConfig(), rng)
+	ids := sequence.Choose(e.Candidates, req, SequenceConfig(e), rng)
 	e.MarkShown(ids)
 	return ids
+}
+
+// SequenceConfig is the consultation's sequence settings, with proposals kept new until
+// they have the votes a zone needs (min_votes_for_zone): every proposal gets them before
+// the sequence concentrates on the best (sequence rule 3).
+func SequenceConfig(e *catalog.Entry) sequence.Config {
+	cfg := e.SequenceConfig()
+	if m := e.Consultation.Settings.MinVotesForZone; m > cfg.NewMaxVotes {
+		cfg.NewMaxVotes = m
+		cfg.TestedMaxVotes = max(cfg.TestedMaxVotes, m+1)
+	}
+	return cfg
 }
 
 // Proposal is a proposal as a participant sends it.

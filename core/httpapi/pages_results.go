@@ -29,6 +29,10 @@ type resultRow struct {
 	Number                   int
 	Across                   string // consensus across opinion groups: holds, fails, unknown; "" before groups are computed
 	Bridging                 bool   // the bridging model says it bridges the groups
+	// Beside: votes through a shared link or a search and their agree share (percent),
+	// published beside the result, which they do not move.
+	BesideVotes int64
+	BesideAgree int
 }
 
 type qualCount struct {
@@ -242,13 +246,14 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 		sc := it.Scores
 		var k [results.NumKeys]int64
 		var total int64
-		for _, t := range []results.Trust{results.Sequence, results.Trusted} {
-			for i := range results.NumKeys {
-				k[i] += sc.Votes.Votes[t][i]
-				total += sc.Votes.Votes[t][i]
-			}
+		for i := range results.NumKeys { // the sequence votes the result is made of
+			k[i] += sc.Votes.Votes[results.Sequence][i]
+			total += sc.Votes.Votes[results.Sequence][i]
 		}
-		rr := resultRow{ID: it.ID, Content: it.Content, Zone: string(sc.Zone), Votes: total, Number: n}
+		rr := resultRow{ID: it.ID, Content: it.Content, Zone: string(sc.Zone), Votes: total, Number: n, BesideVotes: sc.Votes.Total(results.Trusted)}
+		if rr.BesideVotes > 0 {
+			rr.BesideAgree = int(float64(sc.Votes.Votes[results.Trusted][0])*100/float64(rr.BesideVotes) + 0.5)
+		}
 		if o := it.Opinions; o != nil {
 			rr.Across, rr.Bridging = string(o.Across), o.Bridging
 		}
@@ -259,11 +264,7 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 		}
 		rr.AgreeX, rr.DisagreeX = rr.Agree, rr.Agree+rr.Disagree
 		for qi, q := range results.Qualifications() {
-			var c int64
-			for _, t := range []results.Trust{results.Sequence, results.Trusted} {
-				c += sc.Votes.Quals[t][qi]
-			}
-			if c > 0 {
+			if c := sc.Votes.Quals[results.Sequence][qi]; c > 0 {
 				rr.Quals = append(rr.Quals, qualCount{Name: string(q), N: c})
 			}
 		}

@@ -13,11 +13,19 @@
 // likeIt, doable, platitudeAgree for agree; noWay, impossible, platitudeDisagree for
 // disagree; doNotUnderstand, noOpinion, doNotCare for neutral.
 //
-// Every proposal shown carries a key signed by the server. How a vote arrived sets its weight:
+// Every proposal shown carries a key signed by the server (see core/vote's package comment
+// for the rules that keep keys from being harvested). How a vote arrived sets its weight:
 //
-//   - Sequence (a valid key, shown by the sequence): weight 1.
-//   - Trusted (a valid key, shown by search or a direct link): weight 0.5, because sharing a
-//     link is how an interest group pushes one proposal.
+//   - Sequence (a valid key, shown by the sequence): weight 1. The server chose what each
+//     participant saw, so sequence votes approximate a random sample of opinions on each
+//     proposal; they alone make scores, intervals and zones, and the sequence's own choices
+//     (new proposals, Thompson draws, fewest votes first) read them alone.
+//   - Trusted (a valid key, shown by search or a direct link): weight 0. These votes are
+//     self-selected, and sharing a link is how an interest group pushes one proposal: they
+//     are published beside the scores (Scores.Beside: their count and smoothed key rates,
+//     in the API, the exports and the results page) and never move a score or a zone.
+//     Make.org counts them half; a bloc of 5 % voting through links then carried proposals
+//     into and out of the top ten.
 //   - Troll (no key, or one that does not verify): weight 0. Troll votes are counted apart,
 //     published in the raw counts, and left out of every score.
 //

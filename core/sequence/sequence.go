@@ -12,25 +12,36 @@
 //     votes on their way that the counters do not hold yet (Concorde counts the sequences
 //     that showed a proposal since its counters were last read, every two seconds or so), so
 //     that participants arriving together do not all get the same oldest new proposals.
-//  3. New proposals, with fewer than Config.NewMaxVotes votes (10), take about
-//     Config.NewRatio (30%) of the Config.Size (12) slots: round(NewRatio × Size), that is 4 of
-//     12, less any included proposal that is itself new. The oldest accepted go first (ties
-//     by lower ID), so that every new proposal quickly gets enough votes to be judged.
+//  3. New proposals, with fewer than Config.NewMaxVotes votes (10; Concorde sets it to at
+//     least the consultation's min_votes_for_zone), take a share of the Config.Size (12)
+//     slots that grows with the backlog: the larger of Config.NewRatio (30%) and the share
+//     of new proposals among those the participant may still see, times Size, rounded, less
+//     any included proposal that is itself new. So when 600 proposals are accepted at once,
+//     sequences hold almost only new ones until the backlog clears, and every proposal
+//     reaches the minimum number of votes for a zone before the sequence concentrates on
+//     the best (TestChoose_EveryProposalReachesTheMinimumWhenManyArriveAtOnce). Among new
+//     proposals the least voted go first, then the oldest accepted (ties by lower ID), so
+//     that every new proposal quickly gets enough votes to be judged.
 //  4. Tested proposals, with at least NewMaxVotes and fewer than Config.TestedMaxVotes (1,500)
-//     votes, fill the remaining slots by Thompson sampling. For each tested proposal the
-//     sequence draws a plausible score from a Beta distribution of its votes, which
-//     favours proposals that are probably good but also gives uncertain ones a chance:
+//     votes, fill the remaining slots. First Config.RandomSlots (1) of them, when new
+//     proposals leave room, go to tested proposals drawn uniformly at random: without them,
+//     a proposal whose first votes were unlucky would rarely be shown again and its
+//     estimate would stay biased low (adaptive sampling). The others are filled by Thompson
+//     sampling. For each tested proposal the sequence draws a plausible score from a Beta
+//     distribution of its votes, which favours proposals that are probably good but also
+//     gives uncertain ones a chance:
 //     - top score: Beta(1 + agree + likeIt, 1 + disagree + noWay + neutral); neutral votes
 //     count against, since a proposal that leaves people indifferent is not a top one;
 //     - controversy: Beta(1 + m, 1 + agree + disagree + neutral − m), m = min(agree, disagree),
 //     the share of the minority side, which nears one half only when votes split evenly.
-//     About Config.ControversyRatio (10%) of the tested slots, round(ControversyRatio × tested
-//     slots), are filled by the controversy draw, before the others. For each slot, among the
+//     About Config.ControversyRatio (10%) of the Thompson slots, round(ControversyRatio ×
+//     those slots), are filled by the controversy draw, before the others. For each slot, among the
 //     Config.TopCandidates (10) proposals with the highest draws still available, the one
 //     with the fewest votes is taken (ties by higher draw): exposure goes where it sharpens
 //     the ranking most.
 //  5. When one pool runs short, the other fills in: missing new proposals leave their slots to
-//     tested ones, and missing tested proposals leave theirs to more new ones (oldest first).
+//     tested ones, and missing tested proposals leave theirs to more new ones (least voted
+//     first).
 //  6. Proposals with TestedMaxVotes votes or more come last, chosen like tested ones by the top
 //     score draw, only when new and tested proposals cannot fill the sequence. So a sequence
 //     is empty only when nothing is left to vote on.
@@ -43,6 +54,10 @@
 //     held to the author rule.
 //  8. Apart from included proposals, which stay first, the chosen proposals are shown in a
 //     random order, so that neither new nor tested ones always come first.
+//
+// Votes here are sequence votes only: Concorde gives Choose the counts of votes cast with a
+// sequence key (see core/results, Trust.Weight), so that votes brought through shared links
+// neither draw a proposal into sequences nor keep it out.
 //
 // All randomness comes from the *rand.Rand the caller passes: the same candidates, request,
 // configuration and seed give the same sequence.
@@ -77,6 +92,7 @@ type Config struct {
 	TestedMaxVotes     int     // a proposal is tested while it has fewer votes than this
 	ControversyRatio   float64 // share of the tested slots drawn by controversy, 0 to 1
 	TopCandidates      int     // among this many best draws, the least voted is taken
+	RandomSlots        int     // slots for tested proposals drawn uniformly at random, 0 to Size
 	RareKeywordMaxDocs int     // a keyword in at most this many candidates is rare; below 2 turns the rule off
 }
 
@@ -89,6 +105,7 @@ func DefaultConfig() Config {
 		TestedMaxVotes:     1500,
 		ControversyRatio:   0.1,
 		TopCandidates:      10,
+		RandomSlots:        1,
 		RareKeywordMaxDocs: 5,
 	}
 }
@@ -111,6 +128,8 @@ func (c Config) Validate() error {
 		return errs.Field("ControversyRatio", "the share of controversy slots must be between 0 and 1, not %v", c.ControversyRatio)
 	case c.TopCandidates < 1:
 		return errs.Field("TopCandidates", "the number of top candidates must be at least 1, not %d", c.TopCandidates)
+	case c.RandomSlots < 0 || c.RandomSlots > c.Size:
+		return errs.Field("RandomSlots", "the number of random slots must be between 0 and the sequence size (%d), not %d", c.Size, c.RandomSlots)
 	case c.RareKeywordMaxDocs < 0:
 		return errs.Field("RareKeywordMaxDocs", "the number of proposals under which a keyword is rare must not be negative, not %d", c.RareKeywordMaxDocs)
 	}
@@ -125,6 +144,7 @@ func (c Config) clamped() Config {
 	c.NewMaxVotes = max(c.NewMaxVotes, 1)
 	c.TestedMaxVotes = max(c.TestedMaxVotes, c.NewMaxVotes+1)
 	c.TopCandidates = max(c.TopCandidates, 1)
+	c.RandomSlots = min(max(c.RandomSlots, 0), c.Size)
 	return c
 }
 
@@ -164,15 +184,15 @@ func Choose(cands []Candidate, req Request, cfg Config, rng *rand.Rand) []int64 
 	s.classify(req)
 
 	included, includedNew := s.include(req.Include)
-	newSlots := int(math.Round(cfg.NewRatio*float64(cfg.Size))) - includedNew
-	s.fill(poolNew, byAge, 1, min(newSlots, s.free()))
+	s.fill(poolNew, byFewest, 1, min(s.newSlots()-includedNew, s.free()))
 
-	testedSlots := s.free()
-	controversySlots := int(math.Round(cfg.ControversyRatio * float64(testedSlots)))
+	s.fill(poolTested, byChance, 1, min(cfg.RandomSlots, s.free()))
+	drawSlots := s.free()
+	controversySlots := int(math.Round(cfg.ControversyRatio * float64(drawSlots)))
 	taken := s.fill(poolTested, byControversy, cfg.TopCandidates, controversySlots)
-	s.fill(poolTested, byTopScore, cfg.TopCandidates, testedSlots-taken)
+	s.fill(poolTested, byTopScore, cfg.TopCandidates, drawSlots-taken)
 
-	s.fill(poolNew, byAge, 1, s.free())
+	s.fill(poolNew, byFewest, 1, s.free())
 	s.fill(poolTried, byTopScore, cfg.TopCandidates, s.free())
 
 	rest := s.seq[included:]
@@ -198,9 +218,10 @@ const (
 type order uint8
 
 const (
-	byAge         order = iota // oldest accepted first
+	byFewest      order = iota // least voted first, then oldest accepted
 	byTopScore                 // highest top-score draw first
 	byControversy              // highest controversy draw first
+	byChance                   // uniformly random
 )
 
 // chooser holds the state of one Choose call.
@@ -219,6 +240,7 @@ type chooser struct {
 // ranked is a candidate in a ranked pool.
 type ranked struct {
 	key     float64 // higher is better
+	then    float64 // then higher is better
 	id      int64   // ties go to the lower ID
 	i       int32   // index in cands
 	checked int32   // seq[:checked] has been checked for diversity
@@ -230,6 +252,20 @@ type rarity struct {
 }
 
 func (s *chooser) free() int { return s.cfg.Size - len(s.seq) }
+
+// newSlots is rule 3's share of the slots: the larger of NewRatio and the backlog of new
+// proposals among those left to see, leaving RandomSlots to tested proposals when there are any.
+func (s *chooser) newSlots() int {
+	share := s.cfg.NewRatio
+	if left := s.size[poolNew] + s.size[poolTested] + s.size[poolTried]; left > 0 {
+		share = max(share, float64(s.size[poolNew])/float64(left))
+	}
+	n := int(math.Round(share * float64(s.cfg.Size)))
+	if s.size[poolTested] > 0 {
+		n = min(n, s.cfg.Size-s.cfg.RandomSlots)
+	}
+	return n
+}
 
 // votesOf is a candidate's votes, counting those on their way when the request says.
 func (s *chooser) votesOf(i int) int {
@@ -354,8 +390,10 @@ func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
 		c := &s.cands[i]
 		e := ranked{id: c.ID, i: int32(i)}
 		switch o {
-		case byAge:
-			e.key = -float64(c.AcceptedAt.UnixMicro())
+		case byFewest:
+			e.key, e.then = -float64(s.votesOf(i)), -float64(c.AcceptedAt.UnixMicro())
+		case byChance:
+			e.key = s.rng.Float64()
 		case byTopScore:
 			e.key = beta(s.rng, 1+count(c.Agree)+count(c.LikeIt), 1+count(c.Disagree)+count(c.NoWay)+count(c.Neutral))
 		case byControversy:
@@ -391,6 +429,9 @@ func count(x float64) float64 {
 func better(a, b ranked) bool {
 	if a.key != b.key {
 		return a.key > b.key
+	}
+	if a.then != b.then {
+		return a.then > b.then
 	}
 	return a.id < b.id
 }

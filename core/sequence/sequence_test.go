@@ -176,6 +176,7 @@ func TestChoose_TakesFewestVotesAmongTopCandidates(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.NewRatio, cfg.ControversyRatio = 0, 0
 	cfg.TopCandidates = 1000 // every tested proposal is a top candidate
+	cfg.RandomSlots = 0
 	var cands []Candidate
 	for k := range 40 {
 		cands = append(cands, testPool(int64(k+1), 1, 500-10*k)...)
@@ -210,7 +211,7 @@ func TestChoose_DrawsFavourTopAndControversialProposals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
-			cfg.NewRatio, cfg.ControversyRatio, cfg.TopCandidates = 0, tt.controversy, 1
+			cfg.NewRatio, cfg.ControversyRatio, cfg.TopCandidates, cfg.RandomSlots = 0, tt.controversy, 1, 0
 			for seed := range uint64(10) {
 				for _, id := range Choose(cands, Request{}, cfg, seeded(seed)) {
 					if id < tt.wantFirst || id >= tt.wantFirst+12 {
