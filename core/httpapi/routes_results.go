@@ -68,10 +68,6 @@ type resultsResponse struct {
 	Proposals    int          `json:"proposals"`
 	Votes        int64        `json:"votes"`
 	TrollVotes   int64        `json:"troll_votes"`
-	// SequenceVotes are the votes scores and zones are made of; BesideVotes, those cast
-	// through a shared link or a search, published beside (each item's scores.beside).
-	SequenceVotes int64 `json:"sequence_votes"`
-	BesideVotes   int64 `json:"beside_votes"`
 	Consensus    []resultItem `json:"consensus"`
 	Controversy  []resultItem `json:"controversy"`
 	Rejection    []resultItem `json:"rejection"`
@@ -85,6 +81,11 @@ type resultsResponse struct {
 	// SnapshotSHA256 is, once the results are published, the SHA-256 of their frozen
 	// snapshot (what export.json serves byte for byte); results are then read from it.
 	SnapshotSHA256 string `json:"snapshot_sha256,omitempty"`
+
+	// SequenceVotes are the votes scores and zones are made of; BesideVotes, those cast
+	// through a shared link or a search, published beside (each item's scores.beside).
+	SequenceVotes int64 `json:"sequence_votes"`
+	BesideVotes   int64 `json:"beside_votes"`
 }
 
 type verifyResponse struct {
