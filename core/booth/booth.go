@@ -44,6 +44,10 @@ type Booth struct {
 	// and site.
 	Proposals                 *proposal.Service
 	ProposalsPerSourcePerHour int
+	// FreshPerSourcePerHour bounds the participants without a vote in a consultation whose
+	// first sequence from one source carries full-weight keys (core/vote rule 7); 0 takes
+	// DefaultFreshPerSourcePerHour, a negative value turns the rule off.
+	FreshPerSourcePerHour int
 
 	rngs sync.Pool // seeded random sources for sequences, without a lock on the hot path
 }
@@ -122,24 +126,62 @@ func (b *Booth) Withdraw(ctx context.Context, tenantID, proposalID int64, partic
 	return b.Votes.Withdraw(ctx, tenantID, proposalID, participant)
 }
 
-// Next is the sequence of an open consultation for a participant: the proposals to show
-// next (each shown with its key, Signer.Key with vote.Sequence). fresh says the participant
-// was made by this very request, so has no votes to read.
-func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, participant string, fresh bool) ([]int64, error) {
+// Next is the sequence of an open consultation for a participant asking from source: the
+// proposals to show next, and the origin their keys must be signed with (Signer.Key):
+// vote.Sequence, or vote.Ignored when the participant has not earned full weight (Origin).
+// fresh says the participant was made by this very request, so has no votes to read.
+func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, participant, source string, fresh bool) ([]int64, vote.Origin, error) {
 	if !e.Consultation.IsOpen(b.Now()) {
-		return nil, errs.E(errs.Conflict, "this consultation is not open to votes")
+		return nil, "", errs.E(errs.Conflict, "this consultation is not open to votes")
 	}
 	if participant == "" {
-		return nil, errNoParticipant
+		return nil, "", errNoParticipant
 	}
 	var voted map[int64]results.Key
 	if !fresh {
 		var err error
 		if voted, err = b.Votes.Voted(ctx, tenantID, e.Consultation.ID, participant); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return b.Sequence(e, participant, voted), nil
+	ids := b.Sequence(e, participant, voted)
+	if len(ids) == 0 {
+		return ids, vote.Sequence, nil
+	}
+	return ids, b.Origin(tenantID, e, participant, source, len(voted), false), nil
+}
+
+// DefaultFreshPerSourcePerHour is core/vote rule 7's budget: 20 new participants an hour
+// from one address get full-weight keys at once (a classroom, an office); past it, that
+// address's new participants earn full weight by voting first.
+const DefaultFreshPerSourcePerHour = 20
+
+// fullWeightWindow is the period over which rule 6 counts the sequences a participant was given.
+const fullWeightWindow = 24 * time.Hour
+
+// Origin is the origin to sign the cards of a sequence with, for a participant of e from
+// source who has votes votes in it, following core/vote rules 6 and 7: vote.Sequence if the
+// participant has earned full weight, vote.Ignored otherwise. page says the sequence is a
+// page of the site, which shows one card (else the API's, which shows a whole sequence).
+// Each call counts one sequence given.
+func (b *Booth) Origin(tenantID int64, e *catalog.Entry, participant, source string, votes int, page bool) vote.Origin {
+	t, c := strconv.FormatInt(tenantID, 10), strconv.FormatInt(e.Consultation.ID, 10)
+	size := max(SequenceConfig(e).Size, 1)
+	limit, kind := 1+2*votes/size, "api"
+	if page {
+		limit, kind = 2+2*votes, "page"
+	}
+	if !b.Limiter.Allow("full|"+kind+"|"+t+"|"+c+"|"+participant, limit, fullWeightWindow) {
+		return vote.Ignored // rule 6: asks for sequences and votes on almost none
+	}
+	fresh := b.FreshPerSourcePerHour
+	if fresh == 0 {
+		fresh = DefaultFreshPerSourcePerHour
+	}
+	if votes == 0 && fresh > 0 && source != "" && !b.Limiter.Allow("fresh|"+t+"|"+c+"|"+source, fresh, time.Hour) {
+		return vote.Ignored // rule 7: one more fresh session from a source that opened many
+	}
+	return vote.Sequence
 }
 
 // Sequence draws the next proposals of e for participant, who already voted on voted, and

@@ -222,7 +222,8 @@ func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView
 		return pg, nil
 	}
 	p := e.Proposals[ids[0]]
-	pg.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, vote.Sequence), "/c/"+cs.Slug, "")
+	origin := s.booth.Origin(tenantID(c), e, me, clientAddr(c), len(voted), true) // core/vote rules 6 and 7
+	pg.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, origin), "/c/"+cs.Slug, "")
 	return pg, nil
 }
 
