@@ -5,14 +5,20 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/concorde-civic/concorde/core/account"
+	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/ratelimit"
 	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/sequence"
+	"github.com/concorde-civic/concorde/core/vote"
 )
 
 // resultRow is one proposal on the results page: its shares of agree, disagree and neutral
@@ -300,7 +306,55 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 	return rp
 }
 
+// methodePage is the values of the rules the methodology page states, read from the code's
+// own defaults and this server's settings, so that the page says what the code does.
+type methodePage struct {
+	SequenceSize, NewMaxVotes, NewPercent, RandomSlots  int
+	ControversyPercent, TopCandidates                   int
+	KeyTTLHours                                         int
+	SequencesPerMinute, SequencesPerSourcePerMinute     int
+	FreshPerSourcePerHour                               int
+	MinVotes, LimboNeutral, ConsensusAgree, MaxDisagree int
+	RejectionDisagree, MaxAgree, ClearMaxNeutral        int
+	GroupMinVotes, MaxGroups, GroupMinGroupVotes        int
+	GroupAgree, MinSegmentSize                          int
+	WeightMin, WeightMax                                string
+	Source                                              string
+}
+
+func (s *Server) methode(c *fiber.Ctx) methodePage {
+	pc := func(f float64) int { return int(math.Round(f * 100)) }
+	or := func(v, def int) int {
+		if v <= 0 { // 0 takes the default; a negative value turns the limit off, where the default is what the page can state
+			return def
+		}
+		return v
+	}
+	sc, rc, gc, caps := sequence.DefaultConfig(), results.DefaultConfig(), results.DefaultGroupsConfig(), results.DefaultWeightCaps()
+	num := func(f float64) string {
+		return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(f, 'f', 2, 64), "0"), ".")
+	}
+	if s.locale(c) == "fr" {
+		num0 := num
+		num = func(f float64) string { return strings.ReplaceAll(num0(f), ".", ",") }
+	}
+	return methodePage{SequenceSize: sc.Size, NewMaxVotes: max(sc.NewMaxVotes, int(rc.MinVotes)), NewPercent: pc(sc.NewRatio), RandomSlots: sc.RandomSlots,
+		ControversyPercent: pc(sc.ControversyRatio), TopCandidates: sc.TopCandidates, KeyTTLHours: int(vote.DefaultKeyTTL.Hours()),
+		SequencesPerMinute:          or(s.SequenceLimits.PerParticipant, ratelimit.DefaultSequenceLimits.PerParticipant),
+		SequencesPerSourcePerMinute: or(s.SequenceLimits.PerSource, ratelimit.DefaultSequenceLimits.PerSource),
+		FreshPerSourcePerHour:       or(s.FreshPerSourcePerHour, booth.DefaultFreshPerSourcePerHour),
+		MinVotes:                    int(rc.MinVotes), LimboNeutral: pc(rc.LimboNeutral), ConsensusAgree: pc(rc.ConsensusAgree), MaxDisagree: pc(rc.ConsensusMaxDisagree),
+		RejectionDisagree: pc(rc.RejectionDisagree), MaxAgree: pc(rc.RejectionMaxAgree), ClearMaxNeutral: pc(rc.ClearMaxNeutral),
+		GroupMinVotes: gc.MinParticipantVotes, MaxGroups: gc.MaxGroups, GroupMinGroupVotes: gc.MinGroupVotes, GroupAgree: pc(gc.GroupAgree),
+		MinSegmentSize: results.DefaultMinSegmentSize, WeightMin: num(caps.Min), WeightMax: num(caps.Max),
+		Source: "https://github.com/concorde-civic/concorde/blob/main/core/results/doc.go"}
+}
+
 func (s *Server) resultPageRoutes() {
+	s.handle(Route{Method: get, Path: "/methode", Perm: permSite, Summary: "The methodology page: what is counted and how, weights, zones, intervals, opinion groups, what is published beside"}, func(c *fiber.Ctx) error {
+		return s.render(c, fiber.StatusOK, "methode", s.tr(c, "methode_title"), s.methode(c))
+	})
+
 	s.handle(Route{Method: get, Path: "/c/:slug/results", Perm: tenant("results", "read"), Summary: "A consultation's results page"}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
