@@ -49,7 +49,8 @@ type Booth struct {
 	// DefaultFreshPerSourcePerHour, a negative value turns the rule off.
 	FreshPerSourcePerHour int
 
-	rngs sync.Pool // seeded random sources for sequences, without a lock on the hot path
+	rngs    sync.Pool        // seeded random sources for sequences, without a lock on the hot path
+	buffers sequence.Buffers // the sequence's working memory, reused
 }
 
 // Request is one vote as a participant sends it. Its strings must not point into a buffer
@@ -187,7 +188,13 @@ func (b *Booth) Origin(tenantID int64, e *catalog.Entry, participant, source str
 // Sequence draws the next proposals of e for participant, who already voted on voted, and
 // counts them as shown (votes on their way, until the counters catch up).
 func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key) []int64 {
-	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending}
+	// The shortlist bounds the sequence's draws in a large consultation (sequence rule 9): built
+	// once per catalog load, and again in the background when the counters are read again.
+	short, _ := catalog.Remember(e, "sequence-shortlist", func(e *catalog.Entry) (*sequence.Shortlist, error) {
+		return sequence.NewShortlist(e.Candidates), nil
+	})
+	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending,
+		Shortlist: short, Buffers: &b.buffers}
 	for id := range voted {
 		req.Voted[id] = true
 	}

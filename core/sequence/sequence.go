@@ -52,6 +52,13 @@
 //     variants of one idea; common words (transport, école) say little. Keywords are the
 //     significant words of a proposal (see Keywords). A proposal without an author ID is not
 //     held to the author rule.
+//  9. In a large consultation (over 1,024 tested proposals), when the caller gives a Shortlist,
+//     the draws of rule 4 are made only for the ShortlistLeaders (256) proposals with the
+//     highest mean of each Beta distribution, computed when the counters are read, and for
+//     ShortlistSample (256) other proposals of the pool picked uniformly at random for each
+//     request. A proposal outside the leaders keeps a chance at every request, and the random
+//     slot of rule 4 still draws among all tested proposals; the cost of a sequence then no
+//     longer grows with the number of proposals.
 //  8. Apart from included proposals, which stay first, the chosen proposals are shown in a
 //     random order, so that neither new nor tested ones always come first.
 //
@@ -161,6 +168,10 @@ type Request struct {
 	Voted       map[int64]bool // proposals the participant already voted on
 	Excluded    map[int64]bool // proposals not to show, for example already shown in this session
 	Include     []int64        // proposals to put first if the rules allow, for example a shared one
+	// Shortlist, when set and built from the same candidates, bounds the draws (rule 9).
+	Shortlist *Shortlist
+	// Buffers, when set, is reused working memory (see Buffers).
+	Buffers *Buffers
 	// Pending, when set, gives for the candidate at index i the votes on their way that
 	// Candidate.Votes does not count yet (the caller's counters lag behind; a proposal it has
 	// just shown will most likely be voted on). Without it, everyone asking within one lag
@@ -174,13 +185,13 @@ type Request struct {
 // settings out of range to the nearest valid value rather than fail.
 func Choose(cands []Candidate, req Request, cfg Config, rng *rand.Rand) []int64 {
 	cfg = cfg.clamped()
-	s := chooser{
-		cands: cands,
-		cfg:   cfg,
-		rng:   rng,
-		class: make([]pool, len(cands)),
-		seq:   make([]int32, 0, cfg.Size),
-	}
+	s := req.Buffers.get()
+	defer req.Buffers.put(s)
+	s.cands, s.cfg, s.rng, s.short = cands, cfg, rng, req.Shortlist
+	s.class = slices.Grow(s.class[:0], len(cands))[:len(cands)]
+	s.seq = s.seq[:0]
+	s.size = [4]int{}
+	s.rare = s.rare[:0]
 	s.classify(req)
 
 	included, includedNew := s.include(req.Include)
@@ -235,6 +246,7 @@ type chooser struct {
 	rank    []ranked
 	rare    []rarity        // keywords whose rarity has been counted
 	pending func(i int) int // Request.Pending, or nil
+	short   *Shortlist      // Request.Shortlist, or nil
 }
 
 // ranked is a candidate in a ranked pool.
@@ -277,14 +289,17 @@ func (s *chooser) votesOf(i int) int {
 
 func (s *chooser) classify(req Request) {
 	s.pending = req.Pending
+	// With a shortlist's index, the proposals voted on or excluded are looked up by id, not
+	// every candidate in the maps.
+	index := s.short.indexOf(s.cands)
 	for i := range s.cands {
 		c := &s.cands[i]
 		votes := s.votesOf(i)
 		var p pool
 		switch {
 		case req.Participant != "" && c.AuthorID == req.Participant:
-		case len(req.Voted) > 0 && req.Voted[c.ID]:
-		case len(req.Excluded) > 0 && req.Excluded[c.ID]:
+		case index == nil && len(req.Voted) > 0 && req.Voted[c.ID]:
+		case index == nil && len(req.Excluded) > 0 && req.Excluded[c.ID]:
 		case votes < s.cfg.NewMaxVotes:
 			p = poolNew
 		case votes < s.cfg.TestedMaxVotes:
@@ -294,6 +309,18 @@ func (s *chooser) classify(req Request) {
 		}
 		s.class[i] = p
 		s.size[p]++
+	}
+	if index == nil {
+		return
+	}
+	for _, m := range []map[int64]bool{req.Voted, req.Excluded} {
+		for id, yes := range m {
+			if i, ok := index[id]; ok && yes && s.class[i] != poolGone {
+				s.size[s.class[i]]--
+				s.class[i] = poolGone
+				s.size[poolGone]++
+			}
+		}
 	}
 }
 
@@ -381,6 +408,13 @@ func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
 		s.rank = make([]ranked, 0, k)
 	}
 	h := s.rank[:0]
+	if leaders := s.short.leaders(s.cands, o); leaders != nil && p != poolNew && s.size[p] >= shortlistFrom {
+		return s.rankedShort(p, o, k, leaders, h), false
+	}
+	if o == byChance && s.size[p] >= shortlistFrom {
+		// Uniform among the pool: candidates picked at random, those outside it skipped.
+		return s.rankedShort(p, o, k, nil, h), false
+	}
 	n := 0
 	for i := range s.cands {
 		if s.class[i] != p {
@@ -394,29 +428,71 @@ func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
 			e.key, e.then = -float64(s.votesOf(i)), -float64(c.AcceptedAt.UnixMicro())
 		case byChance:
 			e.key = s.rng.Float64()
-		case byTopScore:
-			e.key = beta(s.rng, 1+count(c.Agree)+count(c.LikeIt), 1+count(c.Disagree)+count(c.NoWay)+count(c.Neutral))
-		case byControversy:
-			a, d := count(c.Agree), count(c.Disagree)
-			m := min(a, d)
-			e.key = beta(s.rng, 1+m, 1+a+d+count(c.Neutral)-m)
+		case byTopScore, byControversy:
+			e.key = s.draw(c, o)
 		}
-		if len(h) < k {
-			h = append(h, e)
-			siftUp(h, len(h)-1)
-		} else if better(e, h[0]) {
-			h[0] = e
-			siftDown(h, 0)
-		}
+		h = push(h, k, e)
 	}
+	s.rank = sortRanked(h)
+	return s.rank, n > len(h)
+}
+
+// rankedShort is ranked for the draws of rule 9: the leaders of o in pool p, then
+// ShortlistSample candidates of the whole set picked at random (those not in p are skipped).
+func (s *chooser) rankedShort(p pool, o order, k int, leaders []int32, h []ranked) []ranked {
+	add := func(i int32) {
+		if s.class[i] != p {
+			return
+		}
+		for _, x := range h { // a random pick may repeat a leader or another pick
+			if x.i == i {
+				return
+			}
+		}
+		h = push(h, k, ranked{id: s.cands[i].ID, i: i, key: s.draw(&s.cands[i], o)})
+	}
+	for _, i := range leaders {
+		add(i)
+	}
+	for range ShortlistSample {
+		add(int32(s.rng.IntN(len(s.cands))))
+	}
+	s.rank = sortRanked(h)
+	return s.rank
+}
+
+// draw is rule 4's Thompson draw of c by o (or, by chance, a uniform key).
+func (s *chooser) draw(c *Candidate, o order) float64 {
+	if o == byChance {
+		return s.rng.Float64()
+	}
+	a, b := topShape(c)
+	if o == byControversy {
+		a, b = controversyShape(c)
+	}
+	return beta(s.rng, a, b)
+}
+
+// push keeps in h the best k entries seen, as a heap whose root is the worst of them.
+func push(h []ranked, k int, e ranked) []ranked {
+	if len(h) < k {
+		h = append(h, e)
+		siftUp(h, len(h)-1)
+	} else if better(e, h[0]) {
+		h[0] = e
+		siftDown(h, 0)
+	}
+	return h
+}
+
+func sortRanked(h []ranked) []ranked {
 	slices.SortFunc(h, func(a, b ranked) int {
 		if better(a, b) {
 			return -1
 		}
 		return 1
 	})
-	s.rank = h
-	return h, n > len(h)
+	return h
 }
 
 func count(x float64) float64 {

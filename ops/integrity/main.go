@@ -7,9 +7,8 @@
 // (or a PostgreSQL schema with -pg), seeds a consultation of -proposals proposals through the
 // API, and lets -participants honest participants with known opinions vote through the
 // sequence: each proposal has a true agreement, and a participant shown it agrees with that
-// probability (disagrees or stays neutral otherwise). The true top 10 are clearly ahead (80
-// to 90 % agreement, every other proposal at most 65 %), so a platform that estimates well
-// finds them. A bloc of -bloc (5 %) of participants then tries to push 3 poor proposals in and
+// probability (disagrees or stays neutral otherwise). The true top 10 are ahead (72 to 80 %
+// agreement, every other proposal at most 60 %), so a platform that estimates well finds them. A bloc of -bloc (5 %) of participants then tries to push 3 poor proposals in and
 // the true top 10 out (agree on the former, disagree on the latter), in one of these ways:
 //
 //   - direct: every bloc member votes on the 13 targets through their shareable pages
@@ -72,7 +71,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.proposals, "proposals", 300, "accepted proposals, all accepted at once")
 	flag.IntVar(&o.participants, "participants", 1500, "participants, bloc included")
-	flag.IntVar(&o.sequences, "sequences", 3, "sequences each honest participant votes through (12 proposals each)")
+	flag.IntVar(&o.sequences, "sequences", 1, "sequences each honest participant votes through (12 proposals each)")
 	flag.Float64Var(&o.bloc, "bloc", 0.05, "the bloc's share of participants")
 	flag.IntVar(&o.sessions, "sessions", 40, "fresh sessions each bloc member opens in the harvest attack")
 	flag.StringVar(&o.attacks, "attacks", "honest,direct,harvest,profile", "scenarios to run, comma-separated")
@@ -184,16 +183,16 @@ func newWorld(ids []int64, seed uint64) *world {
 	for k, j := range perm {
 		id := ids[j]
 		switch {
-		case k < top: // the true top 10: 80 to 90 %
-			w.agree[id] = 0.80 + 0.10*float64(k)/float64(top)
+		case k < top: // the true top 10: 72 to 80 %
+			w.agree[id] = 0.72 + 0.08*float64(k)/float64(top)
 			w.trueTop[id] = true
 			w.targets[id] = "disagree"
 		case k < top+poor: // the bloc's poor proposals: 20 %
 			w.agree[id] = 0.20
 			w.poor[id] = true
 			w.targets[id] = "agree"
-		default: // the rest: 10 to 65 %
-			w.agree[id] = 0.10 + 0.55*rng.Float64()
+		default: // the rest: 10 to 60 %
+			w.agree[id] = 0.10 + 0.50*rng.Float64()
 		}
 		w.voted.Store(id, new(atomic.Int64))
 	}
