@@ -52,6 +52,8 @@
 //     variants of one idea; common words (transport, école) say little. Keywords are the
 //     significant words of a proposal (see Keywords). A proposal without an author ID is not
 //     held to the author rule.
+//  8. Apart from included proposals, which stay first, the chosen proposals are shown in a
+//     random order, so that neither new nor tested ones always come first.
 //  9. In a large consultation (over 1,024 tested proposals), when the caller gives a Shortlist,
 //     the draws of rule 4 are made only for the ShortlistLeaders (256) proposals with the
 //     highest mean of each Beta distribution, computed when the counters are read, and for
@@ -59,8 +61,6 @@
 //     request. A proposal outside the leaders keeps a chance at every request, and the random
 //     slot of rule 4 still draws among all tested proposals; the cost of a sequence then no
 //     longer grows with the number of proposals.
-//  8. Apart from included proposals, which stay first, the chosen proposals are shown in a
-//     random order, so that neither new nor tested ones always come first.
 //
 // Votes here are sequence votes only: Concorde gives Choose the counts of votes cast with a
 // sequence key (see core/results, Trust.Weight), so that votes brought through shared links
