@@ -152,10 +152,14 @@ func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, part
 	return ids, b.Origin(tenantID, e, participant, source, len(voted), false), nil
 }
 
-// DefaultFreshPerSourcePerHour is core/vote rule 7's budget: 20 new participants an hour
-// from one address get full-weight keys at once (a classroom, an office); past it, that
-// address's new participants earn full weight by voting first.
-const DefaultFreshPerSourcePerHour = 20
+// DefaultFreshPerSourcePerHour is core/vote rule 7's budget: 5 new participants an hour
+// from one address get full-weight keys at once; past it (a classroom, an office, or a
+// script opening session after session), that address's new participants earn full weight
+// by voting first: their first sequence is published beside, the next ones count once they
+// have voted on half of what they were shown. With 20, a bloc of 5 % harvesting keys from
+// its own addresses still pulled half of the true top 10 out of a 300-proposal
+// consultation in ops/integrity; with 5 it does not (BENCHMARKS.md).
+const DefaultFreshPerSourcePerHour = 5
 
 // fullWeightWindow is the period over which rule 6 counts the sequences a participant was given.
 const fullWeightWindow = 24 * time.Hour

@@ -106,7 +106,7 @@ func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 	}
 	intFlag(&c.SequenceLimitPerParticipant, "sequence-limit-per-participant", "CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT", 20, "sequences per minute one participant may ask for on one site")
 	intFlag(&c.SequenceLimitPerSource, "sequence-limit-per-source", "CONCORDE_SEQUENCE_LIMIT_PER_SOURCE", 120, "sequences per minute from one client address on one site")
-	intFlag(&c.FreshPerSourcePerHour, "fresh-per-source-per-hour", "CONCORDE_FRESH_PER_SOURCE_PER_HOUR", 20, "new participants an hour from one client address whose first sequence counts at full weight, per consultation")
+	intFlag(&c.FreshPerSourcePerHour, "fresh-per-source-per-hour", "CONCORDE_FRESH_PER_SOURCE_PER_HOUR", 5, "new participants an hour from one client address whose first sequence counts at full weight, per consultation")
 	intFlag(&c.SignInLimitPerAccount, "signin-limit-per-account", "CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT", 10, "password checks per minute for one account address, over every site")
 	intFlag(&c.SignInLimitGlobal, "signin-limit-global", "CONCORDE_SIGNIN_LIMIT_GLOBAL", 600, "password checks per minute on this node")
 	fs.StringVar(&c.AuditKey, "audit-key", env("CONCORDE_AUDIT_KEY", ""), "key of the audit chain, at least 32 characters; empty: derived from the secret (CONCORDE_AUDIT_KEY)")

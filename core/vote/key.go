@@ -79,7 +79,7 @@
 //     their first sequence.
 //  7. Fresh sessions from one source are coalesced: the first sequence of a participant
 //     who has not voted in the consultation draws on a budget of fresh participants per
-//     source address (core/booth, FreshPerSourcePerHour, 20 an hour). Past it, that
+//     source address (core/booth, FreshPerSourcePerHour, 5 an hour). Past it, that
 //     source's fresh sessions count as one: their cards carry ignored keys until they have
 //     earned full weight by voting (rule 6). Opening session after session from one
 //     machine, to be shown chosen proposals with full-weight keys, stops there.
