@@ -133,6 +133,13 @@
 // back, the margins may be met only approximately, and Rake says so (ErrNotConverged)
 // while still returning the bounded weights.
 //
+// The sample raked is the participants with at least one sequence vote (core/vote, rule 8):
+// sessions that voted only through links or with troll keys cannot claim a profile and
+// change everyone's weights. A bloc that takes part through the sequence and all claim a
+// rare profile still carries that profile's share of the population, as raking must give
+// it: ops/integrity measures how far this moves the weighted view (BENCHMARKS.md). The
+// published zones and ranking are not weighted; weighted results are a view beside them.
+//
 // DesignEffect reports Kish's design effect of the weights over participants,
 // n·Σw² / (Σw)², published with weighted results: how many participants one effective
 // participant is worth once weighted (1: the weights cost nothing).
