@@ -275,7 +275,7 @@ func validBallot(b *Ballot) error {
 	case b.Trust >= results.NumTrusts:
 		return errs.E(errs.Invalid, "trust level %d is unknown", b.Trust)
 	case b.Origin != "" && !b.Origin.Valid():
-		return errs.Field("origin", "origin %q is unknown; use sequence, search, direct or results", string(b.Origin))
+		return errs.Field("origin", "origin %q is unknown; use sequence, search, direct, results or ignored", string(b.Origin))
 	case b.Key.Index() < 0:
 		return errs.Field("vote", "vote %q is unknown; use agree, disagree or neutral", string(b.Key))
 	}
