@@ -145,11 +145,8 @@ func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, part
 			return nil, "", err
 		}
 	}
-	ids := b.Sequence(e, participant, voted)
-	if len(ids) == 0 {
-		return ids, vote.Sequence, nil
-	}
-	return ids, b.Origin(tenantID, e, participant, source, len(voted), false), nil
+	origin := b.Origin(tenantID, e, participant, source, len(voted), false)
+	return b.Sequence(e, participant, voted, origin), origin, nil
 }
 
 // DefaultFreshPerSourcePerHour is core/vote rule 7's budget: 5 new participants an hour
@@ -189,9 +186,12 @@ func (b *Booth) Origin(tenantID int64, e *catalog.Entry, participant, source str
 	return vote.Sequence
 }
 
-// Sequence draws the next proposals of e for participant, who already voted on voted, and
-// counts them as shown (votes on their way, until the counters catch up).
-func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key) []int64 {
+// Sequence draws the next proposals of e for participant, who already voted on voted, to be
+// shown with keys of origin (see Origin). A sequence with sequence keys counts its proposals
+// as shown (votes on their way, until the counters catch up); one with ignored keys does not,
+// since votes with them will not count: asking for sequences without voting must not hold
+// back the exposure of new proposals.
+func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key, origin vote.Origin) []int64 {
 	// The shortlist bounds the sequence's draws in a large consultation (sequence rule 9): built
 	// once per catalog load, and again in the background when the counters are read again.
 	short, _ := catalog.Remember(e, "sequence-shortlist", func(e *catalog.Entry) (*sequence.Shortlist, error) {
@@ -210,7 +210,9 @@ func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]r
 	}
 	defer b.rngs.Put(rng)
 	ids := sequence.Choose(e.Candidates, req, SequenceConfig(e), rng)
-	e.MarkShown(ids)
+	if origin == vote.Sequence {
+		e.MarkShown(ids)
+	}
 	return ids
 }
 

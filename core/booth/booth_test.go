@@ -213,3 +213,23 @@ func TestBooth_FullWeightIsEarnedByVoting(t *testing.T) {
 		}
 	}
 }
+
+func TestBooth_IgnoredSequencesDoNotHoldBackExposure(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	e, err := f.booth.Catalog.BySlug(ctx, f.tenant, "culture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range []vote.Origin{vote.Sequence, vote.Ignored, vote.Ignored} {
+		ids, origin, err := f.booth.Next(ctx, f.tenant, e, "p:skimmer", "", k == 0)
+		if err != nil || len(ids) != 1 || origin != want {
+			t.Fatalf("sequence %d: %v %s %v, want one proposal with %s keys", k+1, ids, origin, err, want)
+		}
+	}
+	// Only the first sequence's card counts as a vote on its way: the others carry keys
+	// whose votes will not count, so they must not keep the proposal from others' sequences.
+	if got := e.Pending(0); got != 1 {
+		t.Fatalf("the proposal counts %d votes on their way after one full and two ignored sequences, want 1", got)
+	}
+}
