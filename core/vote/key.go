@@ -77,12 +77,14 @@
 //     and move nothing. So a participant who keeps asking for sequences and votes on almost
 //     none of what they were shown, hunting for chosen proposals, loses full weight after
 //     their first sequence.
-//  7. Fresh sessions from one source are coalesced: the first sequence of a participant
-//     who has not voted in the consultation draws on a budget of fresh participants per
-//     source address (core/booth, FreshPerSourcePerHour, 5 an hour). Past it, that
-//     source's fresh sessions count as one: their cards carry ignored keys until they have
-//     earned full weight by voting (rule 6). Opening session after session from one
-//     machine, to be shown chosen proposals with full-weight keys, stops there.
+//  7. Fresh sessions from one source are pooled: every full-weight sequence given to a
+//     participant who has not voted yet in the consultation draws on a budget per source
+//     address and consultation (core/booth, FreshPerSourcePerHour, 5 an hour). Past it,
+//     that source's fresh sessions get ignored keys until they have earned full weight by
+//     voting (rule 6). Opening session after session from one machine, to be shown chosen
+//     proposals with full-weight keys, stops there. (Sessions are not compared by their
+//     vote sets: a session that votes only on its targets shares too few proposals with
+//     the next one for a similarity to show.)
 //  8. Raking (weighting to population margins, core/results) counts only participants with
 //     at least one sequence vote: troll-only and link-only sessions are left out of the
 //     sample, so profiles claimed by sessions that never took part in the sequence cannot
