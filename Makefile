@@ -60,6 +60,12 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concorde_bench?sslmode=
 bench:
 	$(GO) run ./ops/bench -pg '$(BENCH_DATABASE_URL)' $(BENCH_FLAGS)
 
+# Attacks on the real server through its API (issue 8): an organised 5 % bloc through direct
+# links, harvested sequence keys and a rare profile; INTEGRITY_FLAGS=-proposals 600 -participants 3000 for the full size.
+.PHONY: integrity
+integrity:
+	$(GO) run ./ops/integrity $(INTEGRITY_FLAGS)
+
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt would change:"; gofmt -l .; exit 1)
 	$(GO) vet ./...

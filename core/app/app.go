@@ -195,6 +195,7 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 		SequenceLimits: ratelimit.Limits{PerParticipant: perSource(a.Config.SequenceLimitPerParticipant),
 			PerSource: perSource(a.Config.SequenceLimitPerSource), Window: time.Minute},
 		ProposalsPerSourcePerHour: perSource(a.Config.ProposalLimitPerSource), TrustedProxies: proxies,
+		FreshPerSourcePerHour: perSource(a.Config.FreshPerSourcePerHour),
 	})
 }
 

@@ -44,8 +44,13 @@ type Booth struct {
 	// and site.
 	Proposals                 *proposal.Service
 	ProposalsPerSourcePerHour int
+	// FreshPerSourcePerHour bounds the participants without a vote in a consultation whose
+	// first sequence from one source carries full-weight keys (core/vote rule 7); 0 takes
+	// DefaultFreshPerSourcePerHour, a negative value turns the rule off.
+	FreshPerSourcePerHour int
 
-	rngs sync.Pool // seeded random sources for sequences, without a lock on the hot path
+	rngs    sync.Pool        // seeded random sources for sequences, without a lock on the hot path
+	buffers sequence.Buffers // the sequence's working memory, reused
 }
 
 // Request is one vote as a participant sends it. Its strings must not point into a buffer
@@ -122,30 +127,78 @@ func (b *Booth) Withdraw(ctx context.Context, tenantID, proposalID int64, partic
 	return b.Votes.Withdraw(ctx, tenantID, proposalID, participant)
 }
 
-// Next is the sequence of an open consultation for a participant: the proposals to show
-// next (each shown with its key, Signer.Key with vote.Sequence). fresh says the participant
-// was made by this very request, so has no votes to read.
-func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, participant string, fresh bool) ([]int64, error) {
+// Next is the sequence of an open consultation for a participant asking from source: the
+// proposals to show next, and the origin their keys must be signed with (Signer.Key):
+// vote.Sequence, or vote.Ignored when the participant has not earned full weight (Origin).
+// fresh says the participant was made by this very request, so has no votes to read.
+func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, participant, source string, fresh bool) ([]int64, vote.Origin, error) {
 	if !e.Consultation.IsOpen(b.Now()) {
-		return nil, errs.E(errs.Conflict, "this consultation is not open to votes")
+		return nil, "", errs.E(errs.Conflict, "this consultation is not open to votes")
 	}
 	if participant == "" {
-		return nil, errNoParticipant
+		return nil, "", errNoParticipant
 	}
 	var voted map[int64]results.Key
 	if !fresh {
 		var err error
 		if voted, err = b.Votes.Voted(ctx, tenantID, e.Consultation.ID, participant); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return b.Sequence(e, participant, voted), nil
+	origin := b.Origin(tenantID, e, participant, source, len(voted), false)
+	return b.Sequence(e, participant, voted, origin), origin, nil
 }
 
-// Sequence draws the next proposals of e for participant, who already voted on voted, and
-// counts them as shown (votes on their way, until the counters catch up).
-func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key) []int64 {
-	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending}
+// DefaultFreshPerSourcePerHour is core/vote rule 7's budget: 5 new participants an hour
+// from one address get full-weight keys at once; past it (a classroom, an office, or a
+// script opening session after session), that address's new participants earn full weight
+// by voting first: their first sequence is published beside, the next ones count once they
+// have voted on half of what they were shown. With 20, a bloc of 5 % harvesting keys from
+// its own addresses still pulled half of the true top 10 out of a 300-proposal
+// consultation in ops/integrity; with 5 it does not (BENCHMARKS.md).
+const DefaultFreshPerSourcePerHour = 5
+
+// fullWeightWindow is the period over which rule 6 counts the sequences a participant was given.
+const fullWeightWindow = 24 * time.Hour
+
+// Origin is the origin to sign the cards of a sequence with, for a participant of e from
+// source who has votes votes in it, following core/vote rules 6 and 7: vote.Sequence if the
+// participant has earned full weight, vote.Ignored otherwise. page says the sequence is a
+// page of the site, which shows one card (else the API's, which shows a whole sequence).
+// Each call counts one sequence given.
+func (b *Booth) Origin(tenantID int64, e *catalog.Entry, participant, source string, votes int, page bool) vote.Origin {
+	t, c := strconv.FormatInt(tenantID, 10), strconv.FormatInt(e.Consultation.ID, 10)
+	size := max(SequenceConfig(e).Size, 1)
+	limit, kind := 1+2*votes/size, "api"
+	if page {
+		limit, kind = 2+2*votes, "page"
+	}
+	if !b.Limiter.Allow("full|"+kind+"|"+t+"|"+c+"|"+participant, limit, fullWeightWindow) {
+		return vote.Ignored // rule 6: asks for sequences and votes on almost none
+	}
+	fresh := b.FreshPerSourcePerHour
+	if fresh == 0 {
+		fresh = DefaultFreshPerSourcePerHour
+	}
+	if votes == 0 && fresh > 0 && source != "" && !b.Limiter.Allow("fresh|"+t+"|"+c+"|"+source, fresh, time.Hour) {
+		return vote.Ignored // rule 7: one more fresh session from a source that opened many
+	}
+	return vote.Sequence
+}
+
+// Sequence draws the next proposals of e for participant, who already voted on voted, to be
+// shown with keys of origin (see Origin). A sequence with sequence keys counts its proposals
+// as shown (votes on their way, until the counters catch up); one with ignored keys does not,
+// since votes with them will not count: asking for sequences without voting must not hold
+// back the exposure of new proposals.
+func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key, origin vote.Origin) []int64 {
+	// The shortlist bounds the sequence's draws in a large consultation (sequence rule 9): built
+	// once per catalog load, and again in the background when the counters are read again.
+	short, _ := catalog.Remember(e, "sequence-shortlist", func(e *catalog.Entry) (*sequence.Shortlist, error) {
+		return sequence.NewShortlist(e.Candidates), nil
+	})
+	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending,
+		Shortlist: short, Buffers: &b.buffers}
 	for id := range voted {
 		req.Voted[id] = true
 	}
@@ -156,9 +209,23 @@ func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]r
 		rng = mathrand.New(mathrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
 	}
 	defer b.rngs.Put(rng)
-	ids := sequence.Choose(e.Candidates, req, e.SequenceConfig(), rng)
-	e.MarkShown(ids)
+	ids := sequence.Choose(e.Candidates, req, SequenceConfig(e), rng)
+	if origin == vote.Sequence {
+		e.MarkShown(ids)
+	}
 	return ids
+}
+
+// SequenceConfig is the consultation's sequence settings, with proposals kept new until
+// they have the votes a zone needs (min_votes_for_zone): every proposal gets them before
+// the sequence concentrates on the best (sequence rule 3).
+func SequenceConfig(e *catalog.Entry) sequence.Config {
+	cfg := e.SequenceConfig()
+	if m := e.Consultation.Settings.MinVotesForZone; m > cfg.NewMaxVotes {
+		cfg.NewMaxVotes = m
+		cfg.TestedMaxVotes = max(cfg.TestedMaxVotes, m+1)
+	}
+	return cfg
 }
 
 // Proposal is a proposal as a participant sends it.

@@ -62,6 +62,7 @@ func TestBooth_CastAppliesEveryRuleOfTheVotePath(t *testing.T) {
 		{"a qualification of another vote is refused", booth.Request{Participant: "p:me", Vote: "agree", Qualifications: []string{"no_way"}}, errs.Invalid, false, 0},
 		{"a vote without a participant is refused", booth.Request{Vote: "agree"}, errs.Unauthorized, false, 0},
 		{"a malformed key records nothing", booth.Request{Participant: "p:me", Vote: "agree", Key: "not-a-key"}, errs.Invalid, false, 0},
+		{"an expired key records nothing", booth.Request{Participant: "p:me", Vote: "agree", Key: expired(f)}, errs.Invalid, false, 0},
 		{"a sequence key gives a sequence vote", booth.Request{Participant: "p:me", Vote: "agree", Key: sequenceKey}, "", true, results.Sequence},
 		{"another participant's key is kept as a troll vote and said so", booth.Request{Participant: "p:other", Vote: "disagree", Key: sequenceKey}, errs.Forbidden, true, results.Troll},
 		{"no key gives a troll vote", booth.Request{Participant: "p:third", Vote: "neutral"}, "", true, results.Troll},
@@ -107,7 +108,7 @@ func TestBooth_ClosedConsultationTakesNoVoteAndShowsNoSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.booth.Next(ctx, f.tenant, e, "p:someone", true); !errs.Is(err, errs.Conflict) {
+	if _, _, err := f.booth.Next(ctx, f.tenant, e, "p:someone", "", true); !errs.Is(err, errs.Conflict) {
 		t.Errorf("sequence once closed: %v", err)
 	}
 }
@@ -119,8 +120,8 @@ func TestBooth_NextShowsProposalsNotVotedOnAndCountsThemShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := f.booth.Next(ctx, f.tenant, e, "p:me", true)
-	if err != nil || len(ids) != 1 || ids[0] != f.proposal {
+	ids, origin, err := f.booth.Next(ctx, f.tenant, e, "p:me", "", true)
+	if err != nil || len(ids) != 1 || ids[0] != f.proposal || origin != vote.Sequence {
 		t.Fatalf("sequence %v, %v", ids, err)
 	}
 	if e.Pending(0) != 1 {
@@ -130,10 +131,10 @@ func TestBooth_NextShowsProposalsNotVotedOnAndCountsThemShown(t *testing.T) {
 	if _, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: f.proposal, Participant: "p:me", Vote: "agree", Key: key}); err != nil {
 		t.Fatal(err)
 	}
-	if ids, err := f.booth.Next(ctx, f.tenant, e, "p:me", false); err != nil || len(ids) != 0 {
+	if ids, _, err := f.booth.Next(ctx, f.tenant, e, "p:me", "", false); err != nil || len(ids) != 0 {
 		t.Fatalf("after voting on the only proposal: %v, %v", ids, err)
 	}
-	if _, err := f.booth.Next(ctx, f.tenant, e, "", true); !errs.Is(err, errs.Unauthorized) {
+	if _, _, err := f.booth.Next(ctx, f.tenant, e, "", "", true); !errs.Is(err, errs.Unauthorized) {
 		t.Fatalf("without a participant: %v", err)
 	}
 }
@@ -162,4 +163,73 @@ func kindOf(err error) errs.Kind {
 		return ""
 	}
 	return errs.KindOf(err)
+}
+
+// expired is a sequence key for p:me issued two days ago.
+func expired(f *fixture) string {
+	old := f.booth.Signer
+	old.Now = func() time.Time { return time.Now().Add(-48 * time.Hour) }
+	return old.Key(f.tenant, f.proposal, "p:me", vote.Sequence)
+}
+
+func TestBooth_FullWeightIsEarnedByVoting(t *testing.T) {
+	f := newFixture(t)
+	f.booth.FreshPerSourcePerHour = 3
+	e, err := f.booth.Catalog.BySlug(context.Background(), f.tenant, "culture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name        string
+		participant string
+		source      string
+		votes       int
+		page        bool
+		want        vote.Origin
+	}{
+		// Rule 6, through the API (sequences of 12): one sequence free, then one more per 6 votes.
+		{"first sequence", "p:h", "", 0, false, vote.Sequence},
+		{"second sequence without a vote", "p:h", "", 0, false, vote.Ignored},
+		{"after voting on one card", "p:h", "", 1, false, vote.Ignored},
+		{"after voting on half of the first sequence", "p:h", "", 6, false, vote.Sequence},
+		{"again without voting more", "p:h", "", 6, false, vote.Ignored},
+		{"after voting on the whole sequences", "p:h", "", 24, false, vote.Sequence},
+		// On the site's pages, which show one card each: two pages free, then two per vote.
+		{"first page", "p:web", "", 0, true, vote.Sequence},
+		{"a reload", "p:web", "", 0, true, vote.Sequence},
+		{"a third page without a vote", "p:web", "", 0, true, vote.Ignored},
+		{"after a vote", "p:web", "", 1, true, vote.Sequence},
+		// Rule 7: three fresh participants an hour from one address get full weight.
+		{"fresh 1", "p:f1", "10.0.0.1", 0, false, vote.Sequence},
+		{"fresh 2", "p:f2", "10.0.0.1", 0, false, vote.Sequence},
+		{"fresh 3", "p:f3", "10.0.0.1", 0, false, vote.Sequence},
+		{"fresh 4 from the same address", "p:f4", "10.0.0.1", 0, false, vote.Ignored},
+		{"fresh 5 from another address", "p:f5", "10.0.0.2", 0, false, vote.Sequence},
+		{"a participant who has voted, from the busy address", "p:old", "10.0.0.1", 12, false, vote.Sequence},
+	}
+	for _, st := range steps {
+		if got := f.booth.Origin(f.tenant, e, st.participant, st.source, st.votes, st.page); got != st.want {
+			t.Errorf("%s: %s, want %s", st.name, got, st.want)
+		}
+	}
+}
+
+func TestBooth_IgnoredSequencesDoNotHoldBackExposure(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	e, err := f.booth.Catalog.BySlug(ctx, f.tenant, "culture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range []vote.Origin{vote.Sequence, vote.Ignored, vote.Ignored} {
+		ids, origin, err := f.booth.Next(ctx, f.tenant, e, "p:skimmer", "", k == 0)
+		if err != nil || len(ids) != 1 || origin != want {
+			t.Fatalf("sequence %d: %v %s %v, want one proposal with %s keys", k+1, ids, origin, err, want)
+		}
+	}
+	// Only the first sequence's card counts as a vote on its way: the others carry keys
+	// whose votes will not count, so they must not keep the proposal from others' sequences.
+	if got := e.Pending(0); got != 1 {
+		t.Fatalf("the proposal counts %d votes on their way after one full and two ignored sequences, want 1", got)
+	}
 }

@@ -356,7 +356,7 @@ func NewEntry(cs consultation.Consultation, accepted []proposal.AcceptedProposal
 		n := counts[p.ID]
 		e.Candidates = append(e.Candidates, sequence.Candidate{
 			ID: p.ID, AuthorID: p.Author, AcceptedAt: p.AcceptedAt,
-			Votes:    int(n.Total(results.Sequence) + n.Total(results.Trusted)),
+			Votes:    int(n.Total(results.Sequence)), // the sequence reads sequence votes only (results.Trust.Weight)
 			Agree:    n.WeightedKey(results.Agree),
 			Disagree: n.WeightedKey(results.Disagree),
 			Neutral:  n.WeightedKey(results.Neutral),

@@ -46,6 +46,9 @@ type Config struct {
 	// participant, and one client address, may ask for per minute and site (0: no limit).
 	SequenceLimitPerParticipant int // CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT
 	SequenceLimitPerSource      int // CONCORDE_SEQUENCE_LIMIT_PER_SOURCE
+	// FreshPerSourcePerHour bounds the new participants an hour from one client address whose
+	// first sequence carries full-weight keys (core/vote rule 7; 0: no limit).
+	FreshPerSourcePerHour int // CONCORDE_FRESH_PER_SOURCE_PER_HOUR
 	// SignInLimitPerAccount and SignInLimitGlobal bound password checks per minute and node:
 	// per account address across every site, and in total (0: no limit).
 	SignInLimitPerAccount int // CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT
@@ -103,6 +106,7 @@ func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 	}
 	intFlag(&c.SequenceLimitPerParticipant, "sequence-limit-per-participant", "CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT", 20, "sequences per minute one participant may ask for on one site")
 	intFlag(&c.SequenceLimitPerSource, "sequence-limit-per-source", "CONCORDE_SEQUENCE_LIMIT_PER_SOURCE", 120, "sequences per minute from one client address on one site")
+	intFlag(&c.FreshPerSourcePerHour, "fresh-per-source-per-hour", "CONCORDE_FRESH_PER_SOURCE_PER_HOUR", 5, "new participants an hour from one client address whose first sequence counts at full weight, per consultation")
 	intFlag(&c.SignInLimitPerAccount, "signin-limit-per-account", "CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT", 10, "password checks per minute for one account address, over every site")
 	intFlag(&c.SignInLimitGlobal, "signin-limit-global", "CONCORDE_SIGNIN_LIMIT_GLOBAL", 600, "password checks per minute on this node")
 	fs.StringVar(&c.AuditKey, "audit-key", env("CONCORDE_AUDIT_KEY", ""), "key of the audit chain, at least 32 characters; empty: derived from the secret (CONCORDE_AUDIT_KEY)")
@@ -133,6 +137,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SequenceLimitPerParticipant < 0 || c.SequenceLimitPerSource < 0 {
 		return errors.New("CONCORDE_SEQUENCE_LIMIT_PER_PARTICIPANT and CONCORDE_SEQUENCE_LIMIT_PER_SOURCE must be whole numbers, 0 for no limit")
+	}
+	if c.FreshPerSourcePerHour < 0 {
+		return errors.New("CONCORDE_FRESH_PER_SOURCE_PER_HOUR must be a whole number, 0 for no limit")
 	}
 	if c.SignInLimitPerAccount < 0 || c.SignInLimitGlobal < 0 {
 		return errors.New("CONCORDE_SIGNIN_LIMIT_PER_ACCOUNT and CONCORDE_SIGNIN_LIMIT_GLOBAL must be whole numbers, 0 for no limit")

@@ -238,6 +238,27 @@ func keyFor(t *testing.T, v *testsupport.Visitor, id int64) string {
 	return p.Key
 }
 
+// seqKeyFor is the sequence key of proposal id for visitor v in consultation slug: the key
+// of a vote that counts in the results (a direct link's, from keyFor, is published beside).
+func seqKeyFor(t *testing.T, v *testsupport.Visitor, slug string, id int64) string {
+	t.Helper()
+	var seq struct {
+		Proposals []struct {
+			ID  int64  `json:"id"`
+			Key string `json:"key"`
+		} `json:"proposals"`
+	}
+	res := v.Do("GET", "/api/v1/consultations/"+slug+"/sequence", nil)
+	res.JSON(t, &seq)
+	for _, p := range seq.Proposals {
+		if p.ID == id {
+			return p.Key
+		}
+	}
+	t.Fatalf("proposal %d not in the sequence: %s", id, res.Body)
+	return ""
+}
+
 func countVotes(t *testing.T, e *testsupport.Env) int64 {
 	n, err := e.App.DB.NewSelect().TableExpr("votes").Count(context.Background())
 	if err != nil {
@@ -365,7 +386,7 @@ func TestResults_SegmentsAndWeightingToMargins(t *testing.T) {
 			if res := p.Do("PUT", "/api/v1/my/profile", map[string]string{"age_band": age}); res.Status != 200 {
 				t.Fatalf("profile: %d %s", res.Status, res.Body)
 			}
-			if res := p.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", id), map[string]any{"vote": v, "key": keyFor(t, p, id)}); res.Status != 200 {
+			if res := p.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", id), map[string]any{"vote": v, "key": seqKeyFor(t, p, "culture", id)}); res.Status != 200 {
 				t.Fatalf("vote: %d %s", res.Status, res.Body)
 			}
 		}

@@ -216,13 +216,14 @@ func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView
 	if pg.AskProfile {
 		return pg, nil
 	}
-	ids := s.booth.Sequence(e, me, voted)
+	origin := s.booth.Origin(tenantID(c), e, me, clientAddr(c), len(voted), true) // core/vote rules 6 and 7
+	ids := s.booth.Sequence(e, me, voted, origin)
 	if len(ids) == 0 {
 		pg.Done = true
 		return pg, nil
 	}
 	p := e.Proposals[ids[0]]
-	pg.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, vote.Sequence), "/c/"+cs.Slug, "")
+	pg.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, origin), "/c/"+cs.Slug, "")
 	return pg, nil
 }
 

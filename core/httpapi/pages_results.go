@@ -5,14 +5,20 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/concorde-civic/concorde/core/account"
+	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/ratelimit"
 	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/sequence"
+	"github.com/concorde-civic/concorde/core/vote"
 )
 
 // resultRow is one proposal on the results page: its shares of agree, disagree and neutral
@@ -29,6 +35,10 @@ type resultRow struct {
 	Number                   int
 	Across                   string // consensus across opinion groups: holds, fails, unknown; "" before groups are computed
 	Bridging                 bool   // the bridging model says it bridges the groups
+	// Beside: votes through a shared link or a search and their agree share (percent),
+	// published beside the result, which they do not move.
+	BesideVotes int64
+	BesideAgree int
 }
 
 type qualCount struct {
@@ -242,13 +252,14 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 		sc := it.Scores
 		var k [results.NumKeys]int64
 		var total int64
-		for _, t := range []results.Trust{results.Sequence, results.Trusted} {
-			for i := range results.NumKeys {
-				k[i] += sc.Votes.Votes[t][i]
-				total += sc.Votes.Votes[t][i]
-			}
+		for i := range results.NumKeys { // the sequence votes the result is made of
+			k[i] += sc.Votes.Votes[results.Sequence][i]
+			total += sc.Votes.Votes[results.Sequence][i]
 		}
-		rr := resultRow{ID: it.ID, Content: it.Content, Zone: string(sc.Zone), Votes: total, Number: n}
+		rr := resultRow{ID: it.ID, Content: it.Content, Zone: string(sc.Zone), Votes: total, Number: n, BesideVotes: sc.Votes.Total(results.Trusted)}
+		if rr.BesideVotes > 0 {
+			rr.BesideAgree = int(float64(sc.Votes.Votes[results.Trusted][0])*100/float64(rr.BesideVotes) + 0.5)
+		}
 		if o := it.Opinions; o != nil {
 			rr.Across, rr.Bridging = string(o.Across), o.Bridging
 		}
@@ -259,11 +270,7 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 		}
 		rr.AgreeX, rr.DisagreeX = rr.Agree, rr.Agree+rr.Disagree
 		for qi, q := range results.Qualifications() {
-			var c int64
-			for _, t := range []results.Trust{results.Sequence, results.Trusted} {
-				c += sc.Votes.Quals[t][qi]
-			}
-			if c > 0 {
+			if c := sc.Votes.Quals[results.Sequence][qi]; c > 0 {
 				rr.Quals = append(rr.Quals, qualCount{Name: string(q), N: c})
 			}
 		}
@@ -299,7 +306,55 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 	return rp
 }
 
+// methodePage is the values of the rules the methodology page states, read from the code's
+// own defaults and this server's settings, so that the page says what the code does.
+type methodePage struct {
+	SequenceSize, NewMaxVotes, NewPercent, RandomSlots  int
+	ControversyPercent, TopCandidates                   int
+	KeyTTLHours                                         int
+	SequencesPerMinute, SequencesPerSourcePerMinute     int
+	FreshPerSourcePerHour                               int
+	MinVotes, LimboNeutral, ConsensusAgree, MaxDisagree int
+	RejectionDisagree, MaxAgree, ClearMaxNeutral        int
+	GroupMinVotes, MaxGroups, GroupMinGroupVotes        int
+	GroupAgree, MinSegmentSize                          int
+	WeightMin, WeightMax                                string
+	Source                                              string
+}
+
+func (s *Server) methode(c *fiber.Ctx) methodePage {
+	pc := func(f float64) int { return int(math.Round(f * 100)) }
+	or := func(v, def int) int {
+		if v <= 0 { // 0 takes the default; a negative value turns the limit off, where the default is what the page can state
+			return def
+		}
+		return v
+	}
+	sc, rc, gc, caps := sequence.DefaultConfig(), results.DefaultConfig(), results.DefaultGroupsConfig(), results.DefaultWeightCaps()
+	num := func(f float64) string {
+		return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(f, 'f', 2, 64), "0"), ".")
+	}
+	if s.locale(c) == "fr" {
+		num0 := num
+		num = func(f float64) string { return strings.ReplaceAll(num0(f), ".", ",") }
+	}
+	return methodePage{SequenceSize: sc.Size, NewMaxVotes: max(sc.NewMaxVotes, int(rc.MinVotes)), NewPercent: pc(sc.NewRatio), RandomSlots: sc.RandomSlots,
+		ControversyPercent: pc(sc.ControversyRatio), TopCandidates: sc.TopCandidates, KeyTTLHours: int(vote.DefaultKeyTTL.Hours()),
+		SequencesPerMinute:          or(s.SequenceLimits.PerParticipant, ratelimit.DefaultSequenceLimits.PerParticipant),
+		SequencesPerSourcePerMinute: or(s.SequenceLimits.PerSource, ratelimit.DefaultSequenceLimits.PerSource),
+		FreshPerSourcePerHour:       or(s.FreshPerSourcePerHour, booth.DefaultFreshPerSourcePerHour),
+		MinVotes:                    int(rc.MinVotes), LimboNeutral: pc(rc.LimboNeutral), ConsensusAgree: pc(rc.ConsensusAgree), MaxDisagree: pc(rc.ConsensusMaxDisagree),
+		RejectionDisagree: pc(rc.RejectionDisagree), MaxAgree: pc(rc.RejectionMaxAgree), ClearMaxNeutral: pc(rc.ClearMaxNeutral),
+		GroupMinVotes: gc.MinParticipantVotes, MaxGroups: gc.MaxGroups, GroupMinGroupVotes: gc.MinGroupVotes, GroupAgree: pc(gc.GroupAgree),
+		MinSegmentSize: results.DefaultMinSegmentSize, WeightMin: num(caps.Min), WeightMax: num(caps.Max),
+		Source: "https://github.com/concorde-civic/concorde/blob/main/core/results/doc.go"}
+}
+
 func (s *Server) resultPageRoutes() {
+	s.handle(Route{Method: get, Path: "/methode", Perm: permSite, Summary: "The methodology page: what is counted and how, weights, zones, intervals, opinion groups, what is published beside"}, func(c *fiber.Ctx) error {
+		return s.render(c, fiber.StatusOK, "methode", s.tr(c, "methode_title"), s.methode(c))
+	})
+
 	s.handle(Route{Method: get, Path: "/c/:slug/results", Perm: tenant("results", "read"), Summary: "A consultation's results page"}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {

@@ -81,6 +81,11 @@ type resultsResponse struct {
 	// SnapshotSHA256 is, once the results are published, the SHA-256 of their frozen
 	// snapshot (what export.json serves byte for byte); results are then read from it.
 	SnapshotSHA256 string `json:"snapshot_sha256,omitempty"`
+
+	// SequenceVotes are the votes scores and zones are made of; BesideVotes, those cast
+	// through a shared link or a search, published beside (each item's scores.beside).
+	SequenceVotes int64 `json:"sequence_votes"`
+	BesideVotes   int64 `json:"beside_votes"`
 }
 
 type verifyResponse struct {
@@ -206,6 +211,8 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 	for _, n := range e.Counts {
 		out.Votes += n.Total(results.Sequence) + n.Total(results.Trusted)
 		out.TrollVotes += n.Total(results.Troll)
+		out.SequenceVotes += n.Total(results.Sequence)
+		out.BesideVotes += n.Total(results.Trusted)
 	}
 	op := e.Opinions()
 	if op == nil {
@@ -392,6 +399,7 @@ func (s *Server) csvOf(e *catalog.Entry) ([]byte, error) {
 	for _, q := range results.Qualifications() {
 		header = append(header, string(q))
 	}
+	header = append(header, "beside_votes", "beside_agree_rate", "beside_disagree_rate", "beside_neutral_rate")
 	header = append(header, "direct_link_bursts", "group_aware_consensus", "consensus_across_groups", "bridging_intercept", "bridging_factor", "bridging")
 	_ = w.Write(header)
 	for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.Undetermined, out.NotEnough} {
@@ -412,6 +420,7 @@ func (s *Server) csvOf(e *catalog.Entry) ([]byte, error) {
 				}
 				row = append(row, strconv.FormatInt(n, 10))
 			}
+			row = append(row, strconv.FormatInt(sc.Beside.Votes, 10), ff(sc.Beside.Rates["agree"]), ff(sc.Beside.Rates["disagree"]), ff(sc.Beside.Rates["neutral"]))
 			row = append(row, strconv.Itoa(it.Bursts))
 			if o := it.Opinions; o != nil {
 				row = append(row, ff(o.GroupAware), string(o.Across), ff(o.Intercept), ff(o.Factor), strconv.FormatBool(o.Bridging))

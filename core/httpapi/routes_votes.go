@@ -106,14 +106,14 @@ func (s *Server) voteRoutes() {
 				return err
 			}
 		}
-		ids, err := s.booth.Next(c.UserContext(), tenantID(c), e, me, p.NewParticipant)
+		ids, origin, err := s.booth.Next(c.UserContext(), tenantID(c), e, me, clientAddr(c), p.NewParticipant)
 		if err != nil {
 			return err
 		}
 		out := sequenceResponse{Consultation: e.Consultation.Slug, Prefix: e.Consultation.Prefix, Proposals: make([]card, len(ids)), CSRFToken: s.csrfToken(c.UserContext())}
 		for i, id := range ids {
 			x := e.Proposals[id]
-			out.Proposals[i] = card{ID: id, Content: x.Content, Themes: x.Themes, Key: s.Signer.Key(tenantID(c), id, me, vote.Sequence)}
+			out.Proposals[i] = card{ID: id, Content: x.Content, Themes: x.Themes, Key: s.Signer.Key(tenantID(c), id, me, origin)}
 		}
 		return c.JSON(out)
 	})

@@ -64,6 +64,8 @@ type Deps struct {
 	SequenceLimits ratelimit.Limits
 	// ProposalsPerSourcePerHour bounds proposals from one address in one site (0: 30; negative: no limit).
 	ProposalsPerSourcePerHour int
+	// FreshPerSourcePerHour is booth.Booth's (core/vote rule 7; 0: the default; negative: off).
+	FreshPerSourcePerHour int
 	// TrustedProxies are the load balancers whose X-Forwarded-For or Forwarded header gives the
 	// client's address; empty: the socket's peer is the client.
 	TrustedProxies forwarded.Trusted
@@ -151,7 +153,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{Deps: d, routes: map[string]Route{}, templates: map[string]string{}}
 	s.booth = &booth.Booth{Catalog: d.Catalog, Votes: d.Votes, Signer: d.Signer, Limiter: d.RateLimiter, Limits: d.VoteLimits, Now: d.Now,
-		Proposals: d.Proposals, ProposalsPerSourcePerHour: d.ProposalsPerSourcePerHour}
+		Proposals: d.Proposals, ProposalsPerSourcePerHour: d.ProposalsPerSourcePerHour, FreshPerSourcePerHour: d.FreshPerSourcePerHour}
 	s.App = fiber.New(fiber.Config{
 		AppName:               "concorde",
 		ErrorHandler:          s.handleError,

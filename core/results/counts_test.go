@@ -69,8 +69,9 @@ func TestCounts_WeightsByTrust(t *testing.T) {
 	c.Add(Sequence, Agree, []Qualification{LikeIt}, 1)
 	c.Add(Trusted, Agree, []Qualification{LikeIt}, 1)
 	c.Add(Troll, Agree, []Qualification{LikeIt}, 1)
-	if c.WeightedKey(Agree) != 1.5 || c.WeightedQual(LikeIt) != 1.5 || c.WeightedTotal() != 1.5 {
-		t.Fatalf("weighted: key %v qual %v total %v, want 1.5", c.WeightedKey(Agree), c.WeightedQual(LikeIt), c.WeightedTotal())
+	// Only the sequence vote counts: the trusted (link or search) and troll ones weigh nothing.
+	if c.WeightedKey(Agree) != 1 || c.WeightedQual(LikeIt) != 1 || c.WeightedTotal() != 1 {
+		t.Fatalf("weighted: key %v qual %v total %v, want 1", c.WeightedKey(Agree), c.WeightedQual(LikeIt), c.WeightedTotal())
 	}
 }
 

@@ -13,11 +13,19 @@
 // likeIt, doable, platitudeAgree for agree; noWay, impossible, platitudeDisagree for
 // disagree; doNotUnderstand, noOpinion, doNotCare for neutral.
 //
-// Every proposal shown carries a key signed by the server. How a vote arrived sets its weight:
+// Every proposal shown carries a key signed by the server (see core/vote's package comment
+// for the rules that keep keys from being harvested). How a vote arrived sets its weight:
 //
-//   - Sequence (a valid key, shown by the sequence): weight 1.
-//   - Trusted (a valid key, shown by search or a direct link): weight 0.5, because sharing a
-//     link is how an interest group pushes one proposal.
+//   - Sequence (a valid key, shown by the sequence): weight 1. The server chose what each
+//     participant saw, so sequence votes approximate a random sample of opinions on each
+//     proposal; they alone make scores, intervals and zones, and the sequence's own choices
+//     (new proposals, Thompson draws, fewest votes first) read them alone.
+//   - Trusted (a valid key, shown by search or a direct link): weight 0. These votes are
+//     self-selected, and sharing a link is how an interest group pushes one proposal: they
+//     are published beside the scores (Scores.Beside: their count and smoothed key rates,
+//     in the API, the exports and the results page) and never move a score or a zone.
+//     Make.org counts them half; a bloc of 5 % voting through links then carried proposals
+//     into and out of the top ten.
 //   - Troll (no key, or one that does not verify): weight 0. Troll votes are counted apart,
 //     published in the raw counts, and left out of every score.
 //
@@ -124,6 +132,13 @@
 // TestRake_OrganisedFewPercentCannotTurnRejectionIntoConsensus). When a cap holds weights
 // back, the margins may be met only approximately, and Rake says so (ErrNotConverged)
 // while still returning the bounded weights.
+//
+// The sample raked is the participants with at least one sequence vote (core/vote, rule 8):
+// sessions that voted only through links or with troll keys cannot claim a profile and
+// change everyone's weights. A bloc that takes part through the sequence and all claim a
+// rare profile still carries that profile's share of the population, as raking must give
+// it: ops/integrity measures how far this moves the weighted view (BENCHMARKS.md). The
+// published zones and ranking are not weighted; weighted results are a view beside them.
 //
 // DesignEffect reports Kish's design effect of the weights over participants,
 // n·Σw² / (Σw)², published with weighted results: how many participants one effective

@@ -72,6 +72,26 @@ type Scores struct {
 	Votes             Counts              `json:"votes"`             // raw counts, troll votes included
 	WeightedVotes     float64             `json:"weighted_votes"`    // n
 	EffectiveVotes    float64             `json:"effective_votes"`   // sample size of the intervals
+	// Beside is the votes cast through a shared link or a search, published beside the
+	// scores: they never move a score, an interval or a zone.
+	Beside Beside `json:"beside"`
+}
+
+// Beside is what the votes outside the sequence (Trusted: a direct link or a search) say
+// about a proposal: their own count and smoothed key rates, with the same smoothing as
+// the scores'.
+type Beside struct {
+	Votes int64              `json:"votes"`
+	Rates map[string]float64 `json:"rates"` // agree, disagree, neutral
+}
+
+// BesideOf is the Beside of raw counts c.
+func BesideOf(c Counts, cfg Config) Beside {
+	b := Beside{Votes: c.Total(Trusted), Rates: make(map[string]float64, NumKeys)}
+	for i, k := range keys {
+		b.Rates[string(k)] = cfg.rate(float64(c.Votes[Trusted][i]), float64(b.Votes))
+	}
+	return b
 }
 
 // Score scores one proposal's votes with the rules of the package comment.
@@ -86,6 +106,7 @@ func ScoreTally(t Tally, cfg Config) Scores {
 		Votes:          t.Raw,
 		WeightedVotes:  n,
 		EffectiveVotes: t.EffectiveTotal,
+		Beside:         BesideOf(t.Raw, cfg),
 	}
 	var kr [NumKeys]float64
 	for i, k := range keys {

@@ -10,12 +10,13 @@ const eps = 1e-9
 func near(a, b float64) bool { return math.Abs(a-b) < eps }
 
 func TestScore_SmoothedRatesMatchMakeOrgFormula(t *testing.T) {
-	// 6 sequence agree (2 likeIt), 2 sequence disagree, 4 trusted agree, 2 trusted neutral,
-	// 3 troll disagree. n = 6 + 2 + 4×0.5 + 2×0.5 = 11; agree x = 8, likeIt x = 2.
+	// 8 sequence agree (2 likeIt), 2 sequence disagree, 1 sequence neutral; 4 trusted agree and
+	// 2 trusted neutral, 3 troll disagree, which weigh nothing. n = 11; agree x = 8, likeIt x = 2.
 	var c Counts
 	c.Add(Sequence, Agree, []Qualification{LikeIt}, 2)
-	c.Add(Sequence, Agree, nil, 4)
+	c.Add(Sequence, Agree, nil, 6)
 	c.Add(Sequence, Disagree, nil, 2)
+	c.Add(Sequence, Neutral, nil, 1)
 	c.Add(Trusted, Agree, nil, 4)
 	c.Add(Trusted, Neutral, nil, 2)
 	c.Add(Troll, Disagree, nil, 3)
@@ -51,6 +52,10 @@ func TestScore_SmoothedRatesMatchMakeOrgFormula(t *testing.T) {
 		{"controversy = min(agree, disagree) + min(likeIt, noWay)", s.Controversy, (2.33 + 0.33) / 12},
 		{"engagement = 1 − neutral", s.Engagement, 1 - 1.33/12},
 		{"adhesion = (agree + 0.33) / (agree + disagree + 1)", s.Adhesion, 8.33 / 11},
+		// Published beside: 6 trusted votes, (4 + 0.33) / 7 agree, (2 + 0.33) / 7 neutral.
+		{"beside votes", float64(s.Beside.Votes), 6},
+		{"beside agree", s.Beside.Rates["agree"], 4.33 / 7},
+		{"beside neutral", s.Beside.Rates["neutral"], 2.33 / 7},
 	}
 	for _, x := range scores {
 		if !near(x.got, x.want) {
@@ -105,25 +110,32 @@ func TestScore_TrollVotesAreLeftOut(t *testing.T) {
 	}
 }
 
-func TestScore_SequenceVotesWeighTwiceOtherVotes(t *testing.T) {
+func TestScore_VotesOutsideTheSequenceNeverMoveAScore(t *testing.T) {
+	// A bloc pushing through shared links: however many votes they bring, the scores, the
+	// intervals and the zone stay those of the sequence votes; they are published beside.
 	tests := []struct {
 		name     string
 		sequence Counts
 		trusted  Counts
 	}{
-		{"agree only", votes(Sequence, 10, 0, 0), votes(Trusted, 20, 0, 0)},
-		{"mixed", votes(Sequence, 30, 12, 4), votes(Trusted, 60, 24, 8)},
+		{"agree on a rejected proposal", votes(Sequence, 10, 70, 5), votes(Trusted, 5000, 0, 0)},
+		{"disagree on a consensus", votes(Sequence, 80, 5, 5), votes(Trusted, 0, 5000, 0)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, b := Score(tt.sequence, DefaultConfig()), Score(tt.trusted, DefaultConfig())
-			if a.WeightedVotes != b.WeightedVotes {
-				t.Fatalf("weighted votes %v (sequence) vs %v (twice as many trusted)", a.WeightedVotes, b.WeightedVotes)
+			both := tt.sequence
+			both.Merge(tt.trusted)
+			a, b := Score(tt.sequence, DefaultConfig()), Score(both, DefaultConfig())
+			if a.WeightedVotes != b.WeightedVotes || a.Zone != b.Zone || a.Top != b.Top || a.TopInterval != b.TopInterval {
+				t.Fatalf("link votes moved the score: n %v→%v zone %s→%s top %v→%v", a.WeightedVotes, b.WeightedVotes, a.Zone, b.Zone, a.Top, b.Top)
 			}
 			for name, r := range a.Rates {
-				if !near(b.Rates[name], r) {
-					t.Errorf("%s: %v (sequence) vs %v (twice as many trusted)", name, r, b.Rates[name])
+				if b.Rates[name] != r || b.Intervals[name] != a.Intervals[name] {
+					t.Errorf("%s: %v (sequence) vs %v (with link votes)", name, r, b.Rates[name])
 				}
+			}
+			if b.Beside.Votes != tt.trusted.Total(Trusted) || a.Beside.Votes != 0 {
+				t.Errorf("beside votes %d, want %d", b.Beside.Votes, tt.trusted.Total(Trusted))
 			}
 		})
 	}

@@ -174,14 +174,14 @@ const (
 // NumTrusts sizes the arrays indexed by Trust.
 const NumTrusts = 3
 
-// Weight is the weight of one vote of trust t in scores. A direct link counts half because
-// sharing a link is how an interest group pushes one proposal; troll votes count for nothing.
+// Weight is the weight of one vote of trust t in scores. Only sequence votes count: the
+// server chose what each participant saw, so they approximate a random sample of opinions on
+// each proposal; votes through a shared link or a search are self-selected (sharing a link is
+// how an interest group pushes one proposal), so they are published beside the scores
+// (Scores.Beside) and never move them. Troll votes count for nothing.
 func (t Trust) Weight() float64 {
-	switch t {
-	case Sequence:
+	if t == Sequence {
 		return 1
-	case Trusted:
-		return 0.5
 	}
 	return 0
 }

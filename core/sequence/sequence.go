@@ -12,25 +12,36 @@
 //     votes on their way that the counters do not hold yet (Concorde counts the sequences
 //     that showed a proposal since its counters were last read, every two seconds or so), so
 //     that participants arriving together do not all get the same oldest new proposals.
-//  3. New proposals, with fewer than Config.NewMaxVotes votes (10), take about
-//     Config.NewRatio (30%) of the Config.Size (12) slots: round(NewRatio × Size), that is 4 of
-//     12, less any included proposal that is itself new. The oldest accepted go first (ties
-//     by lower ID), so that every new proposal quickly gets enough votes to be judged.
+//  3. New proposals, with fewer than Config.NewMaxVotes votes (10; Concorde sets it to at
+//     least the consultation's min_votes_for_zone), take a share of the Config.Size (12)
+//     slots that grows with the backlog: the larger of Config.NewRatio (30%) and the share
+//     of new proposals among those the participant may still see, times Size, rounded, less
+//     any included proposal that is itself new. So when 600 proposals are accepted at once,
+//     sequences hold almost only new ones until the backlog clears, and every proposal
+//     reaches the minimum number of votes for a zone before the sequence concentrates on
+//     the best (TestChoose_EveryProposalReachesTheMinimumWhenManyArriveAtOnce). Among new
+//     proposals the least voted go first, then the oldest accepted (ties by lower ID), so
+//     that every new proposal quickly gets enough votes to be judged.
 //  4. Tested proposals, with at least NewMaxVotes and fewer than Config.TestedMaxVotes (1,500)
-//     votes, fill the remaining slots by Thompson sampling. For each tested proposal the
-//     sequence draws a plausible score from a Beta distribution of its votes, which
-//     favours proposals that are probably good but also gives uncertain ones a chance:
+//     votes, fill the remaining slots. First Config.RandomSlots (1) of them, when new
+//     proposals leave room, go to tested proposals drawn uniformly at random: without them,
+//     a proposal whose first votes were unlucky would rarely be shown again and its
+//     estimate would stay biased low (adaptive sampling). The others are filled by Thompson
+//     sampling. For each tested proposal the sequence draws a plausible score from a Beta
+//     distribution of its votes, which favours proposals that are probably good but also
+//     gives uncertain ones a chance:
 //     - top score: Beta(1 + agree + likeIt, 1 + disagree + noWay + neutral); neutral votes
 //     count against, since a proposal that leaves people indifferent is not a top one;
 //     - controversy: Beta(1 + m, 1 + agree + disagree + neutral − m), m = min(agree, disagree),
 //     the share of the minority side, which nears one half only when votes split evenly.
-//     About Config.ControversyRatio (10%) of the tested slots, round(ControversyRatio × tested
-//     slots), are filled by the controversy draw, before the others. For each slot, among the
+//     About Config.ControversyRatio (10%) of the Thompson slots, round(ControversyRatio ×
+//     those slots), are filled by the controversy draw, before the others. For each slot, among the
 //     Config.TopCandidates (10) proposals with the highest draws still available, the one
 //     with the fewest votes is taken (ties by higher draw): exposure goes where it sharpens
 //     the ranking most.
 //  5. When one pool runs short, the other fills in: missing new proposals leave their slots to
-//     tested ones, and missing tested proposals leave theirs to more new ones (oldest first).
+//     tested ones, and missing tested proposals leave theirs to more new ones (least voted
+//     first).
 //  6. Proposals with TestedMaxVotes votes or more come last, chosen like tested ones by the top
 //     score draw, only when new and tested proposals cannot fill the sequence. So a sequence
 //     is empty only when nothing is left to vote on.
@@ -43,6 +54,17 @@
 //     held to the author rule.
 //  8. Apart from included proposals, which stay first, the chosen proposals are shown in a
 //     random order, so that neither new nor tested ones always come first.
+//  9. In a large consultation (over 1,024 tested proposals), when the caller gives a Shortlist,
+//     the draws of rule 4 are made only for the ShortlistLeaders (256) proposals with the
+//     highest mean of each Beta distribution, computed when the counters are read, and for
+//     ShortlistSample (256) other proposals of the pool picked uniformly at random for each
+//     request. A proposal outside the leaders keeps a chance at every request, and the random
+//     slot of rule 4 still draws among all tested proposals; the cost of a sequence then no
+//     longer grows with the number of proposals.
+//
+// Votes here are sequence votes only: Concorde gives Choose the counts of votes cast with a
+// sequence key (see core/results, Trust.Weight), so that votes brought through shared links
+// neither draw a proposal into sequences nor keep it out.
 //
 // All randomness comes from the *rand.Rand the caller passes: the same candidates, request,
 // configuration and seed give the same sequence.
@@ -77,6 +99,7 @@ type Config struct {
 	TestedMaxVotes     int     // a proposal is tested while it has fewer votes than this
 	ControversyRatio   float64 // share of the tested slots drawn by controversy, 0 to 1
 	TopCandidates      int     // among this many best draws, the least voted is taken
+	RandomSlots        int     // slots for tested proposals drawn uniformly at random, 0 to Size
 	RareKeywordMaxDocs int     // a keyword in at most this many candidates is rare; below 2 turns the rule off
 }
 
@@ -89,6 +112,7 @@ func DefaultConfig() Config {
 		TestedMaxVotes:     1500,
 		ControversyRatio:   0.1,
 		TopCandidates:      10,
+		RandomSlots:        1,
 		RareKeywordMaxDocs: 5,
 	}
 }
@@ -111,6 +135,8 @@ func (c Config) Validate() error {
 		return errs.Field("ControversyRatio", "the share of controversy slots must be between 0 and 1, not %v", c.ControversyRatio)
 	case c.TopCandidates < 1:
 		return errs.Field("TopCandidates", "the number of top candidates must be at least 1, not %d", c.TopCandidates)
+	case c.RandomSlots < 0 || c.RandomSlots > c.Size:
+		return errs.Field("RandomSlots", "the number of random slots must be between 0 and the sequence size (%d), not %d", c.Size, c.RandomSlots)
 	case c.RareKeywordMaxDocs < 0:
 		return errs.Field("RareKeywordMaxDocs", "the number of proposals under which a keyword is rare must not be negative, not %d", c.RareKeywordMaxDocs)
 	}
@@ -125,6 +151,7 @@ func (c Config) clamped() Config {
 	c.NewMaxVotes = max(c.NewMaxVotes, 1)
 	c.TestedMaxVotes = max(c.TestedMaxVotes, c.NewMaxVotes+1)
 	c.TopCandidates = max(c.TopCandidates, 1)
+	c.RandomSlots = min(max(c.RandomSlots, 0), c.Size)
 	return c
 }
 
@@ -141,6 +168,10 @@ type Request struct {
 	Voted       map[int64]bool // proposals the participant already voted on
 	Excluded    map[int64]bool // proposals not to show, for example already shown in this session
 	Include     []int64        // proposals to put first if the rules allow, for example a shared one
+	// Shortlist, when set and built from the same candidates, bounds the draws (rule 9).
+	Shortlist *Shortlist
+	// Buffers, when set, is reused working memory (see Buffers).
+	Buffers *Buffers
 	// Pending, when set, gives for the candidate at index i the votes on their way that
 	// Candidate.Votes does not count yet (the caller's counters lag behind; a proposal it has
 	// just shown will most likely be voted on). Without it, everyone asking within one lag
@@ -154,25 +185,25 @@ type Request struct {
 // settings out of range to the nearest valid value rather than fail.
 func Choose(cands []Candidate, req Request, cfg Config, rng *rand.Rand) []int64 {
 	cfg = cfg.clamped()
-	s := chooser{
-		cands: cands,
-		cfg:   cfg,
-		rng:   rng,
-		class: make([]pool, len(cands)),
-		seq:   make([]int32, 0, cfg.Size),
-	}
+	s := req.Buffers.get()
+	defer req.Buffers.put(s)
+	s.cands, s.cfg, s.rng, s.short = cands, cfg, rng, req.Shortlist
+	s.class = slices.Grow(s.class[:0], len(cands))[:len(cands)]
+	s.seq = s.seq[:0]
+	s.size = [4]int{}
+	s.rare = s.rare[:0]
 	s.classify(req)
 
 	included, includedNew := s.include(req.Include)
-	newSlots := int(math.Round(cfg.NewRatio*float64(cfg.Size))) - includedNew
-	s.fill(poolNew, byAge, 1, min(newSlots, s.free()))
+	s.fill(poolNew, byFewest, 1, min(s.newSlots()-includedNew, s.free()))
 
-	testedSlots := s.free()
-	controversySlots := int(math.Round(cfg.ControversyRatio * float64(testedSlots)))
+	s.fill(poolTested, byChance, 1, min(cfg.RandomSlots, s.free()))
+	drawSlots := s.free()
+	controversySlots := int(math.Round(cfg.ControversyRatio * float64(drawSlots)))
 	taken := s.fill(poolTested, byControversy, cfg.TopCandidates, controversySlots)
-	s.fill(poolTested, byTopScore, cfg.TopCandidates, testedSlots-taken)
+	s.fill(poolTested, byTopScore, cfg.TopCandidates, drawSlots-taken)
 
-	s.fill(poolNew, byAge, 1, s.free())
+	s.fill(poolNew, byFewest, 1, s.free())
 	s.fill(poolTried, byTopScore, cfg.TopCandidates, s.free())
 
 	rest := s.seq[included:]
@@ -198,9 +229,10 @@ const (
 type order uint8
 
 const (
-	byAge         order = iota // oldest accepted first
+	byFewest      order = iota // least voted first, then oldest accepted
 	byTopScore                 // highest top-score draw first
 	byControversy              // highest controversy draw first
+	byChance                   // uniformly random
 )
 
 // chooser holds the state of one Choose call.
@@ -214,11 +246,13 @@ type chooser struct {
 	rank    []ranked
 	rare    []rarity        // keywords whose rarity has been counted
 	pending func(i int) int // Request.Pending, or nil
+	short   *Shortlist      // Request.Shortlist, or nil
 }
 
 // ranked is a candidate in a ranked pool.
 type ranked struct {
 	key     float64 // higher is better
+	then    float64 // then higher is better
 	id      int64   // ties go to the lower ID
 	i       int32   // index in cands
 	checked int32   // seq[:checked] has been checked for diversity
@@ -231,6 +265,20 @@ type rarity struct {
 
 func (s *chooser) free() int { return s.cfg.Size - len(s.seq) }
 
+// newSlots is rule 3's share of the slots: the larger of NewRatio and the backlog of new
+// proposals among those left to see, leaving RandomSlots to tested proposals when there are any.
+func (s *chooser) newSlots() int {
+	share := s.cfg.NewRatio
+	if left := s.size[poolNew] + s.size[poolTested] + s.size[poolTried]; left > 0 {
+		share = max(share, float64(s.size[poolNew])/float64(left))
+	}
+	n := int(math.Round(share * float64(s.cfg.Size)))
+	if s.size[poolTested] > 0 {
+		n = min(n, s.cfg.Size-s.cfg.RandomSlots)
+	}
+	return n
+}
+
 // votesOf is a candidate's votes, counting those on their way when the request says.
 func (s *chooser) votesOf(i int) int {
 	if s.pending != nil {
@@ -241,14 +289,17 @@ func (s *chooser) votesOf(i int) int {
 
 func (s *chooser) classify(req Request) {
 	s.pending = req.Pending
+	// With a shortlist's index, the proposals voted on or excluded are looked up by id, not
+	// every candidate in the maps.
+	index := s.short.indexOf(s.cands)
 	for i := range s.cands {
 		c := &s.cands[i]
 		votes := s.votesOf(i)
 		var p pool
 		switch {
 		case req.Participant != "" && c.AuthorID == req.Participant:
-		case len(req.Voted) > 0 && req.Voted[c.ID]:
-		case len(req.Excluded) > 0 && req.Excluded[c.ID]:
+		case index == nil && len(req.Voted) > 0 && req.Voted[c.ID]:
+		case index == nil && len(req.Excluded) > 0 && req.Excluded[c.ID]:
 		case votes < s.cfg.NewMaxVotes:
 			p = poolNew
 		case votes < s.cfg.TestedMaxVotes:
@@ -258,6 +309,18 @@ func (s *chooser) classify(req Request) {
 		}
 		s.class[i] = p
 		s.size[p]++
+	}
+	if index == nil {
+		return
+	}
+	for _, m := range []map[int64]bool{req.Voted, req.Excluded} {
+		for id, yes := range m {
+			if i, ok := index[id]; ok && yes && s.class[i] != poolGone {
+				s.size[s.class[i]]--
+				s.class[i] = poolGone
+				s.size[poolGone]++
+			}
+		}
 	}
 }
 
@@ -345,6 +408,13 @@ func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
 		s.rank = make([]ranked, 0, k)
 	}
 	h := s.rank[:0]
+	if leaders := s.short.leaders(s.cands, o); leaders != nil && p != poolNew && s.size[p] >= shortlistFrom {
+		return s.rankedShort(p, o, k, leaders, h), false
+	}
+	if o == byChance && s.size[p] >= shortlistFrom {
+		// Uniform among the pool: candidates picked at random, those outside it skipped.
+		return s.rankedShort(p, o, k, nil, h), false
+	}
 	n := 0
 	for i := range s.cands {
 		if s.class[i] != p {
@@ -354,31 +424,75 @@ func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
 		c := &s.cands[i]
 		e := ranked{id: c.ID, i: int32(i)}
 		switch o {
-		case byAge:
-			e.key = -float64(c.AcceptedAt.UnixMicro())
-		case byTopScore:
-			e.key = beta(s.rng, 1+count(c.Agree)+count(c.LikeIt), 1+count(c.Disagree)+count(c.NoWay)+count(c.Neutral))
-		case byControversy:
-			a, d := count(c.Agree), count(c.Disagree)
-			m := min(a, d)
-			e.key = beta(s.rng, 1+m, 1+a+d+count(c.Neutral)-m)
+		case byFewest:
+			e.key, e.then = -float64(s.votesOf(i)), -float64(c.AcceptedAt.UnixMicro())
+		case byChance:
+			e.key = s.rng.Float64()
+		case byTopScore, byControversy:
+			e.key = s.draw(c, o)
 		}
-		if len(h) < k {
-			h = append(h, e)
-			siftUp(h, len(h)-1)
-		} else if better(e, h[0]) {
-			h[0] = e
-			siftDown(h, 0)
-		}
+		h = push(h, k, e)
 	}
+	s.rank = sortRanked(h)
+	return s.rank, n > len(h)
+}
+
+// rankedShort is ranked for the draws of rule 9: the leaders of o in pool p, then
+// ShortlistSample candidates of the whole set picked at random (those not in p are skipped).
+func (s *chooser) rankedShort(p pool, o order, k int, leaders []int32, h []ranked) []ranked {
+	add := func(i int32) {
+		if s.class[i] != p {
+			return
+		}
+		for _, x := range h { // a random pick may repeat a leader or another pick
+			if x.i == i {
+				return
+			}
+		}
+		h = push(h, k, ranked{id: s.cands[i].ID, i: i, key: s.draw(&s.cands[i], o)})
+	}
+	for _, i := range leaders {
+		add(i)
+	}
+	for range ShortlistSample {
+		add(int32(s.rng.IntN(len(s.cands))))
+	}
+	s.rank = sortRanked(h)
+	return s.rank
+}
+
+// draw is rule 4's Thompson draw of c by o (or, by chance, a uniform key).
+func (s *chooser) draw(c *Candidate, o order) float64 {
+	if o == byChance {
+		return s.rng.Float64()
+	}
+	a, b := topShape(c)
+	if o == byControversy {
+		a, b = controversyShape(c)
+	}
+	return beta(s.rng, a, b)
+}
+
+// push keeps in h the best k entries seen, as a heap whose root is the worst of them.
+func push(h []ranked, k int, e ranked) []ranked {
+	if len(h) < k {
+		h = append(h, e)
+		siftUp(h, len(h)-1)
+	} else if better(e, h[0]) {
+		h[0] = e
+		siftDown(h, 0)
+	}
+	return h
+}
+
+func sortRanked(h []ranked) []ranked {
 	slices.SortFunc(h, func(a, b ranked) int {
 		if better(a, b) {
 			return -1
 		}
 		return 1
 	})
-	s.rank = h
-	return h, n > len(h)
+	return h
 }
 
 func count(x float64) float64 {
@@ -391,6 +505,9 @@ func count(x float64) float64 {
 func better(a, b ranked) bool {
 	if a.key != b.key {
 		return a.key > b.key
+	}
+	if a.then != b.then {
+		return a.then > b.then
 	}
 	return a.id < b.id
 }

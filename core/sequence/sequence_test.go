@@ -176,6 +176,7 @@ func TestChoose_TakesFewestVotesAmongTopCandidates(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.NewRatio, cfg.ControversyRatio = 0, 0
 	cfg.TopCandidates = 1000 // every tested proposal is a top candidate
+	cfg.RandomSlots = 0
 	var cands []Candidate
 	for k := range 40 {
 		cands = append(cands, testPool(int64(k+1), 1, 500-10*k)...)
@@ -210,7 +211,7 @@ func TestChoose_DrawsFavourTopAndControversialProposals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
-			cfg.NewRatio, cfg.ControversyRatio, cfg.TopCandidates = 0, tt.controversy, 1
+			cfg.NewRatio, cfg.ControversyRatio, cfg.TopCandidates, cfg.RandomSlots = 0, tt.controversy, 1, 0
 			for seed := range uint64(10) {
 				for _, id := range Choose(cands, Request{}, cfg, seeded(seed)) {
 					if id < tt.wantFirst || id >= tt.wantFirst+12 {
@@ -318,13 +319,13 @@ func TestKeywords(t *testing.T) {
 	}
 }
 
-// BenchmarkChoose3000 chooses 12 of 3,000 proposals, as on every sequence request of a large
-// consultation: 300 new, 2,550 tested, 150 past the tested limit, keywords from a vocabulary
-// where some words are common and most rare, and a participant who voted on 60.
-func BenchmarkChoose3000(b *testing.B) {
+// benchCandidates is n proposals as in a large consultation: a tenth new, a twentieth past
+// the tested limit, the rest tested, keywords from a vocabulary where some words are common
+// and most rare, and a request of a participant who voted on 60.
+func benchCandidates(n int) ([]Candidate, Request) {
 	rng := seeded(99)
-	words := rand.NewZipf(rng, 1.2, 1, 8000)
-	cands := make([]Candidate, 3000)
+	words := rand.NewZipf(rng, 1.2, 1, uint64(8*n/3))
+	cands := make([]Candidate, n)
 	for i := range cands {
 		votes := 10 + rng.IntN(1490)
 		switch {
@@ -336,7 +337,7 @@ func BenchmarkChoose3000(b *testing.B) {
 		agree := rng.Float64()
 		c := Candidate{
 			ID:         int64(i + 1),
-			AuthorID:   fmt.Sprintf("author%d", rng.IntN(1500)),
+			AuthorID:   fmt.Sprintf("author%d", rng.IntN(n/2)),
 			AcceptedAt: epoch.Add(time.Duration(i) * time.Minute),
 			Votes:      votes,
 			Agree:      math.Round(agree * float64(votes) * 0.8),
@@ -353,15 +354,80 @@ func BenchmarkChoose3000(b *testing.B) {
 	}
 	voted := map[int64]bool{}
 	for len(voted) < 60 {
-		voted[int64(1+rng.IntN(3000))] = true
+		voted[int64(1+rng.IntN(n))] = true
 	}
-	req := Request{Participant: "author7", Voted: voted, Excluded: map[int64]bool{5: true, 6: true}}
+	return cands, Request{Participant: "author7", Voted: voted, Excluded: map[int64]bool{5: true, 6: true}}
+}
+
+func benchChoose(b *testing.B, n int, short bool) {
+	cands, req := benchCandidates(n)
+	if short {
+		req.Shortlist, req.Buffers = NewShortlist(cands), &Buffers{}
+	}
+	rng := seeded(99)
 	cfg := DefaultConfig()
 	b.ReportAllocs()
 	for b.Loop() {
 		if got := Choose(cands, req, cfg, rng); len(got) != 12 {
 			b.Fatalf("got %d proposals", len(got))
 		}
+	}
+}
+
+// BenchmarkChoose3000 chooses 12 of 3,000 proposals, as on every sequence request of a large
+// consultation; the Shortlist variants bound the draws (rule 9), as Concorde does.
+func BenchmarkChoose3000(b *testing.B)           { benchChoose(b, 3000, false) }
+func BenchmarkChoose3000Shortlist(b *testing.B)  { benchChoose(b, 3000, true) }
+func BenchmarkChoose30000(b *testing.B)          { benchChoose(b, 30000, false) }
+func BenchmarkChoose30000Shortlist(b *testing.B) { benchChoose(b, 30000, true) }
+
+// Rule 9: with a shortlist, the draws still go to the best proposals, and a proposal outside
+// the leaders is still shown now and then.
+func TestChoose_ShortlistKeepsTheDrawsOnTheBest(t *testing.T) {
+	cands, req := benchCandidates(5000)
+	req.Shortlist, req.Buffers = NewShortlist(cands), &Buffers{}
+	cfg := DefaultConfig()
+	cfg.NewRatio, cfg.ControversyRatio, cfg.RandomSlots = 0, 0, 0
+	leaders := map[int64]bool{}
+	for _, i := range req.Shortlist.top {
+		leaders[cands[i].ID] = true
+	}
+	rng := seeded(4)
+	shown, outside := 0, 0
+	var agreeWith, agreeWithout float64
+	for range 200 {
+		for _, id := range Choose(cands, req, cfg, rng) {
+			c := cands[id-1]
+			shown++
+			if !leaders[id] {
+				outside++
+			}
+			agreeWith += c.Agree / (c.Agree + c.Disagree + c.Neutral + 1)
+		}
+	}
+	req.Shortlist = nil
+	for range 200 {
+		for _, id := range Choose(cands, req, cfg, rng) {
+			c := cands[id-1]
+			agreeWithout += c.Agree / (c.Agree + c.Disagree + c.Neutral + 1)
+		}
+	}
+	if math.Abs(agreeWith-agreeWithout)/agreeWithout > 0.05 {
+		t.Errorf("mean agreement of the proposals shown: %.3f with the shortlist, %.3f without", agreeWith/float64(shown), agreeWithout/float64(shown))
+	}
+	if outside == 0 {
+		t.Errorf("no proposal outside the %d leaders was shown in 200 sequences", ShortlistLeaders)
+	}
+	// Under the size where it bounds the draws, a shortlist changes nothing.
+	small, sreq := benchCandidates(900)
+	plain := Choose(small, sreq, DefaultConfig(), seeded(8))
+	sreq.Shortlist, sreq.Buffers = NewShortlist(small), &Buffers{}
+	if got := Choose(small, sreq, DefaultConfig(), seeded(8)); !slices.Equal(got, plain) {
+		t.Errorf("900 proposals: %v with a shortlist, %v without", got, plain)
+	}
+	// A shortlist built for other candidates is ignored.
+	if got := Choose(cands[:4000], Request{Shortlist: NewShortlist(cands)}, cfg, rng); len(got) != 12 {
+		t.Fatalf("with a shortlist of other candidates: %v", got)
 	}
 }
 

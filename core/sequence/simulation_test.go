@@ -2,6 +2,7 @@ package sequence
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -260,9 +261,10 @@ func TestChoose_NewProposalsReachTenVotesQuickly(t *testing.T) {
 	t.Logf("the slowest late proposal got %d votes from the next %d participants", need, worst)
 }
 
-func TestChoose_AboutThirtyPercentNewSlots(t *testing.T) {
+func TestChoose_NewSlotsFollowTheBacklog(t *testing.T) {
 	sim := simOnce()
-	calls, shown, slots := 0, 0, 0
+	cfg := DefaultConfig()
+	calls, shown, want := 0, 0, 0.0
 	for _, call := range sim.calls {
 		// Only where both pools can fill their share, whatever the diversity rules turn away.
 		if call.newLeft < 12 || call.testedLeft < 24 {
@@ -270,14 +272,14 @@ func TestChoose_AboutThirtyPercentNewSlots(t *testing.T) {
 		}
 		calls++
 		shown += call.newShown
-		slots += len(call.ids)
+		share := max(cfg.NewRatio, float64(call.newLeft)/float64(call.newLeft+call.testedLeft))
+		want += min(math.Round(share*float64(cfg.Size)), float64(cfg.Size-cfg.RandomSlots))
 	}
-	if calls < 100 {
-		t.Fatalf("only %d sequences had both pools full; the simulation does not test the ratio", calls)
+	if calls < 20 {
+		t.Fatalf("only %d sequences had both pools full; the simulation does not test the share", calls)
 	}
-	got := float64(shown) / float64(slots)
-	if got < 0.30 || got > 0.37 {
-		t.Errorf("new proposals took %.3f of the slots over %d sequences, want about 4/12", got, calls)
+	if got := float64(shown) / want; got < 0.95 || got > 1.1 {
+		t.Errorf("new proposals took %d slots over %d sequences, want about %.0f (max of 30%% and the backlog's share)", shown, calls, want)
 	}
 }
 

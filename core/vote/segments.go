@@ -63,7 +63,9 @@ func (s *Service) Segments(ctx context.Context, tenantID, consultationID int64) 
 		out[i] = CellCounts{ProposalID: k.id, Profile: k.p, Counts: *cells[k]}
 	}
 	// Participants per cell: the sample that raking weights to the population (a participant
-	// has one profile, so counting them per profile cell counts each once).
+	// has one profile, so counting them per profile cell counts each once). Only participants
+	// with a sequence vote are in it (rule 8 of the package comment): sessions that voted only
+	// through links or with troll keys claim a profile without taking part in the sample.
 	var people []struct {
 		AgeBand string `bun:"age_band"`
 		Gender  string `bun:"gender"`
@@ -73,7 +75,7 @@ func (s *Service) Segments(ctx context.Context, tenantID, consultationID int64) 
 	err = sc.SelectFrom("votes", "v").
 		Join("LEFT JOIN participant_profiles AS pp ON pp.tenant_id = v.tenant_id AND pp.participant = v.participant").
 		ColumnExpr("COALESCE(pp.age_band, '') AS age_band, COALESCE(pp.gender, '') AS gender, COALESCE(pp.area, '') AS area, COUNT(DISTINCT v.participant) AS n").
-		Where("v.consultation_id = ?", consultationID).
+		Where("v.consultation_id = ? AND v.trust = ?", consultationID, results.Sequence).
 		GroupExpr("pp.age_band, pp.gender, pp.area").
 		Scan(ctx, &people)
 	if err != nil {

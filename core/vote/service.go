@@ -1,46 +1,3 @@
-// Package vote records votes: who agrees, disagrees or is neutral on a proposal, how far the
-// vote can be trusted, and the counters results are read from.
-//
-// # Writing
-//
-// Every vote goes through one writer goroutine per Service (Start, Close). Cast and Withdraw
-// queue a request and return once the transaction holding it is committed: a vote is durable
-// before it is acknowledged. The writer takes everything queued (up to Options.MaxBatch) into
-// one transaction, so under load thousands of votes a second share a few commits (group
-// commit). In that transaction it reads the votes being replaced, writes the vote rows, and
-// adds the change to the per-proposal counters (proposal_counts, one row per proposal and
-// trust level). If the transaction fails, each request of the batch is retried alone, so a
-// bad request fails only itself.
-//
-// Counters can always be rebuilt from the raw votes (Recompute), with identical results.
-//
-// Every transaction that changes votes or counters of a tenant holds that tenant's write
-// lock: on SQLite the database's (transactions begin IMMEDIATE), on PostgreSQL a
-// transaction-level advisory lock. So several processes can write one PostgreSQL database,
-// and Merge, Detach and Recompute never interleave with a batch of votes.
-//
-// # One person, one vote
-//
-// A participant has one vote per proposal: voting again changes it, and keeps the trust the
-// first vote earned unless the new key is stronger (a change of mind through a shared link
-// or a search does not demote a vote the sequence asked for). Erasing a
-// participant (Detach, DetachIn) retires their id (retired_participants, no personal data):
-// the service refuses their votes from then on (errs.Forbidden), so a browser that kept the id
-// cannot vote again as a new person while the erased votes stay counted.
-//
-// # What callers check before
-//
-// The service checks the ballot's shape (key, qualifications of that key, trust, origin) and
-// that the proposal exists in the tenant and belongs to the consultation. Whether the
-// consultation is open and the proposal accepted is for the caller, which holds that
-// metadata in memory (ARCHITECTURE.md D5), as is the vote key (Signer.Trust) and the rate
-// limits (Limiter).
-//
-// # Bursts
-//
-// The writer feeds every committed vote to a BurstDetector, after commit, and records the
-// minutes it flags in vote_bursts (Bursts reads them per proposal) and in
-// concorde_vote_bursts_total. Callers have nothing to call for it.
 package vote
 
 import (
@@ -318,7 +275,7 @@ func validBallot(b *Ballot) error {
 	case b.Trust >= results.NumTrusts:
 		return errs.E(errs.Invalid, "trust level %d is unknown", b.Trust)
 	case b.Origin != "" && !b.Origin.Valid():
-		return errs.Field("origin", "origin %q is unknown; use sequence, search, direct or results", string(b.Origin))
+		return errs.Field("origin", "origin %q is unknown; use sequence, search, direct, results or ignored", string(b.Origin))
 	case b.Key.Index() < 0:
 		return errs.Field("vote", "vote %q is unknown; use agree, disagree or neutral", string(b.Key))
 	}

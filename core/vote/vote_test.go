@@ -46,8 +46,8 @@ func TestKey_ValidSequenceKeyIsSequenceTrust(t *testing.T) {
 func TestKey_ForgedOrReplayedKeyIsTroll(t *testing.T) {
 	key := signer.Key(2, 1001, "session-a", Sequence)
 	flipped := []byte(key)
-	flipped[5] ^= 'A' ^ 'B'
-	if flipped[5] == key[5] || strings.ContainsRune("-_", rune(flipped[5])) {
+	flipped[12] = map[bool]byte{true: 'B', false: 'A'}[key[12] == 'A'] // a character of the MAC
+	if flipped[12] == key[12] {
 		t.Fatal("test key: the flipped character is not a plain letter")
 	}
 	tests := []struct {
@@ -74,6 +74,43 @@ func TestKey_ForgedOrReplayedKeyIsTroll(t *testing.T) {
 				t.Fatalf("origin = %q, want the origin the key claims (sequence)", origin)
 			}
 		})
+	}
+}
+
+func TestKey_ExpiredOrFromTheFutureIsRefused(t *testing.T) {
+	now := time.Date(2026, 11, 29, 18, 0, 0, 0, time.UTC)
+	at := func(t time.Time) Signer { return Signer{Secret: signer.Secret, Now: func() time.Time { return t }} }
+	key := at(now).Key(2, 1001, "session-a", Sequence)
+	tests := []struct {
+		name  string
+		check time.Time
+		ok    bool
+	}{
+		{"at once", now, true},
+		{"a day less a minute later", now.Add(DefaultKeyTTL - time.Minute), true},
+		{"a day and a minute later", now.Add(DefaultKeyTTL + time.Minute), false},
+		{"issued an hour in the future", now.Add(-time.Hour), false},
+		{"issued a minute in the future (clock skew)", now.Add(-time.Minute), true},
+	}
+	for _, tt := range tests {
+		trust, _, err := at(tt.check).Trust(key, 2, 1001, "session-a")
+		switch {
+		case tt.ok && (err != nil || trust != results.Sequence):
+			t.Errorf("%s: %v %v, want a sequence vote", tt.name, trust, err)
+		case !tt.ok && (!errs.Is(err, errs.Invalid) || trust != results.Troll):
+			t.Errorf("%s: %v %v, want errs.Invalid (refused, not recorded)", tt.name, trust, err)
+		}
+	}
+	short := Signer{Secret: signer.Secret, TTL: time.Hour, Now: func() time.Time { return now.Add(2 * time.Hour) }}
+	if _, _, err := short.Trust(key, 2, 1001, "session-a"); !errs.Is(err, errs.Invalid) {
+		t.Errorf("with a TTL of one hour, a key two hours old: %v, want errs.Invalid", err)
+	}
+}
+
+func TestKey_IgnoredSequenceKeyIsPublishedBeside(t *testing.T) {
+	key := signer.Key(2, 1001, "session-a", Ignored)
+	if trust, o, err := signer.Trust(key, 2, 1001, "session-a"); err != nil || o != Ignored || trust != results.Trusted {
+		t.Fatalf("ignored key: %v %v %v, want trusted (beside) from origin ignored", trust, o, err)
 	}
 }
 
