@@ -129,8 +129,9 @@ func TestCulture_IdeasWaitForModeration(t *testing.T) {
 	if res := w.get(w.A, "/p/culture/staff", cit); res.Status != 403 {
 		t.Errorf("citizen on the staff screen: %d", res.Status)
 	}
-	if res := w.get(w.A, "/p/culture/staff", ""); res.Status != 401 {
-		t.Errorf("anonymous on the staff screen: %d", res.Status)
+	// A signed-out visitor is sent to sign in, and back to the staff screen after.
+	if res := w.get(w.A, "/p/culture/staff", ""); res.Status != 303 || res.Header.Get("Location") != "/account/signin?next=%2Fp%2Fculture%2Fstaff" {
+		t.Errorf("anonymous on the staff screen: %d %q", res.Status, res.Header.Get("Location"))
 	}
 	// Refusing needs a reason; without one nothing changes.
 	if res := w.form(w.A, "/p/culture/staff/ideas/"+refused+"/refuse", mod, url.Values{"reason": {"  "}}); res.Status != 400 {
