@@ -67,9 +67,9 @@ type App struct {
 type Options struct {
 	// Hasher overrides the password hasher (tests use a cheap one).
 	Hasher *identity.Hasher
-	// Command opens for one admin command rather than a server: the policies and the tenants
-	// index are not read at start (the policy on first use; the index never), which with
-	// 10,000 tenants is most of a command's time.
+	// Command opens for one admin command rather than a server: the policies are not read at
+	// start (on first use instead), which with 10,000 tenants is most of a command's time,
+	// and the host index does not follow the tenants (a command serves no host).
 	Command bool
 }
 
@@ -96,7 +96,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		_ = db.Close()
 		return nil, fmt.Errorf("load authorization policies: %w", err)
 	}
-	a.Tenants = tenants.NewService(db, a.Audit, tenants.NewIndex(), a.IDs)
+	a.Tenants = tenants.NewService(db, a.Audit, a.IDs)
 	hasher := identity.DefaultHasher
 	if opt.Hasher != nil {
 		hasher = *opt.Hasher
@@ -203,8 +203,12 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 // the gauges and deletes expired sessions.
 func (a *App) Tick(ctx context.Context) {
 	a.syncShared(ctx)
-	for st, n := range a.Tenants.Index().Count() {
-		a.Metrics.Tenants.WithLabelValues(string(st)).Set(float64(n))
+	if counts, err := a.Tenants.Count(ctx); err != nil {
+		a.Log.Warn("count tenants", "error", err.Error())
+	} else {
+		for st, n := range counts {
+			a.Metrics.Tenants.WithLabelValues(string(st)).Set(float64(n))
+		}
 	}
 	if _, err := a.Sessions.DeleteExpired(ctx); err != nil {
 		a.Log.Warn("delete expired sessions", "error", err.Error())
