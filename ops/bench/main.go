@@ -9,8 +9,9 @@
 // consultation with 3,000 proposals and 1,000,000 votes served in ≤ 20 ms and recomputed
 // from the raw votes in ≤ 2 s. Opinion groups and bridging (issue 8) for those 1,000,000
 // votes of 100,000 participants computed in ≤ 10 s. Many tenants (issue 15): with 10,000
-// tenants that have a tenant admin each, start-up ≤ 2 s, `concorde tenant create` ≤ 0.5 s and
-// an idle server under 2 % of a core (beside the same measures on an empty installation).
+// tenants that have a tenant admin each, and 100,000 without accounts: start-up ≤ 2 s,
+// `concorde tenant create` ≤ 0.5 s and an idle server under 2 % of a core (beside the same
+// measures on an empty installation).
 package main
 
 import (
@@ -55,6 +56,7 @@ type options struct {
 	keep             bool
 	bin              string
 	tenants          int
+	bareTenants      int
 	idle             time.Duration
 	tenantsOnly      bool
 }
@@ -72,6 +74,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and server logs")
 	flag.StringVar(&o.bin, "bin", "", "a concorde binary to measure instead of building this tree")
 	flag.IntVar(&o.tenants, "tenants", 10_000, "tenants (each with a tenant admin) of the many-tenants part; 0 leaves it out")
+	flag.IntVar(&o.bareTenants, "tenants-without-accounts", 100_000, "tenants without any account of the many-tenants part; 0 leaves it out")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second, "how long the idle processor time of the many-tenants part is measured")
 	flag.BoolVar(&o.tenantsOnly, "tenants-only", false, "measure only the many-tenants part")
 	flag.Parse()
@@ -137,12 +140,21 @@ func run(ctx context.Context, o options) error {
 		runs = append(runs, sq)
 	}
 	var tenantRuns []*tenantsRun
-	if o.tenants > 0 {
-		n := 0
-		tr, err := measureTenants(ctx, o, bin, dir, "SQLite", func() (string, func(), error) {
-			n++
-			return filepath.Join(dir, fmt.Sprintf("tenants-%d.db", n)), func() {}, nil
-		})
+	// The many-tenants parts: tenants with an admin each, then tenants without accounts.
+	parts := []struct {
+		n      int
+		admins bool
+	}{{o.tenants, true}, {o.bareTenants, false}}
+	n := 0
+	sqliteURL := func() (string, func(), error) {
+		n++
+		return filepath.Join(dir, fmt.Sprintf("tenants-%d.db", n)), func() {}, nil
+	}
+	for _, p := range parts {
+		if p.n <= 0 {
+			continue
+		}
+		tr, err := measureTenants(ctx, o, bin, dir, "SQLite", p.n, p.admins, sqliteURL)
 		if err != nil {
 			return fmt.Errorf("SQLite, many tenants: %w", err)
 		}
@@ -167,8 +179,11 @@ func run(ctx context.Context, o options) error {
 		if !o.keep {
 			drop()
 		}
-		if o.tenants > 0 {
-			tr, err := measureTenants(ctx, o, bin, dir, "PostgreSQL", func() (string, func(), error) { return pgSchema(ctx, o.pg) })
+		for _, p := range parts {
+			if p.n <= 0 {
+				continue
+			}
+			tr, err := measureTenants(ctx, o, bin, dir, "PostgreSQL", p.n, p.admins, func() (string, func(), error) { return pgSchema(ctx, o.pg) })
 			if err != nil {
 				return fmt.Errorf("PostgreSQL, many tenants: %w", err)
 			}
