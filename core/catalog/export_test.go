@@ -10,3 +10,10 @@ func SlugKeys(c *Catalog) []string {
 	}
 	return out
 }
+
+// Pointers is how many slugs and proposals the catalog maps to consultations (for tests).
+func Pointers(c *Catalog) (slugs, proposals int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.bySlug), len(c.byProposal)
+}
