@@ -24,7 +24,7 @@ type open struct {
 	proposals []int64
 }
 
-func newOpen(t *testing.T, e *testsupport.Env, n int) *open {
+func newOpen(t testing.TB, e *testsupport.Env, n int) *open {
 	t.Helper()
 	ctx := context.Background()
 	site := e.Site("ay")
@@ -286,5 +286,26 @@ func TestCatalog_ShownCarriesOverLessTheVotesCounted(t *testing.T) {
 	next := o.next(t, cat, first)
 	if next.Pending(0) != 1 || next.Pending(1) != 3 {
 		t.Fatalf("pending %d and %d, want 1 and 3", next.Pending(0), next.Pending(1))
+	}
+}
+
+// What a refresh after votes costs at 3,000 proposals: reading the consultation whole (as
+// every refresh did) against folding in what the vote writer counted.
+func BenchmarkCatalog_RefreshAfterAVote3000(b *testing.B) {
+	e := testsupport.New(b, "sqlite")
+	o := newOpen(b, e, 3000)
+	cat := e.App.Catalog
+	if _, err := cat.ByID(context.Background(), o.tenant, o.cs.ID); err != nil {
+		b.Fatal(err)
+	}
+	for _, full := range []bool{true, false} {
+		b.Run(map[bool]string{true: "read whole", false: "fold the writer's changes"}[full], func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := catalog.RefreshNow(cat, o.tenant, o.cs.ID, o.proposals[i%len(o.proposals)], full); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
