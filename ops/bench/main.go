@@ -132,7 +132,7 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	sizes, err := parseScale(o.scale)
+	sizes, err := e2e.ParseScale(o.scale)
 	if err != nil {
 		return err
 	}
