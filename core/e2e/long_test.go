@@ -54,9 +54,12 @@ func TestScale_1MillionVotesSeededInBulkAndMeasured(t *testing.T) {
 				t.Errorf("%d proposals: %d vote errors, %d sequence errors (%d and %d requests)", p.Size.Proposals, p.Vote.Errors, p.Sequence.Errors, p.Vote.Requests, p.Sequence.Requests)
 			}
 		}
-		// Bulk seeding: a million votes in well under the minutes of inserting them one by one.
-		if d := points[1].SeedVotes; d > 2*time.Minute {
-			t.Errorf("1,000,000 votes took %v to seed", d)
+		// Bulk seeding grows with the votes, no faster: per vote, a million take at most three
+		// times what ten thousand took in the same run (absolute times depend on what else the
+		// machine runs; see BENCHMARKS.md).
+		perVote := func(p e2e.ScalePoint) time.Duration { return p.SeedVotes / time.Duration(p.Size.Votes) }
+		if small, big := perVote(points[0]), perVote(points[1]); big > 3*small {
+			t.Errorf("seeding took %v per vote at 1,000,000 votes, %v at 10,000", big, small)
 		}
 		// The results count every seeded vote (the counters were rebuilt from them) plus those
 		// the load cast.
