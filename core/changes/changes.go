@@ -106,6 +106,18 @@ func NotifyConsultation(ctx context.Context, db bun.IDB, tenantID, consultationI
 // NotifyCounts announces that node counted votes in these consultations (tenant and
 // consultation ids in pairs), in as few notes as their size allows.
 func NotifyCounts(ctx context.Context, db bun.IDB, node string, pairs [][2]int64) error {
+	for _, p := range countsPayloads(node, pairs) {
+		if err := Notify(ctx, db, Counts, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countsPayloads splits the pairs into payloads under NOTIFY's 8,000-byte limit, each
+// starting with the node's name.
+func countsPayloads(node string, pairs [][2]int64) []string {
+	var out []string
 	for len(pairs) > 0 {
 		var b strings.Builder
 		b.WriteString(node)
@@ -114,12 +126,10 @@ func NotifyCounts(ctx context.Context, db bun.IDB, node string, pairs [][2]int64
 			b.WriteString(" " + strconv.FormatInt(pairs[n][0], 10) + ":" + strconv.FormatInt(pairs[n][1], 10))
 			n++
 		}
-		if err := Notify(ctx, db, Counts, b.String()); err != nil {
-			return err
-		}
+		out = append(out, b.String())
 		pairs = pairs[n:]
 	}
-	return nil
+	return out
 }
 
 // ParseCounts reads the payload of a Counts note.
