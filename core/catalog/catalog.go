@@ -465,7 +465,11 @@ func (c *Catalog) refresh(ctx context.Context, sl *slot, e *Entry, kind int) (*E
 		fresh.Bursts = bursts
 	}
 	fresh.opinions = func() *Opinions { return c.opinionsOf(t, fresh) }
-	fresh.staleFrom(e)
+	// The previous responses stand in while the new ones are built, unless the consultation
+	// itself changed (its status, a publication): then they would say something else.
+	if fresh.Consultation.UpdatedAt.Equal(e.Consultation.UpdatedAt) && fresh.Consultation.Status == e.Consultation.Status {
+		fresh.staleFrom(e)
+	}
 	return fresh, nil
 }
 

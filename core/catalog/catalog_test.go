@@ -263,6 +263,21 @@ func TestCatalog_AnotherNodesVotesShowWhenAnnouncedOrAtTheResync(t *testing.T) {
 		if other.Loads() < 2 {
 			t.Fatalf("%d loads after the resync, want the consultation read again", other.Loads())
 		}
+		// The consultation closed elsewhere: what was built for it open is not served for it
+		// closed, not even while the new value is built.
+		if b, _ := third.Memo("k", func(*catalog.Entry) ([]byte, error) { return []byte("open"), nil }); string(b) != "open" {
+			t.Fatalf("memo %q", b)
+		}
+		if _, err := e.App.Consultations.SetStatus(ctx, o.tenant, "test", "culture", consultation.Closed); err != nil {
+			t.Fatal(err)
+		}
+		closed := third
+		for closed.Consultation.Status != consultation.Closed {
+			closed = o.next(t, other, closed)
+		}
+		if b, _ := closed.Memo("k", func(*catalog.Entry) ([]byte, error) { return []byte("closed"), nil }); string(b) != "closed" {
+			t.Fatalf("the closed consultation was served %q, built for it open", b)
+		}
 	})
 }
 
