@@ -265,15 +265,22 @@ func TestCatalog_AnotherNodesVotesShowWhenAnnouncedOrAtTheResync(t *testing.T) {
 		}
 		// The consultation closed elsewhere: what was built for it open is not served for it
 		// closed, not even while the new value is built.
-		if b, _ := third.Memo("k", func(*catalog.Entry) ([]byte, error) { return []byte("open"), nil }); string(b) != "open" {
+		other.ResyncEvery = time.Hour
+		time.Sleep(50 * time.Millisecond) // a refresh under way ends
+		cur, err := other.ByID(ctx, o.tenant, o.cs.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := cur.Memo("k", func(*catalog.Entry) ([]byte, error) { return []byte("open"), nil }); string(b) != "open" {
 			t.Fatalf("memo %q", b)
 		}
 		if _, err := e.App.Consultations.SetStatus(ctx, o.tenant, "test", "culture", consultation.Closed); err != nil {
 			t.Fatal(err)
 		}
-		closed := third
-		for closed.Consultation.Status != consultation.Closed {
-			closed = o.next(t, other, closed)
+		other.Resync() // as after a lost announcement
+		closed := o.next(t, other, cur)
+		if closed.Consultation.Status != consultation.Closed {
+			t.Fatalf("after the resync the consultation is %s", closed.Consultation.Status)
 		}
 		if b, _ := closed.Memo("k", func(*catalog.Entry) ([]byte, error) { return []byte("closed"), nil }); string(b) != "closed" {
 			t.Fatalf("the closed consultation was served %q, built for it open", b)
