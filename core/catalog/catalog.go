@@ -359,7 +359,9 @@ func (c *Catalog) ByID(ctx context.Context, tenantID, consultationID int64) (*En
 	if e := sl.entry.Load(); e != nil {
 		return e, nil
 	}
-	// Changes announced before this read are in what it reads.
+	// Changes announced before this read are in what it reads. (A commit that lands while it
+	// reads and is handed over after may count twice, or not at all, until the entry is read
+	// whole again, ResyncEvery later: the writer says what it counted, not when.)
 	sl.mu.Lock()
 	sl.pending, sl.behind, sl.resync = nil, false, false
 	sl.mu.Unlock()
