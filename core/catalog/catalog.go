@@ -479,11 +479,19 @@ func (c *Catalog) refresh(ctx context.Context, sl *slot, e *Entry, kind int) (*E
 // proposals (vote.Service.OnCounted). Only the consultations held are concerned (the others
 // read their counters when loaded); the changes are folded in when the entry is next read.
 func (c *Catalog) Counted(tenantID int64, changes map[int64]vote.CounterChange) {
+	slots := map[int64]*slot{} // by consultation: one lookup each
 	for pid, ch := range changes {
-		c.mu.Lock()
-		sl := c.slots[key{tenantID, ch.ConsultationID}]
-		c.mu.Unlock()
-		if sl == nil || sl.entry.Load() == nil {
+		sl, seen := slots[ch.ConsultationID]
+		if !seen {
+			c.mu.Lock()
+			sl = c.slots[key{tenantID, ch.ConsultationID}]
+			c.mu.Unlock()
+			if sl != nil && sl.entry.Load() == nil {
+				sl = nil
+			}
+			slots[ch.ConsultationID] = sl
+		}
+		if sl == nil {
 			continue
 		}
 		sl.mu.Lock()
