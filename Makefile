@@ -38,7 +38,8 @@ test:
 	$(GO) test -count=1 -timeout 14m ./...
 
 # Also the 100,000-vote test and the scale suite (10,000 tenants with an admin each, 100,000
-# without) through the real server (core/e2e), on PostgreSQL too when TEST_DATABASE_URL is set.
+# without; 1,000,000 votes over 3,000 proposals beside 10,000 over 300) through the real server
+# (core/e2e), on PostgreSQL too when TEST_DATABASE_URL is set.
 test-long: fuzz-long
 	$(GO) test -count=1 -timeout 60m -tags long ./...
 
@@ -55,7 +56,8 @@ fuzz-long:
 	done
 
 # Speed of the real server against a plain route, on SQLite then PostgreSQL (skipped with a
-# note if unreachable); BENCH_FLAGS=-quick leaves out the 1,000,000-vote results part.
+# note if unreachable); BENCH_FLAGS=-quick leaves out the 1,000,000-vote results part and the
+# scale suite (-scale 300:10000,3000:1000000; add 30000:10000000 for 10,000,000 votes).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concorde_bench?sslmode=disable
 bench:
 	$(GO) run ./ops/bench -pg '$(BENCH_DATABASE_URL)' $(BENCH_FLAGS)

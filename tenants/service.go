@@ -19,7 +19,8 @@ import (
 )
 
 // Service provisions and changes tenants. Every change is audited in the same transaction
-// and refreshes the host index.
+// and bumps the tenants version (core/changes), which makes every node's host index forget
+// what it remembered.
 type Service struct {
 	db    *bun.DB
 	log   *audit.Log
@@ -27,15 +28,23 @@ type Service struct {
 	ids   *store.IDs
 	Now   func() time.Time
 
-	// refreshMu makes refreshes replace the index in the order they read the database.
-	refreshMu sync.Mutex
-	// version is the tenants version (core/changes) the index holds.
+	// syncMu makes Sync and Refresh drop the index in the order they read the version.
+	syncMu sync.Mutex
+	// version is the tenants version (core/changes) the index follows, once follows is set
+	// (by Refresh).
 	version atomic.Int64
+	follows atomic.Bool
+	// counted is the tenants per status at the version countedAt (for the gauges).
+	countMu   sync.Mutex
+	counted   map[Status]int
+	countedAt int64
 }
 
-// NewService wires the tenant service.
-func NewService(db *bun.DB, log *audit.Log, index *Index, ids *store.IDs) *Service {
-	return &Service{db: db, log: log, index: index, ids: ids, Now: time.Now}
+// NewService wires the tenant service, with a host index that reads hosts from db.
+func NewService(db *bun.DB, log *audit.Log, ids *store.IDs) *Service {
+	s := &Service{db: db, log: log, ids: ids, Now: time.Now}
+	s.index = NewIndex(s.hostTenant)
+	return s
 }
 
 // Index is the host index this service keeps current.
@@ -64,45 +73,97 @@ type Patch struct {
 	TimeZone      *string `json:"time_zone"`
 }
 
-// Refresh reloads every tenant and host into the index.
+// Refresh makes the host index follow the tenants: it reads the tenants version and forgets
+// every remembered host (each is read again when next asked for). A server calls it once at
+// start; an admin command, which serves no host, never does.
 func (s *Service) Refresh(ctx context.Context) error {
-	s.refreshMu.Lock()
-	defer s.refreshMu.Unlock()
-	// The version is read first: a change made while the list is read is read again next time.
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	// The version is read first: a change made after it is seen by the next Sync.
 	v, err := changes.Version(ctx, s.db, changes.Tenants)
 	if err != nil {
 		return err
 	}
-	all, err := s.List(ctx)
-	if err != nil {
-		return err
-	}
-	ptrs := make([]*Tenant, len(all))
-	for i := range all {
-		ptrs[i] = &all[i]
-	}
-	s.index.Replace(ptrs)
+	s.index.Drop()
 	s.version.Store(v)
+	s.follows.Store(true)
 	return nil
 }
 
-// refreshIfHeld refreshes the index after a change, if this process holds one (an admin
-// command does not read it).
+// refreshIfHeld refreshes the index after a change, if this process follows the tenants (an
+// admin command does not).
 func (s *Service) refreshIfHeld(ctx context.Context) error {
-	if s.version.Load() == 0 {
+	if !s.follows.Load() {
 		return nil
 	}
 	return s.Refresh(ctx)
 }
 
-// Sync refreshes the index if a tenant or a host changed since it was read (another node or
-// an admin command changed it); otherwise it costs one row read.
+// Sync forgets the remembered hosts if a tenant or a host changed since the version the
+// index follows (another node or an admin command changed it); otherwise it costs one row
+// read.
 func (s *Service) Sync(ctx context.Context) error {
 	v, err := changes.Version(ctx, s.db, changes.Tenants)
 	if err != nil || v == s.version.Load() {
 		return err
 	}
 	return s.Refresh(ctx)
+}
+
+// hostTenant reads the tenant serving a (normalized) host, with its hosts; nil if none.
+func (s *Service) hostTenant(ctx context.Context, host string) (*Tenant, error) {
+	var t Tenant
+	err := s.db.NewSelect().Model(&t).
+		Where("id = (SELECT tenant_id FROM tenant_hosts WHERE host = ?)", host).Scan(ctx)
+	if store.IsNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tenant of host %s: %w", host, err)
+	}
+	if t.Hosts, err = s.hostsOf(ctx, t.ID); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func (s *Service) hostsOf(ctx context.Context, tenantID int64) ([]string, error) {
+	var hosts []Host
+	if err := store.For(s.db, tenantID).Select(&hosts).Order("host").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("hosts of tenant %d: %w", tenantID, err)
+	}
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		out[i] = h.Host
+	}
+	return out, nil
+}
+
+// Count returns the number of tenants per status, read again only when the tenants version
+// moved since the last count.
+func (s *Service) Count(ctx context.Context) (map[Status]int, error) {
+	v, err := changes.Version(ctx, s.db, changes.Tenants)
+	if err != nil {
+		return nil, err
+	}
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	if s.counted != nil && s.countedAt == v {
+		return s.counted, nil
+	}
+	var rows []struct {
+		Status Status `bun:"status"`
+		N      int    `bun:"n"`
+	}
+	if err := s.db.NewRaw("SELECT status, COUNT(*) AS n FROM tenants GROUP BY status").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("count tenants: %w", err)
+	}
+	out := map[Status]int{Active: 0, Suspended: 0}
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	s.counted, s.countedAt = out, v
+	return out, nil
 }
 
 // List returns every tenant with its hosts, by slug.
@@ -137,15 +198,9 @@ func (s *Service) BySlug(ctx context.Context, slug string) (Tenant, error) {
 		}
 		return t, fmt.Errorf("tenant %s: %w", slug, err)
 	}
-	var hosts []Host
-	if err := store.For(s.db, t.ID).Select(&hosts).Order("host").Scan(ctx); err != nil {
-		return t, fmt.Errorf("tenant %s hosts: %w", slug, err)
-	}
-	t.Hosts = []string{}
-	for _, h := range hosts {
-		t.Hosts = append(t.Hosts, h.Host)
-	}
-	return t, nil
+	hosts, err := s.hostsOf(ctx, t.ID)
+	t.Hosts = hosts
+	return t, err
 }
 
 // Create provisions a tenant.

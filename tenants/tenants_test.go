@@ -1,51 +1,122 @@
 package tenants_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/concorde-civic/concorde/tenants"
 )
 
-func TestIndex_FindsEachOf10000TenantsByHost(t *testing.T) {
-	ix := tenants.NewIndex()
+// indexOf is an index over a fixed list of tenants; loads counts the database reads it stands
+// for.
+func indexOf(all []*tenants.Tenant, loads *atomic.Int64) *tenants.Index {
+	byHost := map[string]*tenants.Tenant{}
+	for _, t := range all {
+		for _, h := range t.Hosts {
+			byHost[h] = t
+		}
+	}
+	return tenants.NewIndex(func(_ context.Context, host string) (*tenants.Tenant, error) {
+		if loads != nil {
+			loads.Add(1)
+		}
+		return byHost[host], nil
+	})
+}
+
+func TestIndex_FindsEachOf10000TenantsByHostReadingEachOnce(t *testing.T) {
 	all := make([]*tenants.Tenant, 10000)
 	for i := range all {
 		all[i] = &tenants.Tenant{ID: int64(i + 2), Slug: fmt.Sprintf("t%05d", i), Status: tenants.Active,
 			Hosts: []string{fmt.Sprintf("t%05d.example.org", i), fmt.Sprintf("www.t%05d.example.org", i)}}
 	}
-	all[42].Status = tenants.Suspended
-	ix.Replace(all)
-	for i, want := range all {
-		for _, h := range want.Hosts {
-			if got := ix.ByHost(h); got != want {
-				t.Fatalf("host %s: got %v, want tenant %d", h, got, i)
+	var loads atomic.Int64
+	ix := indexOf(all, &loads)
+	ctx := context.Background()
+	for round := range 2 {
+		for i, want := range all {
+			for _, h := range want.Hosts {
+				if got, err := ix.ByHost(ctx, h); err != nil || got != want {
+					t.Fatalf("host %s: got %v (%v), want tenant %d", h, got, err, i)
+				}
 			}
 		}
+		if n := loads.Load(); n != 20000 {
+			t.Fatalf("after round %d: %d reads for 20,000 hosts, want each read once", round, n)
+		}
 	}
-	if ix.ByHost("T00007.Example.org:8080") != all[7] {
+	if got, _ := ix.ByHost(ctx, "T00007.Example.org:8080"); got != all[7] {
 		t.Fatal("host lookup is not case and port insensitive")
 	}
-	if ix.ByHost("t99999.example.org") != nil || ix.ByHost("") != nil {
-		t.Fatal("an unknown host found a tenant")
+	for _, h := range []string{"t99999.example.org", ""} {
+		if got, _ := ix.ByHost(ctx, h); got != nil {
+			t.Fatalf("unknown host %q found a tenant", h)
+		}
 	}
-	if c := ix.Count(); c[tenants.Active] != 9999 || c[tenants.Suspended] != 1 {
-		t.Fatalf("count %v", c)
+	before := loads.Load()
+	if got, _ := ix.ByHost(ctx, "t99999.example.org"); got != nil || loads.Load() != before {
+		t.Fatal("an unknown host was read again instead of remembered")
+	}
+	ix.Drop()
+	if got, _ := ix.ByHost(ctx, "t00001.example.org"); got != all[1] || loads.Load() != before+1 {
+		t.Fatal("after Drop, a host is not read again")
+	}
+}
+
+func TestIndex_RemembersAtMostMaxHosts(t *testing.T) {
+	var loads atomic.Int64
+	ix := tenants.NewIndex(func(_ context.Context, host string) (*tenants.Tenant, error) {
+		loads.Add(1)
+		return &tenants.Tenant{ID: 2, Slug: "x", Hosts: []string{host}}, nil
+	})
+	ctx := context.Background()
+	for i := range tenants.MaxHosts + 500 {
+		if _, err := ix.ByHost(ctx, fmt.Sprintf("h%d.example.org", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := ix.Remembered(); n != tenants.MaxHosts {
+		t.Fatalf("%d hosts remembered, want the bound %d", n, tenants.MaxHosts)
+	}
+	last := fmt.Sprintf("h%d.example.org", tenants.MaxHosts+499)
+	before := loads.Load()
+	if _, err := ix.ByHost(ctx, last); err != nil || loads.Load() != before {
+		t.Fatal("the host remembered last was evicted")
+	}
+}
+
+func TestIndex_ReadErrorIsReturnedAndNotRemembered(t *testing.T) {
+	fail := true
+	ix := tenants.NewIndex(func(_ context.Context, host string) (*tenants.Tenant, error) {
+		if fail {
+			return nil, errors.New("database down")
+		}
+		return &tenants.Tenant{ID: 2, Slug: "x", Hosts: []string{host}}, nil
+	})
+	if _, err := ix.ByHost(context.Background(), "a.example.org"); err == nil {
+		t.Fatal("a read error was not returned")
+	}
+	fail = false
+	if got, err := ix.ByHost(context.Background(), "a.example.org"); err != nil || got == nil {
+		t.Fatalf("after the database came back: %v %v", got, err)
 	}
 }
 
 func BenchmarkIndex_ByHost10000(b *testing.B) {
-	ix := tenants.NewIndex()
 	all := make([]*tenants.Tenant, 10000)
 	hosts := make([]string, len(all))
 	for i := range all {
 		hosts[i] = fmt.Sprintf("t%05d.example.org", i)
 		all[i] = &tenants.Tenant{ID: int64(i + 2), Slug: fmt.Sprintf("t%05d", i), Hosts: []string{hosts[i]}}
 	}
-	ix.Replace(all)
+	ix := indexOf(all, nil)
+	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if ix.ByHost(hosts[i%len(hosts)]) == nil {
+		if t, _ := ix.ByHost(ctx, hosts[i%len(hosts)]); t == nil {
 			b.Fatal("miss")
 		}
 	}

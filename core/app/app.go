@@ -4,10 +4,13 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -61,15 +64,22 @@ type App struct {
 	Snapshots     *snapshot.Service
 
 	redis *redislimit.Store // nil without CONCORDE_REDIS_URL
+
+	// node names this process in its announcements, so that it ignores its own.
+	node string
+	// counted is the consultations this node counted votes in since it last announced it
+	// (PostgreSQL only), under countedMu.
+	countedMu sync.Mutex
+	counted   map[[2]int64]bool
 }
 
 // Options tune Open for tests.
 type Options struct {
 	// Hasher overrides the password hasher (tests use a cheap one).
 	Hasher *identity.Hasher
-	// Command opens for one admin command rather than a server: the policies and the tenants
-	// index are not read at start (the policy on first use; the index never), which with
-	// 10,000 tenants is most of a command's time.
+	// Command opens for one admin command rather than a server: the policies are not read at
+	// start (on first use instead), which with 10,000 tenants is most of a command's time,
+	// and the host index does not follow the tenants (a command serves no host).
 	Command bool
 }
 
@@ -85,7 +95,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	} else if len(applied) > 0 {
 		log.Info("migrations applied", "migrations", applied)
 	}
-	a := &App{Config: cfg, Log: log, DB: db, IDs: &store.IDs{}, Metrics: metrics.New()}
+	a := &App{Config: cfg, Log: log, DB: db, IDs: &store.IDs{}, Metrics: metrics.New(), node: newNodeName()}
 	a.Audit = audit.New(db)
 	a.Audit.Keys = AuditKeys(cfg)
 	newAuthz := authz.New
@@ -96,7 +106,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		_ = db.Close()
 		return nil, fmt.Errorf("load authorization policies: %w", err)
 	}
-	a.Tenants = tenants.NewService(db, a.Audit, tenants.NewIndex(), a.IDs)
+	a.Tenants = tenants.NewService(db, a.Audit, a.IDs)
 	hasher := identity.DefaultHasher
 	if opt.Hasher != nil {
 		hasher = *opt.Hasher
@@ -114,9 +124,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Consultations = consultation.New(db, a.Audit, a.IDs)
 	a.Proposals = proposal.New(db, a.Audit, a.IDs)
 	a.Votes = vote.New(db, a.Metrics.Registry, vote.Options{Log: log})
-	a.Votes.Start()
 	a.Catalog = catalog.New(a.Consultations, a.Proposals, a.Votes)
 	a.Catalog.Announce = a.announceConsultation
+	// The catalog follows the counters from what the vote writer commits, not by reading
+	// them again; the other nodes hear of it (countsChanged).
+	a.Votes.OnCounted = func(tenantID int64, changes map[int64]vote.CounterChange) {
+		a.Catalog.Counted(tenantID, changes)
+		a.countsChanged(tenantID, changes)
+	}
+	a.Votes.Start()
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
 	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
 	if a.RateLimiter, err = a.limiter(ctx); err != nil {
@@ -204,8 +220,12 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 // the gauges and deletes expired sessions.
 func (a *App) Tick(ctx context.Context) {
 	a.syncShared(ctx)
-	for st, n := range a.Tenants.Index().Count() {
-		a.Metrics.Tenants.WithLabelValues(string(st)).Set(float64(n))
+	if counts, err := a.Tenants.Count(ctx); err != nil {
+		a.Log.Warn("count tenants", "error", err.Error())
+	} else {
+		for st, n := range counts {
+			a.Metrics.Tenants.WithLabelValues(string(st)).Set(float64(n))
+		}
 	}
 	if _, err := a.Sessions.DeleteExpired(ctx); err != nil {
 		a.Log.Warn("delete expired sessions", "error", err.Error())
@@ -213,6 +233,7 @@ func (a *App) Tick(ctx context.Context) {
 	if n, err := a.Sessions.CountActive(ctx); err == nil {
 		a.Metrics.ActiveSessions.Set(float64(n))
 	}
+	a.Catalog.Sweep()
 }
 
 // syncShared reloads the tenants and the policies if their versions moved (one row each
@@ -236,6 +257,7 @@ func (a *App) Watch(ctx context.Context, ready chan<- struct{}) {
 		}
 		return
 	}
+	go a.announceCounts(ctx, 250*time.Millisecond)
 	changes.Listen(ctx, a.Config.DatabaseURL, a.Log, func(n changes.Note) {
 		switch n.Topic {
 		case changes.Policy:
@@ -243,15 +265,77 @@ func (a *App) Watch(ctx context.Context, ready chan<- struct{}) {
 			if err := a.Authz.Apply(ctx, n.Payload); err != nil {
 				a.Log.Warn("apply policy change", "error", err.Error())
 			}
-		case changes.Tenants, changes.Resync:
-			// Both are version-checked: a note about this node's own change costs two row reads.
+		case changes.Tenants:
+			// Version-checked: a note about this node's own change costs two row reads.
 			a.syncShared(ctx)
+		case changes.Resync:
+			a.syncShared(ctx)
+			a.Catalog.Resync()
+		case changes.Counts:
+			if node, pairs := changes.ParseCounts(n.Payload); node != a.node {
+				for _, p := range pairs {
+					a.Catalog.CountersChanged(p[0], p[1])
+				}
+			}
 		case changes.Catalog:
 			if t, c, ok := changes.ParseConsultation(n.Payload); ok {
 				a.Catalog.Forget(t, c)
 			}
 		}
 	}, ready)
+}
+
+// countsChanged notes, on PostgreSQL, the consultations whose counters a commit of this node
+// changed, for announceCounts. It runs on the vote writer: it only takes a short lock.
+func (a *App) countsChanged(tenantID int64, changes map[int64]vote.CounterChange) {
+	if store.DialectOf(a.DB) != store.Postgres {
+		return
+	}
+	a.countedMu.Lock()
+	defer a.countedMu.Unlock()
+	if a.counted == nil {
+		a.counted = map[[2]int64]bool{}
+	}
+	for _, ch := range changes {
+		a.counted[[2]int64{tenantID, ch.ConsultationID}] = true
+	}
+}
+
+// announceCounts tells the other nodes, every period at most, in which consultations this
+// node counted votes, until ctx ends (they read those counters again).
+func (a *App) announceCounts(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.countedMu.Lock()
+		pairs := make([][2]int64, 0, len(a.counted))
+		for p := range a.counted {
+			pairs = append(pairs, p)
+		}
+		a.counted = nil
+		a.countedMu.Unlock()
+		if len(pairs) == 0 {
+			continue
+		}
+		nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if err := changes.NotifyCounts(nctx, a.DB, a.node, pairs); err != nil {
+			// The other nodes still read the whole entry again within the catalog's ResyncEvery.
+			a.Log.Warn("announce counted votes", "error", err.Error())
+		}
+		cancel()
+	}
+}
+
+// newNodeName is a random name for this process.
+func newNodeName() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // announceConsultation tells the other nodes that this node changed a consultation.

@@ -63,6 +63,7 @@ func (c *Catalog) opinionsOf(tenantID int64, e *Entry) *Opinions {
 				return // the last result stays; a later request tries again
 			}
 			sl.last.Store(&Opinions{Opinions: o, ComputedAt: time.Now().UTC()})
+			c.rebuild(k) // the responses that showed the groups pending are built again
 		}()
 	}
 	return cur

@@ -31,6 +31,11 @@ const (
 	// "tenantID:consultationID". It has no version: the catalog's own short reload period is
 	// the fallback.
 	Catalog Topic = "catalog"
+	// Counts is votes counted by one node in some consultations; its payload is the node's
+	// name, then "tenantID:consultationID" for each, separated by spaces. The other nodes read
+	// those consultations' counters again. It has no version: an entry in use is read again
+	// whole periodically anyway.
+	Counts Topic = "counts"
 	// Resync is what a Listener hands over after (re)connecting: notes may have been missed,
 	// so every versioned state should be checked and every cached consultation reloaded.
 	Resync Topic = "resync"
@@ -96,6 +101,49 @@ func Notify(ctx context.Context, db bun.IDB, topic Topic, payload string) error 
 // NotifyConsultation announces that a consultation (or its accepted proposals) changed.
 func NotifyConsultation(ctx context.Context, db bun.IDB, tenantID, consultationID int64) error {
 	return Notify(ctx, db, Catalog, strconv.FormatInt(tenantID, 10)+":"+strconv.FormatInt(consultationID, 10))
+}
+
+// NotifyCounts announces that node counted votes in these consultations (tenant and
+// consultation ids in pairs), in as few notes as their size allows.
+func NotifyCounts(ctx context.Context, db bun.IDB, node string, pairs [][2]int64) error {
+	for _, p := range countsPayloads(node, pairs) {
+		if err := Notify(ctx, db, Counts, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// countsPayloads splits the pairs into payloads under NOTIFY's 8,000-byte limit, each
+// starting with the node's name.
+func countsPayloads(node string, pairs [][2]int64) []string {
+	var out []string
+	for len(pairs) > 0 {
+		var b strings.Builder
+		b.WriteString(node)
+		n := 0
+		for n < len(pairs) && b.Len() < 7000 {
+			b.WriteString(" " + strconv.FormatInt(pairs[n][0], 10) + ":" + strconv.FormatInt(pairs[n][1], 10))
+			n++
+		}
+		out = append(out, b.String())
+		pairs = pairs[n:]
+	}
+	return out
+}
+
+// ParseCounts reads the payload of a Counts note.
+func ParseCounts(payload string) (node string, pairs [][2]int64) {
+	f := strings.Fields(payload)
+	if len(f) == 0 {
+		return "", nil
+	}
+	for _, p := range f[1:] {
+		if t, c, ok := ParseConsultation(p); ok {
+			pairs = append(pairs, [2]int64{t, c})
+		}
+	}
+	return f[0], pairs
 }
 
 // ParseConsultation reads the payload of a Catalog note.

@@ -344,6 +344,14 @@ func ClientAt(ctx context.Context, base, host, src, token string) *Client {
 	return &Client{ctx: ctx, http: &http.Client{Transport: tr, Jar: jar, Timeout: 30 * time.Second}, base: base, host: host, token: token}
 }
 
+// On is a client of another site of the same server that shares c's connections (and
+// cookies, and token): thousands of hosts without a connection each.
+func (c *Client) On(host string) *Client {
+	o := *c
+	o.host = host
+	return &o
+}
+
 // Participate makes the client an anonymous participant, as a first visit does: it gets the
 // participant cookie and the CSRF token its writes then send.
 func (c *Client) Participate() error {

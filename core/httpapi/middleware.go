@@ -102,7 +102,10 @@ func (s *Server) resolveTenant(c *fiber.Ctx) error {
 			return errs.E(errs.Invalid, "the request line names another host than the Host header")
 		}
 	}
-	t := s.Tenants.Index().ByHost(string(c.Request().Host()))
+	t, err := s.Tenants.Index().ByHost(c.UserContext(), string(c.Request().Host()))
+	if err != nil {
+		return errs.Wrap(errs.Unavailable, err, "this site cannot be reached right now; please try again in a moment")
+	}
 	if t == nil {
 		return errs.E(errs.NotFound, "no Concorde site is served at this address")
 	}

@@ -23,7 +23,9 @@ func TestNodes_TwoNodesShareOneDatabase(t *testing.T) {
 			n1, n2 := testsupport.NewAt(t, url), testsupport.NewAt(t, url)
 			ctx := context.Background()
 			w := newConsultation(t, n1)
-			if res := n2.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/"}); res.Status != http.StatusNotFound {
+			// Hosts are read on first request: node 2, which never served this one, serves it
+			// before any refresh.
+			if res := n2.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/"}); res.Status != http.StatusOK {
 				t.Fatalf("node 2 before refresh: %d", res.Status)
 			}
 			n2.App.Tick(ctx) // what the server runs every 15 s
@@ -83,7 +85,9 @@ func TestNodes_TwoNodesShareOneDatabase(t *testing.T) {
 func TestNodes_ChangesReachTheOtherNodeAtOnce(t *testing.T) {
 	url := storetest.URL(t, "postgres")
 	n1, n2 := testsupport.NewAt(t, url), testsupport.NewAt(t, url)
-	n2.App.Catalog.TTL = time.Hour // only the announcement can refresh node 2's copy
+	// Only announcements can refresh node 2's copy of a consultation: without one, its entry is
+	// read again only after an hour.
+	n2.App.Catalog.TTL, n2.App.Catalog.ResyncEvery = 10*time.Millisecond, time.Hour
 	ctx, cancel := context.WithCancel(context.Background())
 	var watching sync.WaitGroup
 	for _, n := range []*testsupport.Env{n1, n2} {
@@ -141,6 +145,26 @@ func TestNodes_ChangesReachTheOtherNodeAtOnce(t *testing.T) {
 	within("a consultation changed", func() bool {
 		e, err := n2.App.Catalog.BySlug(ctx, w.A.Tenant.ID, w.slug)
 		return err == nil && e.Consultation.Question == question
+	})
+
+	// Votes counted on node 1 (its catalog follows its own writer): node 2 reads the counters
+	// again when told.
+	ids := w.propose(t, n1.Visitor(w.A.Host), "Il faut ouvrir la médiathèque le dimanche matin")
+	within("a proposal accepted", func() bool {
+		e, err := n2.App.Catalog.BySlug(ctx, w.A.Tenant.ID, w.slug)
+		return err == nil && e.Proposals[ids[0]] != nil
+	})
+	voter := n1.Visitor(w.A.Host)
+	if res := voter.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", ids[0]), map[string]any{"vote": "agree", "key": keyFor(t, voter, ids[0])}); res.Status != http.StatusOK {
+		t.Fatalf("vote on node 1: %d %s", res.Status, res.Body)
+	}
+	within("a vote counted", func() bool {
+		e, err := n2.App.Catalog.BySlug(ctx, w.A.Tenant.ID, w.slug)
+		if err != nil {
+			return false
+		}
+		n := e.Counts[ids[0]]
+		return n.Votes != [len(n.Votes)][len(n.Votes[0])]int64{}
 	})
 
 	// A tenant suspended on node 1.

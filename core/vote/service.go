@@ -129,6 +129,12 @@ type Service struct {
 	stop    chan struct{} // closed by Close
 	done    chan struct{} // closed when the writer has returned
 	refs    sync.Map      // refKey → the proposal's consultation id
+
+	// OnCounted, if set before Start, is told after each commit what it added to the
+	// counters, per tenant and proposal, so that copies kept in memory (core/catalog) follow
+	// without reading the counters again. It runs on the writer: it must not block.
+	OnCounted func(tenantID int64, changes map[int64]CounterChange)
+	committed map[int64]counterDeltas // the commit's counter changes per tenant (writer only)
 }
 
 type request struct {
@@ -400,6 +406,7 @@ func (s *Service) commit(batch []*request) ([]outcome, error) {
 	now := s.opts.Now().UTC()
 	var outs []outcome
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		s.committed = map[int64]counterDeltas{}
 		outs = make([]outcome, len(batch)) // reset: RunInTx may not be retried, but stay safe
 		for _, t := range tenants {        // in one order everywhere, so writers cannot deadlock
 			if err := store.For(tx, t).Lock(ctx, voteLockClass); err != nil {
@@ -416,6 +423,7 @@ func (s *Service) commit(batch []*request) ([]outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.counted()
 	return outs, nil
 }
 
@@ -596,6 +604,7 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 			return fmt.Errorf("write votes: %w", err)
 		}
 	}
+	s.committed[sc.TenantID()] = counters
 	return counters.apply(ctx, sc)
 }
 

@@ -9,8 +9,9 @@
 // consultation with 3,000 proposals and 1,000,000 votes served in ≤ 20 ms and recomputed
 // from the raw votes in ≤ 2 s. Opinion groups and bridging (issue 8) for those 1,000,000
 // votes of 100,000 participants computed in ≤ 10 s. Many tenants (issue 15): with 10,000
-// tenants that have a tenant admin each, start-up ≤ 2 s, `concorde tenant create` ≤ 0.5 s and
-// an idle server under 2 % of a core (beside the same measures on an empty installation).
+// tenants that have a tenant admin each, and 100,000 without accounts: start-up ≤ 2 s,
+// `concorde tenant create` ≤ 0.5 s and an idle server under 2 % of a core (beside the same
+// measures on an empty installation).
 package main
 
 import (
@@ -18,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,9 +31,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/concorde-civic/concorde/core/e2e"
-	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/store"
-	"github.com/concorde-civic/concorde/core/vote"
 	"github.com/concorde-civic/concorde/ops/loadgen"
 )
 
@@ -55,8 +53,11 @@ type options struct {
 	keep             bool
 	bin              string
 	tenants          int
+	bareTenants      int
 	idle             time.Duration
 	tenantsOnly      bool
+	scale            string
+	scaleOnly        bool
 }
 
 func main() {
@@ -72,8 +73,11 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and server logs")
 	flag.StringVar(&o.bin, "bin", "", "a concorde binary to measure instead of building this tree")
 	flag.IntVar(&o.tenants, "tenants", 10_000, "tenants (each with a tenant admin) of the many-tenants part; 0 leaves it out")
+	flag.IntVar(&o.bareTenants, "tenants-without-accounts", 100_000, "tenants without any account of the many-tenants part; 0 leaves it out")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second, "how long the idle processor time of the many-tenants part is measured")
 	flag.BoolVar(&o.tenantsOnly, "tenants-only", false, "measure only the many-tenants part")
+	flag.StringVar(&o.scale, "scale", "300:10000,3000:1000000", "consultations of the scale suite, proposals:votes, the smallest first (10M votes: add 30000:10000000); empty or -quick leaves it out")
+	flag.BoolVar(&o.scaleOnly, "scale-only", false, "measure only the scale suite")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -101,7 +105,7 @@ func (d dialectRun) plainThroughput() float64 {
 
 type resultsRun struct {
 	votes, proposals int
-	insert           time.Duration // loading the votes with multi-row INSERTs (setup, not a target)
+	insert           time.Duration // loading the votes in bulk (setup, not a target)
 	scan             time.Duration // baseline: reading the consultation's raw votes once
 	recompute        time.Duration // as printed by `concorde results recompute`
 	recomputeWall    time.Duration // the whole command, process start included
@@ -128,6 +132,24 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	sizes, err := e2e.ParseScale(o.scale)
+	if err != nil {
+		return err
+	}
+	if o.quick && !o.scaleOnly {
+		sizes = nil
+	}
+	if o.scaleOnly {
+		o.tenantsOnly, o.tenants, o.bareTenants = true, 0, 0
+	}
+	var scaleRuns []*scaleRun
+	if len(sizes) > 0 {
+		sr, err := measureScale(ctx, o, bin, dir, "SQLite", filepath.Join(dir, "scale.db"), sizes)
+		if err != nil {
+			return fmt.Errorf("SQLite, scale: %w", err)
+		}
+		scaleRuns = append(scaleRuns, sr)
+	}
 	var runs []dialectRun
 	if !o.tenantsOnly {
 		sq, err := measure(ctx, o, bin, dir, "SQLite", filepath.Join(dir, "bench.db"), 0.30)
@@ -137,12 +159,21 @@ func run(ctx context.Context, o options) error {
 		runs = append(runs, sq)
 	}
 	var tenantRuns []*tenantsRun
-	if o.tenants > 0 {
-		n := 0
-		tr, err := measureTenants(ctx, o, bin, dir, "SQLite", func() (string, func(), error) {
-			n++
-			return filepath.Join(dir, fmt.Sprintf("tenants-%d.db", n)), func() {}, nil
-		})
+	// The many-tenants parts: tenants with an admin each, then tenants without accounts.
+	parts := []struct {
+		n      int
+		admins bool
+	}{{o.tenants, true}, {o.bareTenants, false}}
+	n := 0
+	sqliteURL := func() (string, func(), error) {
+		n++
+		return filepath.Join(dir, fmt.Sprintf("tenants-%d.db", n)), func() {}, nil
+	}
+	for _, p := range parts {
+		if p.n <= 0 {
+			continue
+		}
+		tr, err := measureTenants(ctx, o, bin, dir, "SQLite", p.n, p.admins, sqliteURL)
 		if err != nil {
 			return fmt.Errorf("SQLite, many tenants: %w", err)
 		}
@@ -167,8 +198,25 @@ func run(ctx context.Context, o options) error {
 		if !o.keep {
 			drop()
 		}
-		if o.tenants > 0 {
-			tr, err := measureTenants(ctx, o, bin, dir, "PostgreSQL", func() (string, func(), error) { return pgSchema(ctx, o.pg) })
+		if len(sizes) > 0 {
+			url, drop, err := pgSchema(ctx, o.pg)
+			if err != nil {
+				return err
+			}
+			sr, err := measureScale(ctx, o, bin, dir, "PostgreSQL", url, sizes)
+			if !o.keep {
+				drop()
+			}
+			if err != nil {
+				return fmt.Errorf("PostgreSQL, scale: %w", err)
+			}
+			scaleRuns = append(scaleRuns, sr)
+		}
+		for _, p := range parts {
+			if p.n <= 0 {
+				continue
+			}
+			tr, err := measureTenants(ctx, o, bin, dir, "PostgreSQL", p.n, p.admins, func() (string, func(), error) { return pgSchema(ctx, o.pg) })
 			if err != nil {
 				return fmt.Errorf("PostgreSQL, many tenants: %w", err)
 			}
@@ -181,6 +229,7 @@ func run(ctx context.Context, o options) error {
 		fmt.Printf("\n%s\n", note)
 	}
 	reportTenants(os.Stdout, tenantRuns)
+	reportScale(os.Stdout, scaleRuns)
 	return nil
 }
 
@@ -281,7 +330,7 @@ func measureResults(ctx context.Context, o options, srv *e2e.Server, token, name
 	}
 	logf("%s: inserting %d votes", name, o.resultsVotes)
 	began := time.Now()
-	if err := insertVotes(ctx, db, ref.TenantID, ref.ConsultationID, ids, o.resultsVotes, o.votesPerPerson); err != nil {
+	if err := e2e.SeedVotes(ctx, db, ref.TenantID, ref.ConsultationID, ids, o.resultsVotes, o.votesPerPerson, "p:bench"); err != nil {
 		return nil, err
 	}
 	rr.insert = time.Since(began)
@@ -361,46 +410,6 @@ func paced(c *e2e.Client, path string, n int) (latencies, error) {
 	}
 	slices.Sort(lat)
 	return latencies{p50: lat[len(lat)/2], p99: lat[len(lat)*99/100]}, nil
-}
-
-// insertVotes writes n sequence votes spread evenly over the proposals, in multi-row INSERTs:
-// vote i is participant i/perParticipant's on proposal i%len(ids) (perParticipant ≤ len(ids):
-// so each participant votes on distinct proposals), with a random key and, one time in
-// three, one of its qualifications.
-func insertVotes(ctx context.Context, db *bun.DB, tenantID, consultationID int64, ids []int64, n, perParticipant int) error {
-	if perParticipant < 1 || perParticipant > len(ids) {
-		return fmt.Errorf("votes per participant must be between 1 and the %d proposals", len(ids))
-	}
-	const rowsPerInsert, rowsPerTx = 2000, 100_000
-	rng := rand.New(rand.NewPCG(1, 2))
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	quals := results.Qualifications()
-	batch := make([]vote.Vote, 0, rowsPerInsert)
-	for start := 0; start < n; start += rowsPerTx {
-		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			for i := start; i < min(n, start+rowsPerTx); i++ {
-				k := rng.IntN(results.NumKeys)
-				var qs vote.QualificationSet
-				if rng.IntN(3) == 0 {
-					qs = vote.SetOf([]results.Qualification{quals[3*k+rng.IntN(3)]})
-				}
-				batch = append(batch, vote.Vote{TenantID: tenantID, ProposalID: ids[i%len(ids)], Participant: fmt.Sprintf("p:bench%07d", i/perParticipant),
-					ConsultationID: consultationID, KeyIndex: int16(k), Qualifications: qs, Trust: results.Sequence, Origin: vote.Sequence,
-					CreatedAt: now, UpdatedAt: now})
-				if len(batch) == rowsPerInsert || i == min(n, start+rowsPerTx)-1 {
-					if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
-						return err
-					}
-					batch = batch[:0]
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("insert votes: %w", err)
-		}
-	}
-	return nil
 }
 
 func scanVotes(ctx context.Context, db *bun.DB, tenantID, consultationID int64) (time.Duration, error) {
@@ -520,7 +529,7 @@ func report(w io.Writer, o options, runs []dialectRun, note string) {
 				d.name, ms(r.get.p50), ms(r.plain.p50), r.get.p50.Seconds()/r.plain.p50.Seconds(), verdict(r.get.p50 <= 20*time.Millisecond))
 			fmt.Fprintf(w, "| %s | GET /results p99 | %s | GET /healthz p99: %s | %.1f | ≤ 20 ms | %s |\n",
 				d.name, ms(r.get.p99), ms(r.plain.p99), r.get.p99.Seconds()/r.plain.p99.Seconds(), verdict(r.get.p99 <= 20*time.Millisecond))
-			fmt.Fprintf(w, "| %s | (setup) %d votes inserted, multi-row INSERTs | %s | | | | |\n", d.name, r.votes, r.insert.Round(time.Millisecond))
+			fmt.Fprintf(w, "| %s | (setup) %d votes inserted in bulk (COPY on PostgreSQL) | %s | | | | |\n", d.name, r.votes, r.insert.Round(time.Millisecond))
 		}
 	}
 	if note != "" {
