@@ -29,13 +29,13 @@ import (
 // of what it changes, so auditors (who may only read) never see it.
 
 type adminNav struct {
-	Consultations, Moderation, Users, Branding, Plugins, Audit bool
-	Section                                                    string
+	Consultations, Moderation, Users, Branding, Pages, Plugins, Audit bool
+	Section                                                           string
 }
 
 func (s *Server) adminNav(c *fiber.Ctx, section string) adminNav {
 	return adminNav{Consultations: s.may(c, "consultations", "update"), Moderation: s.may(c, "moderation", "update"),
-		Users: s.may(c, "users", "create"), Branding: s.may(c, "tenant", "update"), Plugins: s.Plugins != nil && s.may(c, "plugins", "update"),
+		Users: s.may(c, "users", "create"), Branding: s.may(c, "tenant", "update"), Pages: s.may(c, "tenant", "update"), Plugins: s.Plugins != nil && s.may(c, "plugins", "update"),
 		Audit: s.may(c, "audit", "read"), Section: section}
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/ratelimit"
+	"github.com/concorde-civic/concorde/core/sitepages"
 	"github.com/concorde-civic/concorde/core/snapshot"
 	"github.com/concorde-civic/concorde/core/staff"
 	"github.com/concorde-civic/concorde/core/vote"
@@ -56,8 +57,10 @@ type Deps struct {
 	Votes         *vote.Service
 	Catalog       *catalog.Catalog
 	Account       *account.Service
-	Signer        vote.Signer
-	RateLimiter   *ratelimit.Limiter
+	// SitePages are the legal and trust pages (built from DB and Audit when nil).
+	SitePages   *sitepages.Service
+	Signer      vote.Signer
+	RateLimiter *ratelimit.Limiter
 	// VoteLimits bound votes per participant (overridden by each consultation) and per source.
 	VoteLimits ratelimit.Limits
 	// SequenceLimits bound the sequences asked for per participant and per source.
@@ -151,6 +154,9 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.SitePages == nil {
+		d.SitePages = sitepages.NewService(d.DB, d.Audit)
+	}
 	s := &Server{Deps: d, routes: map[string]Route{}, templates: map[string]string{}}
 	s.booth = &booth.Booth{Catalog: d.Catalog, Votes: d.Votes, Signer: d.Signer, Limiter: d.RateLimiter, Limits: d.VoteLimits, Now: d.Now,
 		Proposals: d.Proposals, ProposalsPerSourcePerHour: d.ProposalsPerSourcePerHour, FreshPerSourcePerHour: d.FreshPerSourcePerHour}
@@ -191,6 +197,7 @@ func New(d Deps) (*Server, error) {
 	s.voteRoutes()
 	s.resultRoutes()
 	s.pageRoutes()
+	s.sitePageRoutes()
 	s.segmentRoutes()
 	s.openAPIRoutes()
 	return s, s.CheckRoutes()
