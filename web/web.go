@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"mime"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,11 +61,13 @@ type Link struct {
 // funcs are the template functions; "t" and "tf" are bound to the page's locale at render.
 func funcs() template.FuncMap {
 	return template.FuncMap{
-		"t":   func(string) string { return "" },
-		"tf":  func(string, ...any) string { return "" },
-		"at":  func(time.Time) string { return "" },
-		"pct": func(f float64) int { return int(f*100 + 0.5) },
-		"add": func(a, b int) int { return a + b },
+		"t":      func(string) string { return "" },
+		"tf":     func(string, ...any) string { return "" },
+		"at":     func(time.Time) string { return "" },
+		"num":    func(any) string { return "" },
+		"plural": func(string, any) string { return "" },
+		"pct":    func(f float64) int { return int(f*100 + 0.5) },
+		"add":    func(a, b int) int { return a + b },
 		"contains": func(xs []string, x string) bool {
 			for _, y := range xs {
 				if y == x {
@@ -150,6 +153,11 @@ func (p *Pages) Render(c *fiber.Ctx, status int, name string, pg Page) error {
 		"t":  func(key string) string { return p.T(pg.Locale, key) },
 		"tf": func(key string, args ...any) string { return fmt.Sprintf(p.T(pg.Locale, key), args...) },
 		"at": func(at time.Time) string { return At(pg.Tenant, pg.Locale, at) },
+		// num writes a count as the page's readers do: "12 345" in French, "12,345" in English.
+		"num": func(n any) string { return Number(pg.Locale, toInt64(n)) },
+		// plural picks key_one or key_other for n, by the language's rule (French counts 0
+		// and 1 as singular: "0 proposition", "1 vote").
+		"plural": func(key string, n any) string { return key + "_" + PluralForm(pg.Locale, toInt64(n)) },
 	})
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, pg); err != nil {
@@ -157,6 +165,50 @@ func (p *Pages) Render(c *fiber.Ctx, status int, name string, pg Page) error {
 	}
 	c.Type("html", "utf-8")
 	return c.Status(status).Send(buf.Bytes())
+}
+
+// Number writes n with the language's thousands separator (a narrow no-break space in French).
+func Number(locale string, n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	sep := ","
+	if locale == "fr" {
+		sep = "\u202f"
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(sep)
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// PluralForm is "one" or "other" for a count in a language.
+func PluralForm(locale string, n int64) string {
+	if n == 1 || (locale == "fr" && n == 0) {
+		return "one"
+	}
+	return "other"
+}
+
+func toInt64(n any) int64 {
+	switch v := n.(type) {
+	case int:
+		return int64(v)
+	case int64:
+		return v
+	case int32:
+		return int64(v)
+	case uint64:
+		return int64(v)
+	}
+	return 0
 }
 
 // At writes a moment as the site's readers expect it: in the tenant's time zone, in the page's

@@ -1,0 +1,51 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/concorde-civic/concorde/core/testsupport"
+	"github.com/concorde-civic/concorde/web"
+)
+
+// A new consultation invites the first proposals instead of thanking the visitor "for voting
+// on everything"; counts read as French readers write them.
+func TestJourney_EmptyConsultationAndCountsInFrench(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		visitor := e.Visitor(w.A.Host)
+		page := string(visitor.Do("GET", "/c/"+w.slug, nil).Body)
+		if !strings.Contains(page, `id="vote-empty"`) || !strings.Contains(page, "0 proposition · 0 vote") {
+			t.Errorf("an empty consultation: no invitation to propose, or wrong counts")
+		}
+		if strings.Contains(page, "Vous avez voté sur toutes les propositions") && !strings.Contains(page, `id="vote-done" role="status" hidden`) {
+			t.Error("an empty consultation thanks the visitor for voting on everything")
+		}
+		w.propose(t, e.Visitor(w.A.Host), "Il faut ouvrir les musées le soir")
+		page = string(visitor.Do("GET", "/c/"+w.slug, nil).Body)
+		if !strings.Contains(page, "1 proposition ·") || strings.Contains(page, `id="vote-empty"`) {
+			t.Errorf("one proposal: %q", between(page, `class="figures">`, "</p>"))
+		}
+	})
+}
+
+func TestNumber_AndPluralForms(t *testing.T) {
+	for _, c := range []struct {
+		locale string
+		n      int64
+		want   string
+	}{{"fr", 1234567, "1\u202f234\u202f567"}, {"en", 1234567, "1,234,567"}, {"fr", 999, "999"}, {"fr", -1000, "-1\u202f000"}} {
+		if got := web.Number(c.locale, c.n); got != c.want {
+			t.Errorf("Number(%s, %d) = %q, want %q", c.locale, c.n, got, c.want)
+		}
+	}
+	if web.PluralForm("fr", 0) != "one" || web.PluralForm("en", 0) != "other" || web.PluralForm("fr", 2) != "other" {
+		t.Error("plural forms")
+	}
+}
+
+func between(s, from, to string) string {
+	_, after, _ := strings.Cut(s, from)
+	before, _, _ := strings.Cut(after, to)
+	return before
+}
