@@ -178,13 +178,56 @@ func (p *plugin) apiMatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if in.Save {
+		// Checked before matching, so that a visitor who cannot keep answers learns it at once.
+		if pr := sdk.CallOf(r.Context()).Principal; pr.Anonymous || pr.Subject == "" {
+			writeError(w, r, sdk.E(sdk.Unauthorized, "sign in to keep your answers"))
+			return
+		}
+	}
 	out, err := match(r.Context(), e, in)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	if in.Save {
+		if err := saveAnswers(r.Context(), e, out.Answers, out.Double, p.now()); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
 	p.matches.Inc()
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, struct {
+		*MatchOutput
+		Saved bool `json:"saved"`
+	}{out, in.Save})
+}
+
+// apiMyAnswers is GET and DELETE /api/elections/{id}/my-answers: the answers the signed-in
+// caller asked to keep, and their deletion.
+func (p *plugin) apiMyAnswers(w http.ResponseWriter, r *http.Request) {
+	e, err := loadElection(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if r.Method == http.MethodDelete {
+		if err := forgetAnswers(r.Context(), e); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s, ok, err := loadAnswers(r.Context(), e)
+	switch {
+	case err != nil:
+		writeError(w, r, err)
+	case !ok:
+		writeError(w, r, sdk.E(sdk.NotFound, "you have kept no answers for this election"))
+	default:
+		writeJSON(w, http.StatusOK, s)
+	}
 }
 
 func (p *plugin) apiInvite(w http.ResponseWriter, r *http.Request) {

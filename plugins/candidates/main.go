@@ -37,7 +37,9 @@ func manifest() *sdk.Manifest {
 			{Object: "elections", Action: sdk.Read, Description: "read elections, statements, positions and their history", DefaultRoles: []string{"anonymous"}},
 			// The host lends anonymous permissions to everyone for reading only: posting answers is
 			// listed for each role that posts.
-			{Object: "match", Action: sdk.Create, Description: "compare one's answers with the candidates' positions (nothing is stored)", DefaultRoles: append([]string{"anonymous"}, accounts...)},
+			{Object: "match", Action: sdk.Create, Description: "compare one's answers with the candidates' positions (stored only when one asks to keep them)", DefaultRoles: append([]string{"anonymous"}, accounts...)},
+			{Object: "my-answers", Action: sdk.Read, Description: "read the answers one asked to keep", DefaultRoles: accounts},
+			{Object: "my-answers", Action: sdk.Delete, Description: "delete the answers one kept", DefaultRoles: accounts},
 			{Object: "elections", Action: sdk.Create, Description: "create elections (statements frozen from a consultation's published consensus)", DefaultRoles: admins},
 			{Object: "candidates", Action: sdk.Create, Description: "invite candidates", DefaultRoles: admins},
 			{Object: "staff", Action: sdk.Read, Description: "read the staff screens: candidates' emails and invitation status", DefaultRoles: []string{"tenant-admin", "auditor"}},
@@ -53,6 +55,8 @@ func manifest() *sdk.Manifest {
 			api("PUT", "/api/elections/{id}/positions/{statement}", "candidate", sdk.Update),
 			api("PUT", "/api/elections/{id}/candidates/{candidate}/positions/{statement}", "candidate", sdk.Update),
 			api("POST", "/api/elections/{id}/match", "match", sdk.Create),
+			api("GET", "/api/elections/{id}/my-answers", "my-answers", sdk.Read),
+			api("DELETE", "/api/elections/{id}/my-answers", "my-answers", sdk.Delete),
 			api("POST", "/api/elections/{id}/candidates", "candidates", sdk.Create),
 			api("GET", "/api/elections/{id}/candidates", "staff", sdk.Read),
 			api("POST", "/api/invitations/{token}/accept", "invitations", sdk.Create),
@@ -103,6 +107,8 @@ func (p *plugin) routes() http.Handler {
 	mux.HandleFunc("PUT /api/elections/{id}/positions/{statement}", p.apiSetPosition)
 	mux.HandleFunc("PUT /api/elections/{id}/candidates/{candidate}/positions/{statement}", p.apiSetPosition)
 	mux.HandleFunc("POST /api/elections/{id}/match", p.apiMatch)
+	mux.HandleFunc("GET /api/elections/{id}/my-answers", p.apiMyAnswers)
+	mux.HandleFunc("DELETE /api/elections/{id}/my-answers", p.apiMyAnswers)
 	mux.HandleFunc("POST /api/elections/{id}/candidates", p.apiInvite)
 	mux.HandleFunc("GET /api/elections/{id}/candidates", p.apiCandidates)
 	mux.HandleFunc("POST /api/invitations/{token}/accept", p.apiAccept)

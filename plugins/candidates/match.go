@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
+	"time"
 
 	"github.com/concorde-civic/concorde/plugins/sdk"
 )
@@ -16,6 +19,55 @@ type MatchInput struct {
 	UseMyVotes bool `json:"use_my_votes"`
 	// Seed orders candidates with equal scores; empty: the caller's own order.
 	Seed string `json:"seed"`
+	// Save keeps the answers for the signed-in caller, to come back to them (GET and DELETE
+	// /api/elections/{id}/my-answers). Without it nothing of the answers is stored.
+	Save bool `json:"save"`
+}
+
+// SavedAnswers are the answers a signed-in citizen asked to keep.
+type SavedAnswers struct {
+	Answers map[string]string `json:"answers"`
+	Double  []string          `json:"double"`
+	SavedAt string            `json:"saved_at"`
+}
+
+// savedKey is where a person's answers to an election are kept: the subject is hashed, so that
+// the storage's keys name nobody.
+func savedKey(electionID, subject string) string {
+	sum := sha256.Sum256([]byte(subject))
+	return "answers/" + electionID + "/" + hex.EncodeToString(sum[:16])
+}
+
+// saveAnswers keeps a signed-in caller's answers, on their request.
+func saveAnswers(ctx context.Context, e *Election, answers map[string]string, double []string, now time.Time) error {
+	p := sdk.CallOf(ctx).Principal
+	if p.Anonymous || p.Subject == "" {
+		return sdk.E(sdk.Unauthorized, "sign in to keep your answers")
+	}
+	_, err := sdk.Host(ctx).Storage().PutJSON(ctx, savedKey(e.ID, p.Subject),
+		SavedAnswers{Answers: answers, Double: double, SavedAt: now.UTC().Format(time.RFC3339)})
+	return err
+}
+
+// loadAnswers reads the answers the caller kept, if any.
+func loadAnswers(ctx context.Context, e *Election) (SavedAnswers, bool, error) {
+	var s SavedAnswers
+	p := sdk.CallOf(ctx).Principal
+	if p.Anonymous || p.Subject == "" {
+		return s, false, sdk.E(sdk.Unauthorized, "sign in to find your answers")
+	}
+	_, ok, err := sdk.Host(ctx).Storage().GetJSON(ctx, savedKey(e.ID, p.Subject), &s)
+	return s, ok, err
+}
+
+// forgetAnswers deletes the answers the caller kept.
+func forgetAnswers(ctx context.Context, e *Election) error {
+	p := sdk.CallOf(ctx).Principal
+	if p.Anonymous || p.Subject == "" {
+		return sdk.E(sdk.Unauthorized, "sign in to delete your answers")
+	}
+	_, err := sdk.Host(ctx).Storage().Delete(ctx, savedKey(e.ID, p.Subject))
+	return err
 }
 
 // MatchResult is one candidate's score.

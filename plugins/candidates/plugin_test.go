@@ -341,6 +341,43 @@ func TestMatch_ScoresValidatesAndStoresNothing(t *testing.T) {
 	}
 }
 
+// Answers are kept only when a signed-in citizen asks, for them alone, until they delete them.
+func TestMatch_AnswersKeptOnlyOnRequest(t *testing.T) {
+	e := newEnv(t)
+	e.publish(1, "bordeaux")
+	a := admin(1, "bordeaux")
+	el := e.election(a, map[string]any{"title": "Municipales", "date": "2026-03-15", "consultation": "grand-debat", "statements_count": 3, "positions_deadline": "2026-03-01"})
+	body := map[string]any{"answers": map[string]string{"s1": "agree", "s2": "skip"}, "double": []string{"s1"}, "save": true}
+	stored := len(e.h.Stored(1, ""))
+	if w := e.do(sdktest.Anonymous(1, "bordeaux"), "POST", "/api/elections/"+el.ID+"/match", body); w.Code != 401 {
+		t.Errorf("an anonymous visitor asked to keep answers: %d %s", w.Code, w.Body)
+	}
+	if n := len(e.h.Stored(1, "")); n != stored {
+		t.Fatal("a refused save stored something")
+	}
+	ana, ben := person(1, "bordeaux", "ana"), person(1, "bordeaux", "ben")
+	if w := e.do(ana, "POST", "/api/elections/"+el.ID+"/match", body); w.Code != 200 || !strings.Contains(w.Body.String(), `"saved":true`) {
+		t.Fatalf("save: %d %s", w.Code, w.Body)
+	}
+	kept := e.h.Stored(1, "answers/")
+	if len(kept) != 1 || strings.Contains(kept[0].Key, "ana") {
+		t.Fatalf("kept: %+v (the key must name nobody)", kept)
+	}
+	got := decode[SavedAnswers](t, e.do(ana, "GET", "/api/elections/"+el.ID+"/my-answers", nil))
+	if got.Answers["s1"] != Agree || len(got.Double) != 1 {
+		t.Errorf("my answers: %+v", got)
+	}
+	if w := e.do(ben, "GET", "/api/elections/"+el.ID+"/my-answers", nil); w.Code != 404 {
+		t.Errorf("another citizen reads them: %d", w.Code)
+	}
+	if w := e.do(ana, "DELETE", "/api/elections/"+el.ID+"/my-answers", nil); w.Code != 204 {
+		t.Fatalf("delete: %d", w.Code)
+	}
+	if len(e.h.Stored(1, "answers/")) != 0 {
+		t.Error("deleted answers remain")
+	}
+}
+
 func TestTenants_AreIsolated(t *testing.T) {
 	e := newEnv(t)
 	e.publish(1, "bordeaux")
