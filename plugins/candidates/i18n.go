@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,17 +14,7 @@ import (
 // only what people read is translated.
 
 // lang is "en" for an English site or visitor, else "fr".
-func lang(ctx context.Context) string {
-	c := sdk.CallOf(ctx)
-	l := c.Locale
-	if l == "" {
-		l = c.Tenant.Locale
-	}
-	if strings.HasPrefix(strings.ToLower(l), "en") {
-		return "en"
-	}
-	return "fr"
-}
+var lang = sdk.Lang // "en" or "fr"
 
 var texts = map[string]map[string]string{
 	"fr": {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"time"
@@ -12,17 +11,7 @@ import (
 // The pages speak the site's language: French, or English on an "en" site. Codes (statuses,
 // rule kinds, ledger kinds) stay English in storage and in the JSON API.
 
-func lang(ctx context.Context) string {
-	c := sdk.CallOf(ctx)
-	l := c.Locale
-	if l == "" {
-		l = c.Tenant.Locale
-	}
-	if strings.HasPrefix(strings.ToLower(l), "en") {
-		return "en"
-	}
-	return "fr"
-}
+var lang = sdk.Lang // "en" or "fr"
 
 var texts = map[string]map[string]string{
 	"fr": {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/concorde-civic/concorde/plugins/sdk"
@@ -18,17 +16,7 @@ import (
 // for a site in metropolitan France, America/Cayenne in Guiana…); they are stored in UTC.
 
 // lang is "en" for an English site, else "fr".
-func lang(ctx context.Context) string {
-	c := sdk.CallOf(ctx)
-	l := c.Locale
-	if l == "" {
-		l = c.Tenant.Locale
-	}
-	if strings.HasPrefix(strings.ToLower(l), "en") {
-		return "en"
-	}
-	return "fr"
-}
+var lang = sdk.Lang // "en" or "fr"
 
 var texts = map[string]map[string]string{
 	"fr": {

@@ -34,7 +34,7 @@ const ProtocolVersion = 2
 // Version is this SDK module's semantic version (github.com/concorde-civic/concorde/plugins/sdk,
 // tagged plugins/sdk/vX.Y.Z): a minor version adds to the API, a major one breaks it. CHANGELOG.md
 // beside this file says what each version changed.
-const Version = "0.2.0"
+const Version = "0.3.0"
 
 // Isolation modes of Manifest.Isolation. IsolationTenant makes the host run one process per
 // tenant, for plugins that hold sensitive data: a tenant's calls, tokens and memory never meet

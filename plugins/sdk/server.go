@@ -259,6 +259,20 @@ func tenantOf(t *pluginpb.Tenant) Tenant {
 	return Tenant{ID: t.GetId(), Slug: t.GetSlug(), Name: t.GetName(), Locale: t.GetLocale(), TimeZone: t.GetTimeZone()}
 }
 
+// Lang is the language the call's pages are written in: "en" when the visitor chose English
+// or the site is English, else "fr" (the product's language).
+func Lang(ctx context.Context) string {
+	c := CallOf(ctx)
+	l := c.Locale
+	if l == "" {
+		l = c.Tenant.Locale
+	}
+	if strings.HasPrefix(strings.ToLower(l), "en") {
+		return "en"
+	}
+	return "fr"
+}
+
 // Location is the time zone of the tenant of the call (in handlers, hooks, jobs and events):
 // read the dates people type and show dates in it. UTC when the host names none.
 func Location(ctx context.Context) *time.Location {
