@@ -198,6 +198,7 @@ func New(d Deps) (*Server, error) {
 	s.resultRoutes()
 	s.pageRoutes()
 	s.sitePageRoutes()
+	s.platformPageRoutes()
 	s.segmentRoutes()
 	s.openAPIRoutes()
 	return s, s.CheckRoutes()

@@ -19,3 +19,8 @@ func (p Platform) Select(model any) *bun.SelectQuery { return p.db.NewSelect().M
 
 // Delete starts a delete on model's table, over every tenant.
 func (p Platform) Delete(model any) *bun.DeleteQuery { return p.db.NewDelete().Model(model) }
+
+// SelectTable starts a query on a table by name, over every tenant (aggregates across tenants).
+func (p Platform) SelectTable(table string) *bun.SelectQuery {
+	return p.db.NewSelect().TableExpr(table)
+}
