@@ -84,6 +84,17 @@ type Theme struct {
 	Label string `json:"label"`
 }
 
+// ThemeLabel is what people read for a theme's slug: its label, or the slug of a theme the
+// consultation no longer has.
+func (c Consultation) ThemeLabel(slug string) string {
+	for _, t := range c.Themes {
+		if t.Slug == slug {
+			return t.Label
+		}
+	}
+	return slug
+}
+
 // Settings tune the sequence, the zones of results and the limits of one consultation.
 // Decode user input onto DefaultSettings() so omitted fields keep their defaults.
 type Settings struct {

@@ -49,3 +49,18 @@ func between(s, from, to string) string {
 	before, _, _ := strings.Cut(after, to)
 	return before
 }
+
+// Proposals name their themes by label ("Musées"), not by slug ("musees").
+func TestJourney_ThemesByTheirLabels(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		ids := w.propose(t, e.Visitor(w.A.Host), "Il faut ouvrir les musées le soir")
+		v := e.Visitor(w.A.Host)
+		for _, path := range []string{"/proposals/" + itoa64(ids[0]), "/c/" + w.slug + "/proposals"} {
+			page := string(v.Do("GET", path, nil).Body)
+			if !strings.Contains(page, "Musées") || strings.Contains(page, " musees") || strings.Contains(page, "(musees") {
+				t.Errorf("%s does not name the theme by its label", path)
+			}
+		}
+	})
+}
