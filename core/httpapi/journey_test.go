@@ -64,3 +64,19 @@ func TestJourney_ThemesByTheirLabels(t *testing.T) {
 		}
 	})
 }
+
+// Results not yet published: the page says when they come, instead of refusing; the API
+// still answers 403.
+func TestJourney_UnpublishedResultsSayWhenTheyCome(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		v := e.Visitor(w.A.Host)
+		res := v.Do("GET", "/c/"+w.slug+"/results", nil)
+		if res.Status != 200 || !strings.Contains(string(res.Body), "Les résultats ne sont pas encore publiés") || !strings.Contains(string(res.Body), "après sa clôture") {
+			t.Errorf("unpublished results page: %d", res.Status)
+		}
+		if res := v.Do("GET", "/api/v1/consultations/"+w.slug+"/results", nil); res.Status != 403 {
+			t.Errorf("the API: %d", res.Status)
+		}
+	})
+}

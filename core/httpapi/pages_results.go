@@ -357,6 +357,10 @@ func (s *Server) resultPageRoutes() {
 
 	s.handle(Route{Method: get, Path: "/c/:slug/results", Perm: tenant("results", "read"), Summary: "A consultation's results page"}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
+		if errs.KindOf(err) == errs.Forbidden && e != nil {
+			// Not published yet: the page says when they come, rather than refusing.
+			return s.render(c, fiber.StatusOK, "results_pending", s.tr(c, "results_pending_title"), e.Consultation)
+		}
 		if err != nil {
 			return err
 		}

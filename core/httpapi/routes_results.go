@@ -104,6 +104,9 @@ func (s *Server) resultsEntry(c *fiber.Ctx) (*catalog.Entry, error) {
 		return nil, err
 	}
 	if err := e.Consultation.CheckResultsVisible(s.viewer(c)); err != nil {
+		if errs.KindOf(err) == errs.Forbidden {
+			return e, err // the consultation is visible, its results not yet: pages say so
+		}
 		return nil, err
 	}
 	return e, nil
