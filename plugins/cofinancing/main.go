@@ -17,12 +17,7 @@ import (
 const version = "1.0.0"
 
 func manifest() *sdk.Manifest {
-	page := func(method, path, object, action string) *sdk.Route {
-		return &sdk.Route{Method: method, Path: path, Kind: sdk.Page, Object: object, Action: action}
-	}
-	api := func(method, path, object, action string) *sdk.Route {
-		return &sdk.Route{Method: method, Path: path, Kind: sdk.API, Object: object, Action: action}
-	}
+	page, api := sdk.PageRoute, sdk.APIRoute
 	admins := []string{"tenant-admin"}
 	people := []string{"citizen", "partner", "moderator", "tenant-admin"}
 	return &sdk.Manifest{

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -155,17 +154,7 @@ const publicTemplates = `
 func render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
 	l := lang(r.Context())
 	t := template.Must(pages.Clone()).Funcs(funcs(l, sdk.Location(r.Context())))
-	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, name, data); err != nil {
-		sdk.Log(r.Context()).Error("render", "page", name, "error", err.Error())
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	sdk.SetPageTitle(w, title)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Language", l)
-	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
+	_ = sdk.WritePage(w, r, status, title, t, name, data)
 }
 
 func textf(l, key string, args ...any) string {

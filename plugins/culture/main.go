@@ -18,12 +18,7 @@ import (
 const version = "1.1.0"
 
 func manifest() *sdk.Manifest {
-	page := func(method, path, object, action string) *sdk.Route {
-		return &sdk.Route{Method: method, Path: path, Kind: sdk.Page, Object: object, Action: action}
-	}
-	api := func(method, path, object, action string) *sdk.Route {
-		return &sdk.Route{Method: method, Path: path, Kind: sdk.API, Object: object, Action: action}
-	}
+	page, api := sdk.PageRoute, sdk.APIRoute
 	staff := []string{"tenant-admin", "moderator"}
 	people := []string{"citizen", "moderator", "tenant-admin"}
 	return &sdk.Manifest{

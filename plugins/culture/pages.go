@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,17 +137,7 @@ func render(w http.ResponseWriter, r *http.Request, status int, name, title stri
 		"when":  func(t time.Time) string { return when(l, zone, t) },
 		"local": func(t time.Time) string { return t.In(zone).Format("2006-01-02T15:04") },
 	})
-	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, name, data); err != nil {
-		sdk.Logger("culture").Error("render", "page", name, "error", err.Error())
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	sdk.SetPageTitle(w, title)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Language", l)
-	w.WriteHeader(status)
-	_, _ = w.Write(b.Bytes())
+	_ = sdk.WritePage(w, r, status, title, t, name, data)
 }
 
 // textf is the text of key in language l, formatted with args when it takes any.
