@@ -80,3 +80,15 @@ func TestJourney_UnpublishedResultsSayWhenTheyCome(t *testing.T) {
 		}
 	})
 }
+
+// The home page's tiles say how far each open consultation has come and until when.
+func TestJourney_HomeTilesShowParticipation(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		w.propose(t, e.Visitor(w.A.Host), "Il faut ouvrir les musées le soir", "Il faut des concerts gratuits")
+		home := string(e.Visitor(w.A.Host).Do("GET", "/", nil).Body)
+		if !strings.Contains(home, "2 propositions · 0 vote") {
+			t.Errorf("the open consultation's tile: %q", between(home, `class="tile"`, "</li>"))
+		}
+	})
+}

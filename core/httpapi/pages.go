@@ -116,8 +116,16 @@ func wantsFragment(c *fiber.Ctx) bool { return c.Get(fiber.HeaderAccept) == fibe
 // --- citizen site ---
 
 type homePage struct {
-	Open, Past, Soon []consultation.Consultation
-	Plugins          []web.Link
+	Open       []homeTile
+	Past, Soon []consultation.Consultation
+	Plugins    []web.Link
+}
+
+// homeTile is an open consultation with its participation so far.
+type homeTile struct {
+	consultation.Consultation
+	Proposals int
+	Votes     int64
 }
 
 // qualGroup is the qualifications of one vote key, as the card shows them.
@@ -495,7 +503,14 @@ func (s *Server) home(c *fiber.Ctx) error {
 	for _, x := range cs {
 		switch {
 		case x.IsOpen(now):
-			hp.Open = append(hp.Open, x)
+			tile := homeTile{Consultation: x}
+			if e, err := s.Catalog.BySlug(c.UserContext(), tenantID(c), x.Slug); err == nil {
+				tile.Proposals = len(e.Proposals)
+				for _, n := range e.Counts {
+					tile.Votes += n.Total(results.Sequence) + n.Total(results.Trusted)
+				}
+			}
+			hp.Open = append(hp.Open, tile)
 		case x.Status == consultation.Closed || x.Status == consultation.Published:
 			hp.Past = append(hp.Past, x)
 		default:
