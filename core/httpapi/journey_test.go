@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/concorde-civic/concorde/core/storetest"
 	"github.com/concorde-civic/concorde/core/testsupport"
 	"github.com/concorde-civic/concorde/web"
 )
@@ -91,4 +92,22 @@ func TestJourney_HomeTilesShowParticipation(t *testing.T) {
 			t.Errorf("the open consultation's tile: %q", between(home, `class="tile"`, "</li>"))
 		}
 	})
+}
+
+// A closed consultation leads with its results, or says they are coming.
+func TestJourney_ClosedConsultationLeadsWithItsResults(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		for _, publish := range []bool{false, true} {
+			e := testsupport.New(t, d)
+			w := newFrozen(t, e, publish)
+			page := string(e.Visitor(w.A.Host).Do("GET", "/c/culture", nil).Body)
+			vote := between(page, `id="vote"`, "</section>")
+			if publish && !strings.Contains(vote, `href="/c/culture/results"`) {
+				t.Errorf("a published consultation does not lead with its results: %s", vote)
+			}
+			if !publish && !strings.Contains(vote, "seront publiés prochainement") {
+				t.Errorf("a closed consultation does not say its results are coming: %s", vote)
+			}
+		}
+	}
 }
