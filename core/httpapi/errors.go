@@ -122,7 +122,22 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		b.Error.Code, b.Error.Message, b.Error.Field = string(kind), msg, field
 		return c.Status(status).JSON(b)
 	}
-	return s.Pages.Error(c, status, caller.Tenant(c.UserContext()), msg)
+	t := caller.Tenant(c.UserContext())
+	if t != nil && s.locale(c) == "fr" {
+		// The core's messages are written for developers, in English: a French page says
+		// what happened in French instead, by kind (the API keeps the precise message).
+		if fr, ok := frenchPageMessages[kind]; ok {
+			msg = s.Pages.T("fr", fr)
+		}
+	}
+	return s.Pages.Error(c, status, t, msg)
+}
+
+// frenchPageMessages are the catalogue keys of what a French error page says, by kind.
+var frenchPageMessages = map[errs.Kind]string{
+	errs.Invalid: "error_msg_invalid", errs.TooLarge: "error_msg_too_large", errs.NotFound: "error_msg_not_found",
+	errs.Conflict: "error_msg_conflict", errs.Unauthorized: "error_msg_unauthorized", errs.Forbidden: "error_msg_forbidden",
+	errs.TooMany: "error_msg_too_many", errs.Unavailable: "error_msg_unavailable", errs.Internal: "error_msg_internal",
 }
 
 func wantsJSON(c *fiber.Ctx) bool {

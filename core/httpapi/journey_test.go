@@ -111,3 +111,26 @@ func TestJourney_ClosedConsultationLeadsWithItsResults(t *testing.T) {
 		}
 	}
 }
+
+// French error pages speak French; the API keeps its precise message.
+func TestErrorPages_InFrench(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newWorld(t, e)
+		v := e.Visitor(w.A.Host)
+		for path, want := range map[string]string{"/c/nope": "Cette page n’existe pas", "/no/such/page": "Cette page n’existe pas"} {
+			res := v.Do("GET", path, nil)
+			body := string(res.Body)
+			if res.Status != 404 || !strings.Contains(body, want) || strings.Contains(body, "no such") {
+				t.Errorf("%s: %d %q", path, res.Status, between(body, "<main", "</main>"))
+			}
+		}
+		c := e.Visitor(w.A.Host)
+		c.SignIn("citizen@ay.test", testsupport.Password)
+		if body := string(c.Do("GET", "/admin/users", nil).Body); !strings.Contains(body, "Votre rôle sur ce site ne permet pas cette action") || strings.Contains(body, "does not allow") {
+			t.Errorf("403 page: %q", between(body, "<main", "</main>"))
+		}
+		if res := v.Do("GET", "/api/v1/consultations/nope", nil); !strings.Contains(string(res.Body), "no such") {
+			t.Errorf("the API's message: %s", res.Body)
+		}
+	})
+}
