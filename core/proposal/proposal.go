@@ -140,8 +140,10 @@ var (
 		{regexp.MustCompile(`<\s*/|<\s*[a-zA-Z!?]`), "write plain text only: HTML tags such as <b> are not allowed"},
 		{regexp.MustCompile(`&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});`), "write plain text only: HTML entities such as &lt; are not allowed; type the character itself"},
 		{regexp.MustCompile(`\[[^\]]*\]\s*\([^)]*\)`), "write plain text only: Markdown links such as [text](address) are not allowed"},
-		{regexp.MustCompile(`(?i)\b(?:javascript|vbscript|data)\s*:`), "write plain text only: script addresses are not allowed"},
-		{regexp.MustCompile(`(?i)\b(?:https?|ftp)://|\bwww\.`), "links are not allowed in a proposal: describe your idea in words (a moderator would refuse it as advertising)"},
+		// No \b before the schemes: "0http://x" or "0javascript:x" would slip past a word boundary
+		// (found by FuzzValidateContent).
+		{regexp.MustCompile(`(?i)(?:javascript|vbscript)\s*:|\bdata\s*:`), "write plain text only: script addresses are not allowed"},
+		{regexp.MustCompile(`(?i)(?:https?|ftp)://|\bwww\.`), "links are not allowed in a proposal: describe your idea in words (a moderator would refuse it as advertising)"},
 	}
 	// The forms a citizen may type the prefix in before the idea, once it is matched: "...", "…", ":".
 	afterPrefix = regexp.MustCompile(`^(?:\.{2,}|…|:)\s*`)
