@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // time zones resolve on a machine without /usr/share/zoneinfo
 
@@ -162,13 +163,25 @@ func ValidateTimeZone(s string) error {
 	return nil
 }
 
-// Location is the tenant's time zone (UTC if it names none the machine knows).
+// Location is the tenant's time zone (UTC if it names none the machine knows). Zones are
+// loaded once each: a page writes every one of its dates through this.
 func (t *Tenant) Location() *time.Location {
-	if l, err := time.LoadLocation(t.TimeZone); err == nil && t.TimeZone != "" {
-		return l
+	if t.TimeZone == "" {
+		return time.UTC
 	}
-	return time.UTC
+	if l, ok := zones.Load(t.TimeZone); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(t.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	zones.Store(strings.Clone(t.TimeZone), l)
+	return l
 }
+
+// zones caches loaded time zones by name; names are validated, so it stays small.
+var zones sync.Map
 
 // ValidateLogoURL accepts an https URL or a site-relative path, or nothing.
 func ValidateLogoURL(s string) error {

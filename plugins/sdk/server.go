@@ -276,13 +276,23 @@ func Lang(ctx context.Context) string {
 // Location is the time zone of the tenant of the call (in handlers, hooks, jobs and events):
 // read the dates people type and show dates in it. UTC when the host names none.
 func Location(ctx context.Context) *time.Location {
-	if tz := CallOf(ctx).Tenant.TimeZone; tz != "" {
-		if l, err := time.LoadLocation(tz); err == nil {
-			return l
-		}
+	tz := CallOf(ctx).Tenant.TimeZone
+	if tz == "" {
+		return time.UTC
 	}
-	return time.UTC
+	if l, ok := zones.Load(tz); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.UTC
+	}
+	zones.Store(tz, l)
+	return l
 }
+
+// zones caches loaded time zones by name (the host sends validated names: few of them).
+var zones sync.Map
 
 // Principal is who makes the request, as the host authenticated them.
 type Principal struct {
