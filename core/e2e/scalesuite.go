@@ -35,7 +35,7 @@ func ParseScale(s string) ([]ScaleSize, error) {
 // ScalePoint is what one consultation size measured.
 type ScalePoint struct {
 	Size                  ScaleSize
-	SeedProposals         time.Duration // the proposals, through the API
+	SeedProposals         time.Duration // the proposals, in bulk
 	SeedVotes             time.Duration // the votes, in bulk
 	Recount               time.Duration // `concorde results recompute` writing the counters
 	Plain, Vote, Sequence loadgen.Report
@@ -60,11 +60,11 @@ const (
 	demoAdmin  = "admin@bretagne.localhost"
 )
 
-// ScaleSuite seeds one consultation per size on a new installation at dbURL (the proposals
-// through the API, the votes in bulk with the server stopped, then the counters rebuilt by
-// `concorde results recompute`), starts the server again, and measures the vote path and the
-// sequence on each consultation against GET /healthz measured just before, at the same
-// concurrency.
+// ScaleSuite seeds one consultation per size on a new installation at dbURL (the consultation
+// through the API; its proposals and votes in bulk with the server stopped, see SeedProposals
+// and SeedVotes; then the counters rebuilt by `concorde results recompute`), starts the server
+// again, and measures the vote path and the sequence on each consultation against GET
+// /healthz measured just before, at the same concurrency.
 func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSize, o ScaleOptions) ([]ScalePoint, error) {
 	if o.VotesPerParticipant <= 0 {
 		o.VotesPerParticipant = 10
@@ -82,14 +82,11 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 	if err != nil {
 		return nil, err
 	}
-	ids := make([][]int64, len(sizes))
-	for i, sz := range sizes {
-		o.Log("scale: seeding %d proposals through the API", sz.Proposals)
-		t0 := time.Now()
-		if ids[i], err = srv.Seed(ctx, Consultation{Host: demoHost, Token: token, Slug: scaleSlug(sz), Proposals: sz.Proposals}); err != nil {
+	for _, sz := range sizes {
+		if _, err = srv.Seed(ctx, Consultation{Host: demoHost, Token: token, Slug: scaleSlug(sz)}); err != nil {
 			return nil, err
 		}
-		points = append(points, ScalePoint{Size: sz, SeedProposals: time.Since(t0)})
+		points = append(points, ScalePoint{Size: sz})
 	}
 	if err := srv.Stop(30 * time.Second); err != nil {
 		return nil, err
@@ -109,10 +106,18 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 			db.Close()
 			return nil, fmt.Errorf("find consultation %s: %w", scaleSlug(p.Size), err)
 		}
-		o.Log("scale: inserting %d votes", p.Size.Votes)
+		o.Log("scale: inserting %d proposals", p.Size.Proposals)
 		t0 := time.Now()
-		per := min(o.VotesPerParticipant, len(ids[i]))
-		if err := SeedVotes(ctx, db, ref.TenantID, ref.ConsultationID, ids[i], p.Size.Votes, per, "p:scale"+strconv.Itoa(i)+"-"); err != nil {
+		ids, err := SeedProposals(ctx, db, ref.TenantID, ref.ConsultationID, p.Size.Proposals)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		p.SeedProposals = time.Since(t0)
+		o.Log("scale: inserting %d votes", p.Size.Votes)
+		t0 = time.Now()
+		per := min(o.VotesPerParticipant, len(ids))
+		if err := SeedVotes(ctx, db, ref.TenantID, ref.ConsultationID, ids, p.Size.Votes, per, "p:scale"+strconv.Itoa(i)+"-"); err != nil {
 			db.Close()
 			return nil, err
 		}

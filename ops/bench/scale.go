@@ -34,7 +34,7 @@ func reportScale(w io.Writer, runs []*scaleRun) {
 		return
 	}
 	fmt.Fprintf(w, "\nScale suite (issue 15): the vote path and the sequence on consultations of growing size, each as a ratio to GET /healthz measured just before it, then against the smallest consultation:\n\n")
-	fmt.Fprintln(w, "| Dialect | proposals | stored votes | seeding: proposals (API) / votes (bulk) / counters | vote × plain | sequence × plain | vote vs smallest | sequence vs smallest | errors |")
+	fmt.Fprintln(w, "| Dialect | proposals | stored votes | seeding: proposals (bulk) / votes (bulk) / counters | vote × plain | sequence × plain | vote vs smallest | sequence vs smallest | errors |")
 	fmt.Fprintln(w, "|---|---:|---:|---|---:|---:|---:|---:|---:|")
 	for _, r := range runs {
 		if len(r.points) == 0 {
