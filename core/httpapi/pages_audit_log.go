@@ -101,21 +101,29 @@ type auditDetail struct{ Key, Value string }
 // proposals they are about, the detail as key: value lines.
 func (s *Server) rows(c *fiber.Ctx, entries []audit.Entry) []auditRow {
 	out := make([]auditRow, len(entries))
-	texts := map[int64]string{}
+	proposalOf := func(e audit.Entry) (int64, bool) {
+		rest, ok := strings.CutPrefix(e.Object, "proposal:")
+		id, err := strconv.ParseInt(rest, 10, 64)
+		return id, ok && err == nil
+	}
+	var ids []int64
+	for _, e := range entries {
+		if id, ok := proposalOf(e); ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	texts, err := s.Proposals.Texts(c.UserContext(), tenantID(c), slices.Compact(ids))
+	if err != nil {
+		s.Log.Warn("audit log: proposal texts", "error", err.Error()) // the page still lists the entries
+	}
 	for i, e := range entries {
 		r := auditRow{Entry: e, Who: e.Actor}
 		if who, sub, ok := strings.Cut(e.Actor, " ("); ok {
 			r.Who, r.Subject = who, strings.TrimSuffix(sub, ")")
 		}
-		if id, err := strconv.ParseInt(strings.TrimPrefix(e.Object, "proposal:"), 10, 64); err == nil && strings.HasPrefix(e.Object, "proposal:") {
-			text, seen := texts[id]
-			if !seen {
-				if p, err := s.Proposals.Get(c.UserContext(), tenantID(c), id); err == nil {
-					text = p.Content
-				}
-				texts[id] = text
-			}
-			r.ObjectText = text
+		if id, ok := proposalOf(e); ok {
+			r.ObjectText = texts[id]
 		}
 		if slug, ok := strings.CutPrefix(e.Object, "consultation:"); ok {
 			r.ObjectLink = "/audit/c/" + url.PathEscape(slug)

@@ -95,6 +95,28 @@ func (s *Service) Get(ctx context.Context, tenantID, id int64) (Proposal, error)
 	return p, wrap(err, fmt.Sprintf("get proposal %d", id))
 }
 
+// Texts returns the texts of the tenant's proposals among ids, whatever their status, in one
+// read (ids not found are absent from the map). For staff screens that name many proposals.
+func (s *Service) Texts(ctx context.Context, tenantID int64, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID      int64  `bun:"id"`
+		Content string `bun:"content"`
+	}
+	err := store.For(s.db, tenantID).Select((*Proposal)(nil)).Column("id", "content").
+		Where("p.id IN (?)", bun.List(ids)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("texts of %d proposals in tenant %d: %w", len(ids), tenantID, err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Content
+	}
+	return out, nil
+}
+
 // ByAuthor returns the author's own proposals in every consultation of the tenant, newest
 // first, with their status and refusal reason.
 func (s *Service) ByAuthor(ctx context.Context, tenantID int64, author string) ([]Proposal, error) {
