@@ -264,7 +264,8 @@ func (h *Host) reset(name string) {
 	}
 }
 
-// processesOf lists every process of a plugin on this node (the shared one, each tenant's).
+// processesOf lists every process of a plugin this node has started or tried to start (the
+// shared one, each tenant's); none before the first call.
 func (h *Host) processesOf(name string) []*process {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -273,11 +274,6 @@ func (h *Host) processesOf(name string) []*process {
 		if k.plugin == name {
 			out = append(out, p)
 		}
-	}
-	if len(out) == 0 {
-		p := newProcess(h, name, 0)
-		h.procs[procKey{plugin: name}] = p
-		out = append(out, p)
 	}
 	return out
 }
