@@ -61,3 +61,19 @@ func FuzzPluginResponse(f *testing.F) {
 		}
 	})
 }
+
+// A title is cut at a character boundary and never carries invalid UTF-8 to the layout (the
+// second case was found by FuzzPluginResponse).
+func TestPageTitle_ValidUTF8AndCutAtACharacter(t *testing.T) {
+	long := strings.Repeat("é", 150) // 300 bytes
+	for in, want := range map[string]string{
+		"  Programme  ": "Programme",
+		"\x92\xe8":      "\uFFFD",
+		long:            strings.Repeat("é", 100),
+		"a" + long:      "a" + strings.Repeat("é", 99),
+	} {
+		if got := pageTitle(in); got != want || !utf8.ValidString(got) || len(got) > maxTitle {
+			t.Errorf("pageTitle(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

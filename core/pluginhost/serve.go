@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
 	"google.golang.org/grpc/codes"
@@ -242,10 +243,7 @@ func (h *Host) validate(resp *pluginpb.HandleResponse, kind, plugin string) (*Re
 		}
 		out.Header.Set("Content-Type", mt)
 	case "text/html":
-		page := &Page{Title: strings.TrimSpace(resp.GetPageTitle()), HTML: sanitizerFor(plugin).Sanitize(string(out.Body))}
-		if len(page.Title) > 200 {
-			page.Title = page.Title[:200]
-		}
+		page := &Page{Title: pageTitle(resp.GetPageTitle()), HTML: sanitizerFor(plugin).Sanitize(string(out.Body))}
 		if ld := resp.GetJsonLd(); ld != "" {
 			var v any
 			if err := json.Unmarshal([]byte(ld), &v); err != nil {
@@ -300,4 +298,21 @@ func newSanitizer(ownPaths *regexp.Regexp) *bluemonday.Policy {
 	p.RequireParseableURLs(true)
 	p.AllowURLSchemes("http", "https", "mailto")
 	return p
+}
+
+// maxTitle bounds a plugin page's title, in bytes.
+const maxTitle = 200
+
+// pageTitle is a plugin's page title made fit for the layout: valid UTF-8 (invalid bytes become
+// U+FFFD), without surrounding space, cut to maxTitle bytes at a character boundary.
+func pageTitle(title string) string {
+	title = strings.TrimSpace(strings.ToValidUTF8(title, "\uFFFD"))
+	if len(title) <= maxTitle {
+		return title
+	}
+	cut := maxTitle
+	for cut > 0 && !utf8.RuneStart(title[cut]) {
+		cut--
+	}
+	return title[:cut]
 }
