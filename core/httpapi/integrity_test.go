@@ -56,7 +56,7 @@ func TestResults_LinkVotesArePublishedBesideAndNeverMoveAZone(t *testing.T) {
 			t.Fatalf("the link votes moved the score or were not published beside: %+v", sc)
 		}
 		csv := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/export.csv", Token: w.admin})
-		lines := strings.Split(strings.TrimSpace(string(csv.Body)), "\n")
+		lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(csv.Body), "\ufeff")), "\n")
 		header, row := strings.Split(lines[0], ","), strings.Split(lines[1], ",")
 		col := -1
 		for i, h := range header {
