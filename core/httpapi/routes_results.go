@@ -443,6 +443,9 @@ func (s *Server) csvOf(d spreadsheet.Dialect) func(e *catalog.Entry) ([]byte, er
 				w.Write(row...)
 			}
 		}
-		return buf.Bytes(), w.Flush()
+		if err := w.Flush(); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
 	}
 }
