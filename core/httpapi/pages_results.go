@@ -76,11 +76,11 @@ type chartView struct {
 // chartPoint is one proposal on the chart: its dot, and its number's place when it has one.
 type chartPoint struct {
 	resultRow
-	Labelled       bool
-	LX, LY         string // centre of the number
-	Leader         bool   // the number stands away from its dot: a line joins them
-	LineX, LineY   string // where the line meets the number's box
-	LeaderX, LeadY string // where it leaves the dot
+	Labelled     bool
+	LX, LY       string // centre of the number
+	Leader       bool   // the number stands away from its dot: a line joins them
+	DotX, DotY   string // where the line leaves the dot
+	LineX, LineY string // where it meets the number's box
 }
 
 type tick struct {
@@ -400,19 +400,18 @@ func (s *Server) resultsPage(w words, r resultsResponse, cs consultation.Consult
 // later ones; every dot keeps its tooltip, and the lists below name them all. Sizes are in
 // SVG units, the same at every screen width since the SVG scales as a whole.
 func placeLabels(rows []resultRow, ch chartView) ([]chartPoint, int) {
-	type box struct{ x0, y0, x1, y1 float64 }
-	overlaps := func(a, b box) bool { return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1 }
 	const pad = 1.5 // room kept around each number
-	plot := box{float64(ch.Left), float64(ch.Top), float64(ch.Left + ch.PlotW), float64(ch.Top + ch.PlotH)}
+	plot := labelBox{float64(ch.Left), float64(ch.Top), float64(ch.Left + ch.PlotW), float64(ch.Top + ch.PlotH)}
+	g := newLabelGrid(plot)
 	xy := make([][2]float64, len(rows))
-	var taken []box // dots, then numbers as they are placed
 	for i, r := range rows {
 		x, _ := strconv.ParseFloat(r.X, 64)
 		y, _ := strconv.ParseFloat(r.Y, 64)
 		xy[i] = [2]float64{x, y}
-		taken = append(taken, box{x - chartDot, y - chartDot, x + chartDot, y + chartDot})
+		g.add(labelBox{x - chartDot, y - chartDot, x + chartDot, y + chartDot})
 	}
-	// A digit of the bold numbers is at most 0.7 em wide; the box is the em box, 1.2 em high.
+	// A digit of the bold numbers is at most 0.7 em wide; the box is the em box, 1.2 em high
+	// (the browser test checks both against what Chromium draws).
 	const h = 1.2 * chartNumSize
 	out := make([]chartPoint, len(rows))
 	unlabelled := 0
@@ -426,21 +425,11 @@ func placeLabels(rows []resultRow, ch chartView) ([]chartPoint, int) {
 				// The centre of the number: next to the dot, then further along the same direction.
 				cx := x + dir[0]*(chartDot+2+wd/2+d)
 				cy := y + dir[1]*(chartDot+1+h/2+d*0.8)
-				b := box{cx - wd/2 - pad, cy - h/2 - pad, cx + wd/2 + pad, cy + h/2 + pad}
-				if b.x0 < plot.x0 || b.x1 > plot.x1 || b.y0 < plot.y0 || b.y1 > plot.y1 {
+				b := labelBox{cx - wd/2 - pad, cy - h/2 - pad, cx + wd/2 + pad, cy + h/2 + pad}
+				if b.x0 < plot.x0 || b.x1 > plot.x1 || b.y0 < plot.y0 || b.y1 > plot.y1 || g.hits(b) {
 					continue
 				}
-				free := true
-				for j, t := range taken {
-					if j != i && overlaps(b, t) {
-						free = false
-						break
-					}
-				}
-				if !free {
-					continue
-				}
-				taken = append(taken, b)
+				g.add(b)
 				p := &out[i]
 				p.Labelled, p.LX, p.LY = true, fmt.Sprintf("%.1f", cx), fmt.Sprintf("%.1f", cy)
 				if d > 0 {
@@ -450,7 +439,7 @@ func placeLabels(rows []resultRow, ch chartView) ([]chartPoint, int) {
 					if nx != 0 && ny != 0 {
 						nx, ny = nx*math.Sqrt2/2, ny*math.Sqrt2/2
 					}
-					p.LeaderX, p.LeadY = fmt.Sprintf("%.1f", x+nx*chartDot), fmt.Sprintf("%.1f", y+ny*chartDot)
+					p.DotX, p.DotY = fmt.Sprintf("%.1f", x+nx*chartDot), fmt.Sprintf("%.1f", y+ny*chartDot)
 					p.LineX, p.LineY = fmt.Sprintf("%.1f", cx-dir[0]*wd/2), fmt.Sprintf("%.1f", cy-dir[1]*h/2)
 				}
 				found = true
@@ -465,6 +454,53 @@ func placeLabels(rows []resultRow, ch chartView) ([]chartPoint, int) {
 		}
 	}
 	return out, unlabelled
+}
+
+type labelBox struct{ x0, y0, x1, y1 float64 }
+
+// labelGrid holds the boxes already on the chart (dots and numbers) by cells of the plot, so
+// that a chart of thousands of proposals is laid out in a few milliseconds.
+type labelGrid struct {
+	plot  labelBox
+	cols  int
+	cells [][]labelBox
+}
+
+const labelCell = 24.0 // SVG units
+
+func newLabelGrid(plot labelBox) *labelGrid {
+	cols, rows := int((plot.x1-plot.x0)/labelCell)+1, int((plot.y1-plot.y0)/labelCell)+1
+	return &labelGrid{plot: plot, cols: cols, cells: make([][]labelBox, cols*rows)}
+}
+
+// span is the range of cells a box touches, clamped to the plot.
+func (g *labelGrid) span(b labelBox) (c0, r0, c1, r1 int) {
+	rows := len(g.cells) / g.cols
+	cell := func(v, lo float64, n int) int { return max(0, min(n-1, int((v-lo)/labelCell))) }
+	return cell(b.x0, g.plot.x0, g.cols), cell(b.y0, g.plot.y0, rows), cell(b.x1, g.plot.x0, g.cols), cell(b.y1, g.plot.y0, rows)
+}
+
+func (g *labelGrid) add(b labelBox) {
+	c0, r0, c1, r1 := g.span(b)
+	for r := r0; r <= r1; r++ {
+		for c := c0; c <= c1; c++ {
+			g.cells[r*g.cols+c] = append(g.cells[r*g.cols+c], b)
+		}
+	}
+}
+
+func (g *labelGrid) hits(b labelBox) bool {
+	c0, r0, c1, r1 := g.span(b)
+	for r := r0; r <= r1; r++ {
+		for c := c0; c <= c1; c++ {
+			for _, o := range g.cells[r*g.cols+c] {
+				if b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1 {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // words writes the page's figures and sentences in the visitor's language.
