@@ -71,6 +71,7 @@ type chartView struct {
 	Points         []chartPoint
 	XTicks, YTicks []tick
 	Unlabelled     int // dots left without a number: no room for it
+	Dot            int // radius of the dots
 }
 
 // chartPoint is one proposal on the chart: its dot, and its number's place when it has one.
@@ -293,7 +294,7 @@ func itemShares(sc results.Scores) (agree, disagree, neutral int, total int64) {
 // resultsPage lays out results r for the page, in w's language, with the thresholds of cfg.
 func (s *Server) resultsPage(w words, r resultsResponse, cs consultation.Consultation, cfg results.Config) resultsPage {
 	rp := resultsPage{C: cs, R: r, Published: cs.Status == consultation.Published}
-	ch := chartView{Width: chartW, Height: chartH, Left: chartLeft, Top: chartTop, PlotW: chartW - chartLeft - chartRight, PlotH: chartH - chartTop - chartBottom}
+	ch := chartView{Width: chartW, Height: chartH, Left: chartLeft, Top: chartTop, PlotW: chartW - chartLeft - chartRight, PlotH: chartH - chartTop - chartBottom, Dot: chartDot}
 	maxC := 0.5
 	for _, list := range [][]resultItem{r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.Undetermined} {
 		for _, it := range list {
