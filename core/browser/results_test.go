@@ -38,7 +38,8 @@ func TestResults_ReadableOnAPhoneAndADesktop(t *testing.T) {
 		for _, width := range []int64{360, 1280} {
 			do(t, ctx, "viewport", chromedp.EmulateViewport(width, 800))
 			where := fmt.Sprintf("%s at %d px", path, width)
-			if sw := eval[int64](t, ctx, `document.documentElement.scrollWidth`); sw > width {
+			sw := eval[int64](t, ctx, `document.documentElement.scrollWidth`)
+			if sw > width {
 				t.Errorf("%s: the page is %d px wide, wider than the screen", where, sw)
 			}
 			if n := eval[int](t, ctx, `document.querySelectorAll('.chart-svg text.num').length`); n < 6 {
@@ -55,9 +56,11 @@ func TestResults_ReadableOnAPhoneAndADesktop(t *testing.T) {
 				t.Errorf("%s: numbers %v are drawn larger than the room kept for them", where, big)
 			}
 			// Readable: no chart text under 10 px high, even on the phone.
-			if h := eval[float64](t, ctx, `Math.min(...[...document.querySelectorAll('.chart-svg text')].map(t => t.getBoundingClientRect().height))`); h < 10 {
+			h := eval[float64](t, ctx, `Math.min(...[...document.querySelectorAll('.chart-svg text')].map(t => t.getBoundingClientRect().height))`)
+			if h < 10 {
 				t.Errorf("%s: the smallest chart text is %.1f px high", where, h)
 			}
+			t.Logf("%s: page %d px wide, smallest chart text %.1f px high", where, sw, h)
 			if w := eval[float64](t, ctx, `Math.max(...[...document.querySelectorAll('.segment-table')].map(t => t.getBoundingClientRect().right))`); w > float64(width) {
 				t.Errorf("%s: a segment table ends at %.0f px", where, w)
 			}
