@@ -246,7 +246,7 @@ func (s *site) testTour(t *testing.T) {
 		t.Errorf("the chart places %d proposals", n)
 	}
 	for _, zone := range []string{"consensus", "controversy", "rejection"} {
-		if n := eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll('#zone-%s + ol li.result').length`, zone)); n == 0 {
+		if n := eval[int](t, ctx, fmt.Sprintf(`document.querySelectorAll('#zone-%s ~ ol li.result').length`, zone)); n == 0 {
 			t.Errorf("no proposal in the %s list", zone)
 		}
 	}

@@ -56,6 +56,9 @@ func TestAuditConsole_FiltersShowsTextsAndExports(t *testing.T) {
 		if res.Status != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") || !bytes.HasPrefix(res.Body, []byte("\ufeff")) {
 			t.Fatalf("csv: %d %s %.20q", res.Status, res.Header.Get("Content-Type"), res.Body)
 		}
+		if bad := auditor.Do("GET", "/audit/log.csv?sep=tab", nil); bad.Status != http.StatusBadRequest {
+			t.Errorf("an unknown separator: %d, want 400", bad.Status)
+		}
 		r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(res.Body, []byte("\ufeff"))))
 		r.Comma = ';'
 		rows, err := r.ReadAll()

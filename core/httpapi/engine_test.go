@@ -196,7 +196,7 @@ func TestEngine_AWholeConsultationThroughTheAPI(t *testing.T) {
 			t.Fatalf("results: %d %s", res.Status, res.Body)
 		}
 		res = voter.Do("GET", "/api/v1/consultations/culture/export.csv", nil)
-		rows, err := csv.NewReader(strings.NewReader(string(res.Body))).ReadAll()
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(res.Body), "\ufeff"))).ReadAll()
 		if err != nil || len(rows) != 4 || rows[0][0] != "proposal_id" {
 			t.Fatalf("export.csv: %v %s", err, res.Body)
 		}

@@ -56,7 +56,7 @@ func TestResults_LinkVotesArePublishedBesideAndNeverMoveAZone(t *testing.T) {
 			t.Fatalf("the link votes moved the score or were not published beside: %+v", sc)
 		}
 		csv := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/export.csv", Token: w.admin})
-		lines := strings.Split(strings.TrimSpace(string(csv.Body)), "\n")
+		lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(csv.Body), "\ufeff")), "\n")
 		header, row := strings.Split(lines[0], ","), strings.Split(lines[1], ",")
 		col := -1
 		for i, h := range header {
@@ -67,7 +67,7 @@ func TestResults_LinkVotesArePublishedBesideAndNeverMoveAZone(t *testing.T) {
 		if col < 0 || row[col] != "30" {
 			t.Fatalf("export.csv has no beside_votes of 30: %s", csv.Body)
 		}
-		for lang, want := range map[string]string{"fr": "Hors séquence (lien direct ou recherche) : 30 votes, 100 % d’accord", "en": "Outside the sequence (direct link or search): 30 votes, 100% agree"} {
+		for lang, want := range map[string]string{"fr": "Hors séquence (lien direct ou recherche) : 30 votes, 100\u202f% d’accord", "en": "Outside the sequence (direct link or search): 30 votes, 100% agree"} {
 			page := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/c/culture/results", Token: w.admin, Cookies: []*http.Cookie{{Name: "concorde_lang", Value: lang}}})
 			body := string(page.Body)
 			if page.Status != 200 || !strings.Contains(body, want) || !strings.Contains(body, `href="/methode"`) {

@@ -110,7 +110,7 @@ func (s *Server) auditPageRoutes() {
 		if err != nil {
 			return err
 		}
-		ap := auditResultsPage{Section: "home", Results: s.resultsPage(r, e.Consultation)}
+		ap := auditResultsPage{Section: "home", Results: s.resultsPage(s.words(c), r, e.Consultation, e.ScoreConfig())}
 		if c.Query("verify") == "1" {
 			d, err := s.Votes.Recompute(c.UserContext(), tenantID(c), e.Consultation.ID, false, nil)
 			if err != nil {

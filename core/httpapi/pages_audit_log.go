@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 	"github.com/concorde-civic/concorde/core/audit"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/spreadsheet"
 )
 
 // The audit log as the ethics committee reads it: filtered by actor, action, object and dates,
@@ -153,21 +153,20 @@ func (s *Server) rows(c *fiber.Ctx, entries []audit.Entry) []auditRow {
 	return out
 }
 
-// auditCSV writes every entry the filter selects, oldest last as in the log, to a CSV with a
-// UTF-8 byte order mark (so that a spreadsheet reads the accents), comma-separated, or
-// semicolon-separated with sep=semicolon (French Excel).
+// auditCSV writes every entry the filter selects, oldest last as in the log, as a spreadsheet
+// file (core/spreadsheet: UTF-8 with a byte order mark; sep=semicolon for French Excel).
 func (s *Server) auditCSV(c *fiber.Ctx) error {
 	_, f, err := readAuditQuery(c)
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	b.WriteString("\ufeff")
-	w := csv.NewWriter(&b)
-	if c.Query("sep") == "semicolon" {
-		w.Comma = ';'
+	d, err := spreadsheet.DialectOf(c.Query("sep"))
+	if err != nil {
+		return err
 	}
-	_ = w.Write([]string{"seq", "at_utc", "actor", "action", "object", "detail", "hash"})
+	var b bytes.Buffer
+	w := spreadsheet.NewWriter(&b, d)
+	w.Write("seq", "at_utc", "actor", "action", "object", "detail", "hash")
 	f.Limit = audit.MaxLimit
 	for n := 0; n < maxAuditExport; {
 		page, err := s.Audit.List(c.UserContext(), tenantID(c), f)
@@ -175,8 +174,8 @@ func (s *Server) auditCSV(c *fiber.Ctx) error {
 			return err
 		}
 		for _, e := range page.Entries {
-			_ = w.Write([]string{strconv.FormatInt(e.Seq, 10), e.At.UTC().Format(time.RFC3339), csvSafe(e.Actor), e.Action,
-				csvSafe(e.Object), csvSafe(string(e.Detail)), e.Hash})
+			w.Write(spreadsheet.Int(e.Seq), e.At.UTC().Format(time.RFC3339), spreadsheet.Text(e.Actor), spreadsheet.Text(e.Action),
+				spreadsheet.Text(e.Object), spreadsheet.Text(string(e.Detail)), e.Hash)
 		}
 		n += len(page.Entries)
 		if page.NextBeforeSeq == 0 {
@@ -184,9 +183,8 @@ func (s *Server) auditCSV(c *fiber.Ctx) error {
 		}
 		f.BeforeSeq = page.NextBeforeSeq
 	}
-	w.Flush()
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="audit-%s-%s.csv"`,
-		caller.Tenant(c.UserContext()).Slug, time.Now().UTC().Format("2006-01-02")))
-	return c.Send(b.Bytes())
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return sendCSV(c, fmt.Sprintf("audit-%s-%s.csv", caller.Tenant(c.UserContext()).Slug, time.Now().UTC().Format("2006-01-02")), b.Bytes())
 }

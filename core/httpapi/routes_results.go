@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/snapshot"
+	"github.com/concorde-civic/concorde/core/spreadsheet"
 	"github.com/concorde-civic/concorde/core/vote"
 )
 
@@ -194,7 +194,7 @@ func (s *Server) resultsOf(e *catalog.Entry, theme string, limit int, key func(i
 		return xs
 	}
 	out.Consensus, out.Controversy, out.Rejection = keep(f.r.Consensus), keep(f.r.Controversy), keep(f.r.Rejection)
-	out.Limbo, out.NotEnough = keep(f.r.Limbo), keep(f.r.NotEnough)
+	out.Limbo, out.Undetermined, out.NotEnough = keep(f.r.Limbo), keep(f.r.Undetermined), keep(f.r.NotEnough)
 	return out, nil
 }
 
@@ -309,13 +309,17 @@ func (s *Server) resultRoutes() {
 		return sendMemo(c, e, "export.json", fiber.MIMEApplicationJSONCharsetUTF8, s.jsonOf("", 0))
 	})
 
-	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/export.csv", Perm: tenant("exports", "read"), Summary: "Open data: every proposal with its counts per trust, scores and zone (CSV)"}, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/export.csv", Perm: tenant("exports", "read"), Summary: "Open data: every proposal with its counts per trust, scores, 95 % intervals and zone (CSV, UTF-8 with a byte order mark; sep=semicolon for French spreadsheets: semicolons and decimal commas)"}, func(c *fiber.Ctx) error {
 		e, err := s.resultsEntry(c)
 		if err != nil {
 			return err
 		}
+		d, err := spreadsheet.DialectOf(c.Query("sep"))
+		if err != nil {
+			return err
+		}
 		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-results.csv"`, e.Consultation.Slug))
-		return sendMemo(c, e, "export.csv", "text/csv; charset=utf-8", s.csvOf)
+		return sendMemo(c, e, "export.csv|"+d.Name(), "text/csv; charset=utf-8", s.csvOf(d))
 	})
 
 	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/votes.jsonl", Perm: tenant("raw_votes", "read"), Summary: "Raw votes, one JSON object a line, participants pseudonymised per consultation (auditors)", Response: vote.RawVote{}}, func(c *fiber.Ctx) error {
@@ -373,66 +377,75 @@ func (s *Server) resultRoutes() {
 	})
 }
 
-func ff(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
-
-// csvSafe stops spreadsheet formula injection from a proposal's text.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
+// sendCSV answers with a spreadsheet file to download.
+func sendCSV(c *fiber.Ctx, filename string, body []byte) error {
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, filename))
+	return c.Send(body)
 }
 
-// csvOf writes every proposal's counts, scores and zone as CSV (open data).
-func (s *Server) csvOf(e *catalog.Entry) ([]byte, error) {
-	out, err := s.resultsOf(e, "", 0, nil)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	trusts := []results.Trust{results.Sequence, results.Trusted, results.Troll}
-	header := []string{"proposal_id", "content", "themes", "zone", "top", "controversy", "rejection", "engagement", "adhesion",
-		"agree_rate", "disagree_rate", "neutral_rate", "weighted_votes"}
-	for _, t := range trusts {
-		for _, k := range results.Keys() {
-			header = append(header, t.String()+"_"+string(k))
+// csvOf writes every proposal's counts, scores and zone as a spreadsheet file (open data) in
+// dialect d: rates and scores with 4 decimals, a decimal comma in the French dialect.
+func (s *Server) csvOf(d spreadsheet.Dialect) func(e *catalog.Entry) ([]byte, error) {
+	return func(e *catalog.Entry) ([]byte, error) {
+		out, err := s.resultsOf(e, "", 0, nil)
+		if err != nil {
+			return nil, err
 		}
-	}
-	for _, q := range results.Qualifications() {
-		header = append(header, string(q))
-	}
-	header = append(header, "beside_votes", "beside_agree_rate", "beside_disagree_rate", "beside_neutral_rate")
-	header = append(header, "direct_link_bursts", "group_aware_consensus", "consensus_across_groups", "bridging_intercept", "bridging_factor", "bridging")
-	_ = w.Write(header)
-	for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.Undetermined, out.NotEnough} {
-		for _, it := range list {
-			sc := it.Scores
-			row := []string{strconv.FormatInt(it.ID, 10), csvSafe(e.Consultation.Prefix + " " + it.Content), strings.Join(it.Themes, "|"), string(sc.Zone),
-				ff(sc.Top), ff(sc.Controversy), ff(sc.Rejection), ff(sc.Engagement), ff(sc.Adhesion),
-				ff(sc.Rates["agree"]), ff(sc.Rates["disagree"]), ff(sc.Rates["neutral"]), ff(sc.WeightedVotes)}
-			for _, tr := range trusts {
-				for ki := range results.Keys() {
-					row = append(row, strconv.FormatInt(sc.Votes.Votes[tr][ki], 10))
-				}
+		var buf bytes.Buffer
+		w := spreadsheet.NewWriter(&buf, d)
+		ff := func(f float64) string { return w.Float(f, 4) }
+		trusts := []results.Trust{results.Sequence, results.Trusted, results.Troll}
+		header := []string{"proposal_id", "content", "themes", "zone", "top", "controversy", "rejection", "engagement", "adhesion",
+			"agree_rate", "disagree_rate", "neutral_rate", "weighted_votes"}
+		for _, t := range trusts {
+			for _, k := range results.Keys() {
+				header = append(header, t.String()+"_"+string(k))
 			}
-			for qi := range results.Qualifications() {
-				var n int64
-				for _, tr := range []results.Trust{results.Sequence, results.Trusted} {
-					n += sc.Votes.Quals[tr][qi]
-				}
-				row = append(row, strconv.FormatInt(n, 10))
-			}
-			row = append(row, strconv.FormatInt(sc.Beside.Votes, 10), ff(sc.Beside.Rates["agree"]), ff(sc.Beside.Rates["disagree"]), ff(sc.Beside.Rates["neutral"]))
-			row = append(row, strconv.Itoa(it.Bursts))
-			if o := it.Opinions; o != nil {
-				row = append(row, ff(o.GroupAware), string(o.Across), ff(o.Intercept), ff(o.Factor), strconv.FormatBool(o.Bridging))
-			} else {
-				row = append(row, "", "", "", "", "")
-			}
-			_ = w.Write(row)
 		}
+		for _, q := range results.Qualifications() {
+			header = append(header, string(q))
+		}
+		header = append(header, "beside_votes", "beside_agree_rate", "beside_disagree_rate", "beside_neutral_rate")
+		header = append(header, "direct_link_bursts", "group_aware_consensus", "consensus_across_groups", "bridging_intercept", "bridging_factor", "bridging")
+		header = append(header, "agree_low", "agree_high", "disagree_low", "disagree_high", "neutral_low", "neutral_high", "top_low", "top_high", "rejection_low", "rejection_high")
+		w.Write(header...)
+		for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.Undetermined, out.NotEnough} {
+			for _, it := range list {
+				sc := it.Scores
+				row := []string{spreadsheet.Int(it.ID), spreadsheet.Text(e.Consultation.Prefix + " " + it.Content), spreadsheet.Text(strings.Join(it.Themes, "|")), string(sc.Zone),
+					ff(sc.Top), ff(sc.Controversy), ff(sc.Rejection), ff(sc.Engagement), ff(sc.Adhesion),
+					ff(sc.Rates["agree"]), ff(sc.Rates["disagree"]), ff(sc.Rates["neutral"]), ff(sc.WeightedVotes)}
+				for _, tr := range trusts {
+					for ki := range results.Keys() {
+						row = append(row, spreadsheet.Int(sc.Votes.Votes[tr][ki]))
+					}
+				}
+				for qi := range results.Qualifications() {
+					var n int64
+					for _, tr := range []results.Trust{results.Sequence, results.Trusted} {
+						n += sc.Votes.Quals[tr][qi]
+					}
+					row = append(row, spreadsheet.Int(n))
+				}
+				row = append(row, spreadsheet.Int(sc.Beside.Votes), ff(sc.Beside.Rates["agree"]), ff(sc.Beside.Rates["disagree"]), ff(sc.Beside.Rates["neutral"]))
+				row = append(row, spreadsheet.Int(it.Bursts))
+				if o := it.Opinions; o != nil {
+					row = append(row, ff(o.GroupAware), string(o.Across), ff(o.Intercept), ff(o.Factor), strconv.FormatBool(o.Bridging))
+				} else {
+					row = append(row, "", "", "", "", "")
+				}
+				for _, k := range results.Keys() {
+					iv := sc.Intervals[string(k)]
+					row = append(row, ff(iv.Low), ff(iv.High))
+				}
+				row = append(row, ff(sc.TopInterval.Low), ff(sc.TopInterval.High), ff(sc.RejectionInterval.Low), ff(sc.RejectionInterval.High))
+				w.Write(row...)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
 	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
 }
