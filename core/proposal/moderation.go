@@ -122,6 +122,15 @@ const free = "(?TableAlias.locked_until IS NULL OR ?TableAlias.locked_until < ? 
 // with who holds them (StaffView). consultationID 0 lists every consultation's. Proposals of
 // closed and published consultations are left out, since no decision may change them.
 func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, limit int) ([]StaffView, error) {
+	return s.QueuePage(ctx, tenantID, consultationID, limit, 0)
+}
+
+// QueuePage is Queue from offset on: the moderation console pages through thousands of
+// waiting proposals this way (the order is total, so pages neither overlap nor skip).
+func (s *Service) QueuePage(ctx context.Context, tenantID, consultationID int64, limit, offset int) ([]StaffView, error) {
+	if offset < 0 {
+		return nil, errs.Field("offset", "offset must not be negative")
+	}
 	switch {
 	case limit < 0:
 		return nil, errs.Field("limit", "limit must not be negative")
@@ -136,7 +145,7 @@ func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, lim
 		q = q.Where("p.consultation_id = ?", consultationID)
 	}
 	err := q.OrderExpr("CASE p.status WHEN ? THEN 0 ELSE 1 END", Pending).
-		OrderExpr("p.created_at ASC, p.id ASC").Limit(int64(limit)).Scan(ctx)
+		OrderExpr("p.created_at ASC, p.id ASC").Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read moderation queue of tenant %d: %w", tenantID, err)
 	}
@@ -145,6 +154,57 @@ func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, lim
 		out[i] = p.Staff()
 	}
 	return out, nil
+}
+
+// QueueLength counts the proposals Queue would list (consultationID 0: every consultation's).
+func (s *Service) QueueLength(ctx context.Context, tenantID, consultationID int64) (int, error) {
+	q := store.For(s.db, tenantID).Select((*Proposal)(nil)).Where("p.status IN (?)", bun.List(waiting)).Where(notFrozen, tenantID)
+	if consultationID != 0 {
+		q = q.Where("p.consultation_id = ?", consultationID)
+	}
+	n, err := q.Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count moderation queue of tenant %d: %w", tenantID, err)
+	}
+	return int(n), nil
+}
+
+// MaxAuthorOthers bounds the author's other proposals shown beside one under moderation.
+const MaxAuthorOthers = 50
+
+// AuthorOthers returns the other proposals p's author wrote in p's consultation, newest
+// first, whatever their status (at most MaxAuthorOthers): a moderator reads them beside p to
+// spot one idea sent several times or a series of off-topic texts.
+func (s *Service) AuthorOthers(ctx context.Context, tenantID int64, p Proposal) ([]Proposal, error) {
+	ps := []Proposal{}
+	if p.Author == "" {
+		return ps, nil
+	}
+	err := store.For(s.db, tenantID).Select(&ps).Where("p.author = ?", p.Author).
+		Where("p.consultation_id = ?", p.ConsultationID).Where("p.id <> ?", p.ID).
+		OrderExpr("p.created_at DESC, p.id DESC").Limit(MaxAuthorOthers).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("other proposals of the author of %d: %w", p.ID, err)
+	}
+	return ps, nil
+}
+
+// Duplicates returns accepted proposals of p's consultation that look like p (Similar, the
+// hints its author saw while typing), p itself left out: a moderator refuses a copy as
+// "already exists".
+func (s *Service) Duplicates(ctx context.Context, tenantID int64, p Proposal, limit int) ([]Proposal, error) {
+	// A whole text, not one being typed: the trailing space stops the last word being a prefix.
+	ps, err := s.Similar(ctx, tenantID, p.ConsultationID, p.Content+" ", limit+1)
+	if err != nil {
+		return nil, err
+	}
+	out := ps[:0]
+	for _, x := range ps {
+		if x.ID != p.ID {
+			out = append(out, x)
+		}
+	}
+	return out[:min(len(out), max(limit, 0))], nil
 }
 
 // Accept shows a pending or postponed proposal to participants, tagged with themes, each of
