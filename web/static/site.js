@@ -109,6 +109,22 @@
     var current = { id: parseInt(form.elements.proposal.value, 10), key: form.elements.key.value };
     var seen = {}; seen[current.id] = true;
     var queue = [];
+    // Where the visitor is in the sequence ("3 / 12"); past its size, the end-of-sequence call
+    // to action comes instead of another card.
+    var position = parseInt(section.getAttribute('data-position') || '1', 10);
+    var total = parseInt(section.getAttribute('data-total') || '1', 10);
+    var size = parseInt(section.getAttribute('data-size') || '0', 10);
+    var progress = document.getElementById('seq-progress');
+    var seqEnd = document.getElementById('sequence-end');
+    function showProgress() {
+      if (!progress) { return; }
+      var fill = function (tpl) { return (tpl || '').replace('%d', position).replace('%d', total); };
+      progress.querySelector('#seq-progress-text').textContent = fill(progress.getAttribute('data-text'));
+      var bar = progress.querySelector('progress');
+      bar.max = total; bar.value = position;
+      bar.textContent = fill(progress.getAttribute('data-text'));
+      bar.setAttribute('aria-label', fill(progress.getAttribute('data-label')));
+    }
     var steps = twoSteps(form, {
       target: function () { return current; },
       voted: function () { votes++; },
@@ -127,6 +143,8 @@
       if (c || !sequence) { return Promise.resolve(c); }
       return api('GET', '/api/v1/consultations/' + encodeURIComponent(slug) + '/sequence').then(function (r) {
         queue = r.proposals || [];
+        var fresh = queue.filter(function (c) { return !seen[c.id]; }).length;
+        if (size) { total = Math.max(position, Math.min(size, position - 1 + fresh)); }
         return take();
       });
     }
@@ -135,11 +153,13 @@
       steps.reset();
       if (!c) {
         form.hidden = true;
+        if (progress) { progress.hidden = true; }
         if (done) { done.hidden = false; done.setAttribute('tabindex', '-1'); done.focus(); }
         return;
       }
       current = { id: c.id, key: c.key };
       seen[c.id] = true;
+      showProgress();
       content.textContent = c.content;
       form.elements.proposal.value = c.id;
       form.elements.key.value = c.key;
@@ -151,6 +171,14 @@
         steps.busy(false); steps.reset();
         feedback.textContent = form.getAttribute('data-thanks') || '';
         cardText.focus();
+        return;
+      }
+      position++;
+      if (size && position > size && seqEnd) {
+        steps.busy(false);
+        form.hidden = true;
+        if (progress) { progress.hidden = true; }
+        seqEnd.hidden = false; seqEnd.setAttribute('tabindex', '-1'); seqEnd.focus();
         return;
       }
       if (slot && after && votes >= after) {
