@@ -311,6 +311,7 @@ type proposalView struct {
 	P         proposal.Proposal
 	C         consultation.Consultation
 	Card      *cardView
+	Mine      string // the visitor's current vote on it, if any: shown once, on its vote form
 	Share     string
 	Pending   bool
 	IsAuthor  bool
@@ -383,7 +384,7 @@ func (s *Server) pageRoutes() {
 			if err != nil {
 				return err
 			}
-			pv := proposalView{P: full, C: e.Consultation, Card: card, Share: c.BaseURL() + "/proposals/" + strconv.FormatInt(id, 10)}
+			pv := proposalView{P: full, C: e.Consultation, Card: card, Mine: in.Vote, Share: c.BaseURL() + "/proposals/" + strconv.FormatInt(id, 10)}
 			return s.render(c, fiber.StatusOK, "proposal", e.Consultation.Prefix+" "+p.Content, pv)
 		}
 		// The card voted on is the one before the position its return address carries.
@@ -498,6 +499,13 @@ func (s *Server) pageRoutes() {
 		pv := proposalView{P: p, C: cs, Share: c.BaseURL() + "/proposals/" + strconv.FormatInt(id, 10), IsAuthor: p.IsAuthor(me),
 			Pending: p.Status != proposal.Accepted, Published: cs.Status == consultation.Published}
 		if p.Status == proposal.Accepted && cs.IsOpen(s.now()) && me != "" {
+			if !caller.PrincipalOf(c.UserContext()).NewParticipant { // a participant made by this request has no votes
+				voted, err := s.Votes.Voted(c.UserContext(), tenantID(c), cs.ID, me)
+				if err != nil {
+					return err
+				}
+				pv.Mine = string(voted[p.ID])
+			}
 			pv.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, vote.Direct), "/proposals/"+strconv.FormatInt(id, 10), "")
 		}
 		return s.render(c, fiber.StatusOK, "proposal", cs.Prefix+" "+p.Content, pv)

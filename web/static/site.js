@@ -285,6 +285,33 @@
     if (input.value) { update(); }
   }
 
+  // --- The share control: without this script, the link sits in a read-only field to copy
+  // by hand; with it, a copy button, and the system's share sheet where the browser has one. ---
+  function shareControl(section) {
+    var input = section.querySelector('#share-link');
+    var copy = section.querySelector('#share-copy');
+    var native = section.querySelector('#share-native');
+    var status = section.querySelector('#share-status');
+    input.addEventListener('focus', function () { input.select(); });
+    if (navigator.clipboard && window.isSecureContext) {
+      copy.hidden = false;
+      copy.addEventListener('click', function () {
+        navigator.clipboard.writeText(input.value).then(function () {
+          status.textContent = copy.getAttribute('data-copied') || '';
+        }, function () {
+          input.focus();
+          status.textContent = copy.getAttribute('data-failed') || '';
+        });
+      });
+    }
+    if (navigator.share) {
+      native.hidden = false;
+      native.addEventListener('click', function () {
+        navigator.share({ title: native.getAttribute('data-title') || document.title, url: input.value }).catch(function () {});
+      });
+    }
+  }
+
   // --- Admin: Markdown preview, branding preview, moderation shortcuts. ---
   function markdownPreview(form) {
     var btn = form.querySelector('#preview-button');
@@ -350,6 +377,8 @@
     var card = document.getElementById('card');
     if (card) { voteFlow(card); }
     Array.prototype.forEach.call(document.querySelectorAll('form.result-vote'), resultVote);
+    var share = document.getElementById('share');
+    if (share && document.getElementById('share-link')) { shareControl(share); }
     var pf = document.getElementById('propose-form');
     if (pf) { proposeForm(pf); }
     var cf = document.getElementById('consultation-form');
