@@ -3,8 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/url"
 	"slices"
 	"sort"
@@ -180,11 +182,16 @@ type usersPager struct {
 }
 
 type brandingPage struct {
-	Nav     adminNav
-	T       tenants.Tenant
-	Error   string
-	Saved   bool
-	Locales []string
+	Nav   adminNav
+	T     tenants.Tenant
+	Error string
+	Saved bool
+	// ImageError is why an upload was refused, shown beside the form of ImageKind.
+	ImageError, ImageKind string
+	// Limits of the uploads, in KiB and pixels, for the forms' help texts.
+	LogoKiB, BannerKiB                         int
+	LogoMaxW, LogoMaxH, BannerMaxW, BannerMaxH int
+	Locales                                    []string
 	// TimeZones are suggestions; any IANA name is accepted.
 	TimeZones []string
 }
@@ -634,8 +641,9 @@ func (s *Server) adminPageRoutes() {
 		if err != nil {
 			return err
 		}
-		return s.render(c, fiber.StatusOK, "admin_branding", s.tr(c, "admin_branding"),
-			brandingPage{Nav: s.adminNav(c, "branding"), T: t, Saved: c.Query("saved") == "1", Locales: tenants.Locales, TimeZones: tenants.TimeZones})
+		bp := s.brandingPage(c, t)
+		bp.Saved = c.Query("saved") == "1"
+		return s.render(c, fiber.StatusOK, "admin_branding", s.tr(c, "admin_branding"), bp)
 	})
 	s.postPage(Route{Path: "/admin/branding", Perm: tenant("tenant", "update"), Summary: "Change the site's name and branding (form)"}, func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
@@ -649,10 +657,50 @@ func (s *Server) adminPageRoutes() {
 			msg, _ := errs.MessageOf(err)
 			t := *caller.Tenant(ctx)
 			t.Name, t.LogoURL, t.ColorPrimary, t.ColorAccent, t.DefaultLocale, t.TimeZone = name, logo, primary, accent, loc, tz
-			return s.render(c, fiber.StatusBadRequest, "admin_branding", s.tr(c, "admin_branding"),
-				brandingPage{Nav: s.adminNav(c, "branding"), T: t, Error: msg, Locales: tenants.Locales, TimeZones: tenants.TimeZones})
+			bp := s.brandingPage(c, t)
+			bp.Error = msg
+			return s.render(c, fiber.StatusBadRequest, "admin_branding", s.tr(c, "admin_branding"), bp)
 		}
 		return seeOther(c, "/admin/branding?saved=1")
+	})
+
+	// The logo and the banner, uploaded (multipart) and checked by tenants.CheckImage.
+	s.postPage(Route{Path: "/admin/branding/images", Perm: tenant("tenant", "update"), Summary: "Upload, describe or remove the site's logo or banner (multipart form: kind, file, banner_alt, action)"}, func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		slug := caller.Tenant(ctx).Slug
+		kind, err := tenants.ParseImageKind(c.FormValue("kind"))
+		switch action := c.FormValue("action"); {
+		case err != nil:
+		case action == "remove":
+			_, err = s.Tenants.RemoveImage(ctx, actor(c), slug, kind)
+		case action == "alt" && kind == tenants.Banner:
+			_, err = s.Tenants.SetBannerAlt(ctx, actor(c), slug, c.FormValue("banner_alt"))
+		case action == "upload":
+			var data []byte
+			if data, err = uploaded(c, "file", tenants.ImageLimits[kind].MaxBytes); err == nil {
+				var alt *string
+				if kind == tenants.Banner {
+					a := c.FormValue("banner_alt")
+					alt = &a
+				}
+				_, err = s.Tenants.SetImage(ctx, actor(c), slug, kind, data, alt)
+			}
+		default:
+			err = errs.Field("action", "choose upload, alt or remove")
+		}
+		if err != nil {
+			if k := errs.KindOf(err); k != errs.Invalid && k != errs.TooLarge && k != errs.Conflict {
+				return err
+			}
+			t, terr := s.Tenants.BySlug(ctx, slug)
+			if terr != nil {
+				return terr
+			}
+			bp := s.brandingPage(c, t)
+			bp.ImageKind, bp.ImageError = string(kind), s.imageRefusal(c, err)
+			return s.render(c, statusOf[errs.KindOf(err)], "admin_branding", s.tr(c, "admin_branding"), bp)
+		}
+		return seeOther(c, "/admin/branding?saved=1#images")
 	})
 
 	// Plugins. A refusal (refused is the plugin it is about) shows next to that plugin's form,
@@ -804,4 +852,50 @@ func (s *Server) moderationFilter(c *fiber.Ctx, mp *moderationPage) (int64, erro
 		}
 	}
 	return 0, nil
+}
+
+// brandingPage is /admin/branding for t, with the upload limits.
+func (s *Server) brandingPage(c *fiber.Ctx, t tenants.Tenant) brandingPage {
+	logo, banner := tenants.ImageLimits[tenants.Logo], tenants.ImageLimits[tenants.Banner]
+	return brandingPage{Nav: s.adminNav(c, "branding"), T: t, Locales: tenants.Locales, TimeZones: tenants.TimeZones,
+		LogoKiB: logo.MaxBytes >> 10, BannerKiB: banner.MaxBytes >> 10, LogoMaxW: logo.MaxWidth, LogoMaxH: logo.MaxHeight,
+		BannerMaxW: banner.MaxWidth, BannerMaxH: banner.MaxHeight}
+}
+
+// imageRefusal says in the visitor's language why an upload was refused: the catalogue's
+// image_CODE, else the error's own message.
+func (s *Server) imageRefusal(c *fiber.Ctx, err error) string {
+	var r *tenants.ImageRefusal
+	if errors.As(err, &r) {
+		if msg := s.tr(c, "image_"+r.Code); msg != "image_"+r.Code {
+			if len(r.Args) > 0 {
+				return fmt.Sprintf(msg, r.Args...)
+			}
+			return msg
+		}
+	}
+	msg, _ := errs.MessageOf(err)
+	return msg
+}
+
+// uploaded reads the file of a multipart form's field, refusing one over max bytes before
+// reading more than max+1 of it (the whole body is bounded by the app's BodyLimit first).
+func uploaded(c *fiber.Ctx, field string, max int) ([]byte, error) {
+	fh, err := c.FormFile(field)
+	if err != nil {
+		return nil, tenants.CheckImageMissing()
+	}
+	if fh.Size > int64(max) {
+		return nil, tenants.CheckImageTooLarge(int(fh.Size), max)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return nil, fmt.Errorf("read upload: %w", err)
+	}
+	return data, nil
 }
