@@ -166,6 +166,18 @@
       feedback.textContent = '';
       cardText.focus();
     }
+    // "Another series" starts a new sequence in place (without JavaScript, the link reloads).
+    var again = seqEnd && seqEnd.querySelector('#sequence-again');
+    if (again) {
+      again.addEventListener('click', function (ev) {
+        ev.preventDefault();
+        position = 1; total = size;
+        seqEnd.hidden = true;
+        form.hidden = false;
+        if (progress) { progress.hidden = false; }
+        nextCard().then(show, steps.fail);
+      });
+    }
     function advance() {
       if (!sequence) {
         steps.busy(false); steps.reset();
