@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/consultation"
+	"github.com/concorde-civic/concorde/core/storetest"
 	"github.com/concorde-civic/concorde/core/testsupport"
 )
 
@@ -122,4 +124,38 @@ func TestModeration_QueuePages(t *testing.T) {
 			t.Errorf("%d proposals over the pages, want 120", len(seen))
 		}
 	})
+}
+
+// BenchmarkModeration_QueuePage serves pages of a queue of 5,000 waiting proposals (SQLite,
+// or PostgreSQL with TEST_DATABASE_URL): the first, one deep in it, and one proposal's view.
+func BenchmarkModeration_QueuePage(b *testing.B) {
+	e := testsupport.New(b, storetest.Dialects()[len(storetest.Dialects())-1])
+	site := e.Site("ay")
+	ctx := context.Background()
+	cs, err := e.App.Consultations.Create(ctx, site.Tenant.ID, "test", consultation.Input{Slug: "culture", Question: "Comment rendre la culture accessible à tous ?"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if cs, err = e.App.Consultations.SetStatus(ctx, site.Tenant.ID, "test", "culture", consultation.Open); err != nil {
+		b.Fatal(err)
+	}
+	var last int64
+	for i := range 5000 {
+		p, err := e.App.Proposals.Submit(ctx, site.Tenant.ID, cs, fmt.Sprintf("p:a%d", i%700), fmt.Sprintf("Il faut une idée numéro %05d pour la culture", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = p.ID
+	}
+	mod := e.Visitor(site.Host)
+	mod.SignIn("moderator@ay.test", testsupport.Password)
+	for _, p := range []string{"/admin/moderation", "/admin/moderation?page=100", "/admin/moderation?consultation=culture&page=50", fmt.Sprintf("/admin/moderation/%d", last)} {
+		b.Run(p, func(b *testing.B) {
+			for b.Loop() {
+				if res := mod.Do("GET", p, nil); res.Status != http.StatusOK {
+					b.Fatalf("%s: %d", p, res.Status)
+				}
+			}
+		})
+	}
 }

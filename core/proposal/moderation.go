@@ -139,34 +139,66 @@ func (s *Service) QueuePage(ctx context.Context, tenantID, consultationID int64,
 	case limit > MaxQueue:
 		limit = MaxQueue
 	}
-	var ps []Proposal
-	q := store.For(s.db, tenantID).Select(&ps).Where("p.status IN (?)", bun.List(waiting)).Where(notFrozen, tenantID)
-	if consultationID != 0 {
-		q = q.Where("p.consultation_id = ?", consultationID)
-	}
-	err := q.OrderExpr("CASE p.status WHEN ? THEN 0 ELSE 1 END", Pending).
-		OrderExpr("p.created_at ASC, p.id ASC").Limit(int64(limit)).Offset(int64(offset)).Scan(ctx)
+	// Pending, then postponed, each read in its own index order (tenant, status, created_at,
+	// id: proposals_waiting), so a page deep in thousands of waiting proposals costs an index
+	// walk, not a sort of them all.
+	pending, err := s.waitingCount(ctx, tenantID, consultationID, Pending)
 	if err != nil {
-		return nil, fmt.Errorf("read moderation queue of tenant %d: %w", tenantID, err)
+		return nil, err
 	}
-	out := make([]StaffView, len(ps))
-	for i, p := range ps {
-		out[i] = p.Staff()
+	out := make([]StaffView, 0, limit)
+	read := func(st Status, off, n int) error {
+		var ps []Proposal
+		q := s.waitingQuery(tenantID, consultationID, st, &ps)
+		if err := q.OrderExpr("p.created_at ASC, p.id ASC").Limit(int64(n)).Offset(int64(off)).Scan(ctx); err != nil {
+			return fmt.Errorf("read moderation queue of tenant %d: %w", tenantID, err)
+		}
+		for _, p := range ps {
+			out = append(out, p.Staff())
+		}
+		return nil
+	}
+	if offset < pending {
+		if err := read(Pending, offset, min(limit, pending-offset)); err != nil {
+			return nil, err
+		}
+	}
+	if rest := limit - len(out); rest > 0 {
+		if err := read(Postponed, max(0, offset-pending), rest); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
-// QueueLength counts the proposals Queue would list (consultationID 0: every consultation's).
-func (s *Service) QueueLength(ctx context.Context, tenantID, consultationID int64) (int, error) {
-	q := store.For(s.db, tenantID).Select((*Proposal)(nil)).Where("p.status IN (?)", bun.List(waiting)).Where(notFrozen, tenantID)
+// waitingQuery selects into ps the proposals of one waiting status that the queue shows.
+func (s *Service) waitingQuery(tenantID, consultationID int64, st Status, ps any) *bun.SelectQuery {
+	q := store.For(s.db, tenantID).Select(ps).Where("p.status = ?", st).Where(notFrozen, tenantID)
 	if consultationID != 0 {
 		q = q.Where("p.consultation_id = ?", consultationID)
 	}
-	n, err := q.Count(ctx)
+	return q
+}
+
+func (s *Service) waitingCount(ctx context.Context, tenantID, consultationID int64, st Status) (int, error) {
+	n, err := s.waitingQuery(tenantID, consultationID, st, (*Proposal)(nil)).Count(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("count moderation queue of tenant %d: %w", tenantID, err)
 	}
 	return int(n), nil
+}
+
+// QueueLength counts the proposals Queue would list (consultationID 0: every consultation's).
+func (s *Service) QueueLength(ctx context.Context, tenantID, consultationID int64) (int, error) {
+	total := 0
+	for _, st := range waiting {
+		n, err := s.waitingCount(ctx, tenantID, consultationID, st)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // MaxAuthorOthers bounds the author's other proposals shown beside one under moderation.

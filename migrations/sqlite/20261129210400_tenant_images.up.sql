@@ -20,3 +20,6 @@ ALTER TABLE tenants ADD COLUMN logo_image TEXT NOT NULL DEFAULT '';
 ALTER TABLE tenants ADD COLUMN banner_image TEXT NOT NULL DEFAULT '';
 --bun:split
 ALTER TABLE tenants ADD COLUMN banner_alt TEXT NOT NULL DEFAULT '';
+--bun:split
+-- The moderation queue reads each waiting status in creation order (proposal.QueuePage).
+CREATE INDEX proposals_waiting ON proposals (tenant_id, status, created_at, id);
