@@ -159,3 +159,44 @@ func BenchmarkModeration_QueuePage(b *testing.B) {
 		})
 	}
 }
+
+// The API pages the queue too, and says how many wait; a bad offset is a 400.
+func TestModeration_APIQueuePages(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		ctx := context.Background()
+		cs, err := e.App.Consultations.Get(ctx, w.A.Tenant.ID, "culture")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 7 {
+			if _, err := e.App.Proposals.Submit(ctx, w.A.Tenant.ID, cs, fmt.Sprintf("p:a%d", i), fmt.Sprintf("Il faut une idée numéro %d pour la culture", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var page struct {
+			Proposals []struct{ ID int64 } `json:"proposals"`
+			Waiting   int                  `json:"waiting"`
+		}
+		seen := map[int64]bool{}
+		for _, off := range []string{"0", "3", "6"} {
+			res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/moderation/queue?limit=3&offset=" + off, Token: w.moderator})
+			res.JSON(t, &page)
+			if res.Status != http.StatusOK || page.Waiting != 7 {
+				t.Fatalf("offset %s: %d %s", off, res.Status, res.Body)
+			}
+			for _, p := range page.Proposals {
+				if seen[p.ID] {
+					t.Errorf("proposal %d twice", p.ID)
+				}
+				seen[p.ID] = true
+			}
+		}
+		if len(seen) != 7 {
+			t.Errorf("%d proposals over the pages, want 7", len(seen))
+		}
+		if res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/moderation/queue?offset=-1", Token: w.moderator}); res.Status != http.StatusBadRequest {
+			t.Errorf("bad offset: %d", res.Status)
+		}
+	})
+}

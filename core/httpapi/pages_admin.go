@@ -461,7 +461,7 @@ func (s *Server) adminPageRoutes() {
 			return c.Redirect(moderationItemPath(id, c.Query("consultation"), c.Query("done")), fiber.StatusMovedPermanently)
 		}
 		ctx := c.UserContext()
-		mp := moderationPage{Nav: s.adminNav(c, "moderation"), Reasons: proposal.Reasons, Filter: c.Query("consultation"), Empty: c.Query("empty") == "1", Done: c.Query("done")}
+		mp := moderationPage{Nav: s.adminNav(c, "moderation"), Reasons: proposal.Reasons, Filter: c.Query("consultation"), Empty: c.Query("empty") == "1", Done: doneOf(c.Query("done"))}
 		cid, err := s.moderationFilter(c, &mp)
 		if err != nil {
 			return err
@@ -497,7 +497,7 @@ func (s *Server) adminPageRoutes() {
 		if err != nil {
 			return err
 		}
-		mp := moderationPage{Nav: s.adminNav(c, "moderation"), Reasons: proposal.Reasons, Filter: c.Query("consultation"), Done: c.Query("done")}
+		mp := moderationPage{Nav: s.adminNav(c, "moderation"), Reasons: proposal.Reasons, Filter: c.Query("consultation"), Done: doneOf(c.Query("done"))}
 		if _, err := s.moderationFilter(c, &mp); err != nil {
 			return err
 		}
@@ -898,4 +898,14 @@ func uploaded(c *fiber.Ctx, field string, max int) ([]byte, error) {
 		return nil, fmt.Errorf("read upload: %w", err)
 	}
 	return data, nil
+}
+
+// doneOf keeps the moderation decision a page may confirm ("accept", "refuse", "postpone");
+// anything else in the address shows nothing.
+func doneOf(v string) string {
+	switch v {
+	case "accept", "refuse", "postpone":
+		return v
+	}
+	return ""
 }
