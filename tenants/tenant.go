@@ -47,11 +47,16 @@ var Locales = []string{"fr", "en"}
 type Tenant struct {
 	bun.BaseModel `bun:"table:tenants"`
 
-	ID            int64     `bun:"id,pk" json:"id"`
-	Slug          string    `bun:"slug" json:"slug"`
-	Kind          Kind      `bun:"kind" json:"kind"`
-	Name          string    `bun:"name" json:"name"`
-	LogoURL       string    `bun:"logo_url" json:"logo_url"`
+	ID      int64  `bun:"id,pk" json:"id"`
+	Slug    string `bun:"slug" json:"slug"`
+	Kind    Kind   `bun:"kind" json:"kind"`
+	Name    string `bun:"name" json:"name"`
+	LogoURL string `bun:"logo_url" json:"logo_url"` // an external logo, kept until one is uploaded
+	// LogoImage and BannerImage name uploaded images (tenant_images; "" for none), served at
+	// ImagePath; BannerAlt says what the banner shows, for those who cannot see it.
+	LogoImage     string    `bun:"logo_image" json:"logo_image,omitempty"`
+	BannerImage   string    `bun:"banner_image" json:"banner_image,omitempty"`
+	BannerAlt     string    `bun:"banner_alt" json:"banner_alt,omitempty"`
 	ColorPrimary  string    `bun:"color_primary" json:"color_primary"`
 	ColorAccent   string    `bun:"color_accent" json:"color_accent"`
 	DefaultLocale string    `bun:"default_locale" json:"default_locale"`

@@ -221,12 +221,20 @@ func (s *site) testTour(t *testing.T) {
 	}
 
 	// A vote through a proposal's own page counts as a direct-link vote.
-	do(t, ctx, "proposal page", chromedp.Navigate(s.url("bretagne", fmt.Sprintf("/proposals/%d", someID))), chromedp.WaitVisible(chromedp.CSS("#card")),
-		chromedp.Click(chromedp.CSS(`#card button[value=agree]`)), chromedp.WaitVisible(chromedp.CSS(`#card .next button`)),
-		chromedp.Click(chromedp.CSS(`#card .next button`)))
-	waitFor(t, ctx, "the thanks", `document.getElementById('vote-feedback').textContent.length > 0 && !document.querySelector('#card .vote-buttons').hidden`)
+	do(t, ctx, "proposal page", chromedp.Navigate(s.url("bretagne", fmt.Sprintf("/proposals/%d", someID))), chromedp.WaitVisible(chromedp.CSS("#proposal-vote")),
+		chromedp.Click(chromedp.CSS(`#proposal-vote button[value=agree]`)), chromedp.WaitVisible(chromedp.CSS(`#proposal-vote .next button`)),
+		chromedp.Click(chromedp.CSS(`#proposal-vote .next button`)))
+	waitFor(t, ctx, "the thanks", `document.querySelector('#proposal-vote .vote-feedback').textContent.length > 0 && !document.querySelector('#proposal-vote .vote-buttons').hidden`)
 	if vs := s.votesOf(t, "bretagne", s.participant(t, ctx)); len(vs) != 1 || vs[0].Origin != "direct" || vs[0].Trust != 1 || vs[0].ProposalID != someID {
 		t.Errorf("vote from the proposal page: %+v, want one direct, trusted vote on %d", vs, someID)
+	}
+	// Back on the page, the vote shows once: one line, one chosen button.
+	do(t, ctx, "proposal page again", chromedp.Navigate(s.url("bretagne", fmt.Sprintf("/proposals/%d", someID))), chromedp.WaitVisible(chromedp.CSS("#proposal-vote")))
+	if got := eval[string](t, ctx, `document.getElementById('my-vote').textContent`); got != "Votre vote : D’accord" {
+		t.Errorf("the visitor's vote reads %q", got)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('main .chosen').length + [...document.querySelectorAll('main p, main span')].filter(e => e.textContent.startsWith('Votre vote')).length`); n != 2 {
+		t.Errorf("the vote is shown %d times (one line and one chosen button expected)", n)
 	}
 
 	// The checker itself catches what it must: a field without a label.

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/concorde-civic/concorde/core/account"
+	"github.com/concorde-civic/concorde/core/booth"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
@@ -184,13 +185,45 @@ type consultationPage struct {
 	Genders      []string
 	Done         bool
 	Propose      proposeForm
+	// Where the visitor is in the current sequence (Position of Total, both from 1), out of
+	// the consultation's sequence size; SequenceEnd once they voted on a whole sequence.
+	Seq         sequenceStep
+	SequenceEnd bool
+	// ShareURL is the consultation's address, for the end-of-sequence share link.
+	ShareURL string
 }
 
-func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView, pf proposeForm) (consultationPage, error) {
+// sequenceStep is the progress of a sequence: the card shown is Position of Total (Total is
+// the sequence size, or less when fewer proposals are left to vote on).
+type sequenceStep struct {
+	Position, Total, Size int
+}
+
+// next is the address of the consultation's page for the card after this one, which carries
+// the position along (without JavaScript, each card is a page).
+func (q sequenceStep) next(slug string) string {
+	return "/c/" + slug + "?" + url.Values{"n": {strconv.Itoa(q.Position + 1)}, "of": {strconv.Itoa(q.Total)}}.Encode()
+}
+
+// sequencePosition reads the position a page address carries (n, from 1; of, the total
+// shown so far), within what the sequence size allows; it is only a display, never trusted.
+func sequencePosition(v url.Values, size int) (pos, of int) {
+	pos, _ = strconv.Atoi(v.Get("n"))
+	of, _ = strconv.Atoi(v.Get("of"))
+	pos = min(max(pos, 1), size+1)
+	return pos, min(max(of, pos), size)
+}
+
+// consultationPage builds a consultation's page for the visitor, at position pos of their
+// sequence (1 for a fresh one); card is the card just voted on (its qualification step), if any.
+func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView, pf proposeForm, pos, of int) (consultationPage, error) {
 	ctx := c.UserContext()
 	cs := e.Consultation
 	pg := consultationPage{C: cs, ContextHTML: cs.ContextHTML(), Open: cs.IsOpen(s.now()), Published: cs.Status == consultation.Published,
-		Proposals: len(e.Proposals), ProfileAfter: profileAfter, AgeBands: account.AgeBands, Genders: account.Genders, Propose: pf}
+		Proposals: len(e.Proposals), ProfileAfter: profileAfter, AgeBands: account.AgeBands, Genders: account.Genders, Propose: pf,
+		ShareURL: c.BaseURL() + "/c/" + cs.Slug}
+	pg.Seq.Size = booth.SequenceConfig(e).Size
+	pg.Seq.Position, pg.Seq.Total = min(max(pos, 1), pg.Seq.Size+1), min(max(of, pos, 1), pg.Seq.Size)
 	pg.Propose.Min, pg.Propose.Max = proposal.MinLength, proposal.MaxLength
 	for _, n := range e.Counts {
 		pg.Votes += n.Total(results.Sequence) + n.Total(results.Trusted)
@@ -221,6 +254,12 @@ func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView
 		pg.Card = card
 		return pg, nil
 	}
+	if pg.Seq.Position > pg.Seq.Size {
+		// A whole sequence voted on: the call to action first (the profile questions, if
+		// due, come with the next sequence).
+		pg.SequenceEnd, pg.AskProfile = true, false
+		return pg, nil
+	}
 	if pg.AskProfile {
 		return pg, nil
 	}
@@ -230,8 +269,9 @@ func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView
 		pg.Done = true
 		return pg, nil
 	}
+	pg.Seq.Total = min(pg.Seq.Size, pg.Seq.Position-1+len(ids))
 	p := e.Proposals[ids[0]]
-	pg.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, origin), "/c/"+cs.Slug, "")
+	pg.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, origin), pg.Seq.next(cs.Slug), "")
 	return pg, nil
 }
 
@@ -271,6 +311,7 @@ type proposalView struct {
 	P         proposal.Proposal
 	C         consultation.Consultation
 	Card      *cardView
+	Mine      string // the visitor's current vote on it, if any: shown once, on its vote form
 	Share     string
 	Pending   bool
 	IsAuthor  bool
@@ -297,7 +338,8 @@ func (s *Server) pageRoutes() {
 			return err
 		}
 		pf := proposeForm{Sent: c.Query("proposed") == "1"}
-		pg, err := s.consultationPage(c, e, nil, pf)
+		pos, of := sequencePosition(url.Values{"n": {c.Query("n")}, "of": {c.Query("of")}}, booth.SequenceConfig(e).Size)
+		pg, err := s.consultationPage(c, e, nil, pf, pos, of)
 		if err != nil {
 			return err
 		}
@@ -342,10 +384,16 @@ func (s *Server) pageRoutes() {
 			if err != nil {
 				return err
 			}
-			pv := proposalView{P: full, C: e.Consultation, Card: card, Share: c.BaseURL() + "/proposals/" + strconv.FormatInt(id, 10)}
+			pv := proposalView{P: full, C: e.Consultation, Card: card, Mine: in.Vote, Share: c.BaseURL() + "/proposals/" + strconv.FormatInt(id, 10)}
 			return s.render(c, fiber.StatusOK, "proposal", e.Consultation.Prefix+" "+p.Content, pv)
 		}
-		pg, err := s.consultationPage(c, e, card, proposeForm{})
+		// The card voted on is the one before the position its return address carries.
+		pos, of := 1, 1
+		if u, err := url.Parse(ret); err == nil {
+			pos, of = sequencePosition(u.Query(), booth.SequenceConfig(e).Size)
+			pos = max(pos-1, 1)
+		}
+		pg, err := s.consultationPage(c, e, card, proposeForm{}, pos, of)
 		if err != nil {
 			return err
 		}
@@ -363,7 +411,7 @@ func (s *Server) pageRoutes() {
 				return err
 			}
 			msg, _ := errs.MessageOf(err)
-			pg, perr := s.consultationPage(c, e, nil, proposeForm{Content: content, Error: msg})
+			pg, perr := s.consultationPage(c, e, nil, proposeForm{Content: content, Error: msg}, 1, 1)
 			if perr != nil {
 				return perr
 			}
@@ -390,7 +438,12 @@ func (s *Server) pageRoutes() {
 		if wantsFragment(c) {
 			return c.JSON(fiber.Map{"ok": true})
 		}
-		return seeOther(c, "/c/"+e.Consultation.Slug+"#vote")
+		// Back to the sequence where it was (the return address carries the position).
+		ret := localPath(c.FormValue("return"), "/c/"+e.Consultation.Slug)
+		if !strings.HasPrefix(ret, "/c/"+e.Consultation.Slug+"?") {
+			ret = "/c/" + e.Consultation.Slug
+		}
+		return seeOther(c, ret+"#vote")
 	})
 
 	s.handle(Route{Method: get, Path: "/c/:slug/proposals", Perm: tenant("proposals", "read"), Summary: "Search a consultation's accepted proposals"}, func(c *fiber.Ctx) error {
@@ -446,6 +499,13 @@ func (s *Server) pageRoutes() {
 		pv := proposalView{P: p, C: cs, Share: c.BaseURL() + "/proposals/" + strconv.FormatInt(id, 10), IsAuthor: p.IsAuthor(me),
 			Pending: p.Status != proposal.Accepted, Published: cs.Status == consultation.Published}
 		if p.Status == proposal.Accepted && cs.IsOpen(s.now()) && me != "" {
+			if !caller.PrincipalOf(c.UserContext()).NewParticipant { // a participant made by this request has no votes
+				voted, err := s.Votes.Voted(c.UserContext(), tenantID(c), cs.ID, me)
+				if err != nil {
+					return err
+				}
+				pv.Mine = string(voted[p.ID])
+			}
 			pv.Card = newCard(cs.Slug, cs.Prefix, p.ID, p.Content, p.Themes, s.Signer.Key(tenantID(c), p.ID, me, vote.Direct), "/proposals/"+strconv.FormatInt(id, 10), "")
 		}
 		return s.render(c, fiber.StatusOK, "proposal", cs.Prefix+" "+p.Content, pv)

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net/url"
 	"slices"
 	"sort"
@@ -141,7 +143,24 @@ type moderationPage struct {
 	Filter        string
 	Empty         bool
 	Done          string
+	// The queue's page (queuePerPage at a time) and how many proposals wait in all.
+	Waiting    int
+	Page       int
+	Prev, Next string
+	// Beside the proposal under review (its own page, /admin/moderation/ID): accepted
+	// proposals that look like it, the author's other proposals in its consultation, and
+	// whether another moderator holds it.
+	Duplicates  []proposal.Proposal
+	Others      []proposal.Proposal
+	HeldByOther bool
+	HeldUntil   string
 }
+
+// queuePerPage is how many waiting proposals /admin/moderation lists at a time.
+const queuePerPage = 50
+
+// moderationDuplicates is how many look-alike proposals the moderation view shows.
+const moderationDuplicates = 5
 
 type usersPage struct {
 	Nav     adminNav
@@ -163,11 +182,16 @@ type usersPager struct {
 }
 
 type brandingPage struct {
-	Nav     adminNav
-	T       tenants.Tenant
-	Error   string
-	Saved   bool
-	Locales []string
+	Nav   adminNav
+	T     tenants.Tenant
+	Error string
+	Saved bool
+	// ImageError is why an upload was refused, shown beside the form of ImageKind.
+	ImageError, ImageKind string
+	// Limits of the uploads, in KiB and pixels, for the forms' help texts.
+	LogoKiB, BannerKiB                         int
+	LogoMaxW, LogoMaxH, BannerMaxW, BannerMaxH int
+	Locales                                    []string
 	// TimeZones are suggestions; any IANA name is accepted.
 	TimeZones []string
 }
@@ -428,41 +452,76 @@ func (s *Server) adminPageRoutes() {
 	})
 
 	// Moderation.
-	s.handle(Route{Method: get, Path: "/admin/moderation", Perm: tenant("moderation", "update"), Summary: "The moderation queue, one proposal at a time"}, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/admin/moderation", Perm: tenant("moderation", "update"), Summary: "The moderation queue, paged; each row opens its proposal"}, func(c *fiber.Ctx) error {
+		if v := c.Query("p"); v != "" { // the address of a proposal before it had its own page
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id <= 0 {
+				return errs.E(errs.NotFound, "no such proposal")
+			}
+			return c.Redirect(moderationItemPath(id, c.Query("consultation"), c.Query("done")), fiber.StatusMovedPermanently)
+		}
 		ctx := c.UserContext()
-		mp := moderationPage{Nav: s.adminNav(c, "moderation"), Reasons: proposal.Reasons, Filter: c.Query("consultation"), Empty: c.Query("empty") == "1", Done: c.Query("done")}
-		var cid int64
-		cs, err := s.Consultations.List(ctx, tenantID(c), true)
+		mp := moderationPage{Nav: s.adminNav(c, "moderation"), Reasons: proposal.Reasons, Filter: c.Query("consultation"), Empty: c.Query("empty") == "1", Done: doneOf(c.Query("done"))}
+		cid, err := s.moderationFilter(c, &mp)
 		if err != nil {
 			return err
 		}
-		mp.Consultations = cs
-		for _, x := range cs {
-			if x.Slug == mp.Filter {
-				cid = x.ID
-			}
+		mp.Page = c.QueryInt("page", 1)
+		if mp.Page < 1 || mp.Page > 1_000_000 {
+			mp.Page = 1
 		}
-		if mp.Queue, err = s.Proposals.Queue(ctx, tenantID(c), cid, 50); err != nil {
+		if mp.Waiting, err = s.Proposals.QueueLength(ctx, tenantID(c), cid); err != nil {
 			return err
 		}
-		if v := c.Query("p"); v != "" {
-			id, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return errs.E(errs.NotFound, "no such proposal")
+		if mp.Queue, err = s.Proposals.QueuePage(ctx, tenantID(c), cid, queuePerPage, (mp.Page-1)*queuePerPage); err != nil {
+			return err
+		}
+		link := func(page int) string {
+			v := url.Values{"page": {strconv.Itoa(page)}}
+			if mp.Filter != "" {
+				v.Set("consultation", mp.Filter)
 			}
-			p, err := s.Proposals.Get(ctx, tenantID(c), id)
-			if err != nil {
-				return err
-			}
-			sv := p.Staff()
-			mp.Current = &sv
-			pc, err := s.Consultations.GetByID(ctx, tenantID(c), p.ConsultationID)
-			if err != nil {
-				return err
-			}
-			mp.C = &pc
+			return "/admin/moderation?" + v.Encode() + "#queue-title"
+		}
+		if mp.Page > 1 {
+			mp.Prev = link(mp.Page - 1)
+		}
+		if mp.Page*queuePerPage < mp.Waiting {
+			mp.Next = link(mp.Page + 1)
 		}
 		return s.render(c, fiber.StatusOK, "admin_moderation", s.tr(c, "admin_moderation"), mp)
+	})
+	s.handle(Route{Method: get, Path: "/admin/moderation/:id", Perm: tenant("moderation", "update"), Summary: "One proposal under review, with look-alike proposals and its author's others"}, func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		id, err := idParam(c, "id")
+		if err != nil {
+			return err
+		}
+		mp := moderationPage{Nav: s.adminNav(c, "moderation"), Reasons: proposal.Reasons, Filter: c.Query("consultation"), Done: doneOf(c.Query("done"))}
+		if _, err := s.moderationFilter(c, &mp); err != nil {
+			return err
+		}
+		p, err := s.Proposals.Get(ctx, tenantID(c), id)
+		if err != nil {
+			return err
+		}
+		sv := p.Staff()
+		mp.Current = &sv
+		pc, err := s.Consultations.GetByID(ctx, tenantID(c), p.ConsultationID)
+		if err != nil {
+			return err
+		}
+		mp.C = &pc
+		if p.LockedByOther(actor(c), s.now()) {
+			mp.HeldByOther, mp.HeldUntil = true, s.when(c, *p.LockedUntil)
+		}
+		if mp.Duplicates, err = s.Proposals.Duplicates(ctx, tenantID(c), p, moderationDuplicates); err != nil {
+			return err
+		}
+		if mp.Others, err = s.Proposals.AuthorOthers(ctx, tenantID(c), p); err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusOK, "admin_moderation", s.tr(c, "moderation_current")+" · "+s.tr(c, "admin_moderation"), mp)
 	})
 	next := func(c *fiber.Ctx, done string) error {
 		filter := c.FormValue("consultation")
@@ -489,8 +548,7 @@ func (s *Server) adminPageRoutes() {
 		if err != nil {
 			return err
 		}
-		v.Set("p", strconv.FormatInt(p.ID, 10))
-		return seeOther(c, "/admin/moderation?"+v.Encode()) // no fragment: it would cancel autofocus
+		return seeOther(c, moderationItemPath(p.ID, filter, done))
 	}
 	s.postPage(Route{Path: "/admin/moderation/next", Perm: tenant("moderation", "update"), Summary: "Take the next proposal to moderate (form)"}, func(c *fiber.Ctx) error { return next(c, "") })
 	decide := func(path string, fn func(c *fiber.Ctx, id int64) (proposal.Proposal, error)) {
@@ -583,8 +641,9 @@ func (s *Server) adminPageRoutes() {
 		if err != nil {
 			return err
 		}
-		return s.render(c, fiber.StatusOK, "admin_branding", s.tr(c, "admin_branding"),
-			brandingPage{Nav: s.adminNav(c, "branding"), T: t, Saved: c.Query("saved") == "1", Locales: tenants.Locales, TimeZones: tenants.TimeZones})
+		bp := s.brandingPage(c, t)
+		bp.Saved = c.Query("saved") == "1"
+		return s.render(c, fiber.StatusOK, "admin_branding", s.tr(c, "admin_branding"), bp)
 	})
 	s.postPage(Route{Path: "/admin/branding", Perm: tenant("tenant", "update"), Summary: "Change the site's name and branding (form)"}, func(c *fiber.Ctx) error {
 		ctx := c.UserContext()
@@ -598,10 +657,50 @@ func (s *Server) adminPageRoutes() {
 			msg, _ := errs.MessageOf(err)
 			t := *caller.Tenant(ctx)
 			t.Name, t.LogoURL, t.ColorPrimary, t.ColorAccent, t.DefaultLocale, t.TimeZone = name, logo, primary, accent, loc, tz
-			return s.render(c, fiber.StatusBadRequest, "admin_branding", s.tr(c, "admin_branding"),
-				brandingPage{Nav: s.adminNav(c, "branding"), T: t, Error: msg, Locales: tenants.Locales, TimeZones: tenants.TimeZones})
+			bp := s.brandingPage(c, t)
+			bp.Error = msg
+			return s.render(c, fiber.StatusBadRequest, "admin_branding", s.tr(c, "admin_branding"), bp)
 		}
 		return seeOther(c, "/admin/branding?saved=1")
+	})
+
+	// The logo and the banner, uploaded (multipart) and checked by tenants.CheckImage.
+	s.postPage(Route{Path: "/admin/branding/images", Perm: tenant("tenant", "update"), Summary: "Upload, describe or remove the site's logo or banner (multipart form: kind, file, banner_alt, action)"}, func(c *fiber.Ctx) error {
+		ctx := c.UserContext()
+		slug := caller.Tenant(ctx).Slug
+		kind, err := tenants.ParseImageKind(c.FormValue("kind"))
+		switch action := c.FormValue("action"); {
+		case err != nil:
+		case action == "remove":
+			_, err = s.Tenants.RemoveImage(ctx, actor(c), slug, kind)
+		case action == "alt" && kind == tenants.Banner:
+			_, err = s.Tenants.SetBannerAlt(ctx, actor(c), slug, c.FormValue("banner_alt"))
+		case action == "upload":
+			var data []byte
+			if data, err = uploaded(c, "file", tenants.ImageLimits[kind].MaxBytes); err == nil {
+				var alt *string
+				if kind == tenants.Banner {
+					a := c.FormValue("banner_alt")
+					alt = &a
+				}
+				_, err = s.Tenants.SetImage(ctx, actor(c), slug, kind, data, alt)
+			}
+		default:
+			err = errs.Field("action", "choose upload, alt or remove")
+		}
+		if err != nil {
+			if k := errs.KindOf(err); k != errs.Invalid && k != errs.TooLarge && k != errs.Conflict {
+				return err
+			}
+			t, terr := s.Tenants.BySlug(ctx, slug)
+			if terr != nil {
+				return terr
+			}
+			bp := s.brandingPage(c, t)
+			bp.ImageKind, bp.ImageError = string(kind), s.imageRefusal(c, err)
+			return s.render(c, statusOf[errs.KindOf(err)], "admin_branding", s.tr(c, "admin_branding"), bp)
+		}
+		return seeOther(c, "/admin/branding?saved=1#images")
 	})
 
 	// Plugins. A refusal (refused is the plugin it is about) shows next to that plugin's form,
@@ -720,4 +819,93 @@ func (s *Server) adminPageRoutes() {
 // when is a time as the admin console writes it: the visitor's language, the site's time zone.
 func (s *Server) when(c *fiber.Ctx, t time.Time) string {
 	return web.At(caller.Tenant(c.UserContext()), s.locale(c), t)
+}
+
+// moderationItemPath is the page of one proposal under review, keeping the queue's filter and
+// the decision just made; no fragment, which would cancel the accept button's autofocus.
+func moderationItemPath(id int64, filter, done string) string {
+	v := url.Values{}
+	if filter != "" {
+		v.Set("consultation", filter)
+	}
+	if done != "" {
+		v.Set("done", done)
+	}
+	path := "/admin/moderation/" + strconv.FormatInt(id, 10)
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	return path
+}
+
+// moderationFilter fills the consultation picker of a moderation page and returns the id of
+// the consultation its filter names (0: every consultation, or an unknown slug).
+func (s *Server) moderationFilter(c *fiber.Ctx, mp *moderationPage) (int64, error) {
+	cs, err := s.Consultations.List(c.UserContext(), tenantID(c), true)
+	if err != nil {
+		return 0, err
+	}
+	mp.Consultations = cs
+	for _, x := range cs {
+		if x.Slug == mp.Filter {
+			return x.ID, nil
+		}
+	}
+	return 0, nil
+}
+
+// brandingPage is /admin/branding for t, with the upload limits.
+func (s *Server) brandingPage(c *fiber.Ctx, t tenants.Tenant) brandingPage {
+	logo, banner := tenants.ImageLimits[tenants.Logo], tenants.ImageLimits[tenants.Banner]
+	return brandingPage{Nav: s.adminNav(c, "branding"), T: t, Locales: tenants.Locales, TimeZones: tenants.TimeZones,
+		LogoKiB: logo.MaxBytes >> 10, BannerKiB: banner.MaxBytes >> 10, LogoMaxW: logo.MaxWidth, LogoMaxH: logo.MaxHeight,
+		BannerMaxW: banner.MaxWidth, BannerMaxH: banner.MaxHeight}
+}
+
+// imageRefusal says in the visitor's language why an upload was refused: the catalogue's
+// image_CODE, else the error's own message.
+func (s *Server) imageRefusal(c *fiber.Ctx, err error) string {
+	var r *tenants.ImageRefusal
+	if errors.As(err, &r) {
+		if msg := s.tr(c, "image_"+r.Code); msg != "image_"+r.Code {
+			if len(r.Args) > 0 {
+				return fmt.Sprintf(msg, r.Args...)
+			}
+			return msg
+		}
+	}
+	msg, _ := errs.MessageOf(err)
+	return msg
+}
+
+// uploaded reads the file of a multipart form's field, refusing one over max bytes before
+// reading more than max+1 of it (the whole body is bounded by the app's BodyLimit first).
+func uploaded(c *fiber.Ctx, field string, max int) ([]byte, error) {
+	fh, err := c.FormFile(field)
+	if err != nil {
+		return nil, tenants.CheckImageMissing()
+	}
+	if fh.Size > int64(max) {
+		return nil, tenants.CheckImageTooLarge(int(fh.Size), max)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return nil, fmt.Errorf("read upload: %w", err)
+	}
+	return data, nil
+}
+
+// doneOf keeps the moderation decision a page may confirm ("accept", "refuse", "postpone");
+// anything else in the address shows nothing.
+func doneOf(v string) string {
+	switch v {
+	case "accept", "refuse", "postpone":
+		return v
+	}
+	return ""
 }

@@ -227,8 +227,9 @@ func (s *Server) proposalRoutes() {
 }
 
 func (s *Server) moderationRoutes() {
-	s.handle(Route{Method: get, Path: "/api/v1/moderation/queue", Perm: tenant("moderation", "read"), Summary: "Proposals waiting for moderation (consultation, limit)", Response: struct {
+	s.handle(Route{Method: get, Path: "/api/v1/moderation/queue", Perm: tenant("moderation", "read"), Summary: "Proposals waiting for moderation (consultation, limit, offset), with how many wait in all", Response: struct {
 		Proposals []proposal.StaffView `json:"proposals"`
+		Waiting   int                  `json:"waiting"`
 	}{}}, func(c *fiber.Ctx) error {
 		var cid int64
 		if slug := c.Query("consultation"); slug != "" {
@@ -242,11 +243,21 @@ func (s *Server) moderationRoutes() {
 		if err != nil {
 			return err
 		}
-		q, err := s.Proposals.Queue(c.UserContext(), tenantID(c), cid, limit)
+		offset := 0
+		if v := c.Query("offset"); v != "" {
+			if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+				return errs.Field("offset", "offset must be a whole number of at least 0")
+			}
+		}
+		q, err := s.Proposals.QueuePage(c.UserContext(), tenantID(c), cid, limit, offset)
 		if err != nil {
 			return err
 		}
-		return c.JSON(fiber.Map{"proposals": q})
+		n, err := s.Proposals.QueueLength(c.UserContext(), tenantID(c), cid)
+		if err != nil {
+			return err
+		}
+		return c.JSON(fiber.Map{"proposals": q, "waiting": n})
 	})
 
 	s.handle(Route{Method: post, Path: "/api/v1/moderation/next", Perm: tenant("moderation", "update"), Summary: "Take the next proposal to moderate; it is locked to you for a while", Request: nextRequest{}, Response: proposal.StaffView{}}, func(c *fiber.Ctx) error {

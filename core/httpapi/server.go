@@ -330,7 +330,7 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 }
 
 // publicRoutes serve the same bytes to everyone, cookies or not.
-var publicRoutes = map[string]bool{"/static/*": true, "/theme.css": true}
+var publicRoutes = map[string]bool{"/static/*": true, "/theme.css": true, "/brand/:name": true}
 
 // private is true for a response meant for one person: the request carries cookies (a session
 // or a participant, whose CSRF token every page holds) or an API token, the response sets a

@@ -122,6 +122,15 @@ const free = "(?TableAlias.locked_until IS NULL OR ?TableAlias.locked_until < ? 
 // with who holds them (StaffView). consultationID 0 lists every consultation's. Proposals of
 // closed and published consultations are left out, since no decision may change them.
 func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, limit int) ([]StaffView, error) {
+	return s.QueuePage(ctx, tenantID, consultationID, limit, 0)
+}
+
+// QueuePage is Queue from offset on: the moderation console pages through thousands of
+// waiting proposals this way (the order is total, so pages neither overlap nor skip).
+func (s *Service) QueuePage(ctx context.Context, tenantID, consultationID int64, limit, offset int) ([]StaffView, error) {
+	if offset < 0 {
+		return nil, errs.Field("offset", "offset must not be negative")
+	}
 	switch {
 	case limit < 0:
 		return nil, errs.Field("limit", "limit must not be negative")
@@ -130,21 +139,104 @@ func (s *Service) Queue(ctx context.Context, tenantID, consultationID int64, lim
 	case limit > MaxQueue:
 		limit = MaxQueue
 	}
-	var ps []Proposal
-	q := store.For(s.db, tenantID).Select(&ps).Where("p.status IN (?)", bun.List(waiting)).Where(notFrozen, tenantID)
+	// Pending, then postponed, each read in its own index order (tenant, status, created_at,
+	// id: proposals_waiting), so a page deep in thousands of waiting proposals costs an index
+	// walk, not a sort of them all.
+	pending, err := s.waitingCount(ctx, tenantID, consultationID, Pending)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StaffView, 0, limit)
+	read := func(st Status, off, n int) error {
+		var ps []Proposal
+		q := s.waitingQuery(tenantID, consultationID, st, &ps)
+		if err := q.OrderExpr("p.created_at ASC, p.id ASC").Limit(int64(n)).Offset(int64(off)).Scan(ctx); err != nil {
+			return fmt.Errorf("read moderation queue of tenant %d: %w", tenantID, err)
+		}
+		for _, p := range ps {
+			out = append(out, p.Staff())
+		}
+		return nil
+	}
+	if offset < pending {
+		if err := read(Pending, offset, min(limit, pending-offset)); err != nil {
+			return nil, err
+		}
+	}
+	if rest := limit - len(out); rest > 0 {
+		if err := read(Postponed, max(0, offset-pending), rest); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// waitingQuery selects into ps the proposals of one waiting status that the queue shows.
+func (s *Service) waitingQuery(tenantID, consultationID int64, st Status, ps any) *bun.SelectQuery {
+	q := store.For(s.db, tenantID).Select(ps).Where("p.status = ?", st).Where(notFrozen, tenantID)
 	if consultationID != 0 {
 		q = q.Where("p.consultation_id = ?", consultationID)
 	}
-	err := q.OrderExpr("CASE p.status WHEN ? THEN 0 ELSE 1 END", Pending).
-		OrderExpr("p.created_at ASC, p.id ASC").Limit(int64(limit)).Scan(ctx)
+	return q
+}
+
+func (s *Service) waitingCount(ctx context.Context, tenantID, consultationID int64, st Status) (int, error) {
+	n, err := s.waitingQuery(tenantID, consultationID, st, (*Proposal)(nil)).Count(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read moderation queue of tenant %d: %w", tenantID, err)
+		return 0, fmt.Errorf("count moderation queue of tenant %d: %w", tenantID, err)
 	}
-	out := make([]StaffView, len(ps))
-	for i, p := range ps {
-		out[i] = p.Staff()
+	return int(n), nil
+}
+
+// QueueLength counts the proposals Queue would list (consultationID 0: every consultation's).
+func (s *Service) QueueLength(ctx context.Context, tenantID, consultationID int64) (int, error) {
+	total := 0
+	for _, st := range waiting {
+		n, err := s.waitingCount(ctx, tenantID, consultationID, st)
+		if err != nil {
+			return 0, err
+		}
+		total += n
 	}
-	return out, nil
+	return total, nil
+}
+
+// MaxAuthorOthers bounds the author's other proposals shown beside one under moderation.
+const MaxAuthorOthers = 50
+
+// AuthorOthers returns the other proposals p's author wrote in p's consultation, newest
+// first, whatever their status (at most MaxAuthorOthers): a moderator reads them beside p to
+// spot one idea sent several times or a series of off-topic texts.
+func (s *Service) AuthorOthers(ctx context.Context, tenantID int64, p Proposal) ([]Proposal, error) {
+	ps := []Proposal{}
+	if p.Author == "" {
+		return ps, nil
+	}
+	err := store.For(s.db, tenantID).Select(&ps).Where("p.author = ?", p.Author).
+		Where("p.consultation_id = ?", p.ConsultationID).Where("p.id <> ?", p.ID).
+		OrderExpr("p.created_at DESC, p.id DESC").Limit(MaxAuthorOthers).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("other proposals of the author of %d: %w", p.ID, err)
+	}
+	return ps, nil
+}
+
+// Duplicates returns accepted proposals of p's consultation that look like p (Similar, the
+// hints its author saw while typing), p itself left out: a moderator refuses a copy as
+// "already exists".
+func (s *Service) Duplicates(ctx context.Context, tenantID int64, p Proposal, limit int) ([]Proposal, error) {
+	// A whole text, not one being typed: the trailing space stops the last word being a prefix.
+	ps, err := s.Similar(ctx, tenantID, p.ConsultationID, p.Content+" ", limit+1)
+	if err != nil {
+		return nil, err
+	}
+	out := ps[:0]
+	for _, x := range ps {
+		if x.ID != p.ID {
+			out = append(out, x)
+		}
+	}
+	return out[:min(len(out), max(limit, 0))], nil
 }
 
 // Accept shows a pending or postponed proposal to participants, tagged with themes, each of

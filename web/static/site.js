@@ -109,6 +109,22 @@
     var current = { id: parseInt(form.elements.proposal.value, 10), key: form.elements.key.value };
     var seen = {}; seen[current.id] = true;
     var queue = [];
+    // Where the visitor is in the sequence ("3 / 12"); past its size, the end-of-sequence call
+    // to action comes instead of another card.
+    var position = parseInt(section.getAttribute('data-position') || '1', 10);
+    var total = parseInt(section.getAttribute('data-total') || '1', 10);
+    var size = parseInt(section.getAttribute('data-size') || '0', 10);
+    var progress = document.getElementById('seq-progress');
+    var seqEnd = document.getElementById('sequence-end');
+    function showProgress() {
+      if (!progress) { return; }
+      var fill = function (tpl) { return (tpl || '').replace('%d', position).replace('%d', total); };
+      progress.querySelector('#seq-progress-text').textContent = fill(progress.getAttribute('data-text'));
+      var bar = progress.querySelector('progress');
+      bar.max = total; bar.value = position;
+      bar.textContent = fill(progress.getAttribute('data-text'));
+      bar.setAttribute('aria-label', fill(progress.getAttribute('data-label')));
+    }
     var steps = twoSteps(form, {
       target: function () { return current; },
       voted: function () { votes++; },
@@ -127,6 +143,8 @@
       if (c || !sequence) { return Promise.resolve(c); }
       return api('GET', '/api/v1/consultations/' + encodeURIComponent(slug) + '/sequence').then(function (r) {
         queue = r.proposals || [];
+        var fresh = queue.filter(function (c) { return !seen[c.id]; }).length;
+        if (size) { total = Math.max(position, Math.min(size, position - 1 + fresh)); }
         return take();
       });
     }
@@ -135,22 +153,44 @@
       steps.reset();
       if (!c) {
         form.hidden = true;
+        if (progress) { progress.hidden = true; }
         if (done) { done.hidden = false; done.setAttribute('tabindex', '-1'); done.focus(); }
         return;
       }
       current = { id: c.id, key: c.key };
       seen[c.id] = true;
+      showProgress();
       content.textContent = c.content;
       form.elements.proposal.value = c.id;
       form.elements.key.value = c.key;
       feedback.textContent = '';
       cardText.focus();
     }
+    // "Another series" starts a new sequence in place (without JavaScript, the link reloads).
+    var again = seqEnd && seqEnd.querySelector('#sequence-again');
+    if (again) {
+      again.addEventListener('click', function (ev) {
+        ev.preventDefault();
+        position = 1; total = size;
+        seqEnd.hidden = true;
+        form.hidden = false;
+        if (progress) { progress.hidden = false; }
+        nextCard().then(show, steps.fail);
+      });
+    }
     function advance() {
       if (!sequence) {
         steps.busy(false); steps.reset();
         feedback.textContent = form.getAttribute('data-thanks') || '';
         cardText.focus();
+        return;
+      }
+      position++;
+      if (size && position > size && seqEnd) {
+        steps.busy(false);
+        form.hidden = true;
+        if (progress) { progress.hidden = true; }
+        seqEnd.hidden = false; seqEnd.setAttribute('tabindex', '-1'); seqEnd.focus();
         return;
       }
       if (slot && after && votes >= after) {
@@ -257,6 +297,33 @@
     if (input.value) { update(); }
   }
 
+  // --- The share control: without this script, the link sits in a read-only field to copy
+  // by hand; with it, a copy button, and the system's share sheet where the browser has one. ---
+  function shareControl(section) {
+    var input = section.querySelector('#share-link');
+    var copy = section.querySelector('#share-copy');
+    var native = section.querySelector('#share-native');
+    var status = section.querySelector('#share-status');
+    input.addEventListener('focus', function () { input.select(); });
+    if (navigator.clipboard && window.isSecureContext) {
+      copy.hidden = false;
+      copy.addEventListener('click', function () {
+        navigator.clipboard.writeText(input.value).then(function () {
+          status.textContent = copy.getAttribute('data-copied') || '';
+        }, function () {
+          input.focus();
+          status.textContent = copy.getAttribute('data-failed') || '';
+        });
+      });
+    }
+    if (navigator.share) {
+      native.hidden = false;
+      native.addEventListener('click', function () {
+        navigator.share({ title: native.getAttribute('data-title') || document.title, url: input.value }).catch(function () {});
+      });
+    }
+  }
+
   // --- Admin: Markdown preview, branding preview, moderation shortcuts. ---
   function markdownPreview(form) {
     var btn = form.querySelector('#preview-button');
@@ -322,6 +389,8 @@
     var card = document.getElementById('card');
     if (card) { voteFlow(card); }
     Array.prototype.forEach.call(document.querySelectorAll('form.result-vote'), resultVote);
+    var share = document.getElementById('share');
+    if (share && document.getElementById('share-link')) { shareControl(share); }
     var pf = document.getElementById('propose-form');
     if (pf) { proposeForm(pf); }
     var cf = document.getElementById('consultation-form');
