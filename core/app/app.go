@@ -198,8 +198,12 @@ func (a *App) openMail() error {
 		a.MailSender.Start()
 		a.Outbox.Queued = a.MailSender.Wake
 	}
+	scheme := a.Config.PublicScheme // set by Config.Validate; a configuration built in code may leave it
+	if scheme == "" {
+		scheme = map[bool]string{true: "http", false: "https"}[a.Config.Env == "development"]
+	}
 	a.Notify = &notify.Service{DB: a.DB, Outbox: a.Outbox, Texts: a.pages, Users: a.Users, Links: a.Links, Tenants: a.Tenants,
-		Proposals: a.Proposals, Consultations: a.Consultations, Log: a.Log, Scheme: a.Config.PublicScheme, Port: a.Config.PublicPort, DateIn: web.At}
+		Proposals: a.Proposals, Consultations: a.Consultations, Log: a.Log, Scheme: scheme, Port: a.Config.PublicPort, DateIn: web.At}
 	return nil
 }
 

@@ -212,7 +212,7 @@ func TestTenantAPI_PlatformAdminProvisionsAndEveryChangeIsAudited(t *testing.T) 
 				actions = append(actions, en.Action)
 			}
 		}
-		want := "role.revoke role.grant user.create tenant.update tenant.update token.create user.create"
+		want := "role.revoke role.grant user.invite tenant.update tenant.update token.create user.invite"
 		if got := strings.Join(actions, " "); !strings.HasPrefix(got, want) {
 			t.Fatalf("audit of nantes: %q, want prefix %q", got, want)
 		}
