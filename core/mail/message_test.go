@@ -117,9 +117,9 @@ func TestCompose_HeaderInjectionIsNeutralised(t *testing.T) {
 func TestHeaderText(t *testing.T) {
 	for in, want := range map[string]string{
 		"  a \t b\r\n\r\nc ": "a b c",
-		"\x00\x1b[31mrouge": "[31mrouge",
-		"":                  "",
-		"ééééé":             "éééé", // cut at 4 runes
+		"\x00\x1b[31mrouge":  "[31mrouge",
+		"":                   "",
+		"ééééé":              "éééé", // cut at 4 runes
 	} {
 		if got := cmail.HeaderText(in, 4+map[bool]int{true: 100}[in != "ééééé"]); got != want {
 			t.Errorf("HeaderText(%q) = %q, want %q", in, got, want)
