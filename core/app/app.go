@@ -304,6 +304,11 @@ func (a *App) Tick(ctx context.Context) {
 		a.Metrics.ActiveSessions.Set(float64(n))
 	}
 	a.Catalog.Sweep()
+	// Also where no sender runs (production without CONCORDE_SMTP_URL): the alert on a stuck
+	// queue must see it grow.
+	if n, err := a.Outbox.Depth(ctx); err == nil {
+		a.MailMetrics.Queue.Set(float64(n))
+	}
 }
 
 // syncShared reloads the tenants and the policies if their versions moved (one row each

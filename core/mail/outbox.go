@@ -103,6 +103,15 @@ func (o *Outbox) Forget(ctx context.Context, sc store.Scope, recipient string) e
 	return nil
 }
 
+// Depth counts the messages waiting to be sent, over every tenant (the queue gauge).
+func (o *Outbox) Depth(ctx context.Context) (int64, error) {
+	n, err := store.Across(o.db).Select((*Row)(nil)).Where("mo.sent_at IS NULL").Where("mo.failed_at IS NULL").Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count waiting e-mails: %w", err)
+	}
+	return n, nil
+}
+
 // List returns a tenant's messages to recipient (every one when recipient is ""), oldest
 // first: for tests and the operators' look at the queue.
 func (o *Outbox) List(ctx context.Context, tenantID int64, recipient string) ([]Row, error) {

@@ -247,7 +247,7 @@ func (s *Sender) record(ctx context.Context, r Row, err error) {
 
 // sweep refreshes the queue gauge and deletes old sent and failed messages.
 func (s *Sender) sweep(ctx context.Context, now time.Time) {
-	n, err := store.Across(s.DB).Select((*Row)(nil)).Where("mo.sent_at IS NULL").Where("mo.failed_at IS NULL").Count(ctx)
+	n, err := (&Outbox{db: s.DB}).Depth(ctx)
 	if err == nil && s.Metrics != nil {
 		s.Metrics.Queue.Set(float64(n))
 	}
