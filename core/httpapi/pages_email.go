@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -32,8 +33,15 @@ func (s *Server) linkError(c *fiber.Ctx, err error) error {
 	return s.render(c, fiber.StatusBadRequest, "link_invalid", s.tr(c, "link_invalid_title"), nil)
 }
 
-// host is the request's host name: the site's own, which links in e-mails lead back to.
-func host(c *fiber.Ctx) string { return strings.Clone(c.Hostname()) }
+// host is the request's host name without its port: the site's own, which links in e-mails
+// lead back to (their scheme and port come from the configuration, as for every e-mail).
+func host(c *fiber.Ctx) string {
+	h := c.Hostname()
+	if name, _, err := net.SplitHostPort(h); err == nil {
+		h = name
+	}
+	return strings.Clone(h)
+}
 
 // invite invites an account by e-mail and queues the message.
 func (s *Server) invite(c *fiber.Ctx, in staff.Invitee) (staff.Invitation, error) {
