@@ -13,6 +13,7 @@ import (
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/mail"
 	"github.com/concorde-civic/concorde/core/testsupport"
+	"github.com/concorde-civic/concorde/tenants"
 )
 
 // linkIn returns the path and token of the link to path in the newest e-mail of kind to addr.
@@ -405,5 +406,30 @@ func TestVerification_AccountOnlyConsultationsNeedAVerifiedAddress(t *testing.T)
 	v.PostForm("/account/verify", url.Values{"token": {token}})
 	if res := v.Do("POST", "/api/v1/consultations/ville/proposals", map[string]string{"content": "Il faut ouvrir les musées le soir"}); res.Status != http.StatusCreated {
 		t.Fatalf("verified proposal: %d %s", res.Status, res.Body)
+	}
+}
+
+// Platform staff signed in on a site manage their address on the platform's site: the site's
+// account page offers them no verification, and asking for a link there is refused.
+func TestVerification_PlatformStaffAreNotVerifiedOnASite(t *testing.T) {
+	e := testsupport.New(t, "sqlite")
+	site := e.Site("ay")
+	e.Account(tenants.PlatformID, "root@admin.test", authz.PlatformAdmin)
+	v := e.Visitor(site.Host)
+	if res := v.SignIn("root@admin.test", testsupport.Password); res.Status != http.StatusOK {
+		t.Fatalf("platform admin on a site: %d %s", res.Status, res.Body)
+	}
+	if page := string(v.Do("GET", "/account", nil).Body); strings.Contains(page, `id="email-title"`) || strings.Contains(page, `id="notifications"`) {
+		t.Error("the site's account page offers a platform account its e-mail settings")
+	}
+	before := len(must(e.App.Outbox.List(context.Background(), site.Tenant.ID, "")))
+	if res := v.PostForm("/account/verify/resend", nil); res.Status != http.StatusForbidden {
+		t.Fatalf("resend for a platform account on a site: %d", res.Status)
+	}
+	if res := v.PostForm("/account/notifications", url.Values{"notify_results": {"on"}}); res.Status != http.StatusForbidden {
+		t.Fatalf("notifications of a platform account on a site: %d", res.Status)
+	}
+	if after := len(must(e.App.Outbox.List(context.Background(), site.Tenant.ID, ""))); after != before {
+		t.Error("an e-mail was queued")
 	}
 }

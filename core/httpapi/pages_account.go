@@ -37,7 +37,7 @@ func (s *Server) accountPage(c *fiber.Ctx, status int, ap accountPage) error {
 	ctx := c.UserContext()
 	p := caller.PrincipalOf(ctx)
 	ap.SignedIn, ap.Email = !p.Anonymous(), p.Email
-	if ap.SignedIn {
+	if ap.SignedIn && p.UserTenantID == tenantID(c) { // platform staff manage their address on the platform's site
 		u, err := s.Users.ByID(ctx, p.UserTenantID, p.UserID)
 		if err != nil {
 			return err

@@ -158,11 +158,16 @@ func (s *Server) emailPageRoutes() {
 	})
 }
 
-// signedInUser is the caller's account, or errs.Unauthorized for a visitor who is not signed in.
+// signedInUser is the caller's account on this site, or errs.Unauthorized for a visitor who
+// is not signed in. Platform staff signed in here manage their address on the platform's
+// site (their account, its links and its e-mails belong to the platform tenant).
 func (s *Server) signedInUser(c *fiber.Ctx) (identity.User, error) {
 	p := caller.PrincipalOf(c.UserContext())
 	if p.Anonymous() {
 		return identity.User{}, errs.E(errs.Unauthorized, "sign in to do this")
+	}
+	if p.UserTenantID != tenantID(c) {
+		return identity.User{}, errs.E(errs.Forbidden, "your account belongs to the platform: manage it on the platform's site")
 	}
 	return s.Users.ByID(c.UserContext(), p.UserTenantID, p.UserID)
 }
