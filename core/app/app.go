@@ -217,6 +217,8 @@ func (a *App) RunMail(ctx context.Context) {
 	}
 	if smtp, ok := a.MailSender.Transport.(*mail.SMTP); ok {
 		a.Log.Info("e-mails sent through SMTP", "server", smtp.String(), "from", a.Config.MailFrom)
+	} else {
+		a.Log.Info("e-mails are written to this log (development without CONCORDE_SMTP_URL)")
 	}
 	go a.MailSender.Run(ctx, 10*time.Second)
 }

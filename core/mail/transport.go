@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -128,7 +130,10 @@ type Log struct {
 func (l Log) Send(_ context.Context, msgs []*gomail.Msg) error {
 	for _, m := range msgs {
 		to, _ := m.GetRecipients()
-		subject := m.GetGenHeader(gomail.HeaderSubject)
+		subject := strings.Join(m.GetGenHeader(gomail.HeaderSubject), " ")
+		if d, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
+			subject = d
+		}
 		body := ""
 		for _, p := range m.GetParts() {
 			if b, err := p.GetContent(); err == nil {
