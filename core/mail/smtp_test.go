@@ -102,7 +102,11 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) Reset()        { s.from, s.rcpt = "", "" }
 func (s *session) Logout() error { return nil }
 
-func startMailServer(t *testing.T) *mailServer {
+func startMailServer(t *testing.T) *mailServer { return startMailServerTLS(t, false) }
+
+// startMailServerTLS starts the server; implicit: TLS from the first byte (smtps, port 465)
+// rather than STARTTLS.
+func startMailServerTLS(t *testing.T, implicit bool) *mailServer {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -127,6 +131,9 @@ func startMailServer(t *testing.T) *mailServer {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if implicit {
+		l = tls.NewListener(l, srv.TLSConfig)
 	}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
@@ -193,6 +200,28 @@ func TestSender_DeliversThroughARealSMTPServer(t *testing.T) {
 			t.Fatalf("sent again: %d", n)
 		}
 	})
+}
+
+// smtps:// speaks TLS from the first byte.
+func TestSender_ImplicitTLS(t *testing.T) {
+	e := testsupport.New(t, "sqlite")
+	ms := startMailServerTLS(t, true)
+	site := e.Site("ay")
+	if err := e.App.Outbox.Enqueue(context.Background(), site.Tenant.ID, cmail.Message{Kind: cmail.Verification, To: "tls@ay.test", Subject: "Sujet", Body: "Corps"}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := cmail.ParseURL(fmt.Sprintf("smtps://concorde:%s@localhost:%d", url.PathEscape("s3cret p@ss"), ms.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.TLSConfig = &tls.Config{RootCAs: ms.Pool, ServerName: "localhost"}
+	s := &cmail.Sender{DB: e.App.DB, Transport: u, From: "no-reply@concorde.test", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: cmail.NewMetrics(prometheus.NewRegistry())}
+	if n, err := s.RunOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("RunOnce: %d %v", n, err)
+	}
+	if got := ms.got(); len(got) != 1 || !got[0].TLS || got[0].To != "tls@ay.test" {
+		t.Fatalf("received %+v", got)
+	}
 }
 
 // A temporary refusal (4xx) is retried later with back-off; a permanent one (5xx) is given up;
