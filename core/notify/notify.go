@@ -180,7 +180,11 @@ func (s *Service) Event(tenantID int64, name string, payload map[string]any) {
 			f()
 			return
 		}
-		s.fanout <- f
+		select {
+		case s.fanout <- f:
+		default: // a burst of publications: never make the request wait for the queue
+			go f()
+		}
 	}
 }
 
