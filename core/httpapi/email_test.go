@@ -365,11 +365,14 @@ func TestNotifications_ModerationAndResults(t *testing.T) {
 			t.Fatalf("ana opted out, still notified: %d", len(got))
 		}
 
+		// As the server does: the results fan-out runs in the background (Close waits for it).
+		e.App.Notify.Start()
 		for _, step := range []string{"close", "publish"} {
 			if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/" + step, Token: w.admin}); res.Status != 200 {
 				t.Fatalf("%s: %d %s", step, res.Status, res.Body)
 			}
 		}
+		e.App.Notify.Close()
 		for who, want := range map[string]int{"ana@ay.test": 1, "cleo@ay.test": 1, "bob@ay.test": 0, "citizen@ay.test": 0} {
 			got := byKind(who, mail.ResultsPublished)
 			if len(got) != want {
