@@ -102,11 +102,11 @@ func (s *session) Data(r io.Reader) error {
 func (s *session) Reset()        { s.from, s.rcpt = "", "" }
 func (s *session) Logout() error { return nil }
 
-func startMailServer(t *testing.T) *mailServer { return startMailServerTLS(t, false) }
+func startMailServer(t testing.TB) *mailServer { return startMailServerTLS(t, false) }
 
 // startMailServerTLS starts the server; implicit: TLS from the first byte (smtps, port 465)
 // rather than STARTTLS.
-func startMailServerTLS(t *testing.T, implicit bool) *mailServer {
+func startMailServerTLS(t testing.TB, implicit bool) *mailServer {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
