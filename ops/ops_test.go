@@ -247,6 +247,8 @@ func TestReferencedMetrics(t *testing.T) {
 		"concorde_http_request_duration_seconds",
 		"concorde_http_requests_in_flight",
 		"concorde_http_requests_total",
+		"concorde_mail_queue_depth",
+		"concorde_mail_sent_total",
 		"concorde_tenants",
 		"go_goroutines",
 		"go_memstats_heap_alloc_bytes",

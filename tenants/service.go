@@ -203,6 +203,20 @@ func (s *Service) BySlug(ctx context.Context, slug string) (Tenant, error) {
 	return t, err
 }
 
+// ByID returns one tenant with its hosts.
+func (s *Service) ByID(ctx context.Context, id int64) (Tenant, error) {
+	var t Tenant
+	if err := s.db.NewSelect().Model(&t).Where("id = ?", id).Scan(ctx); err != nil {
+		if store.IsNoRows(err) {
+			return t, errs.E(errs.NotFound, "no tenant %d", id)
+		}
+		return t, fmt.Errorf("tenant %d: %w", id, err)
+	}
+	hosts, err := s.hostsOf(ctx, t.ID)
+	t.Hosts = hosts
+	return t, err
+}
+
 // Create provisions a tenant.
 func (s *Service) Create(ctx context.Context, actor string, in NewTenant) (Tenant, error) {
 	in.Slug = strings.TrimSpace(in.Slug)

@@ -16,6 +16,7 @@ import (
 	"github.com/concorde-civic/concorde/core/authz"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/identity"
+	"github.com/concorde-civic/concorde/core/mail"
 	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/staff"
@@ -32,7 +33,9 @@ type Service struct {
 	votes     *vote.Service
 	proposals *proposal.Service
 	authz     *authz.Authorizer
-	Now       func() time.Time
+	// Outbox, when set, loses the e-mails to an erased account's address, sent or not.
+	Outbox *mail.Outbox
+	Now    func() time.Time
 }
 
 // New wires the account service.
@@ -262,6 +265,16 @@ func (s *Service) Erase(ctx context.Context, tenantID, userID int64, participant
 		}
 		if userID == 0 {
 			return nil
+		}
+		if s.Outbox != nil {
+			var u identity.User
+			if err := tx.Select(&u).Where("u.id = ?", userID).Scan(ctx); err == nil {
+				if err := s.Outbox.Forget(ctx, tx, u.Email); err != nil {
+					return err
+				}
+			} else if !store.IsNoRows(err) {
+				return err
+			}
 		}
 		if _, err := tx.Delete((*identity.Token)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
 			return err

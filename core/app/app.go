@@ -25,7 +25,9 @@ import (
 	"github.com/concorde-civic/concorde/core/forwarded"
 	"github.com/concorde-civic/concorde/core/httpapi"
 	"github.com/concorde-civic/concorde/core/identity"
+	"github.com/concorde-civic/concorde/core/mail"
 	"github.com/concorde-civic/concorde/core/metrics"
+	"github.com/concorde-civic/concorde/core/notify"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/ratelimit"
@@ -62,6 +64,15 @@ type App struct {
 	RateLimiter   *ratelimit.Limiter
 	Account       *account.Service
 	Snapshots     *snapshot.Service
+
+	// E-mail: the single-use links sent to accounts, the outbox, its sender (nil in
+	// production without CONCORDE_SMTP_URL: messages wait) and what writes the notifications.
+	Links       *identity.AccountLinks
+	Outbox      *mail.Outbox
+	MailSender  *mail.Sender
+	MailMetrics *mail.Metrics
+	Notify      *notify.Service
+	pages       *web.Pages
 
 	redis *redislimit.Store // nil without CONCORDE_REDIS_URL
 
@@ -116,7 +127,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Sessions = identity.NewSessions(db, cfg.SessionTTL)
 	a.Tokens = identity.NewTokens(db)
 	a.Participants = identity.Participants{Secret: []byte(cfg.Secret)}
-	a.Staff = staff.New(db, a.Users, a.Tokens, a.Authz, a.Audit)
+	a.Links = identity.NewAccountLinks(db, a.Users)
+	a.Staff = staff.New(db, a.Users, a.Tokens, a.Links, a.Authz, a.Audit)
 	if a.Plugins, err = pluginhost.New(ctx, pluginhost.Config{DB: db, Log: log, Audit: a.Audit, Authz: a.Authz, Registry: a.Metrics.Registry, Secret: []byte(cfg.Secret)}); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("plugin host: %w", err)
@@ -134,7 +146,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	}
 	a.Votes.Start()
 	a.Proposals.OnAccepted = a.Catalog.Invalidate
-	a.Proposals.Events, a.Consultations.Events = a.publish, a.publish
+	a.Proposals.Events, a.Consultations.Events = a.event, a.event
 	if a.RateLimiter, err = a.limiter(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -143,6 +155,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	a.Snapshots = snapshot.New(db, a.Audit, a.Proposals, a.Votes, httpapi.ResultsJSON)
 	a.Consultations.Publishing = a.Snapshots.Take
 	a.Account = account.New(db, a.Staff, a.Users, a.Votes, a.Proposals, a.Authz)
+	if err := a.openMail(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.Account.Outbox = a.Outbox
 	if err := a.Tenants.EnsurePlatformHost(ctx, cfg.PlatformHost); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -154,6 +171,62 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 		}
 	}
 	return a, nil
+}
+
+// openMail wires the outbox, its sender and the notifications. Without CONCORDE_SMTP_URL,
+// development logs the messages and production keeps them queued (the queue depth says so).
+func (a *App) openMail() error {
+	var err error
+	if a.pages, err = web.New(); err != nil {
+		return err
+	}
+	a.MailMetrics = mail.NewMetrics(a.Metrics.Registry)
+	a.Outbox = mail.NewOutbox(a.DB, a.IDs)
+	var transport mail.Transport
+	switch {
+	case a.Config.SMTPURL != "":
+		smtp, err := mail.ParseURL(a.Config.SMTPURL)
+		if err != nil {
+			return err
+		}
+		transport = smtp
+	case a.Config.Env == "development":
+		transport = mail.Log{Log: a.Log}
+	}
+	if transport != nil {
+		a.MailSender = &mail.Sender{DB: a.DB, Transport: transport, From: a.Config.MailFrom, Log: a.Log, Metrics: a.MailMetrics, Node: a.node}
+		a.MailSender.Start()
+		a.Outbox.Queued = a.MailSender.Wake
+	}
+	scheme := a.Config.PublicScheme // set by Config.Validate; a configuration built in code may leave it
+	if scheme == "" {
+		scheme = map[bool]string{true: "http", false: "https"}[a.Config.Env == "development"]
+	}
+	a.Notify = &notify.Service{DB: a.DB, Outbox: a.Outbox, Texts: a.pages, Users: a.Users, Links: a.Links, Tenants: a.Tenants,
+		Proposals: a.Proposals, Consultations: a.Consultations, Log: a.Log, Scheme: scheme, Port: a.Config.PublicPort, DateIn: web.At}
+	return nil
+}
+
+// RunMail delivers the outbox and fans out the results notifications in the background until
+// ctx ends (the server runs it; admin commands leave the messages they queue to it).
+func (a *App) RunMail(ctx context.Context) {
+	a.Notify.Start()
+	if a.MailSender == nil {
+		a.Log.Warn("CONCORDE_SMTP_URL is not set: e-mails (invitations, verifications, notifications) wait in the outbox until it is")
+		return
+	}
+	if smtp, ok := a.MailSender.Transport.(*mail.SMTP); ok {
+		a.Log.Info("e-mails sent through SMTP", "server", smtp.String(), "from", a.Config.MailFrom)
+	} else {
+		a.Log.Info("e-mails are written to this log (development without CONCORDE_SMTP_URL)")
+	}
+	go a.MailSender.Run(ctx, 10*time.Second)
+}
+
+// event hears the core's events: the notifications first, then the plugins.
+func (a *App) event(tenantID int64, name string, payload map[string]any) {
+	a.Notify.Event(tenantID, name, payload)
+	a.publish(tenantID, name, payload)
 }
 
 // limiter counts rate limits in Redis when CONCORDE_REDIS_URL is set (every node then
@@ -180,6 +253,7 @@ func (a *App) limiter(ctx context.Context) (*ratelimit.Limiter, error) {
 
 // Close commits the votes still queued and releases the database.
 func (a *App) Close() error {
+	a.Notify.Close()
 	a.Votes.Close()
 	a.Plugins.Close()
 	if a.redis != nil {
@@ -190,10 +264,7 @@ func (a *App) Close() error {
 
 // HTTP builds the HTTP server over the services.
 func (a *App) HTTP() (*httpapi.Server, error) {
-	pages, err := web.New()
-	if err != nil {
-		return nil, err
-	}
+	pages := a.pages
 	proxies, err := forwarded.ParseTrusted(a.Config.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("CONCORDE_TRUSTED_PROXIES: %w", err)
@@ -206,6 +277,7 @@ func (a *App) HTTP() (*httpapi.Server, error) {
 		Tokens: a.Tokens, Participants: a.Participants, Staff: a.Staff, Metrics: a.Metrics, Pages: pages,
 		Log: a.Log, Secret: []byte(a.Config.Secret), CookieSecure: a.Config.CookieSecure, HSTS: a.Config.Env == "production", Plugins: a.Plugins,
 		Consultations: a.Consultations, Proposals: a.Proposals, Votes: a.Votes, Catalog: a.Catalog, Account: a.Account,
+		Notify: a.Notify, Links: a.Links,
 		Signer: vote.Signer{Secret: []byte(a.Config.Secret)}, RateLimiter: a.RateLimiter, Snapshots: a.Snapshots,
 		VoteLimits: ratelimit.Limits{PerSource: perSource(a.Config.VoteLimitPerSource), Window: time.Minute},
 		SequenceLimits: ratelimit.Limits{PerParticipant: perSource(a.Config.SequenceLimitPerParticipant),
@@ -234,6 +306,11 @@ func (a *App) Tick(ctx context.Context) {
 		a.Metrics.ActiveSessions.Set(float64(n))
 	}
 	a.Catalog.Sweep()
+	// Also where no sender runs (production without CONCORDE_SMTP_URL): the alert on a stuck
+	// queue must see it grow.
+	if n, err := a.Outbox.Depth(ctx); err == nil {
+		a.MailMetrics.Queue.Set(float64(n))
+	}
 }
 
 // syncShared reloads the tenants and the policies if their versions moved (one row each

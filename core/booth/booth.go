@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	mathrand "math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -233,6 +234,7 @@ type Proposal struct {
 	TenantID     int64
 	Consultation consultation.Consultation
 	Author       string // the account or anonymous participant proposing; "" if none
+	Verified     bool   // the author's account has a verified address
 	Source       string // the client's address, for the per-source limit
 	Content      string
 }
@@ -242,6 +244,12 @@ type Proposal struct {
 func (b *Booth) Propose(ctx context.Context, r Proposal) (proposal.Proposal, error) {
 	if r.Author == "" {
 		return proposal.Proposal{}, errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
+	}
+	// A consultation that asks for an account asks for a real person behind it: the account's
+	// address must be verified (an unverified account may still vote, as anyone may).
+	if r.Consultation.RequiresAccount && strings.HasPrefix(r.Author, "u:") && !r.Verified {
+		return proposal.Proposal{}, &errs.Error{Kind: errs.Forbidden, Field: "email",
+			Message: "confirm your e-mail address before proposing here: open the link we sent you, or ask for a new one on your account page"}
 	}
 	if b.ProposalsPerSourcePerHour >= 0 && // negative: no limit
 		!b.Limiter.Allow("proposal-source|"+strconv.FormatInt(r.TenantID, 10)+"|"+r.Source, b.ProposalsPerSourcePerHour, time.Hour) {

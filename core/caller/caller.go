@@ -12,10 +12,12 @@ import (
 // Principal is who is calling: a signed-in user, or an anonymous visitor (maybe with a
 // participant cookie).
 type Principal struct {
-	Subject       string // Casbin subject: "u:<tenant>:<user>" or "anonymous"
-	UserTenantID  int64  // the tenant the account belongs to (the platform tenant for platform staff)
-	UserID        int64  // 0 for anonymous visitors
-	Email         string
+	Subject      string // Casbin subject: "u:<tenant>:<user>" or "anonymous"
+	UserTenantID int64  // the tenant the account belongs to (the platform tenant for platform staff)
+	UserID       int64  // 0 for anonymous visitors
+	Email        string
+	// Verified is true when the account's address is proven (a link sent to it was followed).
+	Verified      bool
 	ParticipantID string // the anonymous participant cookie's id, if any
 	Via           string // "session", "token" or "" for anonymous
 	SessionKey    string // what CSRF tokens are bound to: the session token or the participant id

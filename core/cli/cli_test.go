@@ -111,6 +111,11 @@ func TestCLI_BadConfigurationStopsWithOneLine(t *testing.T) {
 		"bad trusted proxy":         {"CONCORDE_TRUSTED_PROXIES": "127.0.0.1, lb.internal", "CONCORDE_DATABASE_URL": dir + "/x.db"},
 		"bad proposal limit":        {"CONCORDE_PROPOSAL_LIMIT_PER_SOURCE": "many", "CONCORDE_DATABASE_URL": dir + "/x.db"},
 		"malformed Redis URL":       {"CONCORDE_REDIS_URL": "127.0.0.1:6379", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"SMTP without a From":       {"CONCORDE_SMTP_URL": "smtp://u:p@mail.test:587", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"SMTP URL of another kind":  {"CONCORDE_SMTP_URL": "http://mail.test", "CONCORDE_MAIL_FROM": "no-reply@x.test", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"SMTP URL with a bad port":  {"CONCORDE_SMTP_URL": "smtp://mail.test:99999", "CONCORDE_MAIL_FROM": "no-reply@x.test", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"malformed From":            {"CONCORDE_MAIL_FROM": "nobody", "CONCORDE_DATABASE_URL": dir + "/x.db"},
+		"bad public scheme":         {"CONCORDE_PUBLIC_SCHEME": "ftp", "CONCORDE_DATABASE_URL": dir + "/x.db"},
 	} {
 		r := runner{t: t, env: env}
 		code, _, stderr := r.run("tenant", "list")

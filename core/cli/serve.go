@@ -44,6 +44,7 @@ func serve(ctx context.Context, e Env, cfg *config.Config, fs *flag.FlagSet, arg
 	defer stopTicks()
 	go a.RunTicks(tickCtx, 15*time.Second)
 	go a.Watch(tickCtx, nil)
+	a.RunMail(tickCtx)
 	_ = srv.Ready(ctx)
 
 	errc := make(chan error, 2)

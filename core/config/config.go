@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,6 +61,16 @@ type Config struct {
 	// AuditPreviousKeys are retired audit keys, comma-separated, still accepted when verifying
 	// entries written with them (key rotation).
 	AuditPreviousKeys string // CONCORDE_AUDIT_PREVIOUS_KEYS
+	// SMTPURL is the mail server: smtp://user:password@host:587 (STARTTLS), smtps://… (implicit
+	// TLS), smtp://host:25?tls=none (a local relay); empty: e-mails go to the log in
+	// development, and wait in the outbox in production.
+	SMTPURL string // CONCORDE_SMTP_URL
+	// MailFrom is the address e-mails come from ("Concorde <no-reply@example.org>"); each site
+	// shows its own name beside it.
+	MailFrom string // CONCORDE_MAIL_FROM
+	// PublicScheme and PublicPort make the links in e-mails: scheme://<site host>[:port]/…
+	PublicScheme string // CONCORDE_PUBLIC_SCHEME: https (http in development)
+	PublicPort   string // CONCORDE_PUBLIC_PORT: empty (the listen port in development)
 }
 
 // Register declares the shared flags on fs, with defaults taken from the environment.
@@ -111,6 +123,10 @@ func Register(fs *flag.FlagSet, c *Config, lookup func(string) (string, bool)) {
 	intFlag(&c.SignInLimitGlobal, "signin-limit-global", "CONCORDE_SIGNIN_LIMIT_GLOBAL", 600, "password checks per minute on this node")
 	fs.StringVar(&c.AuditKey, "audit-key", env("CONCORDE_AUDIT_KEY", ""), "key of the audit chain, at least 32 characters; empty: derived from the secret (CONCORDE_AUDIT_KEY)")
 	fs.StringVar(&c.AuditPreviousKeys, "audit-previous-keys", env("CONCORDE_AUDIT_PREVIOUS_KEYS", ""), "retired audit keys, comma-separated, to verify older entries (CONCORDE_AUDIT_PREVIOUS_KEYS)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("CONCORDE_SMTP_URL", ""), "mail server, smtp://user:password@host:587 (STARTTLS) or smtps://…:465; empty: e-mails go to the log in development (CONCORDE_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", env("CONCORDE_MAIL_FROM", ""), "address e-mails come from, such as no-reply@example.org; required with CONCORDE_SMTP_URL (CONCORDE_MAIL_FROM)")
+	fs.StringVar(&c.PublicScheme, "public-scheme", env("CONCORDE_PUBLIC_SCHEME", ""), "scheme of the links in e-mails: https, or http (default in development) (CONCORDE_PUBLIC_SCHEME)")
+	fs.StringVar(&c.PublicPort, "public-port", env("CONCORDE_PUBLIC_PORT", ""), "port of the links in e-mails when not the scheme's own; default in development: the listen port (CONCORDE_PUBLIC_PORT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CONCORDE_LOG_LEVEL", "info"), "debug, info, warn or error (CONCORDE_LOG_LEVEL)")
 }
 
@@ -155,6 +171,9 @@ func (c *Config) Validate() error {
 	if _, err := c.Level(); err != nil {
 		return err
 	}
+	if err := c.validateMail(); err != nil {
+		return err
+	}
 	if c.Addr == "" {
 		return errors.New("CONCORDE_ADDR must not be empty")
 	}
@@ -186,6 +205,44 @@ func (c *Config) Level() (slog.Level, error) {
 		return 0, fmt.Errorf("CONCORDE_LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel)
 	}
 	return l, nil
+}
+
+func (c *Config) validateMail() error {
+	if c.SMTPURL != "" && !strings.HasPrefix(c.SMTPURL, "smtp://") && !strings.HasPrefix(c.SMTPURL, "smtps://") {
+		return errors.New("CONCORDE_SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)")
+	}
+	if c.MailFrom == "" {
+		if c.SMTPURL != "" {
+			return errors.New("CONCORDE_MAIL_FROM is required with CONCORDE_SMTP_URL: the address e-mails come from, such as no-reply@example.org")
+		}
+		c.MailFrom = "Concorde <no-reply@localhost>"
+	}
+	if a, err := mail.ParseAddress(c.MailFrom); err != nil || strings.ContainsAny(c.MailFrom, "\r\n") {
+		return fmt.Errorf("CONCORDE_MAIL_FROM %q is not an e-mail address such as no-reply@example.org", c.MailFrom)
+	} else if !strings.Contains(a.Address, "@") {
+		return fmt.Errorf("CONCORDE_MAIL_FROM %q is not an e-mail address such as no-reply@example.org", c.MailFrom)
+	}
+	switch c.PublicScheme {
+	case "":
+		c.PublicScheme = "https"
+		if c.Env == "development" {
+			c.PublicScheme = "http"
+		}
+	case "http", "https":
+	default:
+		return fmt.Errorf("CONCORDE_PUBLIC_SCHEME must be http or https, not %q", c.PublicScheme)
+	}
+	if c.PublicPort == "" && c.Env == "development" {
+		if _, port, err := net.SplitHostPort(c.Addr); err == nil && port != "0" && port != "80" && port != "443" {
+			c.PublicPort = port
+		}
+	}
+	if c.PublicPort != "" {
+		if n, err := strconv.Atoi(c.PublicPort); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("CONCORDE_PUBLIC_PORT must be a port number, not %q", c.PublicPort)
+		}
+	}
+	return nil
 }
 
 func devSecret(dir string) (string, error) {

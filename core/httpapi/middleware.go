@@ -156,7 +156,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		if err != nil || u.Disabled() {
 			return errs.E(errs.Unauthorized, "this API token's account is disabled")
 		}
-		p = caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: u.Email, Via: "token"}
+		p = caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: u.Email, Verified: u.Verified(), Via: "token"}
 		// Every use of a token is on record (the staff service says how); used within this
 		// handler only, so the method and path need no copy.
 		m := c.Method()
@@ -170,7 +170,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 			u, uerr := s.Users.ByID(ctx, sess.UserTenantID, sess.UserID)
 			if uerr == nil && !u.Disabled() {
 				p = caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID,
-					Email: u.Email, Via: "session", SessionKey: "s:" + strings.Clone(tokStr)}
+					Email: u.Email, Verified: u.Verified(), Via: "session", SessionKey: "s:" + strings.Clone(tokStr)}
 			}
 		}
 		if p.Anonymous() {

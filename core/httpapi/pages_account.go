@@ -8,6 +8,7 @@ import (
 	"github.com/concorde-civic/concorde/core/account"
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/proposal"
 )
 
@@ -22,6 +23,10 @@ type accountPage struct {
 	Next      string // where to go back after signing in or up: a path on this site
 	Prefixes  map[int64]string
 	Slugs     map[int64]string
+	// User is the signed-in account (its address, whether verified, its e-mail choices).
+	User *identity.User
+	// Notice is the catalogue key of what just happened (address verified, e-mail sent, saved).
+	Notice string
 }
 
 func profileFrom(c *fiber.Ctx) account.Profile {
@@ -32,6 +37,23 @@ func (s *Server) accountPage(c *fiber.Ctx, status int, ap accountPage) error {
 	ctx := c.UserContext()
 	p := caller.PrincipalOf(ctx)
 	ap.SignedIn, ap.Email = !p.Anonymous(), p.Email
+	if ap.SignedIn && p.UserTenantID == tenantID(c) { // platform staff manage their address on the platform's site
+		u, err := s.Users.ByID(ctx, p.UserTenantID, p.UserID)
+		if err != nil {
+			return err
+		}
+		ap.User = &u
+		if ap.Error == "" {
+			switch {
+			case c.Query("verified") == "1":
+				ap.Notice = "account_email_verified_now"
+			case c.Query("sent") == "1":
+				ap.Notice = "account_email_sent"
+			case c.Query("saved") == "1":
+				ap.Notice = "account_notifications_saved"
+			}
+		}
+	}
 	if me := p.Participant(); me != "" {
 		ps, err := s.Proposals.ByAuthor(ctx, tenantID(c), me)
 		if err != nil {
@@ -99,6 +121,10 @@ func (s *Server) accountPageRoutes() {
 		}
 		if err := s.startSession(c, m.User.TenantID, m.User.ID, m.Email); err != nil {
 			return err
+		}
+		// The account exists whatever happens to the e-mail: it can ask for the link again.
+		if err := s.Notify.Verification(ctx, caller.Tenant(ctx), host(c), m.User); err != nil {
+			s.Log.Warn("queue the verification e-mail", "error", err.Error())
 		}
 		return seeOther(c, localPath(c.FormValue("next"), "/account"))
 	}, s.signupLimit)

@@ -168,6 +168,7 @@ type usersPage struct {
 	Roles   []authz.Role
 	Error   string
 	Pager   usersPager
+	Invited bool // an invitation was just sent
 }
 
 // usersPerPage is how many accounts /admin/users shows at a time.
@@ -596,7 +597,8 @@ func (s *Server) adminPageRoutes() {
 		}
 		// Least privilege first: a form sent without a look at the picker grants the least.
 		roles := []authz.Role{authz.Citizen, authz.Auditor, authz.Moderator, authz.TenantAdmin}
-		return s.render(c, status, "admin_users", s.tr(c, "admin_users"), usersPage{Nav: s.adminNav(c, "users"), Members: ms, Roles: roles, Error: msg, Pager: pager})
+		return s.render(c, status, "admin_users", s.tr(c, "admin_users"), usersPage{Nav: s.adminNav(c, "users"), Members: ms, Roles: roles, Error: msg, Pager: pager,
+			Invited: msg == "" && c.Query("invited") == "1"})
 	}
 	userFail := func(c *fiber.Ctx, err error) error {
 		if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {
@@ -606,13 +608,18 @@ func (s *Server) adminPageRoutes() {
 		return users(c, statusOf[errs.KindOf(err)], msg)
 	}
 	s.handle(Route{Method: get, Path: "/admin/users", Perm: tenant("users", "create"), Summary: "Accounts of this site and their roles"}, func(c *fiber.Ctx) error { return users(c, fiber.StatusOK, "") })
-	s.postPage(Route{Path: "/admin/users", Perm: tenant("users", "create"), Summary: "Create an account with a role (form)"}, func(c *fiber.Ctx) error {
-		_, err := s.Staff.Create(c.UserContext(), actor(c), tenantID(c), staff.NewUser{Email: c.FormValue("email"), Name: c.FormValue("name"),
-			Password: c.FormValue("password"), Role: c.FormValue("role")})
+	s.postPage(Route{Path: "/admin/users", Perm: tenant("users", "create"), Summary: "Invite someone by e-mail with a role; they choose their password (form)"}, func(c *fiber.Ctx) error {
+		if c.FormValue("password") != "" {
+			return userFail(c, errs.Field("password", "%s", s.tr(c, "admin_invite_no_password")))
+		}
+		_, err := s.invite(c, staff.Invitee{Email: strings.Clone(c.FormValue("email")), Name: strings.Clone(c.FormValue("name")), Role: strings.Clone(c.FormValue("role"))})
+		if _, field := errs.MessageOf(err); errs.KindOf(err) == errs.Conflict && field == "email" {
+			err = &errs.Error{Kind: errs.Conflict, Field: "email", Message: s.tr(c, "admin_invite_exists")}
+		}
 		if err != nil {
 			return userFail(c, err)
 		}
-		return seeOther(c, "/admin/users")
+		return seeOther(c, "/admin/users?invited=1")
 	})
 	s.postPage(Route{Path: "/admin/users/:id/roles", Perm: tenant("roles", "create"), Summary: "Grant a role (form)"}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")

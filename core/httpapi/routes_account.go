@@ -36,6 +36,9 @@ func (s *Server) accountRoutes() {
 		if err := s.startSession(c, m.User.TenantID, m.User.ID, m.Email); err != nil {
 			return err
 		}
+		if err := s.Notify.Verification(ctx, caller.Tenant(ctx), host(c), m.User); err != nil {
+			s.Log.Warn("queue the verification e-mail", "error", err.Error())
+		}
 		return c.Status(fiber.StatusCreated).JSON(m)
 	}, s.signupLimit)
 

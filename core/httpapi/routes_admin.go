@@ -95,6 +95,12 @@ func (s *Server) tenantRoutes() {
 	})
 }
 
+// inviteRequest is an invitation; a password is refused with a clear message.
+type inviteRequest struct {
+	staff.Invitee
+	Password *string `json:"password,omitempty"`
+}
+
 func (s *Server) userRoutes() {
 	s.handle(Route{Method: get, Path: "/api/v1/users", Perm: tenant("users", "read"), Summary: "Accounts of this site with their roles (limit, offset)", Response: struct {
 		Users []staff.Member `json:"users"`
@@ -109,17 +115,21 @@ func (s *Server) userRoutes() {
 		}
 		return c.JSON(fiber.Map{"users": ms})
 	})
-	s.handle(Route{Method: post, Path: "/api/v1/users", Perm: tenant("users", "create"), Summary: "Create an account with a role", Request: staff.NewUser{}, Response: staff.Member{}}, func(c *fiber.Ctx) error {
-		var in staff.NewUser
+	s.handle(Route{Method: post, Path: "/api/v1/users", Perm: tenant("users", "create"), Summary: "Invite someone by e-mail with a role: they choose their password through the link they receive", Request: inviteRequest{}, Response: invitationResponse{}}, func(c *fiber.Ctx) error {
+		var in inviteRequest
 		if err := decode(c, &in); err != nil {
 			return err
 		}
-		m, err := s.Staff.Create(c.UserContext(), actor(c), tenantID(c), in)
+		if in.Password != nil {
+			return errs.Field("password", "admins do not choose passwords for others: the person you invite chooses theirs through the link e-mailed to them")
+		}
+		inv, err := s.invite(c, in.Invitee)
 		if err != nil {
 			return err
 		}
-		return c.Status(fiber.StatusCreated).JSON(m)
+		return c.Status(fiber.StatusCreated).JSON(invitationResponse{Member: inv.Member, InvitationExpiresAt: inv.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")})
 	})
+	s.invitationRoutes()
 	s.handle(Route{Method: get, Path: "/api/v1/users/:id", Perm: tenant("users", "read"), Summary: "One account", Response: staff.Member{}}, func(c *fiber.Ctx) error {
 		id, err := idParam(c, "id")
 		if err != nil {

@@ -74,7 +74,7 @@ func (s *Server) startSession(c *fiber.Ctx, userTenantID, userID int64, email st
 	}
 	s.setCookie(c, sessionCookie, token, time.Until(sess.ExpiresAt))
 	old := caller.PrincipalOf(ctx)
-	p := caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: email, Via: "session",
+	p := caller.Principal{Subject: userSubject(u.TenantID, u.ID), UserTenantID: u.TenantID, UserID: u.ID, Email: email, Verified: u.Verified(), Via: "session",
 		SessionKey: "s:" + token, ParticipantID: old.ParticipantID}
 	c.SetUserContext(caller.WithPrincipal(ctx, p))
 	return nil

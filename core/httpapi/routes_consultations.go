@@ -348,7 +348,8 @@ func (s *Server) visibleProposal(c *fiber.Ctx) (proposal.Proposal, error) {
 // proposal is the booth's request for a proposal of content in e's consultation. content
 // must be a string of its own (decoded JSON, or a form value copied).
 func (s *Server) proposal(c *fiber.Ctx, e *catalog.Entry, content string) booth.Proposal {
-	return booth.Proposal{TenantID: tenantID(c), Consultation: e.Consultation, Author: caller.PrincipalOf(c.UserContext()).Participant(),
+	p := caller.PrincipalOf(c.UserContext())
+	return booth.Proposal{TenantID: tenantID(c), Consultation: e.Consultation, Author: p.Participant(), Verified: p.Verified,
 		Source: clientAddr(c), Content: content}
 }
 

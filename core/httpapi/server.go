@@ -30,6 +30,7 @@ import (
 	"github.com/concorde-civic/concorde/core/forwarded"
 	"github.com/concorde-civic/concorde/core/identity"
 	"github.com/concorde-civic/concorde/core/metrics"
+	"github.com/concorde-civic/concorde/core/notify"
 	"github.com/concorde-civic/concorde/core/pluginhost"
 	"github.com/concorde-civic/concorde/core/proposal"
 	"github.com/concorde-civic/concorde/core/ratelimit"
@@ -88,6 +89,10 @@ type Deps struct {
 	Plugins *pluginhost.Host
 	// Snapshots holds the frozen results of published consultations.
 	Snapshots *snapshot.Service
+	// Notify writes the e-mails (verification, invitations); Links are the single-use links
+	// they carry.
+	Notify *notify.Service
+	Links  *identity.AccountLinks
 }
 
 // Scope says in which Casbin domain a route's permission is checked.
@@ -185,6 +190,7 @@ func New(d Deps) (*Server, error) {
 	s.siteRoutes()
 	s.authRoutes()
 	s.accountRoutes()
+	s.emailPageRoutes()
 	s.tenantRoutes()
 	s.userRoutes()
 	s.tokenRoutes()

@@ -37,10 +37,20 @@ type User struct {
 	PasswordHash string     `bun:"password_hash,notnull" json:"-"`
 	CreatedAt    time.Time  `bun:"created_at,notnull" json:"created_at"`
 	DisabledAt   *time.Time `bun:"disabled_at" json:"-"`
+	// EmailVerifiedAt is when the owner of the address proved it (a verification link, or
+	// an accepted invitation); nil: not verified.
+	EmailVerifiedAt *time.Time `bun:"email_verified_at" json:"email_verified_at,omitempty"`
+	// NotifyResults: e-mail when a consultation the person took part in publishes its
+	// results (opt-in). NotifyProposals: e-mail when their proposal is accepted or refused.
+	NotifyResults   bool `bun:"notify_results,notnull" json:"notify_results"`
+	NotifyProposals bool `bun:"notify_proposals,notnull" json:"notify_proposals"`
 
 	// IsDisabled mirrors DisabledAt for JSON readers; bun sets it on every read. Code
 	// should ask Disabled(), which reads DisabledAt itself.
 	IsDisabled bool `bun:"-" json:"disabled"`
+	// InvitationPending is true for an invited account whose owner has not chosen a
+	// password yet (it cannot sign in until they do).
+	InvitationPending bool `bun:"-" json:"invitation_pending"`
 }
 
 // SetTenantID lets store.Scope stamp the user with its tenant.
@@ -53,12 +63,16 @@ var _ bun.AfterScanRowHook = (*User)(nil)
 // embeds User and hide that type's own fields.)
 func (u *User) AfterScanRow(context.Context) error {
 	u.IsDisabled = u.DisabledAt != nil
+	u.InvitationPending = u.PasswordHash == ""
 	return nil
 }
 
 // Disabled reports whether the account is switched off: it can neither log in nor use
 // its sessions and API tokens.
 func (u User) Disabled() bool { return u.DisabledAt != nil }
+
+// Verified reports whether the account's address is proven to be its owner's.
+func (u User) Verified() bool { return u.EmailVerifiedAt != nil }
 
 // Users creates, finds and authenticates accounts.
 type Users struct {
@@ -108,6 +122,20 @@ func checkName(name string) error {
 // be unique within the tenant (errs.Conflict otherwise); the same address may exist in
 // other tenants as separate accounts.
 func (s *Users) Create(ctx context.Context, tenantID int64, email, name, password string) (User, error) {
+	hash, err := s.hasher.Hash(password) // checks the policy
+	if err != nil {
+		return User{}, err
+	}
+	return s.insert(ctx, tenantID, email, name, hash)
+}
+
+// CreateInvited adds an account without a password: it cannot sign in until its owner
+// chooses one through an invitation link (AccountLinks).
+func (s *Users) CreateInvited(ctx context.Context, tenantID int64, email, name string) (User, error) {
+	return s.insert(ctx, tenantID, email, name, "")
+}
+
+func (s *Users) insert(ctx context.Context, tenantID int64, email, name, hash string) (User, error) {
 	email, name = NormalizeEmail(email), strings.TrimSpace(name)
 	if err := checkEmail(email); err != nil {
 		return User{}, err
@@ -115,16 +143,14 @@ func (s *Users) Create(ctx context.Context, tenantID int64, email, name, passwor
 	if err := checkName(name); err != nil {
 		return User{}, err
 	}
-	hash, err := s.hasher.Hash(password) // checks the policy
-	if err != nil {
-		return User{}, err
-	}
 	u := User{
-		ID:           s.ids.Next(),
-		Email:        email,
-		Name:         name,
-		PasswordHash: hash,
-		CreatedAt:    now(),
+		ID:                s.ids.Next(),
+		Email:             email,
+		Name:              name,
+		PasswordHash:      hash,
+		CreatedAt:         now(),
+		NotifyProposals:   true,
+		InvitationPending: hash == "",
 	}
 	if _, err := store.For(s.db, tenantID).Insert(&u).Exec(ctx); err != nil {
 		if store.IsUniqueViolation(err) {
@@ -209,6 +235,29 @@ func (s *Users) SetPassword(ctx context.Context, tenantID, id int64, password st
 	res, err := store.For(s.db, tenantID).Update(&User{}).
 		Set("password_hash = ?", hash).Where("u.id = ?", id).Exec(ctx)
 	return affected(res, err, "set password of user %d", id)
+}
+
+// MarkVerified records that the owner of account id's address proved it (the first date stays).
+func (s *Users) MarkVerified(ctx context.Context, tenantID, id int64) error {
+	return s.markVerified(ctx, store.For(s.db, tenantID), id)
+}
+
+func (s *Users) markVerified(ctx context.Context, sc store.Scope, id int64) error {
+	res, err := sc.Update(&User{}).Set("email_verified_at = COALESCE(u.email_verified_at, ?)", now()).Where("u.id = ?", id).Exec(ctx)
+	return affected(res, err, "verify the address of user %d", id)
+}
+
+// Notifications are the e-mails an account has chosen to receive.
+type Notifications struct {
+	Results   bool `json:"notify_results"`
+	Proposals bool `json:"notify_proposals"`
+}
+
+// SetNotifications records which e-mails account id wants.
+func (s *Users) SetNotifications(ctx context.Context, tenantID, id int64, n Notifications) error {
+	res, err := store.For(s.db, tenantID).Update(&User{}).
+		Set("notify_results = ?", n.Results).Set("notify_proposals = ?", n.Proposals).Where("u.id = ?", id).Exec(ctx)
+	return affected(res, err, "set the notifications of user %d", id)
 }
 
 // SetDisabled switches account id off (or back on). A disabled account cannot log in, and

@@ -199,12 +199,12 @@ func TestUsers_JSONNeverCarriesThePasswordHash(t *testing.T) {
 		b, _ := json.Marshal(withRoles)
 		var got map[string]any
 		_ = json.Unmarshal(b, &got)
-		for _, key := range []string{"id", "tenant_id", "email", "name", "created_at", "disabled", "roles"} {
+		for _, key := range []string{"id", "tenant_id", "email", "name", "created_at", "disabled", "roles", "notify_results", "notify_proposals", "invitation_pending"} {
 			if _, ok := got[key]; !ok {
 				t.Errorf("JSON %s lacks %q", b, key)
 			}
 		}
-		if got["disabled"] != true || got["email"] != "ada@example.org" || len(got) != 7 {
+		if got["disabled"] != true || got["email"] != "ada@example.org" || len(got) != 10 {
 			t.Fatalf("JSON %s", b)
 		}
 		if !list[0].Disabled() || !list[0].IsDisabled {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/identity"
+	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/tenants"
 )
 
@@ -22,21 +24,138 @@ type Service struct {
 	db     *bun.DB
 	users  *identity.Users
 	tokens *identity.Tokens
+	links  *identity.AccountLinks
 	authz  *authz.Authorizer
 	log    *audit.Log
 }
 
 // New wires the staff service.
-func New(db *bun.DB, users *identity.Users, tokens *identity.Tokens, az *authz.Authorizer, log *audit.Log) *Service {
-	return &Service{db: db, users: users, tokens: tokens, authz: az, log: log}
+func New(db *bun.DB, users *identity.Users, tokens *identity.Tokens, links *identity.AccountLinks, az *authz.Authorizer, log *audit.Log) *Service {
+	return &Service{db: db, users: users, tokens: tokens, links: links, authz: az, log: log}
 }
 
-// NewUser is what creating an account takes.
+// NewUser is what creating an account with a password takes: the operator's bootstrap
+// (concorde user create) and the demo. Staff invite each other instead (Invite).
 type NewUser struct {
 	Email    string `json:"email"`
 	Name     string `json:"name"`
 	Password string `json:"password"`
 	Role     string `json:"role"`
+}
+
+// Invitee is whom an admin invites, and with which role. There is no password: the invitee
+// chooses it.
+type Invitee struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+}
+
+// Invitation is an invitation just issued: the account, and the link's token and expiry,
+// which go into the e-mail and nowhere else.
+type Invitation struct {
+	Member    Member
+	Role      string
+	Token     string
+	ExpiresAt time.Time
+}
+
+// Invite creates an account without a password in the tenant, grants it a role and issues
+// the single-use link with which its owner chooses a password (identity.InviteTTL). Inviting
+// an address whose invitation is still pending issues a new link and revokes the older one
+// (and grants the role if it is new); an address whose account is in use is errs.Conflict:
+// grant it the role in the list instead.
+func (s *Service) Invite(ctx context.Context, actor string, tenantID int64, in Invitee) (Invitation, error) {
+	role, err := authz.ParseRole(in.Role)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if err := s.checkGrantable(tenantID, role); err != nil {
+		return Invitation{}, err
+	}
+	action := "user.invite"
+	u, err := s.users.ByEmail(ctx, tenantID, in.Email)
+	switch {
+	case err == nil && !u.InvitationPending:
+		return Invitation{}, &errs.Error{Kind: errs.Conflict, Field: "email",
+			Message: "an account with this address already exists here: give it the role in the list of accounts"}
+	case err == nil:
+		action = "user.reinvite"
+	case errs.Is(err, errs.NotFound):
+		if u, err = s.users.CreateInvited(ctx, tenantID, in.Email, in.Name); err != nil {
+			return Invitation{}, err
+		}
+	default:
+		return Invitation{}, err
+	}
+	sub := authz.UserSubject(tenantID, u.ID)
+	if err := s.authz.Grant(ctx, sub, role, GrantDomain(tenantID)); err != nil {
+		return Invitation{}, err
+	}
+	token, link, err := s.links.Issue(ctx, tenantID, u.ID, identity.InviteLink, identity.InviteTTL, actor)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if _, err := s.log.Append(ctx, s.db, tenantID, audit.Record{Actor: actor, Action: action, Object: "user:" + u.Email,
+		Detail: map[string]any{"user_id": u.ID, "role": string(role), "expires_at": link.ExpiresAt}}); err != nil {
+		return Invitation{}, err
+	}
+	return Invitation{Member: s.member(u), Role: string(role), Token: token, ExpiresAt: link.ExpiresAt}, nil
+}
+
+// Reinvite issues a new invitation link to a pending account of the tenant (the older link
+// stops working); an account in use is errs.Conflict.
+func (s *Service) Reinvite(ctx context.Context, actor string, tenantID, userID int64) (Invitation, error) {
+	u, err := s.users.ByID(ctx, tenantID, userID)
+	if err != nil {
+		return Invitation{}, err
+	}
+	if !u.InvitationPending {
+		return Invitation{}, errs.E(errs.Conflict, "this account has already chosen its password: there is nothing to invite it to")
+	}
+	roles := s.member(u).Roles
+	role := string(authz.Citizen)
+	if len(roles) > 0 {
+		role = roles[len(roles)-1]
+	}
+	return s.Invite(ctx, actor, tenantID, Invitee{Email: u.Email, Role: role})
+}
+
+// InvitationFor returns the pending account an invitation token belongs to, without using it.
+func (s *Service) InvitationFor(ctx context.Context, tenantID int64, token string) (identity.User, error) {
+	u, _, err := s.links.Check(ctx, tenantID, identity.InviteLink, token)
+	if err != nil {
+		return identity.User{}, err
+	}
+	if !u.InvitationPending {
+		return identity.User{}, errs.Field("token", "this invitation was already accepted: sign in with your password")
+	}
+	return u, nil
+}
+
+// AcceptInvitation lets the invitee choose their password with the invitation's token: in
+// one transaction the link is used up, the address is marked verified and the password set,
+// and the acceptance is audited. A bad, expired, used or revoked token is errs.Invalid and
+// changes nothing.
+func (s *Service) AcceptInvitation(ctx context.Context, tenantID int64, token, password string) (identity.User, error) {
+	if _, err := s.InvitationFor(ctx, tenantID, token); err != nil {
+		return identity.User{}, err
+	}
+	hash, err := s.users.HashPassword(password) // before the transaction: hashing takes a while
+	if err != nil {
+		return identity.User{}, err
+	}
+	return s.links.Redeem(ctx, tenantID, identity.InviteLink, token, func(ctx context.Context, tx store.Scope, u identity.User) error {
+		if !u.InvitationPending {
+			return errs.Field("token", "this invitation was already accepted: sign in with your password")
+		}
+		if err := s.users.SetPasswordHashIn(ctx, tx, u.ID, hash); err != nil {
+			return err
+		}
+		_, err := s.log.AppendIn(ctx, tx, audit.Record{Actor: authz.UserSubject(tenantID, u.ID), Action: "user.invitation_accepted",
+			Object: "user:" + u.Email, Detail: map[string]any{"user_id": u.ID}})
+		return err
+	})
 }
 
 // Member is an account with its roles on the tenant.
@@ -54,7 +173,9 @@ func GrantDomain(tenantID int64) string {
 	return authz.Domain(tenantID)
 }
 
-// Create makes an account in the tenant and grants it a role.
+// Create makes an account with a password in the tenant and grants it a role: the command
+// line's bootstrap (concorde user create) and the demo data. The back office and the API
+// invite instead (Invite): admins do not choose passwords for others.
 func (s *Service) Create(ctx context.Context, actor string, tenantID int64, in NewUser) (Member, error) {
 	role, err := authz.ParseRole(in.Role)
 	if err != nil {
@@ -65,6 +186,14 @@ func (s *Service) Create(ctx context.Context, actor string, tenantID int64, in N
 	}
 	u, err := s.users.Create(ctx, tenantID, in.Email, in.Name, in.Password)
 	if err != nil {
+		return Member{}, err
+	}
+	// The operator who typed the address vouches for it (this path is the command line's
+	// bootstrap and the demo's, never the back office's).
+	if err := s.users.MarkVerified(ctx, tenantID, u.ID); err != nil {
+		return Member{}, err
+	}
+	if u, err = s.users.ByID(ctx, tenantID, u.ID); err != nil {
 		return Member{}, err
 	}
 	sub := authz.UserSubject(tenantID, u.ID)
