@@ -110,7 +110,7 @@ func (f consultationForm) parse() (themes []consultation.Theme, steps []consulta
 		}
 		d, derr := time.Parse("2006-01-02", strings.TrimSpace(parts[0]))
 		if derr != nil {
-			return nil, nil, nil, nil, errs.Field("steps", "each step is a line \"2026-01-31 | Title | Description\"; %q has no date", strings.TrimSpace(line))
+			return nil, nil, nil, nil, errs.Field("steps", "each step is a line \"2026-01-31 | Title | Description\"; %q has no date", strings.TrimSpace(line)).Say("err_step_line")
 		}
 		steps = append(steps, consultation.Step{Date: d, Title: strings.TrimSpace(parts[1]), Description: strings.TrimSpace(parts[2])})
 	}
@@ -120,7 +120,7 @@ func (f consultationForm) parse() (themes []consultation.Theme, steps []consulta
 		}
 		d, derr := time.Parse("2006-01-02", strings.TrimSpace(v))
 		if derr != nil {
-			return nil, errs.Field(field, "%s must be a date such as 2026-01-31", field)
+			return nil, errs.Field(field, "%s must be a date such as 2026-01-31", field).Say("err_form_date")
 		}
 		return &d, nil
 	}
@@ -348,7 +348,7 @@ func (s *Server) adminPageRoutes() {
 			if errs.KindOf(err) != errs.Invalid && errs.KindOf(err) != errs.Conflict {
 				return err
 			}
-			f.Error, _ = errs.MessageOf(err)
+			f.Error, _ = s.errorMessage(c, err)
 			return s.render(c, statusOf[errs.KindOf(err)], "admin_consultation", s.tr(c, "admin_new_consultation"), f)
 		}
 		if c.FormValue("action") == "preview" {
@@ -387,7 +387,7 @@ func (s *Server) adminPageRoutes() {
 			if errs.KindOf(err) != errs.Invalid && errs.KindOf(err) != errs.Conflict {
 				return err
 			}
-			f.Error, _ = errs.MessageOf(err)
+			f.Error, _ = s.errorMessage(c, err)
 			return s.render(c, statusOf[errs.KindOf(err)], "admin_consultation", cur.Question, f)
 		}
 		if c.FormValue("action") == "preview" {
@@ -413,7 +413,7 @@ func (s *Server) adminPageRoutes() {
 	s.postPage(Route{Path: "/admin/consultations/:slug/status", Perm: tenant("consultations", "update"), Summary: "Open, close or publish a consultation (form)"}, func(c *fiber.Ctx) error {
 		to, ok := map[string]consultation.Status{"open": consultation.Open, "close": consultation.Closed, "publish": consultation.Published}[c.FormValue("to")]
 		if !ok {
-			return errs.Field("to", "choose open, close or publish")
+			return errs.Field("to", "choose open, close or publish").Say("err_status_action")
 		}
 		cs, err := s.Consultations.SetStatus(c.UserContext(), tenantID(c), actor(c), c.Params("slug"), to)
 		if err != nil {
@@ -448,7 +448,7 @@ func (s *Server) adminPageRoutes() {
 		if v := c.Query("p"); v != "" {
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return errs.E(errs.NotFound, "no such proposal")
+				return errs.E(errs.NotFound, "no such proposal").Say("err_proposal_not_found")
 			}
 			p, err := s.Proposals.Get(ctx, tenantID(c), id)
 			if err != nil {
@@ -544,7 +544,7 @@ func (s *Server) adminPageRoutes() {
 		if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {
 			return err
 		}
-		msg, _ := errs.MessageOf(err)
+		msg, _ := s.errorMessage(c, err)
 		return users(c, statusOf[errs.KindOf(err)], msg)
 	}
 	s.handle(Route{Method: get, Path: "/admin/users", Perm: tenant("users", "create"), Summary: "Accounts of this site and their roles"}, func(c *fiber.Ctx) error { return users(c, fiber.StatusOK, "") })
@@ -595,7 +595,7 @@ func (s *Server) adminPageRoutes() {
 			if errs.KindOf(err) != errs.Invalid {
 				return err
 			}
-			msg, _ := errs.MessageOf(err)
+			msg, _ := s.errorMessage(c, err)
 			t := *caller.Tenant(ctx)
 			t.Name, t.LogoURL, t.ColorPrimary, t.ColorAccent, t.DefaultLocale, t.TimeZone = name, logo, primary, accent, loc, tz
 			return s.render(c, fiber.StatusBadRequest, "admin_branding", s.tr(c, "admin_branding"),
@@ -612,7 +612,7 @@ func (s *Server) adminPageRoutes() {
 	}
 	plugins := func(c *fiber.Ctx, status int, msg string, refused *refusal) error {
 		if s.Plugins == nil {
-			return errs.E(errs.NotFound, "no plugins are installed on this platform")
+			return errs.E(errs.NotFound, "no plugins are installed on this platform").Say("err_no_plugins")
 		}
 		ps, err := s.Plugins.ForTenant(c.UserContext(), tenantID(c))
 		if err != nil {
@@ -640,7 +640,7 @@ func (s *Server) adminPageRoutes() {
 					return err
 				}
 				for _, j := range jobs {
-					jv := jobView{JobStatus: j, Every: (time.Duration(j.EverySecs) * time.Second).String(), Next: s.when(c, j.NextRunAt)}
+					jv := jobView{JobStatus: j, Every: web.Duration(s.locale(c), time.Duration(j.EverySecs)*time.Second), Next: s.when(c, j.NextRunAt)}
 					if j.LastRunAt != nil {
 						jv.Last = s.when(c, *j.LastRunAt)
 					}
@@ -660,7 +660,7 @@ func (s *Server) adminPageRoutes() {
 		if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {
 			return err
 		}
-		msg, _ := errs.MessageOf(err)
+		msg, _ := s.errorMessage(c, err)
 		if refused != nil {
 			refused.msg = msg
 			return plugins(c, statusOf[errs.KindOf(err)], "", refused)
@@ -670,7 +670,7 @@ func (s *Server) adminPageRoutes() {
 	s.handle(Route{Method: get, Path: "/admin/plugins", Perm: tenant("plugins", "update"), Summary: "Plugins: enable, disable, settings"}, func(c *fiber.Ctx) error { return plugins(c, fiber.StatusOK, "", nil) })
 	s.postPage(Route{Path: "/admin/plugins/:name", Perm: tenant("plugins", "update"), Summary: "Enable, disable or configure a plugin (form)"}, func(c *fiber.Ctx) error {
 		if s.Plugins == nil {
-			return errs.E(errs.NotFound, "no plugins are installed on this platform")
+			return errs.E(errs.NotFound, "no plugins are installed on this platform").Say("err_no_plugins")
 		}
 		ctx, name := c.UserContext(), strings.Clone(c.Params("name"))
 		var err error
@@ -684,7 +684,7 @@ func (s *Server) adminPageRoutes() {
 			refused = &refusal{plugin: name}
 			raw := []byte(strings.TrimSpace(c.FormValue("settings")))
 			if !json.Valid(raw) {
-				err = errs.Field("settings", "the settings are not valid JSON")
+				err = errs.Field("settings", "the settings are not valid JSON").Say("err_settings_json")
 			} else {
 				_, err = s.Plugins.SetSettings(ctx, actor(c), tenantID(c), name, raw)
 			}
@@ -695,7 +695,7 @@ func (s *Server) adminPageRoutes() {
 			}
 			schema := pluginSchema(p)
 			if schema == nil {
-				err = errs.Field("settings", "this plugin's settings can only be edited as JSON")
+				err = errs.Field("settings", "this plugin's settings can only be edited as JSON").Say("err_settings_json_only")
 				break
 			}
 			values := settingsFromForm(c, schema)
@@ -705,7 +705,7 @@ func (s *Server) adminPageRoutes() {
 				_, err = s.Plugins.SetSettings(ctx, actor(c), tenantID(c), name, raw)
 			}
 		default:
-			err = errs.Field("action", "choose enable, disable, fields or settings")
+			err = errs.Field("action", "choose enable, disable, fields or settings").Say("err_plugin_action")
 		}
 		if err != nil {
 			return pluginFail(c, err, refused)

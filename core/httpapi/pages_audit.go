@@ -61,7 +61,7 @@ func (s *Server) auditPageRoutes() {
 		if v := c.Query("before"); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
-				return errs.Field("before", "before must be a positive entry number")
+				return errs.Field("before", "before must be a positive entry number").Say("err_audit_before")
 			}
 			f.BeforeSeq = n
 		}
@@ -110,7 +110,7 @@ func (s *Server) auditPageRoutes() {
 		if err != nil {
 			return err
 		}
-		ap := auditResultsPage{Section: "home", Results: s.resultsPage(r, e.Consultation)}
+		ap := auditResultsPage{Section: "home", Results: s.resultsPage(r, e.Consultation, s.locale(c))}
 		if c.Query("verify") == "1" {
 			d, err := s.Votes.Recompute(c.UserContext(), tenantID(c), e.Consultation.ID, false, nil)
 			if err != nil {

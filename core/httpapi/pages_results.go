@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,6 +18,7 @@ import (
 	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/sequence"
 	"github.com/concorde-civic/concorde/core/vote"
+	"github.com/concorde-civic/concorde/web"
 )
 
 // resultRow is one proposal on the results page: its shares of agree, disagree and neutral
@@ -149,7 +149,7 @@ func (s *Server) segmentsView(c *fiber.Ctx, e *catalog.Entry, dim string, rp res
 		w, err := weightedScores(e, cells, sample, margins)
 		if errs.KindOf(err) == errs.Invalid {
 			// Say so rather than fail the page: the sample cannot be weighted (yet).
-			sv.Unweighted, _ = errs.MessageOf(err)
+			sv.Unweighted, _ = s.errorMessage(c, err)
 			margins = nil
 		} else if err != nil {
 			return sv, err
@@ -235,7 +235,7 @@ const (
 	chartBottom    = 48
 )
 
-func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) resultsPage {
+func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation, locale string) resultsPage {
 	rp := resultsPage{C: cs, R: r, Published: cs.Status == consultation.Published}
 	ch := chartView{Width: chartW, Height: chartH, Left: chartLeft, Top: chartTop, PlotW: chartW - chartLeft - chartRight, PlotH: chartH - chartTop - chartBottom}
 	maxC := 0.5
@@ -298,10 +298,10 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 	}
 	for i := 0; i <= 4; i++ {
 		f := float64(i) / 4
-		ch.XTicks = append(ch.XTicks, tick{Pos: fmt.Sprintf("%.1f", float64(chartLeft)+f*float64(ch.PlotW)), Label: fmt.Sprintf("%d%%", i*25)})
-		ch.YTicks = append(ch.YTicks, tick{Pos: fmt.Sprintf("%.1f", float64(chartTop+ch.PlotH)-f*float64(ch.PlotH)), Label: fmt.Sprintf("%.2f", f*maxC)})
+		ch.XTicks = append(ch.XTicks, tick{Pos: fmt.Sprintf("%.1f", float64(chartLeft)+f*float64(ch.PlotW)), Label: web.Percent(locale, i*25)})
+		ch.YTicks = append(ch.YTicks, tick{Pos: fmt.Sprintf("%.1f", float64(chartTop+ch.PlotH)-f*float64(ch.PlotH)), Label: web.Decimal(locale, f*maxC, 2)})
 	}
-	ch.MaxControversy = fmt.Sprintf("%.2f", maxC)
+	ch.MaxControversy = web.Decimal(locale, maxC, 2)
 	rp.Chart = ch
 	return rp
 }
@@ -331,12 +331,8 @@ func (s *Server) methode(c *fiber.Ctx) methodePage {
 		return v
 	}
 	sc, rc, gc, caps := sequence.DefaultConfig(), results.DefaultConfig(), results.DefaultGroupsConfig(), results.DefaultWeightCaps()
-	num := func(f float64) string {
-		return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(f, 'f', 2, 64), "0"), ".")
-	}
-	if s.locale(c) == "fr" {
-		num0 := num
-		num = func(f float64) string { return strings.ReplaceAll(num0(f), ".", ",") }
+	num := func(f float64) string { // "1,5" or "1.5": at most two decimals, no trailing zero
+		return strings.TrimRight(strings.TrimRight(web.Decimal(s.locale(c), f, 2), "0"), ".,")
 	}
 	return methodePage{SequenceSize: sc.Size, NewMaxVotes: max(sc.NewMaxVotes, int(rc.MinVotes)), NewPercent: pc(sc.NewRatio), RandomSlots: sc.RandomSlots,
 		ControversyPercent: pc(sc.ControversyRatio), TopCandidates: sc.TopCandidates, KeyTTLHours: int(vote.DefaultKeyTTL.Hours()),
@@ -376,7 +372,7 @@ func (s *Server) resultPageRoutes() {
 		if !slices.Contains(results.Dimensions(), dim) {
 			dim = results.DimensionAgeBand // an unknown dimension shows the first
 		}
-		rp := s.resultsPage(r, e.Consultation)
+		rp := s.resultsPage(r, e.Consultation, s.locale(c))
 		if rp.Segments, err = s.segmentsView(c, e, dim, rp); err != nil {
 			return err
 		}

@@ -9,7 +9,8 @@
   }
 
   function api(method, url, body) {
-    var opts = { method: method, credentials: 'same-origin', headers: { 'Accept': 'application/json', 'X-CSRF-Token': csrf() } };
+    // The API answers in the language asked for: the page's, so that its messages match it.
+    var opts = { method: method, credentials: 'same-origin', headers: { 'Accept': 'application/json', 'Accept-Language': document.documentElement.lang || 'en', 'X-CSRF-Token': csrf() } };
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
@@ -293,7 +294,7 @@
       if (l === null || !out) { return; }
       var ratio = (1.05 / (l + 0.05));
       var ok = ratio >= 4.5;
-      out.textContent = (out.getAttribute(ok ? 'data-ok' : 'data-bad') || '').replace('{ratio}', ratio.toFixed(2));
+      out.textContent = (out.getAttribute(ok ? 'data-ok' : 'data-bad') || '').replace('{ratio}', ratio.toFixed(2).replace('.', out.getAttribute('data-decimal') || '.'));
       out.className = ok ? 'notice' : 'error-msg';
     }
     primary.addEventListener('input', apply);
