@@ -238,6 +238,12 @@ func Duration(locale string, d time.Duration) string {
 	return strings.Join(parts, " ")
 }
 
+// ShortDecimal is f with at most two decimals and no trailing zero ("4,5", "1,07", "3").
+func ShortDecimal(locale string, f float64) string {
+	d := Decimal(locale, f, 2)
+	return strings.TrimRight(strings.TrimRight(d, "0"), ".,")
+}
+
 // Percent writes a whole percentage as the language does: "25 %" in French (a narrow
 // no-break space before the sign), "25%" in English.
 func Percent(locale string, n int) string {
@@ -248,7 +254,7 @@ func Percent(locale string, n int) string {
 }
 
 // Message writes a catalogue text whose verbs take args, in locale: whole numbers are
-// grouped as Number does and decimals written as Decimal does (two decimals), so the
+// grouped as Number does and decimals written as Decimal does (at most two decimals), so the
 // catalogue writes every number as %s. The core's errors are said this way (errs.Error.Key).
 func (p *Pages) Message(locale, key string, args ...any) string {
 	text := p.T(locale, key)
@@ -261,9 +267,9 @@ func (p *Pages) Message(locale, key string, args ...any) string {
 		case int, int64, int32, uint64:
 			local[i] = Number(locale, toInt64(v))
 		case float64:
-			local[i] = Decimal(locale, v, 2)
+			local[i] = ShortDecimal(locale, v)
 		case float32:
-			local[i] = Decimal(locale, float64(v), 2)
+			local[i] = ShortDecimal(locale, float64(v))
 		case fmt.Stringer:
 			local[i] = v.String()
 		default:

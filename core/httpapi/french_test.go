@@ -8,11 +8,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
 	"github.com/concorde-civic/concorde/core/authz"
+	"github.com/concorde-civic/concorde/core/httpapi"
 	"github.com/concorde-civic/concorde/core/testsupport"
+	"github.com/concorde-civic/concorde/web"
 )
 
 // englishTells are words and shapes that give English text away on a French page. Each is
@@ -298,4 +301,56 @@ func TestFrench_NoEnglishOnAnyPage(t *testing.T) {
 		t.Error(f)
 	}
 	t.Logf("%d French pages read", pages)
+}
+
+// The API keeps its error codes whatever the language; its messages follow Accept-Language
+// (q-values weighed), and English when the header asks for no language the site has.
+func TestAPI_ErrorMessagesFollowAcceptLanguage(t *testing.T) {
+	e := testsupport.New(t, "sqlite")
+	w := newConsultation(t, e)
+	bad := map[string]string{"content": "Il faut <b>ouvrir</b> les musées le soir"}
+	for _, c := range []struct{ header, want string }{
+		{"fr", "Écrivez du texte simple : les balises HTML comme <b> ne sont pas acceptées."},
+		{"fr-FR,fr;q=0.9,en;q=0.8", "Écrivez du texte simple"},
+		{"en-GB;q=0.4, fr-CA;q=0.7", "Écrivez du texte simple"},
+		{"fr;q=0, en", "write plain text only: HTML tags such as <b> are not allowed"},
+		{"en", "write plain text only: HTML tags such as <b> are not allowed"},
+		{"de, *;q=0.1", "write plain text only"},
+		{"", "write plain text only"},
+	} {
+		res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/proposals", Token: w.A.Tokens[authz.Citizen],
+			Body: bad, Header: map[string]string{"Accept-Language": c.header}})
+		var body httpapi.ErrorBody
+		res.JSON(t, &body)
+		if res.Status != http.StatusBadRequest || body.Error.Code != "invalid" || body.Error.Field != "content" || !strings.Contains(body.Error.Message, c.want) {
+			t.Errorf("Accept-Language %q: %d %+v, want code invalid and %q", c.header, res.Status, body.Error, c.want)
+		}
+	}
+	// A message without its own key says what happened by kind, in French; its code stays.
+	res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/no/such/endpoint", Header: map[string]string{"Accept-Language": "fr"}})
+	var body httpapi.ErrorBody
+	res.JSON(t, &body)
+	if body.Error.Code != "not_found" || englishTells.MatchString(body.Error.Message) {
+		t.Errorf("a message without a key, in French: %+v", body.Error)
+	}
+	// Numbers in a message are written the French way.
+	res = w.Do(testsupport.Request{Method: "PATCH", Host: w.A.Host, Path: "/api/v1/tenant", Token: w.A.Tokens[authz.TenantAdmin],
+		Body: map[string]string{"color_primary": "#ffff00"}, Header: map[string]string{"Accept-Language": "fr"}})
+	res.JSON(t, &body)
+	if res.Status != http.StatusBadRequest || !strings.Contains(body.Error.Message, "1,07:1") || body.Error.Field != "color_primary" {
+		t.Errorf("contrast in French: %d %+v", res.Status, body.Error)
+	}
+}
+
+func TestDecimal_DurationAndPercent(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{web.Decimal("fr", 1.507, 2), "1,51"}, {web.Decimal("en", 1.507, 2), "1.51"}, {web.Decimal("fr", 12345.5, 1), "12\u202f345,5"},
+		{web.Decimal("fr", -0.25, 2), "-0,25"}, {web.Decimal("en", 3, 0), "3"},
+		{web.Percent("fr", 25), "25\u202f%"}, {web.Percent("en", 25), "25%"},
+		{web.Duration("fr", 26*time.Hour+90*time.Second), "1\u00a0j 2\u00a0h 1\u00a0min 30\u00a0s"}, {web.Duration("en", 5*time.Minute), "5\u00a0min"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -331,9 +330,7 @@ func (s *Server) methode(c *fiber.Ctx) methodePage {
 		return v
 	}
 	sc, rc, gc, caps := sequence.DefaultConfig(), results.DefaultConfig(), results.DefaultGroupsConfig(), results.DefaultWeightCaps()
-	num := func(f float64) string { // "1,5" or "1.5": at most two decimals, no trailing zero
-		return strings.TrimRight(strings.TrimRight(web.Decimal(s.locale(c), f, 2), "0"), ".,")
-	}
+	num := func(f float64) string { return web.ShortDecimal(s.locale(c), f) } // "1,5" or "1.5"
 	return methodePage{SequenceSize: sc.Size, NewMaxVotes: max(sc.NewMaxVotes, int(rc.MinVotes)), NewPercent: pc(sc.NewRatio), RandomSlots: sc.RandomSlots,
 		ControversyPercent: pc(sc.ControversyRatio), TopCandidates: sc.TopCandidates, KeyTTLHours: int(vote.DefaultKeyTTL.Hours()),
 		SequencesPerMinute:          or(s.SequenceLimits.PerParticipant, ratelimit.DefaultSequenceLimits.PerParticipant),
