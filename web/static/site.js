@@ -19,7 +19,7 @@
       if (r.status === 204) { return {}; }
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (!r.ok) {
-          var e = new Error((j.error && j.error.message) || r.statusText);
+          var e = new Error((j.error && j.error.message) || r.status);
           e.status = r.status;
           throw e;
         }
@@ -34,8 +34,11 @@
       method: 'POST', credentials: 'same-origin', body: params.toString(),
       headers: { 'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' }
     }).then(function (r) {
-      if (!r.ok) { throw new Error(r.statusText); }
-      return r;
+      if (r.ok) { return r; }
+      // The site's own message, in the page's language (the status text is English).
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        throw new Error((j.error && j.error.message) || r.status);
+      });
     });
   }
 
