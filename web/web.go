@@ -324,11 +324,6 @@ func At(t *tenants.Tenant, locale string, at time.Time) string {
 	return at.Format("2006-01-02 15:04") + suffix
 }
 
-// Error renders the error page, branded when the tenant is known.
-func (p *Pages) Error(c *fiber.Ctx, status int, t *tenants.Tenant, msg string) error {
-	return p.Render(c, status, "error", Page{Tenant: t, Title: fmt.Sprint(status), Message: msg})
-}
-
 // Static returns an embedded asset and its content type.
 func Static(name string) ([]byte, string, error) {
 	clean := path.Clean("/" + name)[1:]

@@ -20,7 +20,7 @@ import (
 
 // englishTells are words and shapes that give English text away on a French page. Each is
 // matched on the visible text, as whole words, case-insensitively.
-var englishTells = regexp.MustCompile(`(?i)\b(the|not|must|allowed|only|invalid|no such|sign in|sign up|your|you|running|stopped|starting|crashed|tenant-admin|please|cannot|should|choose|between|characters|already|enabled|disabled|unknown|required|at least|at most|too long|too short|this|is|are|with|page not found|error|does|there)\b` +
+var englishTells = regexp.MustCompile(`(?i)\b(the|not|must|allowed|only|invalid|no such|sign in|sign up|your|you|running|stopped|starting|crashed|tenant-admin|please|cannot|should|choose|between|characters|already|enabled|disabled|unknown|required|at least|at most|too long|too short|this|is|are|with|page not found|error|does|there|and|of|for|to|by|from|which|when|what|yet|here|try again|can't|don't|isn't|has|have|been|will|would)\b` +
 	// French counts 0 and 1 as singular, and writes decimals with a comma.
 	`|\b[01] (propositions|votes|participants|comptes)\b|\d\.\d`)
 
