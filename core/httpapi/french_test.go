@@ -177,6 +177,9 @@ func TestFrench_NoEnglishOnAnyPage(t *testing.T) {
 				path, res = loc, v.Do("GET", loc, nil)
 			}
 		}
+		if res.Status >= 500 {
+			found = append(found, fmt.Sprintf("%s, GET %s: status %d", who, path, res.Status))
+		}
 		check(who, "GET "+path+fmt.Sprintf(" (%d)", res.Status), res)
 	}
 
@@ -216,7 +219,7 @@ func TestFrench_NoEnglishOnAnyPage(t *testing.T) {
 	post := func(who string, v *testsupport.Visitor, path string, form url.Values) {
 		t.Helper()
 		res := v.PostForm(path, form)
-		if res.Status < 400 {
+		if res.Status < 400 || res.Status >= 500 {
 			t.Errorf("%s: POST %s %v was not refused: %d", who, path, form, res.Status)
 		}
 		check(who, fmt.Sprintf("POST %s %v (%d)", path, form, res.Status), res)
