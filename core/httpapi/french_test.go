@@ -357,3 +357,31 @@ func TestDecimal_DurationAndPercent(t *testing.T) {
 		}
 	}
 }
+
+// The core's messages get their numbers already written for the reader ("2 000", "4,5"):
+// their texts take every number as %s, and a French text takes no more values than the English.
+func TestMessages_ErrorTextsTakeLocalisedNumbers(t *testing.T) {
+	e := testsupport.New(t, "sqlite")
+	verb := regexp.MustCompile(`%(\[\d+\])?[a-zA-Z]`)
+	en, fr := e.Server.Pages.Keys("en"), e.Server.Pages.Keys("fr")
+	n := 0
+	for key, text := range en {
+		if !strings.HasPrefix(key, "err_") {
+			continue
+		}
+		n++
+		for _, loc := range []string{text, fr[key]} {
+			for _, v := range verb.FindAllString(loc, -1) {
+				if last := v[len(v)-1]; last != 's' && last != 'q' && last != 'v' {
+					t.Errorf("%s: %q takes %s: numbers come as text", key, loc, v)
+				}
+			}
+		}
+		if len(verb.FindAllString(fr[key], -1)) > len(verb.FindAllString(text, -1)) && !strings.Contains(fr[key], "%[") {
+			t.Errorf("%s: the French text takes more values than the English", key)
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d error texts", n)
+	}
+}
