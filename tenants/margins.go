@@ -49,18 +49,18 @@ func (s *Service) SetMargins(ctx context.Context, actor string, tenantID int64, 
 	var rows []margin
 	for dim, values := range m {
 		if !dims[dim] {
-			return errs.Field(dim, "unknown dimension %q: use age_band, gender or area", dim)
+			return errs.Field(dim, "unknown dimension %q: use age_band, gender or area", dim).Say("err_margin_dimension")
 		}
 		var sum float64
 		for v, share := range values {
 			if v == "" || len(v) > 40 || !(share > 0 && share <= 1) {
-				return errs.Field(dim, "each %s value needs a name and a share between 0 and 1", dim)
+				return errs.Field(dim, "each %s value needs a name and a share between 0 and 1", dim).Say("err_margin_value")
 			}
 			sum += share
 			rows = append(rows, margin{Dimension: dim, Value: v, Share: share})
 		}
 		if sum < 1-results.MarginsTolerance || sum > 1+results.MarginsTolerance {
-			return errs.Field(dim, "the %s shares sum to %.3f; they must sum to 1", dim, sum)
+			return errs.Field(dim, "the %s shares sum to %.3f; they must sum to 1", dim, sum).Say("err_margin_sum")
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Dimension+rows[i].Value < rows[j].Dimension+rows[j].Value })

@@ -194,7 +194,7 @@ func (s *Service) BySlug(ctx context.Context, slug string) (Tenant, error) {
 	var t Tenant
 	if err := s.db.NewSelect().Model(&t).Where("slug = ?", slug).Scan(ctx); err != nil {
 		if store.IsNoRows(err) {
-			return t, errs.E(errs.NotFound, "no tenant %q", slug)
+			return t, errs.E(errs.NotFound, "no tenant %q", slug).Say("err_tenant_not_found")
 		}
 		return t, fmt.Errorf("tenant %s: %w", slug, err)
 	}
@@ -248,7 +248,7 @@ func (s *Service) Create(ctx context.Context, actor string, in NewTenant) (Tenan
 		return Tenant{}, err
 	}
 	if len(in.Hosts) == 0 || len(in.Hosts) > 20 {
-		return Tenant{}, errs.Field("hosts", "give 1 to 20 host names")
+		return Tenant{}, errs.Field("hosts", "give 1 to 20 host names").Say("err_tenant_hosts")
 	}
 	hosts := make([]string, 0, len(in.Hosts))
 	seen := map[string]bool{}
@@ -270,7 +270,7 @@ func (s *Service) Create(ctx context.Context, actor string, in NewTenant) (Tenan
 	err = s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&t).Exec(ctx); err != nil {
 			if store.IsUniqueViolation(err) {
-				return errs.Field("slug", "a tenant with slug %q exists already", t.Slug)
+				return errs.Field("slug", "a tenant with slug %q exists already", t.Slug).Say("err_tenant_slug_taken")
 			}
 			return err
 		}
@@ -336,7 +336,7 @@ func (s *Service) Update(ctx context.Context, actor, slug string, p Patch) (Tena
 		t.TimeZone, changed["time_zone"] = *p.TimeZone, *p.TimeZone
 	}
 	if len(changed) == 0 {
-		return t, errs.E(errs.Invalid, "nothing to change: give at least one of name, logo_url, color_primary, color_accent, default_locale, time_zone")
+		return t, errs.E(errs.Invalid, "nothing to change: give at least one of name, logo_url, color_primary, color_accent, default_locale, time_zone").Say("err_tenant_nothing")
 	}
 	t.UpdatedAt = s.Now().UTC().Truncate(time.Microsecond)
 	err = s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
@@ -363,10 +363,10 @@ func (s *Service) SetStatus(ctx context.Context, actor, slug string, st Status) 
 		return t, err
 	}
 	if t.Kind == Platform {
-		return t, errs.E(errs.Invalid, "the platform tenant cannot be suspended")
+		return t, errs.E(errs.Invalid, "the platform tenant cannot be suspended").Say("err_tenant_platform_suspend")
 	}
 	if t.Status == st {
-		return t, errs.E(errs.Conflict, "tenant %s is %s already", slug, st)
+		return t, errs.E(errs.Conflict, "tenant %s is %s already", slug, st).Say("err_tenant_status_same")
 	}
 	t.Status, t.UpdatedAt = st, s.Now().UTC().Truncate(time.Microsecond)
 	action := map[Status]string{Active: "tenant.resume", Suspended: "tenant.suspend"}[st]
@@ -424,7 +424,7 @@ func insertHosts(ctx context.Context, tx bun.Tx, tenantID int64, hosts []string)
 	}
 	if _, err := store.For(tx, tenantID).Insert(&rows).Exec(ctx); err != nil {
 		if store.IsUniqueViolation(err) {
-			return errs.Field("host", "one of the hosts %s already serves a tenant", strings.Join(hosts, ", "))
+			return errs.Field("host", "one of the hosts %s already serves a tenant", strings.Join(hosts, ", ")).Say("err_tenant_host_taken")
 		}
 		return err
 	}

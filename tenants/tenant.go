@@ -90,10 +90,10 @@ var reserved = map[string]bool{"platform": true, "admin": true, "api": true, "ww
 // ValidateSlug checks a tenant slug: 2 to 40 lowercase letters, digits or dashes.
 func ValidateSlug(s string) error {
 	if !slugRe.MatchString(s) {
-		return errs.Field("slug", "slug must be 2 to 40 characters: lowercase letters, digits and dashes, starting with a letter")
+		return errs.Field("slug", "slug must be 2 to 40 characters: lowercase letters, digits and dashes, starting with a letter").Say("err_tenant_slug")
 	}
 	if reserved[s] {
-		return errs.Field("slug", "slug %q is reserved", s)
+		return errs.Field("slug", "slug %q is reserved", s).Say("err_tenant_slug_reserved")
 	}
 	return nil
 }
@@ -104,7 +104,7 @@ func ParseKind(s string) (Kind, error) {
 	case Region, City, Company:
 		return k, nil
 	}
-	return "", errs.Field("kind", "kind must be region, city or company")
+	return "", errs.Field("kind", "kind must be region, city or company").Say("err_tenant_kind")
 }
 
 // NormalizeHost lowercases a host name and strips a port and a trailing dot.
@@ -120,11 +120,11 @@ func NormalizeHost(h string) string {
 func ValidateHost(h string) (string, error) {
 	n := NormalizeHost(h)
 	if n == "" || len(n) > 253 || n != strings.ToLower(strings.TrimSpace(h)) {
-		return "", errs.Field("host", "host %q must be a bare host name such as nantes.example.org, without scheme or port", h)
+		return "", errs.Field("host", "host %q must be a bare host name such as nantes.example.org, without scheme or port", h).Say("err_host_bare")
 	}
 	for _, label := range strings.Split(n, ".") {
 		if !labelRe.MatchString(label) {
-			return "", errs.Field("host", "host %q is not a valid host name", h)
+			return "", errs.Field("host", "host %q is not a valid host name", h).Say("err_host_invalid")
 		}
 	}
 	return n, nil
@@ -133,7 +133,7 @@ func ValidateHost(h string) (string, error) {
 // ValidateName checks a display name.
 func ValidateName(s string) error {
 	if n := len([]rune(strings.TrimSpace(s))); n < 2 || n > 120 {
-		return errs.Field("name", "name must be 2 to 120 characters")
+		return errs.Field("name", "name must be 2 to 120 characters").Say("err_tenant_name")
 	}
 	return nil
 }
@@ -145,7 +145,7 @@ func ValidateLocale(s string) error {
 			return nil
 		}
 	}
-	return errs.Field("default_locale", "default_locale must be one of %s", strings.Join(Locales, ", "))
+	return errs.Field("default_locale", "default_locale must be one of %s", strings.Join(Locales, ", ")).Say("err_tenant_locale")
 }
 
 // TimeZones are suggested to admins (any IANA name is accepted): metropolitan France, its
@@ -160,10 +160,10 @@ const DefaultTimeZone = "Europe/Paris"
 // ValidateTimeZone accepts an IANA time zone name such as Europe/Paris or America/Cayenne.
 func ValidateTimeZone(s string) error {
 	if s == "" || s == "Local" || len(s) > 64 {
-		return errs.Field("time_zone", "time_zone must be an IANA time zone such as Europe/Paris")
+		return errs.Field("time_zone", "time_zone must be an IANA time zone such as Europe/Paris").Say("err_tenant_time_zone")
 	}
 	if _, err := time.LoadLocation(s); err != nil {
-		return errs.Field("time_zone", "time_zone must be an IANA time zone such as Europe/Paris")
+		return errs.Field("time_zone", "time_zone must be an IANA time zone such as Europe/Paris").Say("err_tenant_time_zone")
 	}
 	return nil
 }
@@ -195,7 +195,7 @@ func ValidateLogoURL(s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil || len(s) > 500 || !(u.Scheme == "https" && u.Host != "" || u.Scheme == "" && u.Host == "" && strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//")) {
-		return errs.Field("logo_url", "logo_url must be an https:// URL or a path starting with /")
+		return errs.Field("logo_url", "logo_url must be an https:// URL or a path starting with /").Say("err_tenant_logo")
 	}
 	return nil
 }
@@ -204,10 +204,10 @@ func ValidateLogoURL(s string) error {
 // contrast at least 4.5:1), since buttons and the header put white text on brand colours.
 func ValidateColor(field, c string) error {
 	if !colorRe.MatchString(c) {
-		return errs.Field(field, "%s must be a colour written #rrggbb in lowercase", field)
+		return errs.Field(field, "%s must be a colour written #rrggbb in lowercase", field).Say("err_tenant_colour")
 	}
 	if r := Contrast(c, "#ffffff"); r < 4.5 {
-		return errs.Field(field, "%s %s gives white text a contrast of %.2f:1; WCAG AA needs at least 4.5:1, choose a darker colour", field, c, r)
+		return errs.Field(field, "%s %s gives white text a contrast of %.2f:1; WCAG AA needs at least 4.5:1, choose a darker colour", field, c, r).Say("err_tenant_contrast")
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"mime"
 	"path"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,7 @@ func funcs() template.FuncMap {
 		"num":    func(any) string { return "" },
 		"plural": func(string, any) string { return "" },
 		"pct":    func(f float64) int { return int(f*100 + 0.5) },
+		"dec":    func(f float64, digits int) string { return "" },
 		"add":    func(a, b int) int { return a + b },
 		"contains": func(xs []string, x string) bool {
 			for _, y := range xs {
@@ -155,6 +157,8 @@ func (p *Pages) Render(c *fiber.Ctx, status int, name string, pg Page) error {
 		"at": func(at time.Time) string { return At(pg.Tenant, pg.Locale, at) },
 		// num writes a count as the page's readers do: "12 345" in French, "12,345" in English.
 		"num": func(n any) string { return Number(pg.Locale, toInt64(n)) },
+		// dec writes a decimal with the language's mark: "0,52" in French, "0.52" in English.
+		"dec": func(f float64, digits int) string { return Decimal(pg.Locale, f, digits) },
 		// plural picks key_one or key_other for n, by the language's rule (French counts 0
 		// and 1 as singular: "0 proposition", "1 vote").
 		"plural": func(key string, n any) string { return key + "_" + PluralForm(pg.Locale, toInt64(n)) },
@@ -189,6 +193,92 @@ func Number(locale string, n int64) string {
 	return b.String()
 }
 
+// Decimal writes f with digits decimals and the language's decimal mark ("1,51" in French,
+// "1.51" in English), thousands grouped as Number does. It is the one place pages and
+// messages write a decimal number.
+func Decimal(locale string, f float64, digits int) string {
+	s := strconv.FormatFloat(f, 'f', digits, 64)
+	whole, frac, _ := strings.Cut(s, ".")
+	neg := strings.HasPrefix(whole, "-")
+	n, _ := strconv.ParseInt(strings.TrimPrefix(whole, "-"), 10, 64)
+	out := Number(locale, n)
+	if neg {
+		out = "-" + out
+	}
+	if frac != "" {
+		mark := "."
+		if locale == "fr" {
+			mark = ","
+		}
+		out += mark + frac
+	}
+	return out
+}
+
+// Duration writes a period as people read it, "1 j 2 h", "1 h 30 min", "45 s" ("1 d 2 h" in
+// English), rather than Go's "26h0m0s".
+func Duration(locale string, d time.Duration) string {
+	day := "d"
+	if locale == "fr" {
+		day = "j"
+	}
+	var parts []string
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{24 * time.Hour, day}, {time.Hour, "h"}, {time.Minute, "min"}, {time.Second, "s"}} {
+		if n := d / u.d; n > 0 {
+			parts = append(parts, Number(locale, int64(n))+"\u00a0"+u.name)
+			d -= n * u.d
+		}
+	}
+	if len(parts) == 0 {
+		return "0\u00a0s"
+	}
+	return strings.Join(parts, " ")
+}
+
+// ShortDecimal is f with at most two decimals and no trailing zero ("4,5", "1,07", "3").
+func ShortDecimal(locale string, f float64) string {
+	d := Decimal(locale, f, 2)
+	return strings.TrimRight(strings.TrimRight(d, "0"), ".,")
+}
+
+// Percent writes a whole percentage as the language does: "25 %" in French (a narrow
+// no-break space before the sign), "25%" in English.
+func Percent(locale string, n int) string {
+	if locale == "fr" {
+		return Number(locale, int64(n)) + "\u202f%"
+	}
+	return Number(locale, int64(n)) + "%"
+}
+
+// Message writes a catalogue text whose verbs take args, in locale: whole numbers are
+// grouped as Number does and decimals written as Decimal does (at most two decimals), so the
+// catalogue writes every number as %s. The core's errors are said this way (errs.Error.Key).
+func (p *Pages) Message(locale, key string, args ...any) string {
+	text := p.T(locale, key)
+	if len(args) == 0 || !strings.Contains(text, "%") {
+		return text // a text may leave the details out ("Votre rôle ne permet pas cette action.")
+	}
+	local := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case int, int64, int32, uint64:
+			local[i] = Number(locale, toInt64(v))
+		case float64:
+			local[i] = ShortDecimal(locale, v)
+		case float32:
+			local[i] = ShortDecimal(locale, float64(v))
+		case fmt.Stringer:
+			local[i] = v.String()
+		default:
+			local[i] = a
+		}
+	}
+	return fmt.Sprintf(text, local...)
+}
+
 // PluralForm is "one" or "other" for a count in a language.
 func PluralForm(locale string, n int64) string {
 	if n == 1 || (locale == "fr" && n == 0) {
@@ -208,6 +298,12 @@ func toInt64(n any) int64 {
 	case uint64:
 		return int64(v)
 	}
+	switch r := reflect.ValueOf(n); r.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return r.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return int64(r.Uint())
+	}
 	return 0
 }
 
@@ -226,11 +322,6 @@ func At(t *tenants.Tenant, locale string, at time.Time) string {
 		return at.Format("02/01/2006 à 15:04") + suffix
 	}
 	return at.Format("2006-01-02 15:04") + suffix
-}
-
-// Error renders the error page, branded when the tenant is known.
-func (p *Pages) Error(c *fiber.Ctx, status int, t *tenants.Tenant, msg string) error {
-	return p.Render(c, status, "error", Page{Tenant: t, Title: fmt.Sprint(status), Message: msg})
 }
 
 // Static returns an embedded asset and its content type.

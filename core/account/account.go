@@ -61,13 +61,13 @@ var (
 // Validate checks a profile's answers.
 func (p Profile) Validate() error {
 	if p.AgeBand != "" && !contains(AgeBands, p.AgeBand) {
-		return errs.Field("age_band", "age_band must be one of %s, or empty", strings.Join(AgeBands, ", "))
+		return errs.Field("age_band", "age_band must be one of %s, or empty", strings.Join(AgeBands, ", ")).Say("err_profile_age")
 	}
 	if p.Gender != "" && !contains(Genders, p.Gender) {
-		return errs.Field("gender", "gender must be one of %s, or empty", strings.Join(Genders, ", "))
+		return errs.Field("gender", "gender must be one of %s, or empty", strings.Join(Genders, ", ")).Say("err_profile_gender")
 	}
 	if p.Area != "" && !areaRe.MatchString(p.Area) {
-		return errs.Field("area", "area must be the first two digits of a French postcode (or 2A, 2B, 971–976), or empty")
+		return errs.Field("area", "area must be the first two digits of a French postcode (or 2A, 2B, 971–976), or empty").Say("err_profile_area")
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func (s *Service) SignUp(ctx context.Context, tenantID int64, email, name, passw
 	if tenantID == tenants.PlatformID {
 		// Accounts of the platform tenant are staff, who may sign in on every site where they
 		// hold a role: only a platform admin creates them, or anyone could claim a staff address.
-		return staff.Member{}, errs.E(errs.Forbidden, "accounts cannot be created on the platform site; sign up on your organisation's site")
+		return staff.Member{}, errs.E(errs.Forbidden, "accounts cannot be created on the platform site; sign up on your organisation's site").Say("err_signup_platform")
 	}
 	// Not through the staff service: a citizen signing up is no staff decision, and the
 	// append-only audit log must not keep the email of someone who may later be erased.
@@ -145,7 +145,7 @@ func (s *Service) Adopt(ctx context.Context, tenantID int64, from, to string) er
 // SetProfile records a participant's answers and their consent to use them.
 func (s *Service) SetProfile(ctx context.Context, tenantID int64, participant string, p Profile) error {
 	if participant == "" {
-		return errs.E(errs.Unauthorized, "your browser must accept cookies to answer")
+		return errs.E(errs.Unauthorized, "your browser must accept cookies to answer").Say("err_cookies_needed")
 	}
 	if err := p.Validate(); err != nil {
 		return err
@@ -249,7 +249,7 @@ func (s *Service) Erase(ctx context.Context, tenantID, userID int64, participant
 		}
 	}
 	if len(ids) == 0 {
-		return errs.E(errs.Invalid, "nothing to erase: this browser holds no participation")
+		return errs.E(errs.Invalid, "nothing to erase: this browser holds no participation").Say("err_nothing_to_erase")
 	}
 	err := store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
 		for _, p := range ids {

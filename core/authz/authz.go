@@ -53,7 +53,7 @@ func ParseRole(s string) (Role, error) {
 	for _, r := range Roles() {
 		names = append(names, string(r))
 	}
-	return "", errs.Field("role", "unknown role %q: use one of %s", s, strings.Join(names, ", "))
+	return "", errs.Field("role", "unknown role %q: use one of %s", s, strings.Join(names, ", ")).Say("err_role_unknown")
 }
 
 // Actions a route may require.

@@ -45,7 +45,7 @@ func ParseStatus(s string) (Status, error) {
 	case Draft, Open, Closed, Published:
 		return st, nil
 	}
-	return "", errs.Field("status", "unknown status %q: use draft, open, closed or published", s)
+	return "", errs.Field("status", "unknown status %q: use draft, open, closed or published", s).Say("err_status_unknown")
 }
 
 // Limits on what a consultation holds.
@@ -228,9 +228,9 @@ func (c Consultation) Frozen() bool { return c.Status == Closed || c.Status == P
 // consultation; what names the change ("its settings", "moderation decisions").
 func (c Consultation) FrozenError(what string) error {
 	if c.Status == Published {
-		return errs.E(errs.Conflict, "the results of consultation %q are published and final: %s cannot change", c.Slug, what)
+		return errs.E(errs.Conflict, "the results of consultation %q are published and final: %s cannot change", c.Slug, what).Say("err_consultation_published_final")
 	}
-	return errs.E(errs.Conflict, "consultation %q is closed, so its results are frozen: %s cannot change (reopen it first if votes must resume)", c.Slug, what)
+	return errs.E(errs.Conflict, "consultation %q is closed, so its results are frozen: %s cannot change (reopen it first if votes must resume)", c.Slug, what).Say("err_consultation_closed_frozen")
 }
 
 // HasTheme reports whether slug is one of the consultation's themes.
@@ -298,31 +298,31 @@ var slugPattern = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 func ValidateSlug(slug string) error {
 	n := len(slug)
 	if n < minSlugRunes || n > MaxSlug || !slugPattern.MatchString(slug) {
-		return errs.Field("slug", "the slug must be %d to %d lowercase letters (a-z), digits and single hyphens, such as \"culture-pour-tous\"", minSlugRunes, MaxSlug)
+		return errs.Field("slug", "the slug must be %d to %d lowercase letters (a-z), digits and single hyphens, such as \"culture-pour-tous\"", minSlugRunes, MaxSlug).Say("err_consultation_slug")
 	}
 	return nil
 }
 
 func validateQuestion(q string) error {
 	if n := utf8.RuneCountInString(q); n < MinQuestion || n > MaxQuestion {
-		return errs.Field("question", "the question must be %d to %d characters long (it is %d)", MinQuestion, MaxQuestion, n)
+		return errs.Field("question", "the question must be %d to %d characters long (it is %d)", MinQuestion, MaxQuestion, n).Say("err_consultation_question")
 	}
 	return validText("question", q)
 }
 
 func validateContext(s string) error {
 	if n := utf8.RuneCountInString(s); n > MaxContext {
-		return errs.Field("context", "the context must be at most %d characters long (it is %d); link to a longer document instead", MaxContext, n)
+		return errs.Field("context", "the context must be at most %d characters long (it is %d); link to a longer document instead", MaxContext, n).Say("err_consultation_context")
 	}
 	return validText("context", s)
 }
 
 func validatePrefix(p string) error {
 	if n := utf8.RuneCountInString(p); n < MinPrefix || n > MaxPrefix {
-		return errs.Field("prefix", "the proposal prefix must be %d to %d characters long, such as \"Il faut\" or \"We must\"", MinPrefix, MaxPrefix)
+		return errs.Field("prefix", "the proposal prefix must be %d to %d characters long, such as \"Il faut\" or \"We must\"", MinPrefix, MaxPrefix).Say("err_consultation_prefix")
 	}
 	if strings.ContainsAny(p, "<>&\"") {
-		return errs.Field("prefix", "the proposal prefix must be plain words, without < > & or quotes")
+		return errs.Field("prefix", "the proposal prefix must be plain words, without < > & or quotes").Say("err_consultation_prefix_plain")
 	}
 	return validText("prefix", p)
 }
@@ -333,24 +333,24 @@ func validateLanguage(l string) error {
 			return nil
 		}
 	}
-	return errs.Field("language", "unknown language %q: use %s", l, strings.Join(Languages, " or "))
+	return errs.Field("language", "unknown language %q: use %s", l, strings.Join(Languages, " or ")).Say("err_consultation_language")
 }
 
 func validateThemes(ts []Theme) error {
 	if len(ts) > MaxThemes {
-		return errs.Field("themes", "a consultation has at most %d themes (got %d)", MaxThemes, len(ts))
+		return errs.Field("themes", "a consultation has at most %d themes (got %d)", MaxThemes, len(ts)).Say("err_consultation_themes_max")
 	}
 	seen := map[string]bool{}
 	for i, t := range ts {
 		if n := len(t.Slug); n < minThemeSlug || n > MaxThemeSlug || !slugPattern.MatchString(t.Slug) {
-			return errs.Field(fmt.Sprintf("themes[%d].slug", i), "theme slug %q must be %d to %d lowercase letters (a-z), digits and single hyphens", t.Slug, minThemeSlug, MaxThemeSlug)
+			return errs.Field(fmt.Sprintf("themes[%d].slug", i), "theme slug %q must be %d to %d lowercase letters (a-z), digits and single hyphens", t.Slug, minThemeSlug, MaxThemeSlug).Say("err_theme_slug")
 		}
 		if seen[t.Slug] {
-			return errs.Field(fmt.Sprintf("themes[%d].slug", i), "theme slug %q is given twice", t.Slug)
+			return errs.Field(fmt.Sprintf("themes[%d].slug", i), "theme slug %q is given twice", t.Slug).Say("err_theme_twice")
 		}
 		seen[t.Slug] = true
 		if n := utf8.RuneCountInString(t.Label); n < 1 || n > MaxThemeLabel {
-			return errs.Field(fmt.Sprintf("themes[%d].label", i), "the label of theme %q must be 1 to %d characters long", t.Slug, MaxThemeLabel)
+			return errs.Field(fmt.Sprintf("themes[%d].label", i), "the label of theme %q must be 1 to %d characters long", t.Slug, MaxThemeLabel).Say("err_theme_label")
 		}
 		if err := validText(fmt.Sprintf("themes[%d].label", i), t.Label); err != nil {
 			return err
@@ -361,18 +361,18 @@ func validateThemes(ts []Theme) error {
 
 func validateSteps(ss []Step) error {
 	if len(ss) > MaxSteps {
-		return errs.Field("steps", "a consultation has at most %d steps (got %d)", MaxSteps, len(ss))
+		return errs.Field("steps", "a consultation has at most %d steps (got %d)", MaxSteps, len(ss)).Say("err_consultation_steps_max")
 	}
 	for i, s := range ss {
 		f := fmt.Sprintf("steps[%d]", i)
 		if n := utf8.RuneCountInString(s.Title); n < 1 || n > MaxStepTitle {
-			return errs.Field(f+".title", "the title of step %d must be 1 to %d characters long", i+1, MaxStepTitle)
+			return errs.Field(f+".title", "the title of step %d must be 1 to %d characters long", i+1, MaxStepTitle).Say("err_step_title")
 		}
 		if n := utf8.RuneCountInString(s.Description); n > MaxStepText {
-			return errs.Field(f+".description", "the description of step %d must be at most %d characters long", i+1, MaxStepText)
+			return errs.Field(f+".description", "the description of step %d must be at most %d characters long", i+1, MaxStepText).Say("err_step_description")
 		}
 		if s.Date.IsZero() {
-			return errs.Field(f+".date", "step %d needs a date", i+1)
+			return errs.Field(f+".date", "step %d needs a date", i+1).Say("err_step_date")
 		}
 		if err := firstErr(validText(f+".title", s.Title), validText(f+".description", s.Description)); err != nil {
 			return err
@@ -383,7 +383,7 @@ func validateSteps(ss []Step) error {
 
 func validateDates(opens, closes *time.Time) error {
 	if opens != nil && closes != nil && !closes.After(*opens) {
-		return errs.Field("closes_at", "the closing date must be after the opening date")
+		return errs.Field("closes_at", "the closing date must be after the opening date").Say("err_consultation_dates")
 	}
 	return nil
 }
@@ -391,7 +391,7 @@ func validateDates(opens, closes *time.Time) error {
 // validText refuses what PostgreSQL cannot store in TEXT (invalid UTF-8, NUL), on both dialects.
 func validText(field, s string) error {
 	if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-		return errs.Field(field, "%s must be valid UTF-8 text without NUL characters", field)
+		return errs.Field(field, "%s must be valid UTF-8 text without NUL characters", field).Say("err_text_invalid")
 	}
 	return nil
 }

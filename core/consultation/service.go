@@ -111,7 +111,7 @@ func (s *Service) Create(ctx context.Context, tenantID int64, actor string, in I
 	err := store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
 		if _, err := tx.Insert(&c).Exec(ctx); err != nil {
 			if store.IsUniqueViolation(err) {
-				return errs.Field("slug", "a consultation with slug %q exists already; choose another slug", c.Slug)
+				return errs.Field("slug", "a consultation with slug %q exists already; choose another slug", c.Slug).Say("err_consultation_slug_taken")
 			}
 			return err
 		}
@@ -140,7 +140,7 @@ func (s *Service) Update(ctx context.Context, tenantID int64, actor, slug string
 			return err
 		}
 		if len(changed) == 0 {
-			return errs.E(errs.Invalid, "nothing to change: give at least one field that differs from the current consultation")
+			return errs.E(errs.Invalid, "nothing to change: give at least one field that differs from the current consultation").Say("err_consultation_nothing")
 		}
 		if err := validate(c); err != nil {
 			return err
@@ -194,7 +194,7 @@ func apply(c *Consultation, p Patch) (map[string]any, error) {
 	if p.Prefix != nil {
 		if v := collapse(*p.Prefix); v != c.Prefix {
 			if c.Status != Draft {
-				return nil, errs.E(errs.Conflict, "the proposal prefix can only change while the consultation is a draft: proposals already follow %q", c.Prefix)
+				return nil, errs.E(errs.Conflict, "the proposal prefix can only change while the consultation is a draft: proposals already follow %q", c.Prefix).Say("err_consultation_prefix_frozen")
 			}
 			c.Prefix, changed["prefix"] = v, v
 		}
@@ -202,7 +202,7 @@ func apply(c *Consultation, p Patch) (map[string]any, error) {
 	if p.Language != nil {
 		if v := strings.TrimSpace(*p.Language); v != c.Language {
 			if c.Status != Draft {
-				return nil, errs.E(errs.Conflict, "the language can only change while the consultation is a draft: proposals are already written in %q", c.Language)
+				return nil, errs.E(errs.Conflict, "the language can only change while the consultation is a draft: proposals are already written in %q", c.Language).Say("err_consultation_language_frozen")
 			}
 			c.Language, changed["language"] = v, v
 		}
@@ -220,7 +220,7 @@ func apply(c *Consultation, p Patch) (map[string]any, error) {
 		c.Settings, changed["settings"] = *p.Settings, *p.Settings
 	}
 	if p.ClearOpensAt && p.OpensAt != nil || p.ClearClosesAt && p.ClosesAt != nil {
-		return nil, errs.E(errs.Invalid, "give a date or clear it, not both")
+		return nil, errs.E(errs.Invalid, "give a date or clear it, not both").Say("err_date_or_clear")
 	}
 	if d, ok := newDate(c.OpensAt, p.OpensAt, p.ClearOpensAt); ok {
 		c.OpensAt, changed["opens_at"] = d, d
@@ -258,10 +258,10 @@ func (s *Service) SetStatus(ctx context.Context, tenantID int64, actor, slug str
 		}
 		from := c.Status
 		if from == to {
-			return errs.E(errs.Conflict, "the consultation is %s already", to)
+			return errs.E(errs.Conflict, "the consultation is %s already", to).Say("err_consultation_status_same")
 		}
 		if !slices.Contains(transitions[from], to) {
-			return errs.E(errs.Conflict, "a %s consultation cannot become %s%s", from, to, allowedHint(from))
+			return errs.E(errs.Conflict, "a %s consultation cannot become %s%s", from, to, allowedHint(from)).Say("err_consultation_status_move")
 		}
 		now := s.now()
 		c.Status, c.UpdatedAt = to, now
@@ -339,7 +339,7 @@ func get(ctx context.Context, s store.Scope, column string, value any) (Consulta
 	var c Consultation
 	err := s.Select(&c).Where("c.? = ?", bun.Ident(column), value).Limit(1).Scan(ctx)
 	if store.IsNoRows(err) {
-		return c, errs.E(errs.NotFound, "no such consultation")
+		return c, errs.E(errs.NotFound, "no such consultation").Say("err_consultation_not_found")
 	}
 	return c, err
 }
@@ -355,7 +355,7 @@ func getForUpdate(ctx context.Context, s store.Scope, slug string) (Consultation
 	}
 	err := q.Scan(ctx)
 	if store.IsNoRows(err) {
-		return c, errs.E(errs.NotFound, "no such consultation")
+		return c, errs.E(errs.NotFound, "no such consultation").Say("err_consultation_not_found")
 	}
 	return c, err
 }

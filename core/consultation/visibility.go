@@ -32,7 +32,7 @@ func (public) SeesUnpublishedResults() bool { return false }
 // draft, it does not exist.
 func (c *Consultation) CheckVisible(v Viewer) error {
 	if c.Status == Draft && !v.SeesDrafts() {
-		return errs.E(errs.NotFound, "no consultation %q", c.Slug)
+		return errs.E(errs.NotFound, "no consultation %q", c.Slug).Say("err_consultation_not_found_slug")
 	}
 	return nil
 }
@@ -44,7 +44,7 @@ func (c *Consultation) CheckResultsVisible(v Viewer) error {
 		return err
 	}
 	if c.Status != Published && !v.SeesUnpublishedResults() {
-		return errs.E(errs.Forbidden, "the results of this consultation are not published yet")
+		return errs.E(errs.Forbidden, "the results of this consultation are not published yet").Say("err_results_unpublished")
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func TestBackOffice_LeastPrivilegeAndTheLastAdminStays(t *testing.T) {
 			me := site.Users[authz.TenantAdmin].ID
 			revoke := "/admin/users/" + strconv.FormatInt(me, 10) + "/roles/tenant-admin/revoke"
 			res := admin.Do("POST", revoke, nil)
-			if res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "last tenant admin") {
+			if res.Status != http.StatusConflict || !strings.Contains(string(res.Body), "dernier compte administrateur") {
 				t.Fatalf("revoking the last admin: %d %s", res.Status, res.Body)
 			}
 			if roles := e.App.Authz.RolesOf(authz.UserSubject(site.Tenant.ID, me), staff.GrantDomain(site.Tenant.ID)); len(roles) == 0 {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/concorde-civic/concorde/core/caller"
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/tenants"
+	"github.com/concorde-civic/concorde/web"
 )
 
 // statusOf is the one place where error kinds become HTTP statuses.
@@ -108,7 +110,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if d := errs.RetryAfterOf(err); kind == errs.TooMany && d > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
 	}
-	msg, field := errs.MessageOf(err)
+	msg, field := s.errorMessage(c, err)
 	if kind == errs.Unauthorized && !wantsJSON(c) && (c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead) &&
 		c.Get(fiber.HeaderAuthorization) == "" && c.Path() != "/account/signin" &&
 		caller.Tenant(c.UserContext()) != nil && caller.PrincipalOf(c.UserContext()).Anonymous() {
@@ -123,21 +125,87 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		return c.Status(status).JSON(b)
 	}
 	t := caller.Tenant(c.UserContext())
-	if t != nil && s.locale(c) == "fr" {
-		// The core's messages are written for developers, in English: a French page says
-		// what happened in French instead, by kind (the API keeps the precise message).
-		if fr, ok := frenchPageMessages[kind]; ok {
-			msg = s.Pages.T("fr", fr)
-		}
-	}
-	return s.Pages.Error(c, status, t, msg)
+	return s.Pages.Render(c, status, "error", web.Page{Tenant: t, Locale: s.messageLocale(c), Title: strconv.Itoa(status), Message: msg})
 }
 
-// frenchPageMessages are the catalogue keys of what a French error page says, by kind.
-var frenchPageMessages = map[errs.Kind]string{
+// kindMessages are the catalogue keys of what a page says, by kind, about an error whose
+// message has no key of its own.
+var kindMessages = map[errs.Kind]string{
 	errs.Invalid: "error_msg_invalid", errs.TooLarge: "error_msg_too_large", errs.NotFound: "error_msg_not_found",
 	errs.Conflict: "error_msg_conflict", errs.Unauthorized: "error_msg_unauthorized", errs.Forbidden: "error_msg_forbidden",
 	errs.TooMany: "error_msg_too_many", errs.Unavailable: "error_msg_unavailable", errs.Internal: "error_msg_internal",
+}
+
+// errorMessage is the message of err (and the field at fault) in the language of the request:
+// a page's (see messageLocale). It is what every page and API answer shows of an error.
+func (s *Server) errorMessage(c *fiber.Ctx, err error) (msg, field string) {
+	return s.messageIn(s.messageLocale(c), err)
+}
+
+// messageIn writes err's message in locale: its catalogue text when it has a key; else, in
+// English, the core's own message, and in another language what happened, by kind (the
+// core's messages without a key are written for developers).
+func (s *Server) messageIn(locale string, err error) (msg, field string) {
+	msg, field = errs.MessageOf(err)
+	if key, args, ok := errs.Said(err); ok {
+		return s.Pages.Message(locale, key, args...), field
+	}
+	if locale == "en" {
+		return msg, field
+	}
+	return s.Pages.T(locale, kindMessages[errs.KindOf(err)]), field
+}
+
+// messageLocale is the language an answer speaks. A page (and the JSON a page's script asks
+// of a form) speaks the page's language: the visitor's choice, else the site's. The API
+// (and an API client on a page's route: a bearer token or a JSON body) speaks the language
+// Accept-Language prefers among those the site has, and English when the header asks for
+// none of them: API clients get English unless they ask, and the site's own scripts send the
+// page's language.
+func (s *Server) messageLocale(c *fiber.Ctx) string {
+	if strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ") ||
+		strings.HasPrefix(string(c.Request().Header.ContentType()), fiber.MIMEApplicationJSON) {
+		return acceptLanguage(c.Get(fiber.HeaderAcceptLanguage), tenants.Locales, "en")
+	}
+	if caller.Tenant(c.UserContext()) == nil {
+		return "en"
+	}
+	return s.locale(c)
+}
+
+// acceptLanguage picks, from an Accept-Language header, the language of supported with the
+// highest quality ("fr-FR;q=0.8" is French at 0.8; q=0 refuses; "*" takes fallback); ties go
+// to the first named. It returns fallback when the header names none of them.
+func acceptLanguage(header string, supported []string, fallback string) string {
+	best, bestQ := fallback, 0.0
+	for _, part := range strings.Split(header, ",") {
+		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		q := 1.0
+		for _, p := range strings.Split(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f < 0 || f > 1 {
+					f = 0
+				}
+				q = f
+			}
+		}
+		primary, _, _ := strings.Cut(strings.TrimSpace(tag), "-")
+		lang := ""
+		if primary == "*" {
+			lang = fallback
+		}
+		for _, l := range supported {
+			if strings.EqualFold(primary, l) {
+				lang = l
+			}
+		}
+		if lang != "" && q > bestQ {
+			best, bestQ = lang, q
+		}
+	}
+	return best
 }
 
 func wantsJSON(c *fiber.Ctx) bool {

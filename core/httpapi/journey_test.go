@@ -117,7 +117,7 @@ func TestErrorPages_InFrench(t *testing.T) {
 	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
 		w := newWorld(t, e)
 		v := e.Visitor(w.A.Host)
-		for path, want := range map[string]string{"/c/nope": "Cette page n’existe pas", "/no/such/page": "Cette page n’existe pas"} {
+		for path, want := range map[string]string{"/c/nope": "Cette consultation n’existe pas", "/no/such/page": "Cette page n’existe pas"} {
 			res := v.Do("GET", path, nil)
 			body := string(res.Body)
 			if res.Status != 404 || !strings.Contains(body, want) || strings.Contains(body, "no such") {

@@ -104,14 +104,14 @@ func (s *Server) resolveTenant(c *fiber.Ctx) error {
 	}
 	t, err := s.Tenants.Index().ByHost(c.UserContext(), string(c.Request().Host()))
 	if err != nil {
-		return errs.Wrap(errs.Unavailable, err, "this site cannot be reached right now; please try again in a moment")
+		return errs.Wrap(errs.Unavailable, err, "this site cannot be reached right now; please try again in a moment").Say("err_site_unreachable")
 	}
 	if t == nil {
-		return errs.E(errs.NotFound, "no Concorde site is served at this address")
+		return errs.E(errs.NotFound, "no Concorde site is served at this address").Say("err_no_site")
 	}
 	if t.Status == tenants.Suspended {
 		c.SetUserContext(caller.WithTenant(c.UserContext(), t))
-		return errs.E(errs.Unavailable, "this site is suspended for now; please come back later")
+		return errs.E(errs.Unavailable, "this site is suspended for now; please come back later").Say("err_site_suspended")
 	}
 	c.SetUserContext(caller.WithTenant(c.UserContext(), t))
 	return c.Next()
@@ -217,7 +217,7 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if !fromThisSite(c) {
-		return errs.E(errs.Forbidden, "this form was sent from another site; open this site's own page and try again")
+		return errs.E(errs.Forbidden, "this form was sent from another site; open this site's own page and try again").Say("err_csrf_origin")
 	}
 	if len(c.Request().Header.Peek(fiber.HeaderCookie)) == 0 && !simpleBody(c) {
 		return c.Next()
@@ -234,7 +234,7 @@ func (s *Server) checkCSRF(c *fiber.Ctx) error {
 		ok = identity.CheckCSRF(s.Secret, p.SessionKey, got)
 	}
 	if p.SessionKey == "" || !ok {
-		return errs.E(errs.Forbidden, "the form has expired or did not come from this site (missing or wrong CSRF token); reload the page and try again")
+		return errs.E(errs.Forbidden, "the form has expired or did not come from this site (missing or wrong CSRF token); reload the page and try again").Say("err_csrf")
 	}
 	return c.Next()
 }
@@ -311,9 +311,9 @@ func (s *Server) authorize(perm Perm) fiber.Handler {
 		}
 		if !ok {
 			if p.Anonymous() {
-				return errs.E(errs.Unauthorized, "sign in to do this")
+				return errs.E(errs.Unauthorized, "sign in to do this").Say("err_sign_in")
 			}
-			return errs.E(errs.Forbidden, "your role does not allow %s on %s here", perm.Action, perm.Object)
+			return errs.E(errs.Forbidden, "your role does not allow %s on %s here", perm.Action, perm.Object).Say("err_forbidden_action")
 		}
 		return c.Next()
 	}

@@ -326,7 +326,7 @@ func (s *Server) pageRoutes() {
 			ok = ok || x == l
 		}
 		if !ok {
-			return errs.E(errs.NotFound, "no such language")
+			return errs.E(errs.NotFound, "no such language").Say("err_language_not_found")
 		}
 		s.setCookie(c, localeCookie, l, 365*24*time.Hour)
 		return seeOther(c, localPath(c.Query("next"), "/"))
@@ -351,7 +351,7 @@ func (s *Server) pageRoutes() {
 	s.postPage(Route{Path: "/c/:slug/vote", Perm: tenant("votes", "create"), Summary: "Vote from a consultation's page (form)"}, func(c *fiber.Ctx) error {
 		id, err := strconv.ParseInt(c.FormValue("proposal"), 10, 64)
 		if err != nil || id <= 0 {
-			return errs.Field("proposal", "the form names no proposal; reload the page and try again")
+			return errs.Field("proposal", "the form names no proposal; reload the page and try again").Say("err_form_no_proposal")
 		}
 		// Copied: the vote may wait in the vote queue after this request's buffers are reused.
 		in := voteRequest{Vote: strings.Clone(c.FormValue("vote")), Key: strings.Clone(c.FormValue("key")), Qualifications: formValues(c, "qualification")}
@@ -410,7 +410,7 @@ func (s *Server) pageRoutes() {
 			if k := errs.KindOf(err); k != errs.Invalid && k != errs.TooMany && k != errs.Conflict && k != errs.Unauthorized {
 				return err
 			}
-			msg, _ := errs.MessageOf(err)
+			msg, _ := s.errorMessage(c, err)
 			pg, perr := s.consultationPage(c, e, nil, proposeForm{Content: content, Error: msg}, 1, 1)
 			if perr != nil {
 				return perr

@@ -94,7 +94,7 @@ func (s *Server) accountPageRoutes() {
 			if k := errs.KindOf(err); k != errs.Unauthorized && k != errs.Invalid && k != errs.TooMany {
 				return err
 			}
-			msg, _ := errs.MessageOf(err)
+			msg, _ := s.errorMessage(c, err)
 			return s.accountPage(c, statusOf[errs.KindOf(err)], accountPage{Error: msg, Form: "signin", EmailIn: email})
 		}
 		if err := s.startSession(c, u.TenantID, u.ID, u.Email); err != nil {
@@ -116,7 +116,7 @@ func (s *Server) accountPageRoutes() {
 			if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {
 				return err
 			}
-			msg, _ := errs.MessageOf(err)
+			msg, _ := s.errorMessage(c, err)
 			return s.accountPage(c, statusOf[errs.KindOf(err)], accountPage{Error: msg, Form: "signup", EmailIn: email, NameIn: name})
 		}
 		if err := s.startSession(c, m.User.TenantID, m.User.ID, m.Email); err != nil {
@@ -142,7 +142,7 @@ func (s *Server) accountPageRoutes() {
 
 	s.postPage(Route{Path: "/account/delete", Perm: tenant("account", "delete"), Summary: "Erase the caller's account and personal data (form)"}, func(c *fiber.Ctx) error {
 		if c.FormValue("confirm") != "yes" {
-			return errs.Field("confirm", "tick the box to confirm that you want your account and data erased")
+			return errs.Field("confirm", "tick the box to confirm that you want your account and data erased").Say("err_erase_confirm")
 		}
 		if err := s.eraseSelf(c); err != nil {
 			return err

@@ -112,7 +112,7 @@ func (f consultationForm) parse() (themes []consultation.Theme, steps []consulta
 		}
 		d, derr := time.Parse("2006-01-02", strings.TrimSpace(parts[0]))
 		if derr != nil {
-			return nil, nil, nil, nil, errs.Field("steps", "each step is a line \"2026-01-31 | Title | Description\"; %q has no date", strings.TrimSpace(line))
+			return nil, nil, nil, nil, errs.Field("steps", "each step is a line \"2026-01-31 | Title | Description\"; %q has no date", strings.TrimSpace(line)).Say("err_step_line")
 		}
 		steps = append(steps, consultation.Step{Date: d, Title: strings.TrimSpace(parts[1]), Description: strings.TrimSpace(parts[2])})
 	}
@@ -122,7 +122,7 @@ func (f consultationForm) parse() (themes []consultation.Theme, steps []consulta
 		}
 		d, derr := time.Parse("2006-01-02", strings.TrimSpace(v))
 		if derr != nil {
-			return nil, errs.Field(field, "%s must be a date such as 2026-01-31", field)
+			return nil, errs.Field(field, "%s must be a date such as 2026-01-31", field).Say("err_form_date")
 		}
 		return &d, nil
 	}
@@ -373,7 +373,7 @@ func (s *Server) adminPageRoutes() {
 			if errs.KindOf(err) != errs.Invalid && errs.KindOf(err) != errs.Conflict {
 				return err
 			}
-			f.Error, _ = errs.MessageOf(err)
+			f.Error, _ = s.errorMessage(c, err)
 			return s.render(c, statusOf[errs.KindOf(err)], "admin_consultation", s.tr(c, "admin_new_consultation"), f)
 		}
 		if c.FormValue("action") == "preview" {
@@ -412,7 +412,7 @@ func (s *Server) adminPageRoutes() {
 			if errs.KindOf(err) != errs.Invalid && errs.KindOf(err) != errs.Conflict {
 				return err
 			}
-			f.Error, _ = errs.MessageOf(err)
+			f.Error, _ = s.errorMessage(c, err)
 			return s.render(c, statusOf[errs.KindOf(err)], "admin_consultation", cur.Question, f)
 		}
 		if c.FormValue("action") == "preview" {
@@ -438,7 +438,7 @@ func (s *Server) adminPageRoutes() {
 	s.postPage(Route{Path: "/admin/consultations/:slug/status", Perm: tenant("consultations", "update"), Summary: "Open, close or publish a consultation (form)"}, func(c *fiber.Ctx) error {
 		to, ok := map[string]consultation.Status{"open": consultation.Open, "close": consultation.Closed, "publish": consultation.Published}[c.FormValue("to")]
 		if !ok {
-			return errs.Field("to", "choose open, close or publish")
+			return errs.Field("to", "choose open, close or publish").Say("err_status_action")
 		}
 		cs, err := s.Consultations.SetStatus(c.UserContext(), tenantID(c), actor(c), c.Params("slug"), to)
 		if err != nil {
@@ -457,7 +457,7 @@ func (s *Server) adminPageRoutes() {
 		if v := c.Query("p"); v != "" { // the address of a proposal before it had its own page
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || id <= 0 {
-				return errs.E(errs.NotFound, "no such proposal")
+				return errs.E(errs.NotFound, "no such proposal").Say("err_proposal_not_found")
 			}
 			return c.Redirect(moderationItemPath(id, c.Query("consultation"), c.Query("done")), fiber.StatusMovedPermanently)
 		}
@@ -604,17 +604,19 @@ func (s *Server) adminPageRoutes() {
 		if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {
 			return err
 		}
-		msg, _ := errs.MessageOf(err)
+		msg, _ := s.errorMessage(c, err)
 		return users(c, statusOf[errs.KindOf(err)], msg)
 	}
 	s.handle(Route{Method: get, Path: "/admin/users", Perm: tenant("users", "create"), Summary: "Accounts of this site and their roles"}, func(c *fiber.Ctx) error { return users(c, fiber.StatusOK, "") })
 	s.postPage(Route{Path: "/admin/users", Perm: tenant("users", "create"), Summary: "Invite someone by e-mail with a role; they choose their password (form)"}, func(c *fiber.Ctx) error {
 		if c.FormValue("password") != "" {
-			return userFail(c, errs.Field("password", "%s", s.tr(c, "admin_invite_no_password")))
+			return userFail(c, errs.Field("password", "staff choose their own password: invite them instead").Say("admin_invite_no_password"))
 		}
 		_, err := s.invite(c, staff.Invitee{Email: strings.Clone(c.FormValue("email")), Name: strings.Clone(c.FormValue("name")), Role: strings.Clone(c.FormValue("role"))})
 		if _, field := errs.MessageOf(err); errs.KindOf(err) == errs.Conflict && field == "email" {
-			err = &errs.Error{Kind: errs.Conflict, Field: "email", Message: s.tr(c, "admin_invite_exists")}
+			exists := errs.Wrap(errs.Conflict, err, "an account with this address exists already").Say("admin_invite_exists")
+			exists.Field = "email"
+			err = exists
 		}
 		if err != nil {
 			return userFail(c, err)
@@ -661,7 +663,7 @@ func (s *Server) adminPageRoutes() {
 			if errs.KindOf(err) != errs.Invalid {
 				return err
 			}
-			msg, _ := errs.MessageOf(err)
+			msg, _ := s.errorMessage(c, err)
 			t := *caller.Tenant(ctx)
 			t.Name, t.LogoURL, t.ColorPrimary, t.ColorAccent, t.DefaultLocale, t.TimeZone = name, logo, primary, accent, loc, tz
 			bp := s.brandingPage(c, t)
@@ -718,7 +720,7 @@ func (s *Server) adminPageRoutes() {
 	}
 	plugins := func(c *fiber.Ctx, status int, msg string, refused *refusal) error {
 		if s.Plugins == nil {
-			return errs.E(errs.NotFound, "no plugins are installed on this platform")
+			return errs.E(errs.NotFound, "no plugins are installed on this platform").Say("err_no_plugins")
 		}
 		ps, err := s.Plugins.ForTenant(c.UserContext(), tenantID(c))
 		if err != nil {
@@ -746,7 +748,7 @@ func (s *Server) adminPageRoutes() {
 					return err
 				}
 				for _, j := range jobs {
-					jv := jobView{JobStatus: j, Every: (time.Duration(j.EverySecs) * time.Second).String(), Next: s.when(c, j.NextRunAt)}
+					jv := jobView{JobStatus: j, Every: web.Duration(s.locale(c), time.Duration(j.EverySecs)*time.Second), Next: s.when(c, j.NextRunAt)}
 					if j.LastRunAt != nil {
 						jv.Last = s.when(c, *j.LastRunAt)
 					}
@@ -766,7 +768,7 @@ func (s *Server) adminPageRoutes() {
 		if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict {
 			return err
 		}
-		msg, _ := errs.MessageOf(err)
+		msg, _ := s.errorMessage(c, err)
 		if refused != nil {
 			refused.msg = msg
 			return plugins(c, statusOf[errs.KindOf(err)], "", refused)
@@ -776,7 +778,7 @@ func (s *Server) adminPageRoutes() {
 	s.handle(Route{Method: get, Path: "/admin/plugins", Perm: tenant("plugins", "update"), Summary: "Plugins: enable, disable, settings"}, func(c *fiber.Ctx) error { return plugins(c, fiber.StatusOK, "", nil) })
 	s.postPage(Route{Path: "/admin/plugins/:name", Perm: tenant("plugins", "update"), Summary: "Enable, disable or configure a plugin (form)"}, func(c *fiber.Ctx) error {
 		if s.Plugins == nil {
-			return errs.E(errs.NotFound, "no plugins are installed on this platform")
+			return errs.E(errs.NotFound, "no plugins are installed on this platform").Say("err_no_plugins")
 		}
 		ctx, name := c.UserContext(), strings.Clone(c.Params("name"))
 		var err error
@@ -790,7 +792,7 @@ func (s *Server) adminPageRoutes() {
 			refused = &refusal{plugin: name}
 			raw := []byte(strings.TrimSpace(c.FormValue("settings")))
 			if !json.Valid(raw) {
-				err = errs.Field("settings", "the settings are not valid JSON")
+				err = errs.Field("settings", "the settings are not valid JSON").Say("err_settings_json")
 			} else {
 				_, err = s.Plugins.SetSettings(ctx, actor(c), tenantID(c), name, raw)
 			}
@@ -801,7 +803,7 @@ func (s *Server) adminPageRoutes() {
 			}
 			schema := pluginSchema(p)
 			if schema == nil {
-				err = errs.Field("settings", "this plugin's settings can only be edited as JSON")
+				err = errs.Field("settings", "this plugin's settings can only be edited as JSON").Say("err_settings_json_only")
 				break
 			}
 			values := settingsFromForm(c, schema)
@@ -811,7 +813,7 @@ func (s *Server) adminPageRoutes() {
 				_, err = s.Plugins.SetSettings(ctx, actor(c), tenantID(c), name, raw)
 			}
 		default:
-			err = errs.Field("action", "choose enable, disable, fields or settings")
+			err = errs.Field("action", "choose enable, disable, fields or settings").Say("err_plugin_action")
 		}
 		if err != nil {
 			return pluginFail(c, err, refused)
@@ -881,7 +883,7 @@ func (s *Server) imageRefusal(c *fiber.Ctx, err error) string {
 			return msg
 		}
 	}
-	msg, _ := errs.MessageOf(err)
+	msg, _ := s.errorMessage(c, err)
 	return msg
 }
 

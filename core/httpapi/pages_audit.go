@@ -61,7 +61,7 @@ func (s *Server) auditPageRoutes() {
 		if v := c.Query("before"); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 0 {
-				return errs.Field("before", "before must be a positive entry number")
+				return errs.Field("before", "before must be a positive entry number").Say("err_audit_before")
 			}
 			f.BeforeSeq = n
 		}

@@ -41,7 +41,7 @@ func readAuditQuery(c *fiber.Ctx) (auditQuery, audit.Filter, error) {
 		Object: strings.TrimSpace(c.Query("object")), From: c.Query("from"), To: c.Query("to")}
 	for name, v := range map[string]string{"actor": q.Actor, "action": q.Action, "object": q.Object} {
 		if len(v) > 200 || strings.ContainsRune(v, 0) {
-			return q, audit.Filter{}, errs.Field(name, "%s: at most 200 characters", name)
+			return q, audit.Filter{}, errs.Field(name, "%s: at most 200 characters", name).Say("err_filter_too_long")
 		}
 	}
 	f := audit.Filter{Action: q.Action, Object: q.Object}
@@ -58,7 +58,7 @@ func readAuditQuery(c *fiber.Ctx) (auditQuery, audit.Filter, error) {
 		}
 		d, err := time.ParseInLocation("2006-01-02", v, zone)
 		if err != nil {
-			return d, errs.Field(name, "%s must be a day such as 2026-03-31", name)
+			return d, errs.Field(name, "%s must be a day such as 2026-03-31", name).Say("err_filter_day")
 		}
 		return d, nil
 	}
@@ -95,7 +95,9 @@ type auditRow struct {
 	Details      []auditDetail
 }
 
-type auditDetail struct{ Key, Value string }
+// auditDetail is one recorded value of an entry, as recorded (shown as code), with what people
+// call it when it has a name (a role).
+type auditDetail struct{ Key, Value, Label string }
 
 // rows describes entries: the actor's address apart from the internal subject, the text of the
 // proposals they are about, the detail as key: value lines.
@@ -145,7 +147,11 @@ func (s *Server) rows(c *fiber.Ctx, entries []audit.Entry) []auditRow {
 					b, _ := json.Marshal(v)
 					text = string(b)
 				}
-				r.Details = append(r.Details, auditDetail{Key: k, Value: text})
+				d := auditDetail{Key: k, Value: text}
+				if k == "role" {
+					d.Label = s.tr(c, "role_"+text) // a role as people name it; the recorded code stays beside
+				}
+				r.Details = append(r.Details, d)
 			}
 		}
 		out[i] = r

@@ -51,7 +51,7 @@ func (s *Server) platformPageRoutes() {
 		}
 		q := strings.ToLower(strings.TrimSpace(c.Query("q")))
 		if len(q) > 100 {
-			return errs.Field("q", "search for at most 100 characters")
+			return errs.Field("q", "search for at most 100 characters").Say("err_search_100")
 		}
 		var shown []tenants.Tenant
 		for _, t := range all {
@@ -87,7 +87,7 @@ func (s *Server) platformPageRoutes() {
 		if k := errs.KindOf(err); k != errs.Invalid && k != errs.Conflict && k != errs.NotFound {
 			return err
 		}
-		pg.Error, _ = errs.MessageOf(err)
+		pg.Error, _ = s.errorMessage(c, err)
 		return console(c, statusOf[errs.KindOf(err)], pg)
 	}
 	s.handle(Route{Method: get, Path: "/platform", Perm: platform("tenants", "read"), Summary: "The platform console: tenants, their activity and status (platform admins)"}, func(c *fiber.Ctx) error {

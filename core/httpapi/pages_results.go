@@ -183,7 +183,7 @@ func (s *Server) segmentsView(c *fiber.Ctx, e *catalog.Entry, dim string, rp res
 		w, err := weightedScores(e, cells, sample, margins)
 		if errs.KindOf(err) == errs.Invalid {
 			// Say so rather than fail the page: the sample cannot be weighted (yet).
-			sv.Unweighted, _ = errs.MessageOf(err)
+			sv.Unweighted, _ = s.errorMessage(c, err)
 			margins = nil
 		} else if err != nil {
 			return sv, err
@@ -655,13 +655,7 @@ func (s *Server) methode(c *fiber.Ctx) methodePage {
 		return v
 	}
 	sc, rc, gc, caps := sequence.DefaultConfig(), results.DefaultConfig(), results.DefaultGroupsConfig(), results.DefaultWeightCaps()
-	num := func(f float64) string {
-		return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(f, 'f', 2, 64), "0"), ".")
-	}
-	if s.locale(c) == "fr" {
-		num0 := num
-		num = func(f float64) string { return strings.ReplaceAll(num0(f), ".", ",") }
-	}
+	num := func(f float64) string { return web.ShortDecimal(s.locale(c), f) } // "1,5" or "1.5"
 	return methodePage{SequenceSize: sc.Size, NewMaxVotes: max(sc.NewMaxVotes, int(rc.MinVotes)), NewPercent: pc(sc.NewRatio), RandomSlots: sc.RandomSlots,
 		ControversyPercent: pc(sc.ControversyRatio), TopCandidates: sc.TopCandidates, KeyTTLHours: int(vote.DefaultKeyTTL.Hours()),
 		SequencesPerMinute:          or(s.SequenceLimits.PerParticipant, ratelimit.DefaultSequenceLimits.PerParticipant),

@@ -90,7 +90,7 @@ func (s *Server) sitePageRoutes() {
 			if errs.KindOf(err) != errs.Invalid {
 				return err
 			}
-			msg, _ := errs.MessageOf(err)
+			msg, _ := s.errorMessage(c, err)
 			return edit(c, fiber.StatusBadRequest, sitepages.Page{Name: name, Markdown: md, Custom: true}, msg)
 		}
 		return seeOther(c, "/admin/pages?saved="+name)

@@ -73,10 +73,10 @@ func (h Hasher) params() Hasher {
 func CheckPassword(pw string) error {
 	n := utf8.RuneCountInString(pw)
 	if n < MinPasswordLength {
-		return errs.Field("password", "the password must have at least %d characters", MinPasswordLength)
+		return errs.Field("password", "the password must have at least %d characters", MinPasswordLength).Say("err_password_short")
 	}
 	if n > MaxPasswordLength {
-		return errs.Field("password", "the password must have at most %d characters", MaxPasswordLength)
+		return errs.Field("password", "the password must have at most %d characters", MaxPasswordLength).Say("err_password_long")
 	}
 	return nil
 }

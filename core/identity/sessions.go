@@ -69,7 +69,7 @@ func (s *Sessions) Create(ctx context.Context, hostTenantID int64, u User) (stri
 		return "", Session{}, fmt.Errorf("create session: user has no id")
 	}
 	if u.Disabled() {
-		return "", Session{}, errs.E(errs.Unauthorized, errBadCredentials)
+		return "", Session{}, errs.E(errs.Unauthorized, errBadCredentials).Say("err_bad_credentials")
 	}
 	token := newSecret()
 	at := s.now()
@@ -91,7 +91,7 @@ func (s *Sessions) Create(ctx context.Context, hostTenantID int64, u User) (stri
 // has since been disabled are all refused the same way.
 func (s *Sessions) Lookup(ctx context.Context, hostTenantID int64, token string) (Session, error) {
 	if token == "" || len(token) > maxTokenLength {
-		return Session{}, errs.E(errs.Unauthorized, errNoSession)
+		return Session{}, errs.E(errs.Unauthorized, errNoSession).Say("err_no_session")
 	}
 	var sess Session
 	err := store.For(s.db, hostTenantID).Select(&sess).
@@ -101,7 +101,7 @@ func (s *Sessions) Lookup(ctx context.Context, hostTenantID int64, token string)
 		Scan(ctx)
 	switch {
 	case store.IsNoRows(err):
-		return Session{}, errs.E(errs.Unauthorized, errNoSession)
+		return Session{}, errs.E(errs.Unauthorized, errNoSession).Say("err_no_session")
 	case err != nil:
 		return Session{}, fmt.Errorf("look up session: %w", err)
 	}

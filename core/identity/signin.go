@@ -60,10 +60,10 @@ func (l *signInLimiter) allow(email string) error {
 		clear(l.perAddr)
 	}
 	if l.limits.Global > 0 && l.total >= l.limits.Global {
-		return errs.E(errs.TooMany, "too many sign-in attempts on the service right now; try again in a minute")
+		return errs.E(errs.TooMany, "too many sign-in attempts on the service right now; try again in a minute").Say("err_signin_busy")
 	}
 	if l.limits.PerAccount > 0 && l.perAddr[email] >= l.limits.PerAccount {
-		return errs.E(errs.TooMany, "too many sign-in attempts for this account; wait a minute and try again")
+		return errs.E(errs.TooMany, "too many sign-in attempts for this account; wait a minute and try again").Say("err_signin_too_many")
 	}
 	l.total++
 	l.perAddr[email]++
@@ -115,7 +115,7 @@ func (s *Users) SignIn(ctx context.Context, siteID int64, email, password string
 		ok = false
 	}
 	if !found || !ok || phc == s.dummy || u.Disabled() {
-		return User{}, errs.E(errs.Unauthorized, errBadCredentials)
+		return User{}, errs.E(errs.Unauthorized, errBadCredentials).Say("err_bad_credentials")
 	}
 	return u, nil
 }

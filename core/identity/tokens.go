@@ -64,22 +64,22 @@ func (s *Tokens) Create(ctx context.Context, tenantID, userID int64, name string
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return "", Token{}, errs.Field("name", "give the token a name, to recognise it later")
+		return "", Token{}, errs.Field("name", "give the token a name, to recognise it later").Say("err_token_name_needed")
 	case !utf8.ValidString(name):
-		return "", Token{}, errs.Field("name", "the name is not valid text")
+		return "", Token{}, errs.Field("name", "the name is not valid text").Say("err_name_not_text")
 	case utf8.RuneCountInString(name) > MaxTokenNameLength:
-		return "", Token{}, errs.Field("name", "the name must have at most %d characters", MaxTokenNameLength)
+		return "", Token{}, errs.Field("name", "the name must have at most %d characters", MaxTokenNameLength).Say("err_name_too_long")
 	}
 	scope := store.For(s.db, tenantID)
 	var owner User
 	if err := scope.Select(&owner).Where("u.id = ?", userID).Scan(ctx); err != nil {
 		if store.IsNoRows(err) {
-			return "", Token{}, errs.E(errs.NotFound, "no such account")
+			return "", Token{}, errs.E(errs.NotFound, "no such account").Say("err_account_not_found")
 		}
 		return "", Token{}, fmt.Errorf("create token: find user %d: %w", userID, err)
 	}
 	if owner.Disabled() {
-		return "", Token{}, errs.E(errs.Forbidden, "this account is disabled and cannot receive API tokens")
+		return "", Token{}, errs.E(errs.Forbidden, "this account is disabled and cannot receive API tokens").Say("err_token_account_disabled")
 	}
 	plaintext := TokenPrefix + newSecret()
 	t := Token{
@@ -164,7 +164,7 @@ func (s *Tokens) Revoke(ctx context.Context, tenantID, id int64) error {
 		return fmt.Errorf("revoke token %d: %w", id, err)
 	}
 	if n == 0 {
-		return errs.E(errs.NotFound, "no such API token")
+		return errs.E(errs.NotFound, "no such API token").Say("err_token_not_found")
 	}
 	return nil
 }

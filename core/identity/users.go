@@ -96,24 +96,24 @@ func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSp
 
 func checkEmail(email string) error {
 	if email == "" {
-		return errs.Field("email", "the email address is required")
+		return errs.Field("email", "the email address is required").Say("err_email_required")
 	}
 	if len(email) > MaxEmailLength {
-		return errs.Field("email", "the email address must have at most %d characters", MaxEmailLength)
+		return errs.Field("email", "the email address must have at most %d characters", MaxEmailLength).Say("err_email_too_long")
 	}
 	// Only a bare address is accepted, not "Name <address>".
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-		return errs.Field("email", "%q is not a valid email address, such as name@example.org", email)
+		return errs.Field("email", "%q is not a valid email address, such as name@example.org", email).Say("err_email_invalid")
 	}
 	return nil
 }
 
 func checkName(name string) error {
 	if utf8.RuneCountInString(name) > MaxNameLength {
-		return errs.Field("name", "the name must have at most %d characters", MaxNameLength)
+		return errs.Field("name", "the name must have at most %d characters", MaxNameLength).Say("err_name_too_long")
 	}
 	if !utf8.ValidString(name) {
-		return errs.Field("name", "the name is not valid text")
+		return errs.Field("name", "the name is not valid text").Say("err_name_not_text")
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func (s *Users) insert(ctx context.Context, tenantID int64, email, name, hash st
 	}
 	if _, err := store.For(s.db, tenantID).Insert(&u).Exec(ctx); err != nil {
 		if store.IsUniqueViolation(err) {
-			return User{}, &errs.Error{Kind: errs.Conflict, Field: "email", Message: "an account with this email address already exists in this organisation"}
+			return User{}, &errs.Error{Kind: errs.Conflict, Field: "email", Message: "an account with this email address already exists in this organisation", Key: "err_email_taken"}
 		}
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
@@ -201,7 +201,7 @@ const MaxSearchRunes = 100
 func (s *Users) Find(ctx context.Context, tenantID int64, q string, limit, offset int) ([]User, error) {
 	q = strings.ToLower(strings.TrimSpace(q))
 	if utf8.RuneCountInString(q) > MaxSearchRunes || strings.ContainsRune(q, 0) {
-		return nil, errs.Field("q", "search for at most %d characters", MaxSearchRunes)
+		return nil, errs.Field("q", "search for at most %d characters", MaxSearchRunes).Say("err_user_search_too_long")
 	}
 	switch {
 	case limit <= 0:

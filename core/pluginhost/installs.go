@@ -114,7 +114,7 @@ func (h *Host) Get(ctx context.Context, name string) (Plugin, error) {
 	err := h.db.NewSelect().Model(&p).Where("name = ?", name).Scan(ctx)
 	if err != nil {
 		if store.IsNoRows(err) {
-			return Plugin{}, errs.E(errs.NotFound, "no plugin %q is installed", name)
+			return Plugin{}, errs.E(errs.NotFound, "no plugin %q is installed", name).Say("err_plugin_not_installed")
 		}
 		return Plugin{}, fmt.Errorf("read plugin %s: %w", name, err)
 	}

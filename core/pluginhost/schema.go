@@ -82,7 +82,7 @@ func (s *Schema) Validate(raw json.RawMessage) (json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil || v == nil {
-		return nil, errs.E(errs.Invalid, "settings must be a JSON object")
+		return nil, errs.E(errs.Invalid, "settings must be a JSON object").Say("err_settings_object")
 	}
 	names := make([]string, 0, len(v))
 	for k := range v {
@@ -92,7 +92,7 @@ func (s *Schema) Validate(raw json.RawMessage) (json.RawMessage, error) {
 	for _, k := range names {
 		p, ok := s.Properties[k]
 		if !ok {
-			return nil, errs.Field(k, "unknown setting %q", k)
+			return nil, errs.Field(k, "unknown setting %q", k).Say("err_setting_unknown")
 		}
 		if p.WriteOnly && v[k] == Mask {
 			continue // a stored secret, kept as it is
@@ -108,7 +108,7 @@ func (s *Schema) Validate(raw json.RawMessage) (json.RawMessage, error) {
 	}
 	for _, r := range s.Required {
 		if _, ok := v[r]; !ok {
-			return nil, errs.Field(r, "setting %q is required", r)
+			return nil, errs.Field(r, "setting %q is required", r).Say("err_setting_required")
 		}
 	}
 	return json.Marshal(v)
@@ -119,36 +119,36 @@ func (p *Property) check(name string, v any) error {
 	case "string":
 		s, ok := v.(string)
 		if !ok {
-			return errs.Field(name, "setting %q must be a string", name)
+			return errs.Field(name, "setting %q must be a string", name).Say("err_setting_string")
 		}
 		n := utf8.RuneCountInString(s)
 		if p.MinLength != nil && n < *p.MinLength {
-			return errs.Field(name, "setting %q must have at least %d characters", name, *p.MinLength)
+			return errs.Field(name, "setting %q must have at least %d characters", name, *p.MinLength).Say("err_setting_min_length")
 		}
 		if p.MaxLength != nil && n > *p.MaxLength {
-			return errs.Field(name, "setting %q must have at most %d characters", name, *p.MaxLength)
+			return errs.Field(name, "setting %q must have at most %d characters", name, *p.MaxLength).Say("err_setting_max_length")
 		}
 	case "boolean":
 		if _, ok := v.(bool); !ok {
-			return errs.Field(name, "setting %q must be true or false", name)
+			return errs.Field(name, "setting %q must be true or false", name).Say("err_setting_bool")
 		}
 	case "integer", "number":
 		f, ok := number(v)
 		if !ok {
-			return errs.Field(name, "setting %q must be a number", name)
+			return errs.Field(name, "setting %q must be a number", name).Say("err_setting_number")
 		}
 		if p.Type == "integer" && f != math.Trunc(f) {
-			return errs.Field(name, "setting %q must be a whole number", name)
+			return errs.Field(name, "setting %q must be a whole number", name).Say("err_setting_integer")
 		}
 		if p.Minimum != nil && f < *p.Minimum {
-			return errs.Field(name, "setting %q must be at least %v", name, *p.Minimum)
+			return errs.Field(name, "setting %q must be at least %v", name, *p.Minimum).Say("err_setting_min")
 		}
 		if p.Maximum != nil && f > *p.Maximum {
-			return errs.Field(name, "setting %q must be at most %v", name, *p.Maximum)
+			return errs.Field(name, "setting %q must be at most %v", name, *p.Maximum).Say("err_setting_max")
 		}
 	}
 	if len(p.Enum) > 0 && !slices.ContainsFunc(p.Enum, func(e any) bool { return fmt.Sprint(e) == fmt.Sprint(v) }) {
-		return errs.Field(name, "setting %q must be one of %v", name, p.Enum)
+		return errs.Field(name, "setting %q must be one of %v", name, p.Enum).Say("err_setting_enum")
 	}
 	return nil
 }

@@ -97,12 +97,12 @@ func (h *Host) Serve(ctx context.Context, req Request) (*Response, error) {
 	}
 	if !ok {
 		if req.Principal.Anonymous() {
-			return nil, errs.E(errs.Unauthorized, "sign in to do this")
+			return nil, errs.E(errs.Unauthorized, "sign in to do this").Say("err_sign_in")
 		}
-		return nil, errs.E(errs.Forbidden, "your role does not allow this here")
+		return nil, errs.E(errs.Forbidden, "your role does not allow this here").Say("error_msg_forbidden")
 	}
 	if len(req.Body) > h.limits.MaxRequestBytes {
-		return nil, errs.E(errs.TooLarge, "the body is larger than %d KiB", h.limits.MaxRequestBytes>>10)
+		return nil, errs.E(errs.TooLarge, "the body is larger than %d KiB", h.limits.MaxRequestBytes>>10).Say("err_body_too_large")
 	}
 
 	proc := h.processFor(p, req.Tenant.ID)

@@ -69,7 +69,7 @@ func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, mode
 			return Proposal{}, fmt.Errorf("read moderation queue of tenant %d: %w", tenantID, err)
 		}
 		if len(ids) == 0 {
-			return Proposal{}, errs.E(errs.NotFound, "no proposal is waiting for moderation")
+			return Proposal{}, errs.E(errs.NotFound, "no proposal is waiting for moderation").Say("err_moderation_none")
 		}
 		for _, id := range ids {
 			res, err := scope.Update(&Proposal{}).
@@ -88,7 +88,7 @@ func (s *Service) Next(ctx context.Context, tenantID, consultationID int64, mode
 			// Another moderator took it between our read and our update: try the next one.
 		}
 	}
-	return Proposal{}, errs.E(errs.Conflict, "other moderators are taking proposals at the same time; try again")
+	return Proposal{}, errs.E(errs.Conflict, "other moderators are taking proposals at the same time; try again").Say("err_moderation_busy")
 }
 
 // checkNotFrozen refuses a decision on a proposal of a closed or published consultation:
@@ -246,7 +246,7 @@ func (s *Service) Accept(ctx context.Context, tenantID, id int64, moderator stri
 	for _, t := range themes {
 		t = strings.TrimSpace(t)
 		if !slices.Contains(validThemes, t) {
-			return Proposal{}, errs.Field("themes", "unknown theme %q: choose among %s", t, list(validThemes))
+			return Proposal{}, errs.Field("themes", "unknown theme %q: choose among %s", t, list(validThemes)).Say("err_theme_unknown")
 		}
 		if !slices.Contains(tags, t) {
 			tags = append(tags, t)
@@ -269,9 +269,9 @@ func (s *Service) Refuse(ctx context.Context, tenantID, id int64, moderator, rea
 	comment = strings.Join(strings.Fields(comment), " ")
 	switch {
 	case r == Other && comment == "":
-		return Proposal{}, errs.Field("comment", "explain the refusal in a comment when the reason is \"other\"")
+		return Proposal{}, errs.Field("comment", "explain the refusal in a comment when the reason is \"other\"").Say("err_refusal_comment_needed")
 	case utf8.RuneCountInString(comment) > MaxComment || !utf8.ValidString(comment) || strings.ContainsRune(comment, 0):
-		return Proposal{}, errs.Field("comment", "the comment must be valid text of at most %d characters", MaxComment)
+		return Proposal{}, errs.Field("comment", "the comment must be valid text of at most %d characters", MaxComment).Say("err_comment_too_long")
 	}
 	detail := map[string]any{"reason": string(r)}
 	if comment != "" {
@@ -323,10 +323,10 @@ func (s *Service) decide(ctx context.Context, tenantID, id int64, moderator stri
 		}
 		now := s.now()
 		if p.LockedByOther(moderator, now) {
-			return errs.E(errs.Conflict, "this proposal is being moderated by someone else until %s; take the next one", p.LockedUntil.Format(time.RFC3339))
+			return errs.E(errs.Conflict, "this proposal is being moderated by someone else until %s; take the next one", p.LockedUntil.Format(time.RFC3339)).Say("err_moderation_locked")
 		}
 		if !slices.Contains(d.from, p.Status) {
-			return errs.E(errs.Conflict, "a proposal that is %s cannot be %s", p.Status, d.to)
+			return errs.E(errs.Conflict, "a proposal that is %s cannot be %s", p.Status, d.to).Say("err_moderation_status")
 		}
 		from = p.Status
 		p.Status, p.ModeratedAt, p.ModeratedBy = d.to, &now, moderator

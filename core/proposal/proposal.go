@@ -2,6 +2,7 @@
 package proposal
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -56,7 +57,7 @@ func ParseReason(s string) (Reason, error) {
 	for i, r := range Reasons {
 		names[i] = string(r)
 	}
-	return "", errs.Field("reason", "unknown refusal reason %q: use one of %s", s, strings.Join(names, ", "))
+	return "", errs.Field("reason", "unknown refusal reason %q: use one of %s", s, strings.Join(names, ", ")).Say("err_refusal_reason_unknown")
 }
 
 // Limits on a proposal's text, counted in characters after the prefix.
@@ -134,16 +135,16 @@ type AcceptedProposal struct {
 var (
 	// Each pattern refuses one kind of markup; the message says what to do instead.
 	markup = []struct {
-		re  *regexp.Regexp
-		msg string
+		re       *regexp.Regexp
+		msg, key string
 	}{
-		{regexp.MustCompile(`<\s*/|<\s*[a-zA-Z!?]`), "write plain text only: HTML tags such as <b> are not allowed"},
-		{regexp.MustCompile(`&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});`), "write plain text only: HTML entities such as &lt; are not allowed; type the character itself"},
-		{regexp.MustCompile(`\[[^\]]*\]\s*\([^)]*\)`), "write plain text only: Markdown links such as [text](address) are not allowed"},
+		{regexp.MustCompile(`<\s*/|<\s*[a-zA-Z!?]`), "write plain text only: HTML tags such as <b> are not allowed", "err_proposal_html"},
+		{regexp.MustCompile(`&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});`), "write plain text only: HTML entities such as &lt; are not allowed; type the character itself", "err_proposal_entity"},
+		{regexp.MustCompile(`\[[^\]]*\]\s*\([^)]*\)`), "write plain text only: Markdown links such as [text](address) are not allowed", "err_proposal_markdown"},
 		// No \b before the schemes: "0http://x" or "0javascript:x" would slip past a word boundary
 		// (found by FuzzValidateContent).
-		{regexp.MustCompile(`(?i)(?:javascript|vbscript)\s*:|\bdata\s*:`), "write plain text only: script addresses are not allowed"},
-		{regexp.MustCompile(`(?i)(?:https?|ftp)://|\bwww\.`), "links are not allowed in a proposal: describe your idea in words (a moderator would refuse it as advertising)"},
+		{regexp.MustCompile(`(?i)(?:javascript|vbscript)\s*:|\bdata\s*:`), "write plain text only: script addresses are not allowed", "err_proposal_script"},
+		{regexp.MustCompile(`(?i)(?:https?|ftp)://|\bwww\.`), "links are not allowed in a proposal: describe your idea in words (a moderator would refuse it as advertising)", "err_proposal_link"},
 	}
 	// The forms a citizen may type the prefix in before the idea, once it is matched: "...", "…", ":".
 	afterPrefix = regexp.MustCompile(`^(?:\.{2,}|…|:)\s*`)
@@ -160,31 +161,31 @@ var (
 // overrides, which can disguise text, are refused too.
 func ValidateContent(prefix, raw string) (string, error) {
 	if !utf8.ValidString(raw) {
-		return "", errs.Field("content", "the text is not valid UTF-8")
+		return "", errs.Field("content", "the text is not valid UTF-8").Say("err_text_not_utf8")
 	}
 	for _, r := range raw {
 		if r == '\t' || r == '\n' || r == '\r' {
 			continue
 		}
 		if unicode.Is(unicode.Cc, r) || isBidiControl(r) {
-			return "", errs.Field("content", "the text contains an invisible control character (U+%04X); remove it", r)
+			return "", errs.Field("content", "the text contains an invisible control character (U+%04X); remove it", r).Say("err_proposal_control_char", fmt.Sprintf("%04X", r))
 		}
 	}
 	text := strings.Join(strings.Fields(raw), " ")
 	text = stripPrefix(strings.Join(strings.Fields(prefix), " "), text)
 	for _, m := range markup {
 		if m.re.MatchString(text) {
-			return "", errs.Field("content", "%s", m.msg)
+			return "", errs.Field("content", "%s", m.msg).Say(m.key)
 		}
 	}
 	n := utf8.RuneCountInString(text)
 	switch {
 	case n == 0:
-		return "", errs.Field("content", "write your proposal after %q", prefix)
+		return "", errs.Field("content", "write your proposal after %q", prefix).Say("err_proposal_empty")
 	case n < MinLength:
-		return "", errs.Field("content", "the proposal is too short (%d characters): write at least %d characters after %q", n, MinLength, prefix)
+		return "", errs.Field("content", "the proposal is too short (%d characters): write at least %d characters after %q", n, MinLength, prefix).Say("err_proposal_too_short")
 	case n > MaxLength:
-		return "", errs.Field("content", "the proposal is too long (%d characters): keep it to %d characters after %q, one idea per proposal", n, MaxLength, prefix)
+		return "", errs.Field("content", "the proposal is too long (%d characters): keep it to %d characters after %q, one idea per proposal", n, MaxLength, prefix).Say("err_proposal_too_long")
 	}
 	return text, nil
 }

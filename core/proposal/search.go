@@ -54,13 +54,13 @@ var themePattern = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 func (s *Service) Search(ctx context.Context, tenantID, consultationID int64, q Query) (Page, error) {
 	switch {
 	case q.Page < 0 || q.Page > MaxPage:
-		return Page{}, errs.Field("page", "page must be between 1 and %d", MaxPage)
+		return Page{}, errs.Field("page", "page must be between 1 and %d", MaxPage).Say("err_page_range")
 	case q.PerPage < 0:
 		return Page{}, errs.Field("per_page", "per_page must not be negative")
 	case utf8.RuneCountInString(q.Text) > MaxQueryRunes:
-		return Page{}, errs.Field("q", "the search text must be at most %d characters", MaxQueryRunes)
+		return Page{}, errs.Field("q", "the search text must be at most %d characters", MaxQueryRunes).Say("err_search_too_long")
 	case q.Theme != "" && !themePattern.MatchString(q.Theme):
-		return Page{}, errs.Field("theme", "unknown theme %q", q.Theme)
+		return Page{}, errs.Field("theme", "unknown theme %q", q.Theme).Say("err_theme_unknown_search")
 	}
 	if q.Page == 0 {
 		q.Page = 1
@@ -133,7 +133,7 @@ func (s *Service) Similar(ctx context.Context, tenantID, consultationID int64, t
 		limit = MaxSimilar
 	}
 	if utf8.RuneCountInString(text) > 4*MaxLength {
-		return nil, errs.Field("text", "the text is too long to look for similar proposals")
+		return nil, errs.Field("text", "the text is too long to look for similar proposals").Say("err_similar_too_long")
 	}
 	scope := store.For(s.db, tenantID)
 	lang, err := language(ctx, scope, consultationID)
@@ -175,7 +175,7 @@ func language(ctx context.Context, s store.Scope, consultationID int64) (string,
 	err := s.Select((*consultation.Consultation)(nil)).Column("language").
 		Where("c.id = ?", consultationID).Limit(1).Scan(ctx, &lang)
 	if store.IsNoRows(err) {
-		return "", errs.E(errs.NotFound, "no such consultation")
+		return "", errs.E(errs.NotFound, "no such consultation").Say("err_consultation_not_found")
 	}
 	if err != nil {
 		return "", fmt.Errorf("read consultation %d: %w", consultationID, err)

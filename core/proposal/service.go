@@ -47,17 +47,17 @@ const maxAuthor = 200
 // submit Settings.ProposalLimitPerDay proposals per consultation in 24 hours.
 func (s *Service) Submit(ctx context.Context, tenantID int64, c consultation.Consultation, author, raw string) (Proposal, error) {
 	if c.TenantID != tenantID || c.ID == 0 {
-		return Proposal{}, errs.E(errs.NotFound, "no such consultation")
+		return Proposal{}, errs.E(errs.NotFound, "no such consultation").Say("err_consultation_not_found")
 	}
 	if err := validKey("author", author); err != nil {
 		return Proposal{}, err
 	}
 	now := s.now()
 	if !c.IsOpen(now) {
-		return Proposal{}, errs.E(errs.Conflict, "the consultation is not open for proposals")
+		return Proposal{}, errs.E(errs.Conflict, "the consultation is not open for proposals").Say("err_consultation_not_open_proposals")
 	}
 	if c.RequiresAccount && !strings.HasPrefix(author, "u:") {
-		return Proposal{}, errs.E(errs.Unauthorized, "sign in to submit a proposal to this consultation")
+		return Proposal{}, errs.E(errs.Unauthorized, "sign in to submit a proposal to this consultation").Say("err_proposal_sign_in")
 	}
 	content, err := ValidateContent(c.Prefix, raw)
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Service) Submit(ctx context.Context, tenantID int64, c consultation.Con
 			return err
 		}
 		if limit := c.Settings.ProposalLimitPerDay; limit > 0 && n >= int64(limit) {
-			return errs.E(errs.TooMany, "you have submitted %d proposals to this consultation in the last 24 hours, the most allowed; try again tomorrow", n)
+			return errs.E(errs.TooMany, "you have submitted %d proposals to this consultation in the last 24 hours, the most allowed; try again tomorrow", n).Say("err_proposal_daily_limit")
 		}
 		_, err = tx.Insert(&p).Exec(ctx)
 		return err
@@ -166,7 +166,7 @@ func get(ctx context.Context, s store.Scope, id int64, forUpdate bool) (Proposal
 	}
 	err := q.Scan(ctx)
 	if store.IsNoRows(err) {
-		return p, errs.E(errs.NotFound, "no such proposal")
+		return p, errs.E(errs.NotFound, "no such proposal").Say("err_proposal_not_found")
 	}
 	return p, err
 }

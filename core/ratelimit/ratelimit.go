@@ -345,13 +345,15 @@ func (l *Limiter) AllowSequence(tenantID int64, participant, source string, lim 
 	if lim.PerParticipant > 0 {
 		if ok, wait := l.allow("seq|p|"+t+"|"+participant, lim.PerParticipant, lim.Window); !ok {
 			return &errs.Error{Kind: errs.TooMany, RetryAfter: wait, Message: fmt.Sprintf(
-				"you have asked for %d sequences of proposals in %s, the most allowed; vote on the ones you were shown, or wait %s", lim.PerParticipant, lim.Window, roundUp(wait))}
+				"you have asked for %d sequences of proposals in %s, the most allowed; vote on the ones you were shown, or wait %s", lim.PerParticipant, lim.Window, roundUp(wait)),
+				Key: "err_sequence_limit", Args: []any{lim.PerParticipant, lim.Window, roundUp(wait)}}
 		}
 	}
 	if lim.PerSource > 0 && source != "" {
 		if ok, wait := l.allow("seq|s|"+t+"|"+source, lim.PerSource, lim.Window); !ok {
 			return &errs.Error{Kind: errs.TooMany, RetryAfter: wait, Message: fmt.Sprintf(
-				"too many sequences of proposals are asked for from your network right now; wait %s and try again", roundUp(wait))}
+				"too many sequences of proposals are asked for from your network right now; wait %s and try again", roundUp(wait)),
+				Key: "err_sequence_limit_source", Args: []any{roundUp(wait)}}
 		}
 	}
 	return nil

@@ -162,7 +162,7 @@ func RakeCapped(cells []Cell, margins Margins, maxIter int, tol float64, caps We
 		m, _ := mass(di)
 		for vi, v := range values[di] {
 			if m[vi] == 0 && margins[d][v] > 0 {
-				return nil, errs.E(errs.Invalid, "no participant has %s %q, so its share of %v cannot be met", d, v, margins[d][v])
+				return nil, errs.E(errs.Invalid, "no participant has %s %q, so its share of %v cannot be met", d, v, margins[d][v]).Say("err_raking_empty_cell")
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func Valid(name string) bool {
 // Get returns the page as the tenant wrote it, or its default for site.
 func (s *Service) Get(ctx context.Context, tenantID int64, name string, site Site) (Page, error) {
 	if !Valid(name) {
-		return Page{}, errs.E(errs.NotFound, "no such page")
+		return Page{}, errs.E(errs.NotFound, "no such page").Say("err_sitepage_not_found")
 	}
 	var r row
 	err := store.For(s.db, tenantID).Select(&r).Where("sp.name = ?", name).Scan(ctx)
@@ -100,11 +100,11 @@ func (s *Service) Get(ctx context.Context, tenantID int64, name string, site Sit
 // Set replaces a page's text; an empty text goes back to the default. The change is audited.
 func (s *Service) Set(ctx context.Context, actor string, tenantID int64, name, markdown string) error {
 	if !Valid(name) {
-		return errs.E(errs.NotFound, "no such page")
+		return errs.E(errs.NotFound, "no such page").Say("err_sitepage_not_found")
 	}
 	markdown = strings.ReplaceAll(strings.TrimSpace(markdown), "\r\n", "\n")
 	if len(markdown) > MaxBytes || !utf8.ValidString(markdown) || strings.ContainsRune(markdown, 0) {
-		return errs.Field("markdown", "the page must be valid text of at most %d KiB", MaxBytes>>10)
+		return errs.Field("markdown", "the page must be valid text of at most %d KiB", MaxBytes>>10).Say("err_sitepage_too_long")
 	}
 	return store.For(s.db, tenantID).Tx(ctx, func(ctx context.Context, tx store.Scope) error {
 		if _, err := tx.Delete((*row)(nil)).Where("name = ?", name).Exec(ctx); err != nil {
@@ -130,7 +130,7 @@ var defaults embed.FS
 // Default is a page's default text for a site, in its language (French unless English).
 func Default(name string, site Site) (string, error) {
 	if !Valid(name) {
-		return "", errs.E(errs.NotFound, "no such page")
+		return "", errs.E(errs.NotFound, "no such page").Say("err_sitepage_not_found")
 	}
 	lang := "fr"
 	if site.Locale == "en" {

@@ -271,7 +271,7 @@ func (s *Service) changeRole(ctx context.Context, actor string, tenantID, userID
 			// Nobody could then manage the site's accounts, branding or plugins but the
 			// platform's staff: give the role to someone else first.
 			return Member{}, &errs.Error{Kind: errs.Conflict, Field: "role",
-				Message: "this is the site's last tenant admin: give the role to another account before taking it from this one"}
+				Message: "this is the site's last tenant admin: give the role to another account before taking it from this one", Key: "err_last_tenant_admin"}
 		}
 	}
 	action := "role.grant"
@@ -294,7 +294,7 @@ func (s *Service) changeRole(ctx context.Context, actor string, tenantID, userID
 // checkGrantable refuses platform roles outside the platform tenant.
 func (s *Service) checkGrantable(tenantID int64, role authz.Role) error {
 	if tenantID != tenants.PlatformID && (role == authz.PlatformAdmin || role == authz.Ops) {
-		return errs.Field("role", "role %s can only be held by platform staff", role)
+		return errs.Field("role", "role %s can only be held by platform staff", role).Say("err_role_platform_only")
 	}
 	return nil
 }
@@ -319,7 +319,7 @@ func (s *Service) CreateToken(ctx context.Context, actor string, tenantID, userI
 	p := caller.PrincipalOf(ctx)
 	if self := !p.Anonymous() && p.UserTenantID == tenantID && p.UserID == userID; !self && !s.isStaff(u) {
 		return "", identity.Token{}, &errs.Error{Kind: errs.Forbidden, Field: "user_id",
-			Message: "API tokens are issued only to staff accounts (not citizens or partners), or by an account for itself"}
+			Message: "API tokens are issued only to staff accounts (not citizens or partners), or by an account for itself", Key: "err_token_staff_only"}
 	}
 	plain, tok, err := s.tokens.Create(ctx, tenantID, userID, strings.TrimSpace(name))
 	if err != nil {

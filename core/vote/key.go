@@ -162,8 +162,8 @@ var ErrForgedKey = errs.E(errs.Forbidden,
 
 // errMalformedKey and errExpiredKey refuse a vote outright: nothing is recorded.
 var (
-	errMalformedKey = errs.Field("key", "the vote key is malformed; send back the key that came with the proposal, or none")
-	errExpiredKey   = errs.Field("key", "this vote key has expired; reload the proposal to get a fresh one, then vote again")
+	errMalformedKey = errs.Field("key", "the vote key is malformed; send back the key that came with the proposal, or none").Say("err_vote_key_malformed")
+	errExpiredKey   = errs.Field("key", "this vote key has expired; reload the proposal to get a fresh one, then vote again").Say("err_vote_key_expired")
 )
 
 // Signer issues and checks vote keys, after Make.org's trust levels: every proposal served

@@ -203,7 +203,7 @@ func (s *Service) Close() {
 	}
 }
 
-var errClosed = errs.E(errs.Unavailable, "votes are not being taken right now; try again in a moment")
+var errClosed = errs.E(errs.Unavailable, "votes are not being taken right now; try again in a moment").Say("err_votes_closed_now")
 
 // Cast records b, replacing the participant's earlier vote on the proposal if any, and
 // returns the stored vote once it is committed. If ctx ends while the vote waits for its
@@ -283,7 +283,7 @@ func validBallot(b *Ballot) error {
 	case b.Origin != "" && !b.Origin.Valid():
 		return errs.Field("origin", "origin %q is unknown; use sequence, search, direct, results or ignored", string(b.Origin))
 	case b.Key.Index() < 0:
-		return errs.Field("vote", "vote %q is unknown; use agree, disagree or neutral", string(b.Key))
+		return errs.Field("vote", "vote %q is unknown; use agree, disagree or neutral", string(b.Key)).Say("err_vote_unknown")
 	}
 	names := make([]string, len(b.Qualifications))
 	for i, q := range b.Qualifications {
@@ -538,7 +538,7 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 		cur := state[k]
 		if r.withdraw {
 			if !cur.exists {
-				outs[i].err = errs.E(errs.NotFound, "you have not voted on this proposal, so there is no vote to withdraw")
+				outs[i].err = errs.E(errs.NotFound, "you have not voted on this proposal, so there is no vote to withdraw").Say("err_vote_none")
 				continue
 			}
 			counters.add(cur.vote, -1)
@@ -552,7 +552,7 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 		}
 		c, ok := consultationOf[b.ProposalID]
 		if !ok || c != b.ConsultationID {
-			outs[i].err = errs.E(errs.NotFound, "proposal %d does not exist in this consultation", b.ProposalID)
+			outs[i].err = errs.E(errs.NotFound, "proposal %d does not exist in this consultation", b.ProposalID).Say("err_vote_proposal_not_found")
 			continue
 		}
 		v := Vote{

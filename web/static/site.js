@@ -9,7 +9,8 @@
   }
 
   function api(method, url, body) {
-    var opts = { method: method, credentials: 'same-origin', headers: { 'Accept': 'application/json', 'X-CSRF-Token': csrf() } };
+    // The API answers in the language asked for: the page's, so that its messages match it.
+    var opts = { method: method, credentials: 'same-origin', headers: { 'Accept': 'application/json', 'Accept-Language': document.documentElement.lang || 'en', 'X-CSRF-Token': csrf() } };
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
@@ -18,7 +19,7 @@
       if (r.status === 204) { return {}; }
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (!r.ok) {
-          var e = new Error((j.error && j.error.message) || r.statusText);
+          var e = new Error((j.error && j.error.message) || r.status);
           e.status = r.status;
           throw e;
         }
@@ -33,8 +34,11 @@
       method: 'POST', credentials: 'same-origin', body: params.toString(),
       headers: { 'Accept': 'application/json', 'Content-Type': 'application/x-www-form-urlencoded' }
     }).then(function (r) {
-      if (!r.ok) { throw new Error(r.statusText); }
-      return r;
+      if (r.ok) { return r; }
+      // The site's own message, in the page's language (the status text is English).
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        throw new Error((j.error && j.error.message) || r.status);
+      });
     });
   }
 
@@ -360,7 +364,7 @@
       if (l === null || !out) { return; }
       var ratio = (1.05 / (l + 0.05));
       var ok = ratio >= 4.5;
-      out.textContent = (out.getAttribute(ok ? 'data-ok' : 'data-bad') || '').replace('{ratio}', ratio.toFixed(2));
+      out.textContent = (out.getAttribute(ok ? 'data-ok' : 'data-bad') || '').replace('{ratio}', ratio.toFixed(2).replace('.', out.getAttribute('data-decimal') || '.'));
       out.className = ok ? 'notice' : 'error-msg';
     }
     primary.addEventListener('input', apply);
