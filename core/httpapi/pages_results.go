@@ -39,6 +39,16 @@ type resultRow struct {
 	// published beside the result, which they do not move.
 	BesideVotes int64
 	BesideAgree int
+	// BesideOrigins splits them by where they were cast (those with votes only).
+	BesideOrigins []besideOrigin
+}
+
+// besideOrigin is one origin's votes outside the sequence on a proposal: how many, and the
+// agree rate the results publish for them (percent).
+type besideOrigin struct {
+	Origin string
+	Votes  int64
+	Agree  int
 }
 
 type qualCount struct {
@@ -259,6 +269,11 @@ func (s *Server) resultsPage(r resultsResponse, cs consultation.Consultation) re
 		rr := resultRow{ID: it.ID, Content: it.Content, Zone: string(sc.Zone), Votes: total, Number: n, BesideVotes: sc.Votes.Total(results.Trusted)}
 		if rr.BesideVotes > 0 {
 			rr.BesideAgree = int(float64(sc.Votes.Votes[results.Trusted][0])*100/float64(rr.BesideVotes) + 0.5)
+		}
+		for _, o := range results.BesideOrigins() {
+			if b := it.BesideByOrigin[o]; b.Votes > 0 {
+				rr.BesideOrigins = append(rr.BesideOrigins, besideOrigin{Origin: o, Votes: b.Votes, Agree: int(b.Rates["agree"]*100 + 0.5)})
+			}
 		}
 		if o := it.Opinions; o != nil {
 			rr.Across, rr.Bridging = string(o.Across), o.Bridging

@@ -30,7 +30,11 @@ type resultItem struct {
 	Themes  []string       `json:"themes"`
 	Scores  results.Scores `json:"scores"`
 	Bursts  int            `json:"direct_link_bursts,omitempty"`
-	Key     string         `json:"key,omitempty"`
+	// BesideByOrigin is scores.beside split by where the votes were cast: direct (a shared
+	// link or the proposal's page), search, results (the results page) and ignored (sequence
+	// cards of a participant who had not earned full weight). Published, never counted.
+	BesideByOrigin map[string]results.Beside `json:"beside_by_origin"`
+	Key            string                    `json:"key,omitempty"`
 	// Opinions: consensus across opinion groups and bridging, once computed (see opinion_groups).
 	Opinions *results.ProposalOpinions `json:"opinions,omitempty"`
 }
@@ -225,6 +229,7 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 		out.OpinionGroups = opinionsSummary{ComputedAt: &at, Votes: op.Votes, Participants: op.Participants, GroupSizes: op.GroupSizes,
 			Silhouette: op.Silhouette, BridgingMean: op.Mean, Digest: op.Digest}
 	}
+	cfg := e.ScoreConfig()
 	items := func(list []results.Ranked) []resultItem {
 		if limit > 0 && len(list) > limit {
 			list = list[:limit]
@@ -232,7 +237,8 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 		xs := make([]resultItem, 0, len(list))
 		for _, x := range list {
 			p := e.Proposals[x.ProposalID]
-			it := resultItem{ID: x.ProposalID, Content: p.Content, Themes: p.Themes, Scores: x.Scores, Bursts: e.Bursts[x.ProposalID]}
+			it := resultItem{ID: x.ProposalID, Content: p.Content, Themes: p.Themes, Scores: x.Scores, Bursts: e.Bursts[x.ProposalID],
+				BesideByOrigin: results.BesideByOrigin(e.BesideOrigins[x.ProposalID], cfg)}
 			if key != nil {
 				it.Key = key(x.ProposalID)
 			}
@@ -403,6 +409,9 @@ func (s *Server) csvOf(e *catalog.Entry) ([]byte, error) {
 		header = append(header, string(q))
 	}
 	header = append(header, "beside_votes", "beside_agree_rate", "beside_disagree_rate", "beside_neutral_rate")
+	for _, o := range results.BesideOrigins() {
+		header = append(header, "beside_"+o+"_votes", "beside_"+o+"_agree_rate", "beside_"+o+"_disagree_rate", "beside_"+o+"_neutral_rate")
+	}
 	header = append(header, "direct_link_bursts", "group_aware_consensus", "consensus_across_groups", "bridging_intercept", "bridging_factor", "bridging")
 	_ = w.Write(header)
 	for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.Undetermined, out.NotEnough} {
@@ -424,6 +433,14 @@ func (s *Server) csvOf(e *catalog.Entry) ([]byte, error) {
 				row = append(row, strconv.FormatInt(n, 10))
 			}
 			row = append(row, strconv.FormatInt(sc.Beside.Votes, 10), ff(sc.Beside.Rates["agree"]), ff(sc.Beside.Rates["disagree"]), ff(sc.Beside.Rates["neutral"]))
+			for _, o := range results.BesideOrigins() {
+				b, ok := it.BesideByOrigin[o]
+				if !ok { // a snapshot frozen before votes were published per origin
+					row = append(row, "", "", "", "")
+					continue
+				}
+				row = append(row, strconv.FormatInt(b.Votes, 10), ff(b.Rates["agree"]), ff(b.Rates["disagree"]), ff(b.Rates["neutral"]))
+			}
 			row = append(row, strconv.Itoa(it.Bursts))
 			if o := it.Opinions; o != nil {
 				row = append(row, ff(o.GroupAware), string(o.Across), ff(o.Intercept), ff(o.Factor), strconv.FormatBool(o.Bridging))

@@ -146,6 +146,10 @@ func (s *Service) entry(ctx context.Context, c consultation.Consultation, recoun
 		return nil, err
 	}
 	e := catalog.NewEntry(c, accepted, counts, bursts)
+	// Read from the raw votes whether taking or verifying: they are not kept in counters.
+	if e.BesideOrigins, err = s.votes.BesideByOrigin(ctx, c.TenantID, c.ID); err != nil {
+		return nil, err
+	}
 	// The opinion groups are frozen too, computed now from the raw sequence votes (the
 	// catalog computes them in the background), dated by the publication so that a later
 	// verification renders the same bytes.

@@ -1,0 +1,47 @@
+package vote
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/results"
+	"github.com/concorde-civic/concorde/core/store"
+)
+
+// BesideByOrigin counts a consultation's votes outside the sequence (trust results.Trusted)
+// per proposal, origin and key: the results publish direct-link, search, results-page and
+// ignored-key votes each on its own, beside the sequence estimate. One grouped read of those
+// votes only (the votes_beside partial index), not of the sequence votes.
+func (s *Service) BesideByOrigin(ctx context.Context, tenantID, consultationID int64) (map[int64]results.OriginVotes, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ProposalID int64  `bun:"proposal_id"`
+		Origin     string `bun:"origin"`
+		Key        int64  `bun:"vote"`
+		N          int64  `bun:"n"`
+	}
+	// The trust is written out, not bound: a partial index serves only a query whose
+	// condition is the index's own, literally.
+	err := store.For(s.db, tenantID).SelectFrom("votes", "v").
+		ColumnExpr("v.proposal_id, v.origin, v.vote, COUNT(*) AS n").
+		Where("v.consultation_id = ?", consultationID).
+		Where(fmt.Sprintf("v.trust = %d", results.Trusted)).
+		GroupExpr("v.proposal_id, v.origin, v.vote").
+		Scan(ctx, &rows)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, fmt.Errorf("read votes outside the sequence: %w", err), "the results could not be read; try again")
+	}
+	out := map[int64]results.OriginVotes{}
+	for _, r := range rows {
+		v := out[r.ProposalID]
+		if v == nil {
+			v = results.OriginVotes{}
+			out[r.ProposalID] = v
+		}
+		v.Add(r.Origin, int(r.Key), r.N)
+	}
+	return out, nil
+}
