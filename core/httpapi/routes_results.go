@@ -62,6 +62,11 @@ type opinionsSummary struct {
 	Silhouette   float64    `json:"silhouette"`
 	BridgingMean float64    `json:"bridging_mean"` // μ of the bridging model
 	Digest       string     `json:"digest"`        // compare with results/verify or concorde results recompute
+	// CoalescedGroups is how many groups of sessions from one source that vote alike count
+	// as one participant each in the scores (results.Coalesce), CoalescedSessions the
+	// sessions in them. Part of the digest.
+	CoalescedGroups   int `json:"coalesced_groups"`
+	CoalescedSessions int `json:"coalesced_sessions"`
 }
 
 type resultsResponse struct {
@@ -228,6 +233,9 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 		at := op.ComputedAt
 		out.OpinionGroups = opinionsSummary{ComputedAt: &at, Votes: op.Votes, Participants: op.Participants, GroupSizes: op.GroupSizes,
 			Silhouette: op.Silhouette, BridgingMean: op.Mean, Digest: op.Digest}
+		if c := op.Coalesced; c != nil {
+			out.OpinionGroups.CoalescedGroups, out.OpinionGroups.CoalescedSessions = c.Groups, c.Sessions
+		}
 	}
 	cfg := e.ScoreConfig()
 	items := func(list []results.Ranked) []resultItem {

@@ -239,6 +239,27 @@ func (s Signer) Trust(key string, tenantID, proposalID int64, participant string
 	return results.Trusted, o, nil
 }
 
+// Source is the keyed hash a vote stores of the network address it came from (for
+// Service.Cast's Ballot.Source): an HMAC-SHA256 of tenant, consultation and address under the
+// server's secret, truncated to 64 bits, in base64url. The address cannot be read back from
+// it without the secret (an unkeyed hash of an IPv4 address can be reversed by trying them
+// all), and the same address gives another value in another consultation. "" for no address.
+func (s Signer) Source(tenantID, consultationID int64, addr string) string {
+	if addr == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, s.Secret)
+	b := make([]byte, 0, 64+len(addr))
+	b = append(b, "vote-source|"...)
+	b = strconv.AppendInt(b, tenantID, 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, consultationID, 10)
+	b = append(b, '|')
+	b = append(b, addr...)
+	m.Write(b)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:8])
+}
+
 func (s Signer) mac(tenantID, proposalID int64, participant string, o Origin, minute uint32) []byte {
 	m := hmac.New(sha256.New, s.Secret)
 	b := make([]byte, 0, 80+len(participant))
