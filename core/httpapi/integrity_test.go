@@ -146,8 +146,10 @@ func TestMethode_APublicPageInTheSiteLanguage(t *testing.T) {
 	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
 		w := newConsultation(t, e)
 		for lang, want := range map[string][]string{
-			"fr": {"Méthode : comment les résultats sont calculés", "moins de 10 votes de séquence", "au moins 60 % d’accord", "expire 24 heures", "entre 0,2 et 5 fois"},
-			"en": {"Method: how results are computed", "fewer than 10 sequence votes", "at least 60% agree", "expires 24 hours", "between 0.2 and 5 times"},
+			"fr": {"Méthode : comment les résultats sont calculés", "moins de 10 votes de séquence", "au moins 60 % d’accord", "expire 24 heures", "entre 0,2 et 5 fois",
+				"au moins 5 propositions en commun", "à 90 % au moins", "avec 100 votes de l’ensemble", "100 × le taux de tous", "chaque provenance avec son nombre"},
+			"en": {"Method: how results are computed", "fewer than 10 sequence votes", "at least 60% agree", "expires 24 hours", "between 0.2 and 5 times",
+				"at least 5 proposals in common", "at 90% or more", "pooled with 100 votes of everyone’s", "100 × everyone’s rate", "each origin with its own count"},
 		} {
 			page := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/methode", Cookies: []*http.Cookie{{Name: "concorde_lang", Value: lang}}})
 			for _, s := range want {

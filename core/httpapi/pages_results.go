@@ -334,6 +334,8 @@ type methodePage struct {
 	GroupMinVotes, MaxGroups, GroupMinGroupVotes        int
 	GroupAgree, MinSegmentSize                          int
 	WeightMin, WeightMax                                string
+	CellPrior                                           int
+	CoalesceMinCommon, CoalesceJaccard                  int
 	Source                                              string
 }
 
@@ -362,6 +364,8 @@ func (s *Server) methode(c *fiber.Ctx) methodePage {
 		RejectionDisagree: pc(rc.RejectionDisagree), MaxAgree: pc(rc.RejectionMaxAgree), ClearMaxNeutral: pc(rc.ClearMaxNeutral),
 		GroupMinVotes: gc.MinParticipantVotes, MaxGroups: gc.MaxGroups, GroupMinGroupVotes: gc.MinGroupVotes, GroupAgree: pc(gc.GroupAgree),
 		MinSegmentSize: results.DefaultMinSegmentSize, WeightMin: num(caps.Min), WeightMax: num(caps.Max),
+		CellPrior:         int(rc.CellPrior),
+		CoalesceMinCommon: results.DefaultCoalesceConfig().MinCommon, CoalesceJaccard: pc(results.DefaultCoalesceConfig().MinJaccard),
 		Source: "https://github.com/concorde-civic/concorde/blob/main/core/results/doc.go"}
 }
 
