@@ -42,9 +42,6 @@ type Entry struct {
 	Candidates   []sequence.Candidate
 	Counts       map[int64]results.Counts
 	Bursts       map[int64]int // direct-link vote bursts detected per proposal
-	// BesideOrigins is each proposal's votes outside the sequence per origin (direct link,
-	// search, results page, ignored key), published beside the results.
-	BesideOrigins map[int64]results.OriginVotes
 	// LoadedAt is when the entry was built: its counters hold the votes counted until then.
 	LoadedAt time.Time
 	// Shown counts, per candidate, the sequences that showed it and whose votes the counters
@@ -474,11 +471,6 @@ func (c *Catalog) refresh(ctx context.Context, sl *slot, e *Entry, kind int) (*E
 			return nil, err
 		}
 		fresh.Bursts = bursts
-		beside, err := c.votes.BesideByOrigin(ctx, t, id)
-		if err != nil {
-			return nil, err
-		}
-		fresh.BesideOrigins = beside
 	}
 	fresh.opinions = func() *Opinions { return c.opinionsOf(t, fresh) }
 	// The previous responses stand in while the new ones are built, unless the consultation
@@ -681,13 +673,8 @@ func (c *Catalog) load(ctx context.Context, tenantID, consultationID int64) (*En
 	if err != nil {
 		return nil, err
 	}
-	beside, err := c.votes.BesideByOrigin(ctx, tenantID, consultationID)
-	if err != nil {
-		return nil, err
-	}
 	c.loads.Add(1)
 	e := NewEntry(cs, accepted, counts, bursts)
-	e.BesideOrigins = beside
 	e.opinions = func() *Opinions { return c.opinionsOf(tenantID, e) }
 	return e, nil
 }
@@ -726,7 +713,7 @@ func setCounts(c *sequence.Candidate, n results.Counts) {
 // changed lists the proposals whose counts differ from e's (nil: any may). The votes on their
 // way carry over, less the votes counted since.
 func (e *Entry) withCounts(counts map[int64]results.Counts, changed []int64) *Entry {
-	f := &Entry{Consultation: e.Consultation, Proposals: e.Proposals, Counts: counts, Bursts: e.Bursts, BesideOrigins: e.BesideOrigins,
+	f := &Entry{Consultation: e.Consultation, Proposals: e.Proposals, Counts: counts, Bursts: e.Bursts,
 		LoadedAt: time.Now(), index: e.index, readAt: e.readAt, size: e.size}
 	f.Candidates = slices.Clone(e.Candidates)
 	if changed == nil {

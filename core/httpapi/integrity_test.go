@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/concorde-civic/concorde/core/testsupport"
 )
@@ -65,8 +66,16 @@ func TestResults_LinkVotesArePublishedBesideAndNeverMoveAZone(t *testing.T) {
 				} `json:"beside_by_origin"`
 			} `json:"rejection"`
 		}
-		res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/results", Token: w.admin})
-		res.JSON(t, &r)
+		// The votes per origin are read from the raw votes in the background, with the
+		// opinion groups: the results carry them once computed.
+		var res testsupport.Response
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			res = w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/results", Token: w.admin})
+			res.JSON(t, &r)
+			if len(r.Rejection) == 1 && r.Rejection[0].ByOrigin != nil || time.Now().After(deadline) {
+				break
+			}
+		}
 		if r.SequenceVotes != 12 || r.BesideVotes != 35 || len(r.Rejection) != 1 || r.Rejection[0].ID != id {
 			t.Fatalf("results: %s", res.Body)
 		}

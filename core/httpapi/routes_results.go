@@ -32,8 +32,10 @@ type resultItem struct {
 	Bursts  int            `json:"direct_link_bursts,omitempty"`
 	// BesideByOrigin is scores.beside split by where the votes were cast: direct (a shared
 	// link or the proposal's page), search, results (the results page) and ignored (sequence
-	// cards of a participant who had not earned full weight). Published, never counted.
-	BesideByOrigin map[string]results.Beside `json:"beside_by_origin"`
+	// cards of a participant who had not earned full weight). Published, never counted. Read
+	// from the raw votes in the background with the opinion groups (absent while they are
+	// pending, and as of their computed_at while votes come in).
+	BesideByOrigin map[string]results.Beside `json:"beside_by_origin,omitempty"`
 	Key            string                    `json:"key,omitempty"`
 	// Opinions: consensus across opinion groups and bridging, once computed (see opinion_groups).
 	Opinions *results.ProposalOpinions `json:"opinions,omitempty"`
@@ -245,8 +247,7 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 		xs := make([]resultItem, 0, len(list))
 		for _, x := range list {
 			p := e.Proposals[x.ProposalID]
-			it := resultItem{ID: x.ProposalID, Content: p.Content, Themes: p.Themes, Scores: x.Scores, Bursts: e.Bursts[x.ProposalID],
-				BesideByOrigin: results.BesideByOrigin(e.BesideOrigins[x.ProposalID], cfg)}
+			it := resultItem{ID: x.ProposalID, Content: p.Content, Themes: p.Themes, Scores: x.Scores, Bursts: e.Bursts[x.ProposalID]}
 			if key != nil {
 				it.Key = key(x.ProposalID)
 			}
@@ -254,6 +255,7 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 				if po, ok := op.Of(x.ProposalID); ok {
 					it.Opinions = &po
 				}
+				it.BesideByOrigin = results.BesideByOrigin(op.BesideOrigins[x.ProposalID], cfg)
 			}
 			xs = append(xs, it)
 		}

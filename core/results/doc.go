@@ -26,8 +26,9 @@
 //     interest group pushes one proposal: they are published beside the scores
 //     (Scores.Beside: their count and smoothed key rates; and BesideByOrigin: the same for
 //     each origin, direct, search, results and ignored, in the API's beside_by_origin, the
-//     CSV's beside_<origin>_* columns and the results page) and never move a score or a
-//     zone. Make.org counts them half; a bloc of 5 % voting through links then carried
+//     CSV's beside_<origin>_* columns and the results page; read from the raw votes in
+//     the background with the opinion groups, since the vote path keeps no count per
+//     origin) and never move a score or a zone. Make.org counts them half; a bloc of 5 % voting through links then carried
 //     proposals into and out of the top ten.
 //   - Troll (no key, or one that does not verify): weight 0. Troll votes are counted apart,
 //     published in the raw counts, and left out of every score.

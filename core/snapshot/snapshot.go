@@ -146,10 +146,6 @@ func (s *Service) entry(ctx context.Context, c consultation.Consultation, recoun
 		return nil, err
 	}
 	e := catalog.NewEntry(c, accepted, counts, bursts)
-	// Read from the raw votes whether taking or verifying: they are not kept in counters.
-	if e.BesideOrigins, err = s.votes.BesideByOrigin(ctx, c.TenantID, c.ID); err != nil {
-		return nil, err
-	}
 	// The opinion groups are frozen too, computed now from the raw sequence votes (the
 	// catalog computes them in the background), dated by the publication so that a later
 	// verification renders the same bytes.
@@ -161,7 +157,13 @@ func (s *Service) entry(ctx context.Context, c consultation.Consultation, recoun
 	if c.PublishedAt != nil {
 		at = c.PublishedAt.UTC().Truncate(time.Second) // as stored by either database
 	}
-	e.FixOpinions(&catalog.Opinions{Opinions: o, ComputedAt: at})
+	// The votes outside the sequence per origin too (read from the raw votes, as the catalog
+	// does in the background).
+	beside, err := s.votes.BesideByOrigin(ctx, c.TenantID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	e.FixOpinions(&catalog.Opinions{Opinions: o, ComputedAt: at, BesideOrigins: beside})
 	return e, nil
 }
 

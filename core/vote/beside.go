@@ -11,8 +11,10 @@ import (
 
 // BesideByOrigin counts a consultation's votes outside the sequence (trust results.Trusted)
 // per proposal, origin and key: the results publish direct-link, search, results-page and
-// ignored-key votes each on its own, beside the sequence estimate. One grouped read of those
-// votes only (the votes_beside partial index), not of the sequence votes.
+// ignored-key votes each on its own, beside the sequence estimate. One grouped read over the
+// consultation's votes (seconds for millions): call it in the background, as the catalog does
+// with the opinion groups, or for an audit; never on the vote path, which keeps no count
+// per origin (an index for it would cost every such vote).
 func (s *Service) BesideByOrigin(ctx context.Context, tenantID, consultationID int64) (map[int64]results.OriginVotes, error) {
 	if err := checkTenant(tenantID); err != nil {
 		return nil, err
@@ -23,12 +25,9 @@ func (s *Service) BesideByOrigin(ctx context.Context, tenantID, consultationID i
 		Key        int64  `bun:"vote"`
 		N          int64  `bun:"n"`
 	}
-	// The trust is written out, not bound: a partial index serves only a query whose
-	// condition is the index's own, literally.
 	err := store.For(s.db, tenantID).SelectFrom("votes", "v").
 		ColumnExpr("v.proposal_id, v.origin, v.vote, COUNT(*) AS n").
-		Where("v.consultation_id = ?", consultationID).
-		Where(fmt.Sprintf("v.trust = %d", results.Trusted)).
+		Where("v.consultation_id = ? AND v.trust = ?", consultationID, results.Trusted).
 		GroupExpr("v.proposal_id, v.origin, v.vote").
 		Scan(ctx, &rows)
 	if err != nil {

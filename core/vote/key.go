@@ -116,7 +116,7 @@
 //
 // Votes outside the sequence (results.Trusted: direct link, search, results page, ignored
 // key) are published beside the results, each origin with its own count and rates
-// (Service.BesideByOrigin).
+// (Service.BesideByOrigin, read in the background: the write path keeps no count per origin).
 package vote
 
 import (
