@@ -53,20 +53,21 @@ func DefaultCoalesceConfig() CoalesceConfig {
 type SessionVotes struct {
 	sessions map[string]int32
 	names    []string
+	sources  map[string]int32 // source → its number; sources are compared by number
 	votes    []sessionVote
 }
 
 type sessionVote struct {
 	session  int32
+	source   int32 // -1: unknown
 	proposal int64
 	key      int8
 	quals    int16 // bit q: qualification index q
-	source   string
 }
 
 // NewSessionVotes makes room for about n votes.
 func NewSessionVotes(n int) *SessionVotes {
-	return &SessionVotes{sessions: map[string]int32{}, votes: make([]sessionVote, 0, n)}
+	return &SessionVotes{sessions: map[string]int32{}, sources: map[string]int32{}, votes: make([]sessionVote, 0, n)}
 }
 
 // Add records session's vote on a proposal (key by Key.Index, qualifications as a bit set
@@ -81,7 +82,15 @@ func (s *SessionVotes) Add(session, source string, proposalID int64, key int, qu
 		s.sessions[session] = i
 		s.names = append(s.names, session)
 	}
-	s.votes = append(s.votes, sessionVote{session: i, proposal: proposalID, key: int8(key), quals: int16(quals & (1<<NumQualifications - 1)), source: source})
+	src := int32(-1)
+	if source != "" {
+		var ok bool
+		if src, ok = s.sources[source]; !ok {
+			src = int32(len(s.sources))
+			s.sources[source] = src
+		}
+	}
+	s.votes = append(s.votes, sessionVote{session: i, source: src, proposal: proposalID, key: int8(key), quals: int16(quals & (1<<NumQualifications - 1))})
 }
 
 // Coalesced is what coalescing found, and the correction it makes to each proposal's tally.
@@ -154,52 +163,58 @@ func Coalesce(s *SessionVotes, cfg CoalesceConfig) *Coalesced {
 	for r := range n {
 		start[r+1] += start[r]
 	}
-	// Each session's source: the one most of its votes came from (ties: the smaller).
-	source := make([]string, n)
+	// Each session's source: the one most of its votes came from (ties: the one met first in
+	// the session's votes, by proposal id); none if most came from no known source.
+	source := make([]int32, n)
+	var count map[int32]int
 	for r := range n {
-		count := map[string]int{}
+		clear(count)
+		if count == nil {
+			count = map[int32]int{}
+		}
+		best, bestN := int32(-1), 0
 		for _, v := range votes[start[r]:start[r+1]] {
 			count[v.source]++
-		}
-		best := ""
-		for src, c := range count {
-			if src != "" && (c > count[best] || (c == count[best] && (best == "" || src < best))) {
-				best = src
+			if c := count[v.source]; c > bestN {
+				best, bestN = v.source, c
 			}
 		}
 		source[r] = best
 	}
-	// Sessions per source and proposal, to compare only sessions that share proposals.
-	type sp struct {
-		source   string
+	// Sessions that share a source and a proposal, found by sorting (source, proposal,
+	// session) triples rather than through a map of lists: a million votes make a million
+	// (source, proposal) keys, most with one session.
+	type triple struct {
+		source   int32
+		session  int32
 		proposal int64
 	}
-	bySP := map[sp][]int32{}
+	var triples []triple
 	for r := range n {
-		if source[r] == "" || start[r+1]-start[r] < cfg.MinCommon {
+		if source[r] < 0 || start[r+1]-start[r] < cfg.MinCommon {
 			continue
 		}
 		for _, v := range votes[start[r]:start[r+1]] {
-			k := sp{source[r], v.proposal}
-			if len(bySP[k]) < cfg.MaxPerProposal {
-				bySP[k] = append(bySP[k], int32(r))
-			}
+			triples = append(triples, triple{source[r], int32(r), v.proposal})
 		}
 	}
-	keys := make([]sp, 0, len(bySP))
-	for k := range bySP {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b sp) int { return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.proposal, b.proposal)) })
+	slices.SortFunc(triples, func(x, y triple) int {
+		return cmp.Or(cmp.Compare(x.source, y.source), cmp.Compare(x.proposal, y.proposal), cmp.Compare(x.session, y.session))
+	})
 	type pair struct{ a, b int32 }
 	common := map[pair]int{}
-	for _, k := range keys {
-		rs := bySP[k]
-		for i := range rs {
-			for j := i + 1; j < len(rs); j++ {
-				common[pair{rs[i], rs[j]}]++
+	for i := 0; i < len(triples); {
+		j := i + 1
+		for j < len(triples) && triples[j].source == triples[i].source && triples[j].proposal == triples[i].proposal {
+			j++
+		}
+		run := triples[i:min(j, i+cfg.MaxPerProposal)]
+		for x := range run {
+			for y := x + 1; y < len(run); y++ {
+				common[pair{run[x].session, run[y].session}]++
 			}
 		}
+		i = j
 	}
 	pairs := make([]pair, 0, len(common))
 	for p, c := range common {

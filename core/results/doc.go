@@ -57,8 +57,9 @@
 // overlap: they are not linked (TestCoalesce_DistinctPeopleBehindOneAddressAreNotMerged).
 // Coalescing is computed from the raw sequence votes with the opinion groups (in the
 // background, in their digest), so the ranking takes it in once they are computed, and
-// `concorde results recompute`, the verify endpoint and the frozen snapshot include it.
-// Weighted results and segments do not apply it.
+// `concorde results recompute`, the verify endpoint and the frozen snapshot include it;
+// for 1,000,000 votes of 100,000 sessions it takes about a second more
+// (BenchmarkCoalesce_MillionVotes). Weighted results and segments do not apply it.
 //
 // # Rates and intervals
 //
