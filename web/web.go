@@ -111,7 +111,7 @@ func New() (*Pages, error) {
 			continue // the layout and partials (_*.html) are parsed with every page
 		}
 		t := template.New("layout.html").Funcs(funcs())
-		if _, err := t.ParseFS(files, "templates/layout.html", "templates/_partials.html", f); err != nil {
+		if _, err := t.ParseFS(files, "templates/layout.html", "templates/_*.html", f); err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
 		p.tmpl[name] = t

@@ -103,7 +103,8 @@ func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 		return vote.Vote{}, err
 	}
 	v, err := b.Votes.Cast(ctx, vote.Ballot{TenantID: r.TenantID, ConsultationID: p.ConsultationID, ProposalID: r.ProposalID,
-		Participant: r.Participant, Key: k, Qualifications: quals, Trust: trust, Origin: origin})
+		Participant: r.Participant, Key: k, Qualifications: quals, Trust: trust, Origin: origin,
+		Source: b.Signer.Source(r.TenantID, p.ConsultationID, r.Source)})
 	if err != nil {
 		return vote.Vote{}, err
 	}

@@ -190,12 +190,18 @@ func (e *Entry) ScoreConfig() results.Config {
 	return cfg
 }
 
-// Ranking scores and ranks every accepted proposal, once per entry.
+// Ranking scores and ranks every accepted proposal, once per entry, with the sessions
+// that coalescing counts as one (results.Coalesce) as of the last opinion groups: computed
+// in the background with them, they apply from the entry built after (see Opinions).
 func (e *Entry) Ranking() *Ranking {
 	e.rankOnce.Do(func() {
+		var co *results.Coalesced
+		if o := e.Opinions(); o != nil {
+			co = o.Coalesced
+		}
 		items := make([]results.Item, 0, len(e.Proposals))
 		for id, p := range e.Proposals {
-			items = append(items, results.Item{ProposalID: id, Themes: p.Themes, Counts: e.Counts[id]})
+			items = append(items, results.Item{ProposalID: id, Themes: p.Themes, Counts: e.Counts[id], Coalesced: co.Of(id)})
 		}
 		cfg := e.ScoreConfig()
 		r := results.Rank(items, cfg)

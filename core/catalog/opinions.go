@@ -8,10 +8,15 @@ import (
 	"github.com/concorde-civic/concorde/core/results"
 )
 
-// Opinions is a consultation's opinion groups and bridging scores as last computed.
+// Opinions is a consultation's opinion groups and bridging scores as last computed, with
+// what is read from the raw votes at the same time: the votes outside the sequence per
+// origin (direct link, search, results page, ignored key), published beside the results.
+// Counting those per origin on every vote would cost the vote path an index; read in the
+// background, they cost it nothing.
 type Opinions struct {
 	results.Opinions
-	ComputedAt time.Time
+	ComputedAt    time.Time
+	BesideOrigins map[int64]results.OriginVotes
 }
 
 // FixOpinions gives an entry built outside the catalog (a results snapshot) its opinion
@@ -62,7 +67,11 @@ func (c *Catalog) opinionsOf(tenantID int64, e *Entry) *Opinions {
 			if err != nil {
 				return // the last result stays; a later request tries again
 			}
-			sl.last.Store(&Opinions{Opinions: o, ComputedAt: time.Now().UTC()})
+			beside, err := c.votes.BesideByOrigin(ctx, tenantID, cid)
+			if err != nil {
+				return
+			}
+			sl.last.Store(&Opinions{Opinions: o, ComputedAt: time.Now().UTC(), BesideOrigins: beside})
 			c.rebuild(k) // the responses that showed the groups pending are built again
 		}()
 	}

@@ -481,8 +481,8 @@ func printReports(e Env, slugs map[int64]string, reports []audit.Report) error {
 	return nil
 }
 
-// recomputeOpinions computes the opinion groups and bridging scores from the raw sequence
-// votes with the published rules and prints their digest, which the results API publishes
+// recomputeOpinions computes the opinion groups, bridging scores and coalesced sessions from
+// the raw sequence votes with the published rules and prints their digest, which the results API publishes
 // (opinion_groups.digest): the same votes give the same digest.
 func recomputeOpinions(ctx context.Context, e Env, a *app.App, t tenants.Tenant, consultationID int64) error {
 	start := time.Now()
@@ -501,6 +501,9 @@ func recomputeOpinions(ctx context.Context, e Env, a *app.App, t tenants.Tenant,
 	}
 	fmt.Fprintf(e.Stdout, "opinion groups from %d sequence votes in %s: %d participants placed, groups %v (silhouette %.3f)\n",
 		o.Votes, time.Since(start).Round(time.Millisecond), o.Participants, o.GroupSizes, o.Silhouette)
+	if c := o.Coalesced; c != nil {
+		fmt.Fprintf(e.Stdout, "%d group(s) of sessions from one source voting alike count as one participant each (%d sessions)\n", c.Groups, c.Sessions)
+	}
 	fmt.Fprintf(e.Stdout, "%d proposal(s) hold consensus across groups, %d bridge; opinions digest %s\n", holds, bridging, o.Digest)
 	return nil
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,12 @@ func TestResults_ConsensusAcrossOpinionGroupsAndVerify(t *testing.T) {
 						k = "agree"
 					case (p.ID%2 == 0) == (camp == 0):
 						k = "agree"
+					}
+					// Each participant differs from their camp on a proposal or two of their
+					// own: all from one address (the tests'), identical voters would count as
+					// one participant (results.Coalesce).
+					if j := slices.Index(ids, p.ID); j == (i/2)%len(ids) || (i >= 16 && j == (i/2+1)%len(ids)) {
+						k = map[string]string{"agree": "disagree", "disagree": "agree"}[k]
 					}
 					if res := v.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", p.ID), map[string]any{"vote": k, "key": p.Key}); res.Status != 200 {
 						t.Fatalf("vote: %d %s", res.Status, res.Body)
@@ -135,6 +142,139 @@ func TestResults_ConsensusAcrossOpinionGroupsAndVerify(t *testing.T) {
 		page := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/c/culture/results", Token: w.admin})
 		if page.Status != 200 || !strings.Contains(string(page.Body), `data-across="holds"`) || !strings.Contains(string(page.Body), `data-across="fails"`) {
 			t.Fatalf("results page: %d, no consensus-across-groups badges", page.Status)
+		}
+	})
+}
+
+// TestResults_ClonesFromOneSourceCountOnceAndVerify: sessions from one address that cast the
+// same sequence votes (a script, or one person opening session after session) count as one
+// participant in the scores; people behind that same address who vote their own way are not
+// merged. The published figures, the verify endpoint and the snapshot agree, and the raw
+// votes carry a keyed hash of the source, never the address.
+func TestResults_ClonesFromOneSourceCountOnceAndVerify(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		w := newConsultation(t, e)
+		texts := []string{
+			"Il faut ouvrir les musées gratuitement le dimanche",
+			"Il faut des bibliothèques ouvertes la nuit en ville",
+			"Il faut financer les festivals de musique locale",
+			"Il faut enseigner le théâtre dans toutes les écoles",
+			"Il faut fermer les salles de cinéma le lundi matin",
+			"Il faut supprimer les subventions aux grands opéras",
+		}
+		var ids []int64
+		for _, text := range texts {
+			ids = append(ids, w.propose(t, e.Visitor(w.A.Host), text)...)
+		}
+		// Every test visitor comes from the same address (app.Test's).
+		participate := func(vote func(j int) string) {
+			t.Helper()
+			v := e.Visitor(w.A.Host)
+			voted := 0
+			for round := 0; round < 3 && voted < len(ids); round++ {
+				var seq seqResponse
+				v.Do("GET", "/api/v1/consultations/culture/sequence", nil).JSON(t, &seq)
+				for _, p := range seq.Proposals {
+					k := vote(slices.Index(ids, p.ID))
+					if res := v.Do("POST", fmt.Sprintf("/api/v1/proposals/%d/vote", p.ID), map[string]any{"vote": k, "key": p.Key}); res.Status != 200 {
+						t.Fatalf("vote: %d %s", res.Status, res.Body)
+					}
+					voted++
+				}
+			}
+			if voted != len(ids) {
+				t.Fatalf("a participant was shown %d proposals, want %d", voted, len(ids))
+			}
+		}
+		for range 8 { // the clones: agree on everything
+			participate(func(int) string { return "agree" })
+		}
+		for _, mind := range []string{"adnadn", "dnadna", "nadnad", "aaddnn", "ddnnaa", "nnaadd"} { // six people of their own mind
+			participate(func(j int) string { return map[byte]string{'a': "agree", 'd': "disagree", 'n': "neutral"}[mind[j]] })
+		}
+		if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/close", Token: w.admin}); res.Status != 200 {
+			t.Fatalf("close: %d", res.Status)
+		}
+		type item struct {
+			ID     int64 `json:"id"`
+			Scores struct {
+				WeightedVotes float64 `json:"weighted_votes"`
+				Votes         struct {
+					Sequence struct {
+						Agree int64 `json:"agree"`
+					} `json:"sequence"`
+				} `json:"votes"`
+			} `json:"scores"`
+		}
+		var r struct {
+			OpinionGroups struct {
+				Pending           bool   `json:"pending"`
+				Digest            string `json:"digest"`
+				CoalescedGroups   int    `json:"coalesced_groups"`
+				CoalescedSessions int    `json:"coalesced_sessions"`
+			} `json:"opinion_groups"`
+			Consensus    []item `json:"consensus"`
+			Controversy  []item `json:"controversy"`
+			Rejection    []item `json:"rejection"`
+			Limbo        []item `json:"limbo"`
+			Undetermined []item `json:"undetermined"`
+			NotEnough    []item `json:"not_enough_votes"`
+		}
+		// Coalescing is computed in the background with the opinion groups; the scores take it
+		// in from the catalog entry built after (two seconds at most).
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/results", Token: w.admin}).JSON(t, &r)
+			all := slices.Concat(r.Consensus, r.Controversy, r.Rejection, r.Limbo, r.Undetermined, r.NotEnough)
+			if !r.OpinionGroups.Pending && len(all) == len(ids) && all[0].Scores.WeightedVotes == 7 {
+				for _, it := range all {
+					if it.Scores.WeightedVotes != 7 || it.Scores.Votes.Sequence.Agree < 8 {
+						t.Fatalf("proposal %d: %v weighted of its votes, want 7 (the 8 clones as one, and 6 others); raw counts must stay whole: %+v", it.ID, it.Scores.WeightedVotes, it.Scores)
+					}
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after 20 s: %+v", r)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if r.OpinionGroups.CoalescedGroups != 1 || r.OpinionGroups.CoalescedSessions != 8 {
+			t.Fatalf("coalesced %d groups of %d sessions, want the 8 clones in one", r.OpinionGroups.CoalescedGroups, r.OpinionGroups.CoalescedSessions)
+		}
+		var v struct {
+			Match    bool `json:"match"`
+			Opinions struct {
+				Digest string `json:"digest"`
+				Match  *bool  `json:"match"`
+			} `json:"opinions"`
+		}
+		w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/results/verify", Token: w.auditor}).JSON(t, &v)
+		if !v.Match || v.Opinions.Match == nil || !*v.Opinions.Match || v.Opinions.Digest != r.OpinionGroups.Digest {
+			t.Fatalf("verify: %+v, published digest %s", v, r.OpinionGroups.Digest)
+		}
+		// Published: the snapshot holds the coalesced scores and verify rebuilds them.
+		if res := w.Do(testsupport.Request{Method: "POST", Host: w.A.Host, Path: "/api/v1/consultations/culture/publish", Token: w.admin}); res.Status != 200 {
+			t.Fatalf("publish: %d %s", res.Status, res.Body)
+		}
+		var snap struct {
+			Match    bool `json:"match"`
+			Snapshot struct {
+				Match bool `json:"match"`
+			} `json:"snapshot"`
+		}
+		res := w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/results/verify", Token: w.auditor})
+		res.JSON(t, &snap)
+		if !snap.Match || !snap.Snapshot.Match {
+			t.Fatalf("verify after publishing: %s", res.Body)
+		}
+		if body := string(w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/export.json", Token: w.admin}).Body); !strings.Contains(body, `"weighted_votes":7`) {
+			t.Fatalf("the published snapshot does not hold the coalesced scores")
+		}
+		// The raw votes name a source, a keyed hash, the same for the clones: no address.
+		raw := string(w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/votes.jsonl", Token: w.auditor}).Body)
+		if !strings.Contains(raw, `"source":"`) || strings.Contains(raw, `"source":""`) || strings.Contains(raw, "0.0.0.0") || strings.Contains(raw, "127.0.0.1") {
+			t.Fatalf("raw votes: %.400s", raw)
 		}
 	})
 }

@@ -43,6 +43,17 @@ type resultRow struct {
 	// Texts in the page's language: the shares with their 95 % intervals, the score the
 	// zone is ranked by with its interval, and where an undetermined proposal leans.
 	SharesText, ScoreText, BesideText, LeaningText string
+	// BesideOrigins splits the votes beside by where they were cast (those with votes only),
+	// each line in the page's language.
+	BesideOrigins []besideOrigin
+}
+
+// besideOrigin is one origin's votes outside the sequence on a proposal, as a line of text:
+// how many, and the agree rate the results publish for them.
+type besideOrigin struct {
+	Origin string
+	Votes  int64
+	Text   string
 }
 
 type qualCount struct {
@@ -312,6 +323,12 @@ func (s *Server) resultsPage(w words, r resultsResponse, cs consultation.Consult
 		if rr.BesideVotes > 0 {
 			rr.BesideAgree = int(float64(sc.Votes.Votes[results.Trusted][0])*100/float64(rr.BesideVotes) + 0.5)
 			rr.BesideText = w.count("results_beside", rr.BesideVotes, w.pct(rr.BesideAgree))
+		}
+		for _, o := range results.BesideOrigins() {
+			if b := it.BesideByOrigin[o]; b.Votes > 0 {
+				rr.BesideOrigins = append(rr.BesideOrigins, besideOrigin{Origin: o, Votes: b.Votes,
+					Text: w.count("results_beside_"+o, b.Votes, w.pct(int(b.Rates["agree"]*100+0.5)))})
+			}
 		}
 		if o := it.Opinions; o != nil {
 			rr.Across, rr.Bridging = string(o.Across), o.Bridging
@@ -643,6 +660,8 @@ type methodePage struct {
 	GroupMinVotes, MaxGroups, GroupMinGroupVotes        int
 	GroupAgree, MinSegmentSize                          int
 	WeightMin, WeightMax                                string
+	CellPrior                                           int
+	CoalesceMinCommon, CoalesceJaccard                  int
 	Source                                              string
 }
 
@@ -665,6 +684,8 @@ func (s *Server) methode(c *fiber.Ctx) methodePage {
 		RejectionDisagree: pc(rc.RejectionDisagree), MaxAgree: pc(rc.RejectionMaxAgree), ClearMaxNeutral: pc(rc.ClearMaxNeutral),
 		GroupMinVotes: gc.MinParticipantVotes, MaxGroups: gc.MaxGroups, GroupMinGroupVotes: gc.MinGroupVotes, GroupAgree: pc(gc.GroupAgree),
 		MinSegmentSize: results.DefaultMinSegmentSize, WeightMin: num(caps.Min), WeightMax: num(caps.Max),
+		CellPrior:         int(rc.CellPrior),
+		CoalesceMinCommon: results.DefaultCoalesceConfig().MinCommon, CoalesceJaccard: pc(results.DefaultCoalesceConfig().MinJaccard),
 		Source: "https://github.com/concorde-civic/concorde/blob/main/core/results/doc.go"}
 }
 

@@ -53,7 +53,7 @@ func TestSummary_SaysWhatReachedConsensusWhatDividesWhatIsRejected(t *testing.T)
 	}{
 		{"consensus, divisive and rejected in French", fr, full, 2345, []string{
 			"2\u202f345 personnes ont voté sur les propositions que la plateforme leur a présentées : 12\u202f345 votes comptés sur 7 propositions.",
-			"1 vote reçu par un lien direct ou une recherche est publié à part : il ne compte dans aucun résultat.",
+			"1 vote reçu hors séquence (lien direct, recherche, page des résultats) est publié à part : il ne compte dans aucun résultat.",
 			"2 propositions font consensus ; la plus soutenue : «\u00a0Il faut créer des pistes cyclables\u00a0», avec 80\u202f% d’accord.",
 			"1 proposition divise les participants : «\u00a0Il faut rendre le tram gratuit\u00a0» (50\u202f% d’accord, 40\u202f% pas d’accord).",
 			"2 propositions sont rejetées ; la plus nettement : «\u00a0Il faut interdire les vélos\u00a0», avec 80\u202f% de désaccord.",
@@ -81,7 +81,7 @@ func TestSummary_SaysWhatReachedConsensusWhatDividesWhatIsRejected(t *testing.T)
 		}},
 		{"empty: nothing placed yet", fr, empty, 0, []string{
 			"Personne n’a encore voté dans la séquence de vote.",
-			"2 votes reçus par un lien direct ou une recherche sont publiés à part, proposition par proposition : ils ne comptent dans aucun résultat.",
+			"2 votes reçus hors séquence (lien direct, recherche, page des résultats) sont publiés à part, proposition par proposition : ils ne comptent dans aucun résultat.",
 			"Pas encore de résultat : aucune proposition n’a reçu les 10 votes de séquence qu’il faut pour être classée.",
 		}},
 		{"empty: no proposal", en, resultsResponse{}, 0, []string{

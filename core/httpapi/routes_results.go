@@ -30,7 +30,13 @@ type resultItem struct {
 	Themes  []string       `json:"themes"`
 	Scores  results.Scores `json:"scores"`
 	Bursts  int            `json:"direct_link_bursts,omitempty"`
-	Key     string         `json:"key,omitempty"`
+	// BesideByOrigin is scores.beside split by where the votes were cast: direct (a shared
+	// link or the proposal's page), search, results (the results page) and ignored (sequence
+	// cards of a participant who had not earned full weight). Published, never counted. Read
+	// from the raw votes in the background with the opinion groups (absent while they are
+	// pending, and as of their computed_at while votes come in).
+	BesideByOrigin map[string]results.Beside `json:"beside_by_origin,omitempty"`
+	Key            string                    `json:"key,omitempty"`
 	// Opinions: consensus across opinion groups and bridging, once computed (see opinion_groups).
 	Opinions *results.ProposalOpinions `json:"opinions,omitempty"`
 }
@@ -58,6 +64,11 @@ type opinionsSummary struct {
 	Silhouette   float64    `json:"silhouette"`
 	BridgingMean float64    `json:"bridging_mean"` // μ of the bridging model
 	Digest       string     `json:"digest"`        // compare with results/verify or concorde results recompute
+	// CoalescedGroups is how many groups of sessions from one source that vote alike count
+	// as one participant each in the scores (results.Coalesce), CoalescedSessions the
+	// sessions in them. Part of the digest.
+	CoalescedGroups   int `json:"coalesced_groups"`
+	CoalescedSessions int `json:"coalesced_sessions"`
 }
 
 type resultsResponse struct {
@@ -224,7 +235,11 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 		at := op.ComputedAt
 		out.OpinionGroups = opinionsSummary{ComputedAt: &at, Votes: op.Votes, Participants: op.Participants, GroupSizes: op.GroupSizes,
 			Silhouette: op.Silhouette, BridgingMean: op.Mean, Digest: op.Digest}
+		if c := op.Coalesced; c != nil {
+			out.OpinionGroups.CoalescedGroups, out.OpinionGroups.CoalescedSessions = c.Groups, c.Sessions
+		}
 	}
+	cfg := e.ScoreConfig()
 	items := func(list []results.Ranked) []resultItem {
 		if limit > 0 && len(list) > limit {
 			list = list[:limit]
@@ -240,6 +255,7 @@ func buildResults(e *catalog.Entry, theme string, limit int, key func(id int64) 
 				if po, ok := op.Of(x.ProposalID); ok {
 					it.Opinions = &po
 				}
+				it.BesideByOrigin = results.BesideByOrigin(op.BesideOrigins[x.ProposalID], cfg)
 			}
 			xs = append(xs, it)
 		}
@@ -407,6 +423,9 @@ func (s *Server) csvOf(d spreadsheet.Dialect) func(e *catalog.Entry) ([]byte, er
 			header = append(header, string(q))
 		}
 		header = append(header, "beside_votes", "beside_agree_rate", "beside_disagree_rate", "beside_neutral_rate")
+		for _, o := range results.BesideOrigins() {
+			header = append(header, "beside_"+o+"_votes", "beside_"+o+"_agree_rate", "beside_"+o+"_disagree_rate", "beside_"+o+"_neutral_rate")
+		}
 		header = append(header, "direct_link_bursts", "group_aware_consensus", "consensus_across_groups", "bridging_intercept", "bridging_factor", "bridging")
 		header = append(header, "agree_low", "agree_high", "disagree_low", "disagree_high", "neutral_low", "neutral_high", "top_low", "top_high", "rejection_low", "rejection_high")
 		w.Write(header...)
@@ -429,6 +448,14 @@ func (s *Server) csvOf(d spreadsheet.Dialect) func(e *catalog.Entry) ([]byte, er
 					row = append(row, spreadsheet.Int(n))
 				}
 				row = append(row, spreadsheet.Int(sc.Beside.Votes), ff(sc.Beside.Rates["agree"]), ff(sc.Beside.Rates["disagree"]), ff(sc.Beside.Rates["neutral"]))
+				for _, o := range results.BesideOrigins() {
+					b, ok := it.BesideByOrigin[o]
+					if !ok { // a snapshot frozen before votes were published per origin
+						row = append(row, "", "", "", "")
+						continue
+					}
+					row = append(row, spreadsheet.Int(b.Votes), ff(b.Rates["agree"]), ff(b.Rates["disagree"]), ff(b.Rates["neutral"]))
+				}
 				row = append(row, spreadsheet.Int(it.Bursts))
 				if o := it.Opinions; o != nil {
 					row = append(row, ff(o.GroupAware), string(o.Across), ff(o.Intercept), ff(o.Factor), strconv.FormatBool(o.Bridging))

@@ -20,17 +20,46 @@
 //     participant saw, so sequence votes approximate a random sample of opinions on each
 //     proposal; they alone make scores, intervals and zones, and the sequence's own choices
 //     (new proposals, Thompson draws, fewest votes first) read them alone.
-//   - Trusted (a valid key, shown by search or a direct link): weight 0. These votes are
-//     self-selected, and sharing a link is how an interest group pushes one proposal: they
-//     are published beside the scores (Scores.Beside: their count and smoothed key rates,
-//     in the API, the exports and the results page) and never move a score or a zone.
-//     Make.org counts them half; a bloc of 5 % voting through links then carried proposals
-//     into and out of the top ten.
+//   - Trusted (a valid key, shown by search, a direct link or the results page, or a
+//     sequence card of a participant who had not earned full weight: core/vote's "ignored"
+//     origin): weight 0. These votes are self-selected, and sharing a link is how an
+//     interest group pushes one proposal: they are published beside the scores
+//     (Scores.Beside: their count and smoothed key rates; and BesideByOrigin: the same for
+//     each origin, direct, search, results and ignored, in the API's beside_by_origin, the
+//     CSV's beside_<origin>_* columns and the results page; read from the raw votes in
+//     the background with the opinion groups, since the vote path keeps no count per
+//     origin) and never move a score or a zone. Make.org counts them half; a bloc of 5 % voting through links then carried
+//     proposals into and out of the top ten.
 //   - Troll (no key, or one that does not verify): weight 0. Troll votes are counted apart,
 //     published in the raw counts, and left out of every score.
 //
 // Below, n is the weighted total of a proposal's votes and x the weighted number of votes
-// with a given key or qualification.
+// with a given key or qualification: sequence votes weigh 1, but those of sessions counted
+// as one participant (next section).
+//
+// # Sessions that vote alike
+//
+// Coalesce counts sessions from one network source that vote alike as one participant,
+// after Community Notes' post-selection similarity (which keeps one rating per note from a
+// clique of raters who select the same notes far more often than chance). Here the sequence
+// chooses what each session sees, so what gives away one person or script behind many
+// sessions is the same source and the same votes. Two sessions are linked when their
+// sequence votes came mostly from the same source (a keyed hash of the address, per
+// consultation: see core/vote rule 9), they voted on at least CoalesceConfig.MinCommon (5)
+// proposals in common, and the Jaccard similarity of their (proposal, vote) pairs is at
+// least MinJaccard (0.9). Linked sessions are gathered transitively (union–find, as
+// Community Notes' cliques); on each proposal the j sessions of a group that voted on it
+// weigh 1/j each, so the group is one vote there, the average of theirs (an average rather
+// than Community Notes' first rating, which would depend on arrival order). n and the
+// intervals' sample size lose the same (1 − 1/j per vote: the group's votes are one
+// observation). The raw counts stay whole. People behind one address who vote their own
+// way are shown different proposals by the sequence and vote differently where they
+// overlap: they are not linked (TestCoalesce_DistinctPeopleBehindOneAddressAreNotMerged).
+// Coalescing is computed from the raw sequence votes with the opinion groups (in the
+// background, in their digest), so the ranking takes it in once they are computed, and
+// `concorde results recompute`, the verify endpoint and the frozen snapshot include it;
+// for 1,000,000 votes of 100,000 sessions it takes about a second more
+// (BenchmarkCoalesce_MillionVotes). Weighted results and segments do not apply it.
 //
 // # Rates and intervals
 //
@@ -135,10 +164,28 @@
 //
 // The sample raked is the participants with at least one sequence vote (core/vote, rule 8):
 // sessions that voted only through links or with troll keys cannot claim a profile and
-// change everyone's weights. A bloc that takes part through the sequence and all claim a
-// rare profile still carries that profile's share of the population, as raking must give
-// it: ops/integrity measures how far this moves the weighted view (BENCHMARKS.md). The
-// published zones and ranking are not weighted; weighted results are a view beside them.
+// change everyone's weights. The published zones and ranking are not weighted; weighted
+// results are a view beside them.
+//
+// A bloc that takes part through the sequence and all claim a rare profile is most of that
+// profile's cell, and raking gives the cell its share of the population: with plain raking,
+// a bloc of 5 % claiming a profile of 2 % of participants and 20 % of the population carried
+// about 14 % of the weight and pulled its targets out of the weighted top ten (ops/integrity,
+// BENCHMARKS.md). So Weigh does not take each cell's votes on a proposal at face value but
+// pools them with everyone's (ShrunkWeightedCounts, partial pooling as in multilevel
+// regression and poststratification): a cell with m votes on the proposal, x of them with a
+// key or qualification, counts as m votes at the rate
+//
+//	(x + prior·p̄) / (m + prior)
+//
+// with p̄ that rate over every cell, unweighted, and prior = Config.CellPrior = 100. The
+// prior is that of a difference of about 5 points between a profile and everyone on a
+// proposal (p(1−p)/τ² = ¼ ÷ 0.05²): a cell with a handful of votes on a proposal says little
+// on its own and leans on everyone; it stands on its own votes from a few hundred. Raking
+// still corrects large cells (TestShrunkWeightedCounts_LargeCellsKeepTheirRaking); the cost
+// is that a real difference shows in the weighted view only where a profile has many votes.
+// An estimate of the prior from the data (method of moments over proposals) was tried: too
+// noisy at a few votes per cell and proposal, it gave honest cells priors of 18 to 140.
 //
 // DesignEffect reports Kish's design effect of the weights over participants,
 // n·Σw² / (Σw)², published with weighted results: how many participants one effective

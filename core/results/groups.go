@@ -132,6 +132,9 @@ type Opinions struct {
 	Silhouette   float64            `json:"silhouette"`   // of the chosen number of groups
 	Mean         float64            `json:"bridging_mean"`
 	Proposals    []ProposalOpinions `json:"proposals"` // by proposal id
+	// Coalesced is the sessions counted as one participant (see Coalesce), computed from the
+	// same reading of the votes; nil if not computed.
+	Coalesced *Coalesced `json:"coalesced,omitempty"`
 	// Digest is the SHA-256 of every published figure, rounded to 6 decimals, so that an
 	// auditor compares one line (see Opinions.digest).
 	Digest string `json:"digest"`
@@ -204,7 +207,17 @@ func (o Opinions) digest() string {
 		}
 		h.Write([]byte{'\n'})
 	}
+	if o.Coalesced != nil {
+		fmt.Fprintf(h, "coalesced %s\n", o.Coalesced.Digest)
+	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// WithCoalesced is o with the coalescing c, its digest covering c too.
+func (o Opinions) WithCoalesced(c *Coalesced) Opinions {
+	o.Coalesced = c
+	o.Digest = o.digest()
+	return o
 }
 
 // Of returns the opinions on one proposal, and whether it had any sequence vote.

@@ -10,6 +10,9 @@ type Item struct {
 	ProposalID int64
 	Themes     []string
 	Counts     Counts
+	// Coalesced is what coalescing takes off the proposal's sequence votes (nil: nothing):
+	// sessions of one source that vote alike count once (Coalesce).
+	Coalesced *Adjustment
 }
 
 // Ranked is one proposal's place in a Ranking.
@@ -35,7 +38,7 @@ type Ranking struct {
 func Rank(items []Item, cfg Config) Ranking {
 	var r Ranking
 	for _, it := range items {
-		r.file(Ranked{ProposalID: it.ProposalID, Scores: Score(it.Counts, cfg)})
+		r.file(Ranked{ProposalID: it.ProposalID, Scores: ScoreTally(it.Coalesced.Apply(it.Counts.Tally()), cfg)})
 	}
 	r.sort()
 	return r

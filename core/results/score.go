@@ -32,6 +32,11 @@ type Config struct {
 	RejectionDisagree    float64 // disagree rate that alone makes a rejection (0.60)
 	RejectionMaxAgree    float64 // a rejection also when agree is under this, neutral under ClearMaxNeutral and disagree leads (0.15)
 	ClearMaxNeutral      float64 // neutral rate under which a small minority lets the other side win (0.25)
+
+	// CellPrior is, in weighted results, how many votes of everyone's a profile cell's votes
+	// on a proposal are pooled with (ShrunkWeightedCounts): 100, the prior of a difference of
+	// about 5 points between one profile and everyone (¼ ÷ 0.05²).
+	CellPrior float64
 }
 
 // DefaultConfig returns the published thresholds, those of Make.org.
@@ -47,6 +52,7 @@ func DefaultConfig() Config {
 		RejectionDisagree:    0.60,
 		RejectionMaxAgree:    0.15,
 		ClearMaxNeutral:      0.25,
+		CellPrior:            100,
 	}
 }
 

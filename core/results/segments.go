@@ -276,29 +276,80 @@ func checkMargins(margins Margins) ([]string, error) {
 
 // WeightedCounts combines a proposal's votes, split by cell as in Rake, with the cells'
 // raking weights into a tally for ScoreTally. The weights redistribute the vote mass between
-// cells; the total stays the trust-weighted number of votes (see Tally).
+// cells; the total stays the trust-weighted number of votes (see Tally). It is
+// ShrunkWeightedCounts without shrinkage: each cell's votes are taken as they are.
 func WeightedCounts(votesPerCell []Counts, weights []float64) (Tally, error) {
-	if len(votesPerCell) != len(weights) {
-		return Tally{}, errs.E(errs.Invalid, "%d cells of votes but %d weights", len(votesPerCell), len(weights))
+	return ShrunkWeightedCounts(votesPerCell, weights, nil)
+}
+
+// ShrunkWeightedCounts is WeightedCounts with each cell's rates pooled towards the
+// proposal's (partial pooling, as in multilevel regression and poststratification): a cell
+// with m votes on the proposal and prior priors[i] counts as m votes whose rates are
+//
+//	(x + prior·p̄) / (m + prior)
+//
+// with x the cell's votes of a key or qualification and p̄ that rate over every cell
+// together, unweighted. A cell with few votes on a proposal says little about it on its own,
+// and weighting multiplies its noise (and any bloc that claims its profile); pooled, it
+// leans on everyone's votes until it has about prior votes of its own, then on its own.
+// A prior of 0 (or nil priors) is plain raking; +Inf takes the overall rates for the cell.
+func ShrunkWeightedCounts(votesPerCell []Counts, weights, priors []float64) (Tally, error) {
+	if len(votesPerCell) != len(weights) || (priors != nil && len(priors) != len(weights)) {
+		return Tally{}, errs.E(errs.Invalid, "%d cells of votes but %d weights and %d priors", len(votesPerCell), len(weights), len(priors))
 	}
-	var t Tally
-	var mass, raked, raked2 float64 // Σm, Σwm, Σw²m with m a cell's trust-weighted votes
+	for _, prior := range priors {
+		if !(prior >= 0) {
+			return Tally{}, errs.E(errs.Invalid, "a shrinkage prior is %v; it must not be negative", prior)
+		}
+	}
+	tallies := make([]Tally, len(votesPerCell))
+	var all Tally // every cell together, unweighted: what cells are pooled towards
 	for i := range votesPerCell {
 		w := weights[i]
 		if !(w >= 0) || math.IsInf(w, 1) {
 			return Tally{}, errs.E(errs.Invalid, "weight %d is %v; weights must be finite and not negative", i, w)
 		}
 		c := votesPerCell[i].Tally()
-		t.Raw.Merge(c.Raw)
+		tallies[i] = c
+		all.Raw.Merge(c.Raw)
+		for k := range all.Keys {
+			all.Keys[k] += c.Keys[k]
+		}
+		for q := range all.Quals {
+			all.Quals[q] += c.Quals[q]
+		}
+		all.Total += c.Total
+	}
+	t := Tally{Raw: all.Raw}
+	var mass, raked, raked2 float64 // Σm, Σwm, Σw²m with m a cell's trust-weighted votes
+	for i, c := range tallies {
+		w, m := weights[i], c.Total
+		if m == 0 {
+			continue
+		}
+		prior := 0.0
+		if priors != nil {
+			prior = priors[i]
+		}
+		// pooled is the cell's mass for x of its m votes, pulled towards the overall rate.
+		pooled := func(x, overall float64) float64 {
+			switch {
+			case prior == 0:
+				return x
+			case math.IsInf(prior, 1):
+				return m * overall / all.Total
+			}
+			return m * (x + prior*overall/all.Total) / (m + prior)
+		}
 		for k := range t.Keys {
-			t.Keys[k] += w * c.Keys[k]
+			t.Keys[k] += w * pooled(c.Keys[k], all.Keys[k])
 		}
 		for q := range t.Quals {
-			t.Quals[q] += w * c.Quals[q]
+			t.Quals[q] += w * pooled(c.Quals[q], all.Quals[q])
 		}
-		mass += c.Total
-		raked += w * c.Total
-		raked2 += w * w * c.Total
+		mass += m
+		raked += w * m
+		raked2 += w * w * m
 	}
 	if raked == 0 {
 		return Tally{Raw: t.Raw}, nil

@@ -67,7 +67,9 @@ type Weighting struct {
 }
 
 // Weigh rakes the sample (participants per profile cell) to margins, then scores each of
-// proposals with its votes per cell (cells) weighted accordingly.
+// proposals with its votes per cell (cells) weighted accordingly, each cell's rates pooled
+// towards the proposal's with a prior of cfg.MinVotes votes (ShrunkWeightedCounts): a cell
+// counts on its own once it has as many votes on the proposal as a zone needs.
 func Weigh(proposals []int64, cells []CellCounts, sample map[Profile]int64, margins Margins, cfg Config) (Weighting, error) {
 	profiles := make([]Profile, 0, len(sample))
 	for p := range sample {
@@ -102,13 +104,17 @@ func Weigh(proposals []int64, cells []CellCounts, sample map[Profile]int64, marg
 		}
 		v[index[c.Profile]].Merge(c.Counts)
 	}
+	priors := make([]float64, len(profiles))
+	for i := range priors {
+		priors[i] = cfg.CellPrior
+	}
 	ranked := make([]Ranked, 0, len(proposals))
 	for _, id := range proposals {
 		v := perProposal[id]
 		if v == nil {
 			v = make([]Counts, len(profiles))
 		}
-		tally, err := WeightedCounts(v, weights)
+		tally, err := ShrunkWeightedCounts(v, weights, priors)
 		if err != nil {
 			return Weighting{}, err
 		}

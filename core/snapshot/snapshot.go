@@ -157,7 +157,13 @@ func (s *Service) entry(ctx context.Context, c consultation.Consultation, recoun
 	if c.PublishedAt != nil {
 		at = c.PublishedAt.UTC().Truncate(time.Second) // as stored by either database
 	}
-	e.FixOpinions(&catalog.Opinions{Opinions: o, ComputedAt: at})
+	// The votes outside the sequence per origin too (read from the raw votes, as the catalog
+	// does in the background).
+	beside, err := s.votes.BesideByOrigin(ctx, c.TenantID, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	e.FixOpinions(&catalog.Opinions{Opinions: o, ComputedAt: at, BesideOrigins: beside})
 	return e, nil
 }
 

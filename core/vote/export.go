@@ -25,7 +25,10 @@ type RawVote struct {
 	Qualifications []string    `json:"qualifications"`
 	Trust          string      `json:"trust"` // troll, trusted or sequence
 	Origin         Origin      `json:"origin"`
-	At             time.Time   `json:"at"` // when the vote last changed
+	// Source is the keyed hash of the network source (Signer.Source; "" if unknown): what
+	// results coalesce sessions by. It is per consultation and holds no address.
+	Source string    `json:"source"`
+	At     time.Time `json:"at"` // when the vote last changed
 }
 
 // Export streams a consultation's raw votes to fn, in proposal order, with participants
@@ -39,7 +42,7 @@ func (s *Service) Export(ctx context.Context, tenantID, consultationID int64, ps
 		return errs.E(errs.Invalid, "exporting votes needs a pseudonym secret")
 	}
 	rows, err := store.For(s.db, tenantID).Select((*Vote)(nil)).
-		Column("proposal_id", "participant", "vote", "qualifications", "trust", "origin", "updated_at").
+		Column("proposal_id", "participant", "vote", "qualifications", "trust", "origin", "source", "updated_at").
 		Where("v.consultation_id = ?", consultationID).OrderExpr("v.proposal_id").Rows(ctx)
 	if err != nil {
 		return errs.Wrap(errs.Unavailable, err, "the votes could not be read; try again")
@@ -53,7 +56,7 @@ func (s *Service) Export(ctx context.Context, tenantID, consultationID int64, ps
 			trust       int64
 			participant string
 		)
-		if err := s.db.ScanRow(ctx, rows, &v.ProposalID, &participant, &key, &quals, &trust, &v.Origin, &v.At); err != nil {
+		if err := s.db.ScanRow(ctx, rows, &v.ProposalID, &participant, &key, &quals, &trust, &v.Origin, &v.Source, &v.At); err != nil {
 			return fmt.Errorf("read vote: %w", err)
 		}
 		v.Participant = p.of(participant)

@@ -47,7 +47,8 @@
 // Results are estimated from sequence votes only (core/results, Trust.Weight): the server
 // chose what each participant saw, so those votes approximate a random sample. What keeps an
 // organised group from buying its way into that sample are these rules, each enforced here
-// or in core/booth, and published on each site's methodology page (/methode):
+// or in core/booth or core/results, and published on each site's methodology page
+// (/methode):
 //
 //  1. Every proposal served carries a key: a one-letter origin code (sequence, search,
 //     direct link, results page, or ignored: see rule 6), the minute it was issued, and an
@@ -82,17 +83,40 @@
 //     address and consultation (core/booth, FreshPerSourcePerHour, 5 an hour). Past it,
 //     that source's fresh sessions get ignored keys until they have earned full weight by
 //     voting (rule 6). Opening session after session from one machine, to be shown chosen
-//     proposals with full-weight keys, stops there. (Sessions are not compared by their
-//     vote sets: a session that votes only on its targets shares too few proposals with
-//     the next one for a similarity to show.)
+//     proposals with full-weight keys, stops there.
 //  8. Raking (weighting to population margins, core/results) counts only participants with
 //     at least one sequence vote: troll-only and link-only sessions are left out of the
 //     sample, so profiles claimed by sessions that never took part in the sequence cannot
-//     change anyone's weight.
+//     change anyone's weight. And in weighted results each profile cell's votes on a
+//     proposal are pooled with results.Config.CellPrior (100) votes of everyone's, so a
+//     bloc that does take part through the sequence and all claim a rare profile cannot
+//     multiply its few votes on a proposal by that profile's weight.
+//  9. Sessions from one source that vote alike count as one participant (core/results,
+//     Coalesce, after Community Notes' post-selection similarity). Every vote stores the
+//     source it came from as Signer.Source: an HMAC-SHA256 of tenant, consultation and
+//     address under the server's secret, truncated to 64 bits. No address is stored (an
+//     unkeyed hash of an IPv4 address could be reversed by trying them all), a source
+//     cannot be matched across consultations, and erasing a participant clears it on their
+//     votes (DetachIn). Two sessions whose sequence votes came mostly from one source, that
+//     voted on at least 5 proposals in common with (proposal, vote) pairs of Jaccard
+//     similarity 0.9 or more, are linked; linked sessions form a group, and on each
+//     proposal the group's sequence votes weigh one vote together. This is computed in the
+//     background with the opinion groups (Service.Opinions), from the raw votes, so
+//     `concorde results recompute`, the verify endpoint and the frozen snapshot include it;
+//     the write path only stores the hash (one HMAC per vote). People behind one address
+//     who vote their own way (a school, a library) are shown different proposals and vote
+//     differently: they are not linked. It does not catch a harvester whose sessions each
+//     vote on one or two chosen proposals only (too few in common to compare): rules 6 and 7
+//     are what stop those.
 //
 // Rules 6 and 7 count in the rate limiter: in this node's memory, or across nodes in Redis
 // when one is configured; without Redis, each node of an installation keeps its own counts
-// (so n nodes allow n times as much), as for the other rate limits.
+// (so n nodes allow n times as much), as for the other rate limits. The limiter's keys hold
+// the client address itself, in memory or in Redis, for at most their window (an hour).
+//
+// Votes outside the sequence (results.Trusted: direct link, search, results page, ignored
+// key) are published beside the results, each origin with its own count and rates
+// (Service.BesideByOrigin, read in the background: the write path keeps no count per origin).
 package vote
 
 import (
@@ -237,6 +261,27 @@ func (s Signer) Trust(key string, tenantID, proposalID int64, participant string
 		return results.Sequence, o, nil
 	}
 	return results.Trusted, o, nil
+}
+
+// Source is the keyed hash a vote stores of the network address it came from (for
+// Service.Cast's Ballot.Source): an HMAC-SHA256 of tenant, consultation and address under the
+// server's secret, truncated to 64 bits, in base64url. The address cannot be read back from
+// it without the secret (an unkeyed hash of an IPv4 address can be reversed by trying them
+// all), and the same address gives another value in another consultation. "" for no address.
+func (s Signer) Source(tenantID, consultationID int64, addr string) string {
+	if addr == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, s.Secret)
+	b := make([]byte, 0, 64+len(addr))
+	b = append(b, "vote-source|"...)
+	b = strconv.AppendInt(b, tenantID, 10)
+	b = append(b, '|')
+	b = strconv.AppendInt(b, consultationID, 10)
+	b = append(b, '|')
+	b = append(b, addr...)
+	m.Write(b)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:8])
 }
 
 func (s Signer) mac(tenantID, proposalID int64, participant string, o Origin, minute uint32) []byte {

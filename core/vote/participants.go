@@ -93,7 +93,7 @@ func (s *Service) Detach(ctx context.Context, tenantID int64, participant string
 
 // DetachIn unlinks a participant from their votes, in the caller's transaction tx: each vote
 // gets a random pseudonym of its own, "erased:<hex>", so it stays counted, and nothing ties it
-// to the person or to their other votes any more. The participant id is retired (a tombstone
+// to the person or to their other votes any more (its network source is cleared too). The participant id is retired (a tombstone
 // without personal data): a browser that kept it cannot vote again as someone new, which
 // would count one person twice. It returns how many votes were detached.
 func (s *Service) DetachIn(ctx context.Context, tx store.Scope, participant string) (int64, error) {
@@ -112,7 +112,8 @@ func (s *Service) DetachIn(ctx context.Context, tx store.Scope, participant stri
 	if err := tx.Lock(ctx, voteLockClass); err != nil {
 		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
 	}
-	res, err := tx.Update(&Vote{}).Set("participant = "+random).Where("v.participant = ?", participant).Exec(ctx)
+	// The source goes too: it would tie the erased votes to each other and to their network.
+	res, err := tx.Update(&Vote{}).Set("participant = "+random).Set("source = ''").Where("v.participant = ?", participant).Exec(ctx)
 	if err != nil {
 		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
 	}

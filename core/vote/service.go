@@ -28,6 +28,9 @@ type Ballot struct {
 	Qualifications []results.Qualification
 	Trust          results.Trust // from Signer.Trust
 	Origin         Origin        // from Signer.Trust; empty for a vote without a key
+	// Source is the keyed hash of the network address the vote came from (Signer.Source),
+	// never the address itself; "" if unknown.
+	Source string
 }
 
 // QualificationSet is a set of qualifications, stored as a bitmask of their indexes
@@ -83,6 +86,7 @@ type Vote struct {
 	Qualifications QualificationSet `bun:"qualifications"`
 	Trust          results.Trust    `bun:"trust"`
 	Origin         Origin           `bun:"origin"`
+	Source         string           `bun:"source"`     // keyed hash of the network source (Ballot.Source)
 	CreatedAt      time.Time        `bun:"created_at"` // when this vote was first cast
 	UpdatedAt      time.Time        `bun:"updated_at"` // when it last changed
 }
@@ -558,7 +562,7 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 		v := Vote{
 			TenantID: sc.TenantID(), ProposalID: b.ProposalID, Participant: b.Participant,
 			ConsultationID: c, KeyIndex: int16(b.Key.Index()), Qualifications: SetOf(b.Qualifications),
-			Trust: b.Trust, Origin: b.Origin, CreatedAt: now, UpdatedAt: now,
+			Trust: b.Trust, Origin: b.Origin, Source: b.Source, CreatedAt: now, UpdatedAt: now,
 		}
 		if cur.exists {
 			counters.add(cur.vote, -1)
@@ -598,7 +602,7 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 	if len(upserts) > 0 {
 		_, err := sc.Insert(&upserts).
 			On("CONFLICT (tenant_id, proposal_id, participant) DO UPDATE").
-			Set("consultation_id = EXCLUDED.consultation_id, vote = EXCLUDED.vote, qualifications = EXCLUDED.qualifications, trust = EXCLUDED.trust, origin = EXCLUDED.origin, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at").
+			Set("consultation_id = EXCLUDED.consultation_id, vote = EXCLUDED.vote, qualifications = EXCLUDED.qualifications, trust = EXCLUDED.trust, origin = EXCLUDED.origin, source = EXCLUDED.source, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at").
 			Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("write votes: %w", err)

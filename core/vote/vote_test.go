@@ -465,8 +465,12 @@ func TestDetach_VotesStayCountedButUnlinked(t *testing.T) {
 		f := newFixture(t, db, 3, Options{})
 		ctx := context.Background()
 		for i, p := range f.proposals[consultationA] {
-			f.cast(t, f.ballot(p, "erase-me", results.Keys()[i], results.Sequence))
-			f.cast(t, f.ballot(p, "stays", results.Agree, results.Trusted))
+			b := f.ballot(p, "erase-me", results.Keys()[i], results.Sequence)
+			b.Source = "source-hash"
+			f.cast(t, b)
+			b = f.ballot(p, "stays", results.Agree, results.Trusted)
+			b.Source = "source-hash"
+			f.cast(t, b)
 		}
 		before := f.counts(t, tenantA, consultationA)
 		n, err := f.svc.Detach(ctx, tenantA, "erase-me")
@@ -492,6 +496,14 @@ func TestDetach_VotesStayCountedButUnlinked(t *testing.T) {
 		}
 		if len(names) != 3 {
 			t.Fatalf("%d detached votes, want 3", len(names))
+		}
+		// The network source would tie the erased votes together again: it goes too.
+		var sources []string
+		if err := db.NewSelect().TableExpr("votes").Column("source").Where("tenant_id = ?", tenantA).Order("participant").Scan(ctx, &sources); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(sources) != "[   source-hash source-hash source-hash]" {
+			t.Fatalf("sources after erasure %q: want the erased votes' cleared, the others' kept", sources)
 		}
 		f.assertRecomputeClean(t, tenantA, consultationA)
 	})
@@ -750,4 +762,27 @@ func TestCast_OneBadRequestFailsAlone(t *testing.T) {
 			t.Fatalf("%d votes stored, want the 4 good ones", d.Votes)
 		}
 	})
+}
+
+// The source a vote stores is a keyed hash: stable within a consultation (what coalescing
+// compares), different in another consultation or under another secret, and no address.
+func TestSigner_SourceIsAKeyedHashPerConsultation(t *testing.T) {
+	s := Signer{Secret: []byte("0123456789abcdef0123456789abcdef")}
+	a := s.Source(1, 10, "203.0.113.7")
+	if a == "" || a != s.Source(1, 10, "203.0.113.7") || strings.Contains(a, "203") || len(a) != 11 {
+		t.Fatalf("source %q", a)
+	}
+	for name, other := range map[string]string{
+		"another address":      s.Source(1, 10, "203.0.113.8"),
+		"another consultation": s.Source(1, 11, "203.0.113.7"),
+		"another tenant":       s.Source(2, 10, "203.0.113.7"),
+		"another secret":       Signer{Secret: []byte("fedcba9876543210fedcba9876543210")}.Source(1, 10, "203.0.113.7"),
+	} {
+		if other == a {
+			t.Errorf("%s gives the same source %q", name, a)
+		}
+	}
+	if s.Source(1, 10, "") != "" {
+		t.Error("no address must give no source")
+	}
 }

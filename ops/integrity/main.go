@@ -17,12 +17,16 @@
 //     each for sequences until targets show up, voting only on those (sequence keys);
 //   - profile: the bloc takes part through the sequence like everyone, but all claim the
 //     rarest age band, under-represented against the site's population margins, to gain
-//     raking weight; precision is read from the weighted results too.
+//     raking weight.
+//
+// Precision is read from the published results and, in every scenario, from the weighted
+// results (/results/weighted, raked to margins where every age band weighs 20 %).
 //
 // It prints, per scenario, precision@10 (the share of the published top 10, by top score,
 // that is in the true top 10), the bloc's poor proposals in that top 10, the fewest votes
-// on a proposal once 12 votes per proposal have been cast, and how the server treated the
-// bloc's votes (sequence, beside or troll; refused). Targets: precision@10 ≥ 0.9 and no bloc
+// on a proposal once 12 votes per proposal have been cast, how the server treated the
+// bloc's votes (sequence, beside or troll; refused), and how many sessions the results
+// counted as one participant with others of their source (coalescing). Targets: precision@10 ≥ 0.9 and no bloc
 // proposal in the top 10 for every attack.
 package main
 
@@ -148,6 +152,7 @@ type outcome struct {
 	elapsed        time.Duration
 	besideVotes    int64
 	honestSeqVotes int64
+	coalesced      string // sessions counted as one participant (groups), or why not known
 }
 
 type tally struct{ sequence, beside, troll atomic.Int64 }
@@ -276,9 +281,10 @@ func scenario(ctx context.Context, o options, bin, db, logPath, name string) (*o
 	admin := srv.Client(ctx, host, token)
 	blocSize := int(float64(o.participants)*o.bloc + 0.5)
 	honest := o.participants - blocSize
-	if name == "profile" {
+	{
 		// The population: every age band weighs about the same; among honest participants
-		// the oldest are rare (2 %), so raking would weigh each of them several times.
+		// the oldest are rare (2 %), so raking would weigh each of them several times. Set in
+		// every scenario, so the weighted view is measured without a bloc too.
 		margins := map[string]map[string]float64{"age_band": {"18-24": 0.2, "25-34": 0.2, "35-49": 0.2, "50-64": 0.2, "65-plus": 0.2}}
 		if _, err := admin.Do("PUT", "/api/v1/tenant/margins", margins, nil); err != nil {
 			return out, err
@@ -343,13 +349,30 @@ func scenario(ctx context.Context, o options, bin, db, logPath, name string) (*o
 		return out, err
 	}
 	time.Sleep(2500 * time.Millisecond)
+	// Coalescing (sessions of one source voting alike count once) is computed in the
+	// background with the opinion groups; the scores take it in from the next catalog entry.
 	var res results
-	if _, err := admin.Do("GET", "/api/v1/consultations/"+slug+"/results?limit=100000", nil, &res); err != nil {
-		return out, err
+	for wait := 0; ; wait++ {
+		if _, err := admin.Do("GET", "/api/v1/consultations/"+slug+"/results?limit=100000", nil, &res); err != nil {
+			return out, err
+		}
+		if !res.OpinionGroups.Pending || wait == 60 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if res.OpinionGroups.Pending {
+		out.coalesced = "pending"
+	} else {
+		time.Sleep(2500 * time.Millisecond) // the entry built after the computation
+		if _, err := admin.Do("GET", "/api/v1/consultations/"+slug+"/results?limit=100000", nil, &res); err != nil {
+			return out, err
+		}
+		out.coalesced = fmt.Sprintf("%d (%d)", res.OpinionGroups.CoalescedSessions, res.OpinionGroups.CoalescedGroups)
 	}
 	out.precision, out.blocInTop = w.score(res.top())
 	out.sequenceVotes, out.besideVotes = res.SequenceVotes, res.BesideVotes
-	if name == "profile" {
+	{
 		var wr weighted
 		if _, err := admin.Do("GET", "/api/v1/consultations/"+slug+"/results/weighted", nil, &wr); err != nil {
 			return out, err
@@ -489,6 +512,11 @@ func harvestBloc(ctx context.Context, base, src string, w *world, sessions int, 
 
 // results is the part of the results API the attack reads.
 type results struct {
+	OpinionGroups struct {
+		Pending           bool `json:"pending"`
+		CoalescedGroups   int  `json:"coalesced_groups"`
+		CoalescedSessions int  `json:"coalesced_sessions"`
+	} `json:"opinion_groups"`
 	SequenceVotes int64  `json:"sequence_votes"`
 	BesideVotes   int64  `json:"beside_votes"`
 	Consensus     []item `json:"consensus"`
@@ -558,8 +586,8 @@ func (r weighted) top(minVotes float64) []int64 {
 func report(o options, rows []*outcome) {
 	fmt.Printf("\n%d proposals accepted at once, %d participants (%d sequences of 12 each), a bloc of %.0f %% pushing %d poor proposals in and the true top %d out.\n\n",
 		o.proposals, o.participants, o.sequences, o.bloc*100, poor, top)
-	fmt.Println("| scenario | precision@10 | bloc proposals in the top 10 | fewest votes at 12 per proposal | bloc votes: sequence / beside / troll | bloc requests refused | time |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("| scenario | precision@10 | bloc proposals in the top 10 | fewest votes at 12 per proposal | bloc votes: sequence / beside / troll | bloc requests refused | sessions coalesced (groups) | time |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
 	ok, okWeighted := true, true
 	for _, r := range rows {
 		p := fmt.Sprintf("%.2f", r.precision)
@@ -577,10 +605,10 @@ func report(o options, rows []*outcome) {
 		if r.name == "harvest" {
 			refused = fmt.Sprintf("%d (of %d sequences asked)", r.blocRefused.Load(), r.blocSequences.Load())
 		}
-		fmt.Printf("| %s | %s | %s | %d | %s | %s | %s |\n", r.name, p, b, r.fewestAt12, blocVotes, refused, r.elapsed.Round(time.Second))
+		fmt.Printf("| %s | %s | %s | %d | %s | %s | %s | %s |\n", r.name, p, b, r.fewestAt12, blocVotes, refused, r.coalesced, r.elapsed.Round(time.Second))
 		ok = ok && r.precision >= 0.9 && r.blocInTop == 0
 	}
 	verdict := map[bool]string{true: "met", false: "NOT met"}
-	fmt.Printf("\nTargets (precision@10 ≥ 0.9, no bloc proposal in the top 10, every scenario), published results: %s; weighted view (profile): %s\n",
+	fmt.Printf("\nTargets (precision@10 ≥ 0.9, no bloc proposal in the top 10, every scenario), published results: %s; weighted view: %s\n",
 		verdict[ok], verdict[okWeighted])
 }
