@@ -142,6 +142,8 @@ func newSite(t *testing.T) *site {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("no-first-run", true),
+		// The platform's own site (testsupport's platform host), on loopback like *.localhost.
+		chromedp.Flag("host-resolver-rules", "MAP "+s.env.App.Config.PlatformHost+" 127.0.0.1"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
