@@ -376,6 +376,7 @@ func benchChoose(b *testing.B, n int, short bool) {
 
 // BenchmarkChoose3000 chooses 12 of 3,000 proposals, as on every sequence request of a large
 // consultation; the Shortlist variants bound the draws (rule 9), as Concorde does.
+func BenchmarkChoose300(b *testing.B)            { benchChoose(b, 300, false) }
 func BenchmarkChoose3000(b *testing.B)           { benchChoose(b, 3000, false) }
 func BenchmarkChoose3000Shortlist(b *testing.B)  { benchChoose(b, 3000, true) }
 func BenchmarkChoose30000(b *testing.B)          { benchChoose(b, 30000, false) }
