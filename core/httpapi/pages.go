@@ -293,6 +293,23 @@ type searchResult struct {
 	Mine string    // the participant's current vote on it, if any
 }
 
+// VoteForm is the result's vote form (the "voteform" partial), named by its text.
+func (r searchResult) VoteForm(csrf string) voteForm {
+	id := "p-" + strconv.FormatInt(r.ID, 10)
+	return voteForm{cardView: r.Card, Mine: r.Mine, CSRF: csrf, LabelID: id + "-text", MineID: id + "-mine", Small: true}
+}
+
+// voteForm is a vote form outside the sequence, on a search result or a proposal's page (the
+// "voteform" partial): the card, the visitor's current vote (shown once, as a line and the
+// chosen button), the page's CSRF token, and the ids of the element naming the form, of the
+// line saying the vote, and of the form itself (empty: none).
+type voteForm struct {
+	*cardView
+	Mine, CSRF              string
+	FormID, LabelID, MineID string
+	Small                   bool // the compact buttons of a list
+}
+
 // searchVoted is the return address of a search page after a vote on one of its results
 // (no-JS flow): the page then shows that result's qualifications.
 func searchVoted(ret string, id int64) string {
@@ -305,6 +322,11 @@ func searchVoted(ret string, id int64) string {
 	u.RawQuery = q.Encode()
 	u.Fragment = "p-" + strconv.FormatInt(id, 10)
 	return u.String()
+}
+
+// VoteForm is the proposal page's vote form, named by the section's title.
+func (v proposalView) VoteForm(csrf string) voteForm {
+	return voteForm{cardView: v.Card, Mine: v.Mine, CSRF: csrf, FormID: "proposal-vote", LabelID: "vote-title", MineID: "my-vote"}
 }
 
 type proposalView struct {
