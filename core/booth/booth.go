@@ -67,7 +67,7 @@ type Request struct {
 }
 
 // errNoParticipant is the refusal of a vote or a sequence without a participant.
-var errNoParticipant = errs.E(errs.Unauthorized, "your browser must accept cookies to vote: reload the page and try again")
+var errNoParticipant = errs.E(errs.Unauthorized, "your browser must accept cookies to vote: reload the page and try again").Say("err_cookies_vote")
 
 // Cast checks a vote and records it, durably, before it returns: the vote and its
 // qualifications, the proposal and its consultation (from memory), that the consultation is
@@ -77,7 +77,7 @@ var errNoParticipant = errs.E(errs.Unauthorized, "your browser must accept cooki
 func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 	k, ok := results.ParseKey(r.Vote)
 	if !ok {
-		return vote.Vote{}, errs.Field("vote", "vote must be agree, disagree or neutral")
+		return vote.Vote{}, errs.Field("vote", "vote must be agree, disagree or neutral").Say("err_vote_value")
 	}
 	quals, err := results.ValidQualifications(k, r.Qualifications)
 	if err != nil {
@@ -88,7 +88,7 @@ func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 		return vote.Vote{}, err
 	}
 	if !e.Consultation.IsOpen(b.Now()) {
-		return vote.Vote{}, errs.E(errs.Conflict, "this consultation is not open to votes")
+		return vote.Vote{}, errs.E(errs.Conflict, "this consultation is not open to votes").Say("err_consultation_not_open_votes")
 	}
 	if r.Participant == "" {
 		return vote.Vote{}, errNoParticipant
@@ -121,7 +121,7 @@ func (b *Booth) Withdraw(ctx context.Context, tenantID, proposalID int64, partic
 		return err
 	}
 	if !e.Consultation.IsOpen(b.Now()) {
-		return errs.E(errs.Conflict, "this consultation is closed: votes can no longer change")
+		return errs.E(errs.Conflict, "this consultation is closed: votes can no longer change").Say("err_votes_final")
 	}
 	if participant == "" {
 		return errNoParticipant
@@ -135,7 +135,7 @@ func (b *Booth) Withdraw(ctx context.Context, tenantID, proposalID int64, partic
 // fresh says the participant was made by this very request, so has no votes to read.
 func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, participant, source string, fresh bool) ([]int64, vote.Origin, error) {
 	if !e.Consultation.IsOpen(b.Now()) {
-		return nil, "", errs.E(errs.Conflict, "this consultation is not open to votes")
+		return nil, "", errs.E(errs.Conflict, "this consultation is not open to votes").Say("err_consultation_not_open_votes")
 	}
 	if participant == "" {
 		return nil, "", errNoParticipant
@@ -244,17 +244,18 @@ type Proposal struct {
 // proposal's own rules (core/proposal).
 func (b *Booth) Propose(ctx context.Context, r Proposal) (proposal.Proposal, error) {
 	if r.Author == "" {
-		return proposal.Proposal{}, errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again")
+		return proposal.Proposal{}, errs.E(errs.Unauthorized, "your browser must accept cookies to take part: reload the page and try again").Say("err_cookies_propose")
 	}
 	// A consultation that asks for an account asks for a real person behind it: the account's
 	// address must be verified (an unverified account may still vote, as anyone may).
 	if r.Consultation.RequiresAccount && strings.HasPrefix(r.Author, "u:") && !r.Verified {
-		return proposal.Proposal{}, &errs.Error{Kind: errs.Forbidden, Field: "email",
-			Message: "confirm your e-mail address before proposing here: open the link we sent you, or ask for a new one on your account page"}
+		unverified := errs.E(errs.Forbidden, "confirm your e-mail address before proposing here: open the link we sent you, or ask for a new one on your account page").Say("err_unverified_propose")
+		unverified.Field = "email"
+		return proposal.Proposal{}, unverified
 	}
 	if b.ProposalsPerSourcePerHour >= 0 && // negative: no limit
 		!b.Limiter.Allow("proposal-source|"+strconv.FormatInt(r.TenantID, 10)+"|"+r.Source, b.ProposalsPerSourcePerHour, time.Hour) {
-		return proposal.Proposal{}, errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later")
+		return proposal.Proposal{}, errs.E(errs.TooMany, "too many proposals from your network in the last hour; try again later").Say("err_proposals_per_source")
 	}
 	return b.Proposals.Submit(ctx, r.TenantID, r.Consultation, r.Author, r.Content)
 }

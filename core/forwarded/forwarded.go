@@ -66,12 +66,16 @@ func (t Trusted) Contains(a netip.Addr) bool {
 }
 
 // String lists the trusted prefixes, for logs.
-func (t Trusted) String() string {
+func (t Trusted) String() string { return strings.Join(t.Prefixes(), ",") }
+
+// Prefixes lists the trusted prefixes as CIDR text ("10.0.0.0/8"), as Fiber's TrustedProxies
+// takes them.
+func (t Trusted) Prefixes() []string {
 	s := make([]string, len(t.prefixes))
 	for i, p := range t.prefixes {
 		s[i] = p.String()
 	}
-	return strings.Join(s, ",")
+	return s
 }
 
 // Client returns the client's address for a request that came from peer (the socket's

@@ -405,6 +405,12 @@ func TestVerification_AccountOnlyConsultationsNeedAVerifiedAddress(t *testing.T)
 	if res.Status != http.StatusForbidden || !strings.Contains(string(res.Body), "confirm your e-mail address") {
 		t.Fatalf("unverified proposal: %d %s", res.Status, res.Body)
 	}
+	v.Header = map[string]string{"Accept-Language": "fr"}
+	res = v.Do("POST", "/api/v1/consultations/ville/proposals", map[string]string{"content": "Il faut ouvrir les musées le soir"})
+	v.Header = nil
+	if res.Status != http.StatusForbidden || !strings.Contains(string(res.Body), "Confirmez votre adresse électronique") {
+		t.Fatalf("unverified proposal, in French: %d %s", res.Status, res.Body)
+	}
 	_, token := linkIn(t, e, w.A.Tenant.ID, "new@ay.test", mail.Verification, "/account/verify")
 	v.PostForm("/account/verify", url.Values{"token": {token}})
 	if res := v.Do("POST", "/api/v1/consultations/ville/proposals", map[string]string{"content": "Il faut ouvrir les musées le soir"}); res.Status != http.StatusCreated {
@@ -435,4 +441,28 @@ func TestVerification_PlatformStaffAreNotVerifiedOnASite(t *testing.T) {
 	if after := len(must(e.App.Outbox.List(context.Background(), site.Tenant.ID, ""))); after != before {
 		t.Error("an e-mail was queued")
 	}
+}
+
+// The links an e-mail carries lead to the site the request reached, whatever X-Forwarded-Host
+// a client sends: otherwise anyone could have a victim's verification link point at their own
+// domain, and take the token.
+func TestMail_LinksIgnoreForwardedHost(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		site := e.Site("ay")
+		v := e.Visitor(site.Host)
+		v.Header = map[string]string{"X-Forwarded-Host": "evil.example"}
+		v.Do("GET", "/account", nil)
+		if res := v.PostForm("/account/signup", url.Values{"email": {"victim@ay.test"}, "password": {"un mot de passe sûr"}}); res.Status >= 400 {
+			t.Fatalf("sign up: %d %s", res.Status, res.Body)
+		}
+		rows, err := e.App.Outbox.List(context.Background(), site.Tenant.ID, "victim@ay.test")
+		if err != nil || len(rows) == 0 {
+			t.Fatalf("no e-mail: %v", err)
+		}
+		for _, r := range rows {
+			if strings.Contains(r.Body, "evil.example") || !strings.Contains(r.Body, "://"+site.Host) {
+				t.Fatalf("the e-mail's links follow X-Forwarded-Host: %s", r.Body)
+			}
+		}
+	})
 }

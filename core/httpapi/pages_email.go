@@ -34,9 +34,11 @@ func (s *Server) linkError(c *fiber.Ctx, err error) error {
 }
 
 // host is the request's host name without its port: the site's own, which links in e-mails
-// lead back to (their scheme and port come from the configuration, as for every e-mail).
+// lead back to (their scheme and port come from the configuration, as for every e-mail). It is
+// the Host the tenant was resolved from, never X-Forwarded-Host, which any client can send
+// (c.Hostname reads it): a link to another domain would hand the token to its owner.
 func host(c *fiber.Ctx) string {
-	h := c.Hostname()
+	h := string(c.Request().Host())
 	if name, _, err := net.SplitHostPort(h); err == nil {
 		h = name
 	}

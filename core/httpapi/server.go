@@ -173,6 +173,11 @@ func New(d Deps) (*Server, error) {
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          60 * time.Second,
 		IdleTimeout:           120 * time.Second,
+		// Fiber reads X-Forwarded-Host and X-Forwarded-Proto (c.Hostname, c.Protocol,
+		// c.BaseURL) only from the trusted load balancers: from anyone else they would let a
+		// client write another domain into the links a page or a cache serves to others.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.TrustedProxies.Prefixes(),
 	})
 	s.App.Use(requestid.New())
 	s.App.Use(s.setClientAddr)

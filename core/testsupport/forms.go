@@ -17,8 +17,11 @@ func (v *Visitor) PostForm(path string, form url.Values) Response {
 		form = cloneValues(form)
 		form.Set("_csrf", v.csrf)
 	}
-	r := Request{Method: http.MethodPost, Host: v.Host, Path: path, Body: []byte(form.Encode()),
-		Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+	r := Request{Method: http.MethodPost, Host: v.Host, Path: path, Body: []byte(form.Encode()), Header: map[string]string{}}
+	for k, h := range v.Header {
+		r.Header[k] = h
+	}
+	r.Header["Content-Type"] = "application/x-www-form-urlencoded"
 	for _, c := range v.cookies {
 		r.Cookies = append(r.Cookies, c)
 	}
