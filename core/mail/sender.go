@@ -197,7 +197,9 @@ func (s *Sender) deliver(ctx context.Context, rows []Row) {
 	if len(msgs) == 0 {
 		return
 	}
-	sctx, cancel := context.WithTimeout(ctx, time.Duration(len(msgs))*30*time.Second)
+	// The round ends well within the lease, so no other node takes these messages while this
+	// one may still send them; what is left unsent by then is retried later.
+	sctx, cancel := context.WithTimeout(ctx, min(time.Duration(len(msgs))*30*time.Second, s.Lease*4/5))
 	defer cancel()
 	batchErr := s.Transport.Send(sctx, msgs)
 	for i, msg := range msgs {
@@ -225,11 +227,13 @@ func (s *Sender) record(ctx context.Context, r Row, err error) {
 	result := "sent"
 	switch {
 	case err == nil:
-		q = q.Set("sent_at = ?", now).Set("last_error = ''")
+		// The body goes: it may hold a link's token (an invitation's, for 7 days), which
+		// nobody should find in the database or a backup once the e-mail has left.
+		q = q.Set("sent_at = ?", now).Set("last_error = ''").Set("body = ''")
 		s.Log.Info("e-mail sent", "tenant_id", r.TenantID, "id", r.ID, "kind", string(r.Kind))
 	case IsPermanent(err) || r.Attempts+1 >= s.MaxAttempts:
 		result = "failed"
-		q = q.Set("failed_at = ?", now).Set("last_error = ?", truncate(err.Error(), 500))
+		q = q.Set("failed_at = ?", now).Set("last_error = ?", truncate(err.Error(), 500)).Set("body = ''")
 		s.Log.Error("e-mail given up", "tenant_id", r.TenantID, "id", r.ID, "kind", string(r.Kind), "attempts", r.Attempts+1, "error", err.Error())
 	default:
 		result = "retry"

@@ -189,6 +189,9 @@ func TestSender_DeliversThroughARealSMTPServer(t *testing.T) {
 		if len(rows) != 1 || rows[0].SentAt == nil || rows[0].Attempts != 1 || rows[0].LeaseOwner != "" {
 			t.Fatalf("the row after sending: %+v", rows)
 		}
+		if rows[0].Body != "" { // it held the invitation's token
+			t.Errorf("the sent e-mail's body is still stored: %q", rows[0].Body)
+		}
 		if v := testutil.ToFloat64(sender.Metrics.Sent.WithLabelValues("sent")); v != 1 {
 			t.Errorf("concorde_mail_sent_total{result=sent} = %v", v)
 		}
