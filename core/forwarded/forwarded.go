@@ -214,3 +214,19 @@ func splitUnquoted(s string, sep byte) []string {
 	}
 	return append(out, s[start:])
 }
+
+// Network is the network a client address stands for, as limits and the vote source count
+// it: an IPv4 address itself, an IPv6 address's /64 (one home or one phone gets a whole /64,
+// so counting its addresses one by one would let a script take a new one per session). Text
+// that is not an address is returned as is.
+func Network(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	if a = a.Unmap().WithZone(""); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}

@@ -142,3 +142,20 @@ func FuzzClient(f *testing.F) {
 		t.Fatalf("Client(%q, %q) = %s, from neither the peer nor the headers", xff, fwd, got)
 	})
 }
+
+func TestNetwork_IPv6CountsByItsSlash64(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.7",
+		"::ffff:203.0.113.7":   "203.0.113.7",
+		"2001:db8:1:2::1":      "2001:db8:1:2::/64",
+		"2001:db8:1:2:abcd::9": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":      "2001:db8:1:3::/64",
+		"fe80::1%eth0":         "fe80::/64",
+		"":                     "",
+		"not an address":       "not an address",
+	} {
+		if got := Network(in); got != want {
+			t.Errorf("Network(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

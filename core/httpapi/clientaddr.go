@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/concorde-civic/concorde/core/caller"
+	"github.com/concorde-civic/concorde/core/forwarded"
 )
 
 // setClientAddr puts the client's address in the request's context, once, before anything
@@ -45,3 +46,7 @@ func headerLines(h *fasthttp.RequestHeader, name string) []string {
 
 // clientAddr is the request's client address, as setClientAddr found it.
 func clientAddr(c *fiber.Ctx) string { return caller.ClientAddr(c.UserContext()) }
+
+// clientNetwork is the network the client's address stands for (forwarded.Network: an IPv6
+// address counts by its /64): the source that per-source limits and the vote source count.
+func clientNetwork(c *fiber.Ctx) string { return forwarded.Network(clientAddr(c)) }

@@ -263,7 +263,7 @@ func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView
 	if pg.AskProfile {
 		return pg, nil
 	}
-	origin := s.booth.Origin(tenantID(c), e, me, clientAddr(c), len(voted), true) // core/vote rules 6 and 7
+	origin := s.booth.Origin(tenantID(c), e, me, clientNetwork(c), len(voted), true) // core/vote rules 6 and 7
 	ids := s.booth.Sequence(e, me, voted, origin)
 	if len(ids) == 0 {
 		pg.Done = true

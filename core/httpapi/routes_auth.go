@@ -118,7 +118,7 @@ func (s *Server) whoami(ctx context.Context) meResponse {
 // LoginLimit a minute, with the limiter the votes use, so that every node shares the counts.
 func (s *Server) attemptLimit(kind, msg string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if !s.RateLimiter.Allow(kind+"|"+strconv.FormatInt(tenantID(c), 10)+"|"+clientAddr(c), s.LoginLimit, time.Minute) {
+		if !s.RateLimiter.Allow(kind+"|"+strconv.FormatInt(tenantID(c), 10)+"|"+clientNetwork(c), s.LoginLimit, time.Minute) {
 			return errs.E(errs.TooMany, "%s", msg)
 		}
 		return c.Next()

@@ -350,7 +350,7 @@ func (s *Server) visibleProposal(c *fiber.Ctx) (proposal.Proposal, error) {
 func (s *Server) proposal(c *fiber.Ctx, e *catalog.Entry, content string) booth.Proposal {
 	p := caller.PrincipalOf(c.UserContext())
 	return booth.Proposal{TenantID: tenantID(c), Consultation: e.Consultation, Author: p.Participant(), Verified: p.Verified,
-		Source: clientAddr(c), Content: content}
+		Source: clientNetwork(c), Content: content}
 }
 
 // acceptProposal accepts a proposal with themes, which must be its consultation's.

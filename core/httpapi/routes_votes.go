@@ -102,11 +102,11 @@ func (s *Server) voteRoutes() {
 		p := caller.PrincipalOf(c.UserContext())
 		me := p.Participant()
 		if me != "" { // sequences carry vote keys: asking again and again is how keys are harvested
-			if err := s.RateLimiter.AllowSequence(tenantID(c), me, clientAddr(c), s.SequenceLimits); err != nil {
+			if err := s.RateLimiter.AllowSequence(tenantID(c), me, clientNetwork(c), s.SequenceLimits); err != nil {
 				return err
 			}
 		}
-		ids, origin, err := s.booth.Next(c.UserContext(), tenantID(c), e, me, clientAddr(c), p.NewParticipant)
+		ids, origin, err := s.booth.Next(c.UserContext(), tenantID(c), e, me, clientNetwork(c), p.NewParticipant)
 		if err != nil {
 			return err
 		}
@@ -153,5 +153,5 @@ func (s *Server) castVote(c *fiber.Ctx) error {
 // (decoded JSON, or form values copied): the vote may outlive the request in the vote queue.
 func (s *Server) ballot(c *fiber.Ctx, id int64, in voteRequest) booth.Request {
 	return booth.Request{TenantID: tenantID(c), ProposalID: id, Participant: caller.PrincipalOf(c.UserContext()).Participant(),
-		Source: clientAddr(c), Vote: in.Vote, Qualifications: in.Qualifications, Key: in.Key}
+		Source: clientNetwork(c), Vote: in.Vote, Qualifications: in.Qualifications, Key: in.Key}
 }

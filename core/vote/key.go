@@ -94,7 +94,8 @@
 //  9. Sessions from one source that vote alike count as one participant (core/results,
 //     Coalesce, after Community Notes' post-selection similarity). Every vote stores the
 //     source it came from as Signer.Source: an HMAC-SHA256 of tenant, consultation and
-//     address under the server's secret, truncated to 64 bits. No address is stored (an
+//     network under the server's secret, truncated to 64 bits (the network is the address
+//     for IPv4 and its /64 for IPv6, forwarded.Network, as for every per-source limit). No address is stored (an
 //     unkeyed hash of an IPv4 address could be reversed by trying them all), a source
 //     cannot be matched across consultations, and erasing a participant clears it on their
 //     votes (DetachIn). Two sessions whose sequence votes came mostly from one source, that
