@@ -195,48 +195,45 @@ func (s *Service) SetImage(ctx context.Context, actor, slug string, kind ImageKi
 		}
 		alt = &a
 	}
-	t, err := s.BySlug(ctx, slug)
-	if err != nil {
-		return t, err
-	}
 	img.CreatedAt = s.Now().UTC().Truncate(time.Microsecond)
 	detail := map[string]any{"kind": string(kind), "image": img.Name, "bytes": len(data), "width": img.Width, "height": img.Height}
-	switch kind {
-	case Logo:
-		if t.LogoURL != "" {
-			detail["logo_url"] = "" // the external address gives way to the upload
+	return s.saveImages(ctx, actor, slug, "tenant.image.set", detail, &img, func(t *Tenant) error {
+		switch kind {
+		case Logo:
+			if t.LogoURL != "" {
+				detail["logo_url"] = "" // the external address gives way to the upload
+			}
+			t.LogoImage, t.LogoURL = img.Name, ""
+		case Banner:
+			t.BannerImage = img.Name
+			if alt != nil {
+				t.BannerAlt, detail["banner_alt"] = *alt, *alt
+			}
 		}
-		t.LogoImage, t.LogoURL = img.Name, ""
-	case Banner:
-		t.BannerImage = img.Name
-		if alt != nil {
-			t.BannerAlt, detail["banner_alt"] = *alt, *alt
-		}
-	}
-	return t, s.saveImages(ctx, actor, t, "tenant.image.set", detail, &img)
+		return nil
+	})
 }
 
 // RemoveImage takes the tenant's logo or banner away (the external logo_url, if any, too).
 func (s *Service) RemoveImage(ctx context.Context, actor, slug string, kind ImageKind) (Tenant, error) {
-	t, err := s.BySlug(ctx, slug)
-	if err != nil {
-		return t, err
+	if kind != Logo && kind != Banner {
+		return Tenant{}, refuse(errs.Invalid, "kind", nil, "an image is a logo or a banner")
 	}
-	switch kind {
-	case Logo:
-		if t.LogoImage == "" && t.LogoURL == "" {
-			return t, errs.E(errs.Conflict, "the site has no logo to remove")
+	return s.saveImages(ctx, actor, slug, "tenant.image.remove", map[string]any{"kind": string(kind)}, nil, func(t *Tenant) error {
+		switch kind {
+		case Logo:
+			if t.LogoImage == "" && t.LogoURL == "" {
+				return errs.E(errs.Conflict, "the site has no logo to remove").Say("err_no_logo")
+			}
+			t.LogoImage, t.LogoURL = "", ""
+		case Banner:
+			if t.BannerImage == "" {
+				return errs.E(errs.Conflict, "the site has no banner to remove").Say("err_no_banner")
+			}
+			t.BannerImage, t.BannerAlt = "", ""
 		}
-		t.LogoImage, t.LogoURL = "", ""
-	case Banner:
-		if t.BannerImage == "" {
-			return t, errs.E(errs.Conflict, "the site has no banner to remove")
-		}
-		t.BannerImage, t.BannerAlt = "", ""
-	default:
-		return t, refuse(errs.Invalid, "kind", nil, "an image is a logo or a banner")
-	}
-	return t, s.saveImages(ctx, actor, t, "tenant.image.remove", map[string]any{"kind": string(kind)}, nil)
+		return nil
+	})
 }
 
 // SetBannerAlt changes the banner's description alone.
@@ -245,22 +242,37 @@ func (s *Service) SetBannerAlt(ctx context.Context, actor, slug, alt string) (Te
 	if err := ValidateBannerAlt(alt); err != nil {
 		return Tenant{}, err
 	}
-	t, err := s.BySlug(ctx, slug)
-	if err != nil {
-		return t, err
-	}
-	if t.BannerImage == "" {
-		return t, errs.E(errs.Conflict, "upload a banner before describing it")
-	}
-	t.BannerAlt = alt
-	return t, s.saveImages(ctx, actor, t, "tenant.image.alt", map[string]any{"kind": string(Banner), "banner_alt": alt}, nil)
+	return s.saveImages(ctx, actor, slug, "tenant.image.alt", map[string]any{"kind": string(Banner), "banner_alt": alt}, nil, func(t *Tenant) error {
+		if t.BannerImage == "" {
+			return errs.E(errs.Conflict, "upload a banner before describing it").Say("err_banner_first")
+		}
+		t.BannerAlt = alt
+		return nil
+	})
 }
 
-// saveImages writes t's image columns, stores img if given, deletes the images no longer in
-// use and audits the change, in one transaction, then makes every node read the tenant again.
-func (s *Service) saveImages(ctx context.Context, actor string, t Tenant, action string, detail map[string]any, img *Image) error {
-	t.UpdatedAt = s.Now().UTC().Truncate(time.Microsecond)
+// saveImages reads the tenant slug inside one transaction (locked on PostgreSQL; SQLite's
+// transactions hold the write lock from their start), lets change set its image columns,
+// writes them, stores img if given, deletes the images no longer in use and audits the
+// change, then makes every node read the tenant again. Reading inside the transaction keeps
+// two uploads at once (a logo and a banner) from each writing back the other's old image.
+func (s *Service) saveImages(ctx context.Context, actor, slug, action string, detail map[string]any, img *Image, change func(*Tenant) error) (Tenant, error) {
+	var t Tenant
 	err := s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().Model(&t).Where("slug = ?", slug)
+		if store.DialectOf(s.db) == store.Postgres {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
+			if store.IsNoRows(err) {
+				return errs.E(errs.NotFound, "no tenant %q", slug).Say("err_tenant_not_found")
+			}
+			return err
+		}
+		if err := change(&t); err != nil {
+			return err
+		}
+		t.UpdatedAt = s.Now().UTC().Truncate(time.Microsecond)
 		scope := store.For(tx, t.ID)
 		if img != nil {
 			if _, err := scope.Insert(img).On("CONFLICT (tenant_id, name) DO NOTHING").Exec(ctx); err != nil {
@@ -280,9 +292,14 @@ func (s *Service) saveImages(ctx context.Context, actor string, t Tenant, action
 		return err
 	})
 	if err != nil {
-		return wrap(err, action+" "+t.Slug)
+		return Tenant{}, wrap(err, action+" "+slug)
 	}
-	return s.refreshIfHeld(ctx)
+	hosts, err := s.hostsOf(ctx, t.ID)
+	if err != nil {
+		return Tenant{}, err
+	}
+	t.Hosts = hosts
+	return t, s.refreshIfHeld(ctx)
 }
 
 // imageName is the form of an image's name: a SHA-256 and an extension.

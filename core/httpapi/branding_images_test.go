@@ -218,3 +218,39 @@ func TestBranding_ImageUploads(t *testing.T) {
 		}
 	})
 }
+
+// A logo and a banner uploaded at the same moment both stay: each change reads the site's
+// images inside its own transaction, so neither writes back the other's old image (and
+// deletes the new one).
+func TestBranding_LogoAndBannerUploadedAtOnceBothStay(t *testing.T) {
+	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
+		site := e.Site("ay")
+		ctx := context.Background()
+		for round := range 5 {
+			logo, banner := pngOf(t, 40+round, 40), pngOf(t, 400+round, 100)
+			errc := make(chan error, 2)
+			go func() {
+				_, err := e.App.Tenants.SetImage(ctx, "test", "ay", tenants.Logo, logo, nil)
+				errc <- err
+			}()
+			go func() {
+				_, err := e.App.Tenants.SetImage(ctx, "test", "ay", tenants.Banner, banner, nil)
+				errc <- err
+			}()
+			for range 2 {
+				if err := <-errc; err != nil {
+					t.Fatal(err)
+				}
+			}
+			tn, err := e.App.Tenants.BySlug(ctx, "ay")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{tn.LogoImage, tn.BannerImage} {
+				if _, err := e.App.Tenants.Image(ctx, site.Tenant.ID, name); err != nil {
+					t.Fatalf("round %d: the site names image %q, which is gone: %v", round, name, err)
+				}
+			}
+		}
+	})
+}
