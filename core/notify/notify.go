@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -56,27 +57,54 @@ type Service struct {
 	DateIn func(t *tenants.Tenant, locale string, at time.Time) string
 	Now    func() time.Time
 
+	mu     sync.Mutex  // guards fanout: an event may arrive while Close runs
 	fanout chan func() // results fan-outs, run one at a time in the background
 	done   chan struct{}
 }
 
 // Start runs the background fan-out of results notifications until Close.
 func (s *Service) Start() {
-	s.fanout, s.done = make(chan func(), 64), make(chan struct{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fanout, done := make(chan func(), 64), make(chan struct{})
+	s.fanout, s.done = fanout, done
 	go func() {
-		defer close(s.done)
-		for f := range s.fanout {
+		defer close(done)
+		for f := range fanout {
 			f()
 		}
 	}()
 }
 
-// Close waits for the fan-outs already asked for.
+// Close waits for the fan-outs already asked for; events after it run their fan-out at once.
 func (s *Service) Close() {
-	if s.fanout != nil {
-		close(s.fanout)
-		<-s.done
-		s.fanout = nil
+	s.mu.Lock()
+	fanout, done := s.fanout, s.done
+	s.fanout = nil
+	if fanout != nil {
+		close(fanout)
+	}
+	s.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// queue hands f to the background fan-out, or runs it now when none runs (not started, or
+// closed); it never makes the caller wait for a full queue (a burst of publications runs the
+// extra ones aside).
+func (s *Service) queue(f func()) {
+	s.mu.Lock()
+	if s.fanout == nil {
+		s.mu.Unlock()
+		f()
+		return
+	}
+	defer s.mu.Unlock()
+	select {
+	case s.fanout <- f:
+	default:
+		go f()
 	}
 }
 
@@ -176,15 +204,7 @@ func (s *Service) Event(tenantID int64, name string, payload map[string]any) {
 				s.Log.Warn("notify the participants of published results", "tenant_id", tenantID, "consultation_id", id, "error", err.Error())
 			}
 		}
-		if s.fanout == nil {
-			f()
-			return
-		}
-		select {
-		case s.fanout <- f:
-		default: // a burst of publications: never make the request wait for the queue
-			go f()
-		}
+		s.queue(f)
 	}
 }
 
