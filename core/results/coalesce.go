@@ -38,15 +38,17 @@ import (
 type CoalesceConfig struct {
 	MinCommon  int     // proposals two sessions must both have voted on (5)
 	MinJaccard float64 // Jaccard similarity of their (proposal, vote) pairs (0.9)
-	// MaxPerProposal bounds the sessions of one source compared through one proposal (2,000),
-	// so that the work stays bounded whatever one source sends; the rest are compared
-	// through their other proposals.
+	// MaxPerProposal bounds the sessions of one source compared through one proposal (200),
+	// so that the work stays bounded whatever one source sends (at most 200 × 199 / 2 pairs
+	// per proposal): beyond it, each proposal compares another window of that source's
+	// sessions (chosen by the proposal's id), so that the others are compared through their
+	// other proposals.
 	MaxPerProposal int
 }
 
 // DefaultCoalesceConfig returns the published thresholds.
 func DefaultCoalesceConfig() CoalesceConfig {
-	return CoalesceConfig{MinCommon: 5, MinJaccard: 0.9, MaxPerProposal: 2000}
+	return CoalesceConfig{MinCommon: 5, MinJaccard: 0.9, MaxPerProposal: 200}
 }
 
 // SessionVotes collects sequence votes with their session and source, for Coalesce.
@@ -203,15 +205,25 @@ func Coalesce(s *SessionVotes, cfg CoalesceConfig) *Coalesced {
 	})
 	type pair struct{ a, b int32 }
 	common := map[pair]int{}
+	var window []triple
 	for i := 0; i < len(triples); {
 		j := i + 1
 		for j < len(triples) && triples[j].source == triples[i].source && triples[j].proposal == triples[i].proposal {
 			j++
 		}
-		run := triples[i:min(j, i+cfg.MaxPerProposal)]
+		run := triples[i:j]
+		if len(run) > cfg.MaxPerProposal {
+			off := int(uint64(run[0].proposal) % uint64(len(run)))
+			window = append(append(window[:0], run[off:]...), run[:off]...)
+			run = window[:cfg.MaxPerProposal]
+		}
 		for x := range run {
 			for y := x + 1; y < len(run); y++ {
-				common[pair{run[x].session, run[y].session}]++
+				a, b := run[x].session, run[y].session
+				if a > b {
+					a, b = b, a
+				}
+				common[pair{a, b}]++
 			}
 		}
 		i = j

@@ -138,3 +138,23 @@ func TestCoalesce_SameVotesInAnyOrderGiveTheSameDigest(t *testing.T) {
 		t.Errorf("groups %d of %d sessions, want 2 of 6 (one per source)", c.Groups, c.Sessions)
 	}
 }
+
+// A source with more sessions on a proposal than MaxPerProposal: every proposal compares
+// another window of them, so all the clones are still found, and the work stays bounded.
+func TestCoalesce_ABusySourceIsComparedInWindows(t *testing.T) {
+	s := NewSessionVotes(0)
+	const clones = 1000 // five times the window
+	for i := range clones {
+		for p := range int64(40) {
+			s.Add(fmt.Sprintf("clone-%04d", i), "carrier", 1000+p*7919, Agree.Index(), 0)
+		}
+	}
+	cfg := DefaultCoalesceConfig()
+	if cfg.MaxPerProposal >= clones {
+		t.Fatalf("the window (%d) does not bind at %d sessions", cfg.MaxPerProposal, clones)
+	}
+	c := Coalesce(s, cfg)
+	if c.Groups != 1 || c.Sessions != clones {
+		t.Fatalf("groups %d of %d sessions, want 1 of %d", c.Groups, c.Sessions, clones)
+	}
+}
