@@ -19,7 +19,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -182,7 +181,7 @@ func run(ctx context.Context, o options) error {
 	note := ""
 	if o.pg == "" {
 		note = "PostgreSQL skipped: give -pg URL or set TEST_DATABASE_URL."
-	} else if pgURL, drop, err := pgSchema(ctx, o.pg); err != nil {
+	} else if pgURL, drop, err := e2e.PostgresSchema(ctx, o.pg, "bench"); err != nil {
 		note = fmt.Sprintf("PostgreSQL skipped: %v", err)
 	} else {
 		if !o.tenantsOnly {
@@ -199,7 +198,7 @@ func run(ctx context.Context, o options) error {
 			drop()
 		}
 		if len(sizes) > 0 {
-			url, drop, err := pgSchema(ctx, o.pg)
+			url, drop, err := e2e.PostgresSchema(ctx, o.pg, "bench")
 			if err != nil {
 				return err
 			}
@@ -216,7 +215,7 @@ func run(ctx context.Context, o options) error {
 			if p.n <= 0 {
 				continue
 			}
-			tr, err := measureTenants(ctx, o, bin, dir, "PostgreSQL", p.n, p.admins, func() (string, func(), error) { return pgSchema(ctx, o.pg) })
+			tr, err := measureTenants(ctx, o, bin, dir, "PostgreSQL", p.n, p.admins, func() (string, func(), error) { return e2e.PostgresSchema(ctx, o.pg, "bench") })
 			if err != nil {
 				return fmt.Errorf("PostgreSQL, many tenants: %w", err)
 			}
@@ -429,50 +428,6 @@ func scanVotes(ctx context.Context, db *bun.DB, tenantID, consultationID int64) 
 		return 0, err
 	}
 	return time.Since(began), nil
-}
-
-// pgSchema makes sure the database of base exists, creates a schema of its own in it, and
-// returns the URL that uses that schema and a function that drops it.
-func pgSchema(ctx context.Context, base string) (string, func(), error) {
-	u, err := url.Parse(base)
-	if err != nil || !store.IsPostgresURL(base) {
-		return "", nil, fmt.Errorf("%q is not a postgres:// URL", base)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	if !regexp.MustCompile(`^[a-z_][a-z0-9_]*$`).MatchString(name) {
-		return "", nil, fmt.Errorf("database name %q: use lower-case letters, digits and _", name)
-	}
-	adminURL := *u
-	adminURL.Path = "/postgres"
-	admin, err := store.Open(ctx, adminURL.String())
-	if err != nil {
-		return "", nil, err
-	}
-	var exists int
-	err = admin.NewRaw("SELECT COUNT(*) FROM pg_database WHERE datname = ?", name).Scan(ctx, &exists)
-	if err == nil && exists == 0 {
-		_, err = admin.ExecContext(ctx, `CREATE DATABASE "`+name+`"`)
-	}
-	admin.Close()
-	if err != nil {
-		return "", nil, fmt.Errorf("create database %s: %w", name, err)
-	}
-	db, err := store.Open(ctx, base)
-	if err != nil {
-		return "", nil, err
-	}
-	schema := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		db.Close()
-		return "", nil, err
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String(), func() {
-		_, _ = db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		db.Close()
-	}, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

@@ -120,7 +120,7 @@ func run(ctx context.Context, o options) error {
 		db := filepath.Join(dir, fmt.Sprintf("%d-%s.db", i, name))
 		drop := func() {}
 		if o.pg != "" {
-			if db, drop, err = pgSchema(ctx, o.pg, fmt.Sprintf("integrity_%d", i)); err != nil {
+			if db, drop, err = e2e.PostgresSchema(ctx, o.pg, fmt.Sprintf("integrity_%d", i)); err != nil {
 				return err
 			}
 		}
