@@ -57,7 +57,8 @@ fuzz-long:
 
 # Speed of the real server against a plain route, on SQLite then PostgreSQL (skipped with a
 # note if unreachable); BENCH_FLAGS=-quick leaves out the 1,000,000-vote results part and the
-# scale suite (-scale 300:10000,3000:1000000; add 30000:10000000 for 10,000,000 votes).
+# scale suite (-scale 300:10000,3000:1000000; add 30000:10000000 for 10,000,000 votes;
+# -scale-sqlite FILE and -scale-pg-schema NAME keep the seeded consultations for the next run).
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/concorde_bench?sslmode=disable
 bench:
 	$(GO) run ./ops/bench -pg '$(BENCH_DATABASE_URL)' $(BENCH_FLAGS)

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -38,6 +40,7 @@ type ScalePoint struct {
 	SeedProposals         time.Duration // the proposals, in bulk
 	SeedVotes             time.Duration // the votes, in bulk
 	Recount               time.Duration // `concorde results recompute` writing the counters
+	Kept                  bool          // seeded by an earlier run (ScaleOptions.Reuse): nothing seeded or recounted
 	Plain, Vote, Sequence loadgen.Report
 }
 
@@ -50,7 +53,12 @@ type ScaleOptions struct {
 	Concurrency         int           // concurrent participants of each measure
 	Duration            time.Duration // of each measure
 	VotesPerParticipant int           // sequence votes per seeded participant (10 by default)
-	Log                 func(format string, args ...any)
+	// Reuse keeps consultations an earlier run seeded in the same database (its proposals and
+	// at least its votes found): only the missing sizes are seeded, so one long seeding (10M
+	// votes) serves several builds or runs. Their counters are not rebuilt either: the earlier
+	// run's recompute and the vote writer since keep them exact.
+	Reuse bool
+	Log   func(format string, args ...any)
 }
 
 // The demo site the suite seeds its consultations on.
@@ -82,11 +90,21 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 	if err != nil {
 		return nil, err
 	}
+	seeded := map[ScaleSize]bool{}
+	if o.Reuse {
+		if seeded, err = seededSizes(ctx, srv.DatabaseURL, sizes); err != nil {
+			return nil, err
+		}
+	}
 	for _, sz := range sizes {
+		points = append(points, ScalePoint{Size: sz, Kept: seeded[sz]})
+		if seeded[sz] {
+			o.Log("scale: %s already holds %d proposals and %d votes: kept", scaleSlug(sz), sz.Proposals, sz.Votes)
+			continue
+		}
 		if _, err = srv.Seed(ctx, Consultation{Host: demoHost, Token: token, Slug: scaleSlug(sz)}); err != nil {
 			return nil, err
 		}
-		points = append(points, ScalePoint{Size: sz})
 	}
 	if err := srv.Stop(30 * time.Second); err != nil {
 		return nil, err
@@ -97,6 +115,9 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 	}
 	for i := range points {
 		p := &points[i]
+		if seeded[p.Size] {
+			continue
+		}
 		var ref struct {
 			TenantID       int64 `bun:"tenant_id"`
 			ConsultationID int64 `bun:"id"`
@@ -133,6 +154,9 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 	db.Close()
 	for i := range points {
 		p := &points[i]
+		if seeded[p.Size] {
+			continue // counted by the earlier run's recompute, and since by the vote writer
+		}
 		t0 := time.Now()
 		if _, err := srv.Command(ctx, "results", "recompute", "--tenant", demoTenant, "--consultation", scaleSlug(p.Size)); err != nil {
 			return nil, err
@@ -173,3 +197,35 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 }
 
 func scaleSlug(sz ScaleSize) string { return fmt.Sprintf("scale-%d", sz.Proposals) }
+
+// seededSizes says which sizes an earlier run seeded completely at dbURL: their consultation
+// exists with its proposals and at least its votes (the load adds a few).
+func seededSizes(ctx context.Context, dbURL string, sizes []ScaleSize) (map[ScaleSize]bool, error) {
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	out := map[ScaleSize]bool{}
+	for _, sz := range sizes {
+		var n struct {
+			Proposals int `bun:"proposals"`
+			Votes     int `bun:"votes"`
+		}
+		err := db.NewRaw(`SELECT
+			(SELECT COUNT(*) FROM proposals p WHERE p.tenant_id = c.tenant_id AND p.consultation_id = c.id) AS proposals,
+			(SELECT COUNT(*) FROM votes v WHERE v.tenant_id = c.tenant_id AND v.consultation_id = c.id) AS votes
+			FROM consultations c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = ? AND c.slug = ?`,
+			demoTenant, scaleSlug(sz)).Scan(ctx, &n)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, fmt.Errorf("look for %s: %w", scaleSlug(sz), err)
+		case n.Proposals == sz.Proposals && n.Votes >= sz.Votes:
+			out[sz] = true
+		default:
+			return nil, fmt.Errorf("%s holds %d proposals and %d votes, not %d and %d: seeded by another run, or its seeding did not finish; use a new database", scaleSlug(sz), n.Proposals, n.Votes, sz.Proposals, sz.Votes)
+		}
+	}
+	return out, nil
+}

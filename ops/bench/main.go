@@ -57,6 +57,8 @@ type options struct {
 	tenantsOnly      bool
 	scale            string
 	scaleOnly        bool
+	scaleSQLite      string // the scale suite's SQLite database, kept and reused; "" for a new one
+	scalePGSchema    string // the scale suite's PostgreSQL schema, kept and reused; "" for a new one
 }
 
 func main() {
@@ -77,6 +79,8 @@ func main() {
 	flag.BoolVar(&o.tenantsOnly, "tenants-only", false, "measure only the many-tenants part")
 	flag.StringVar(&o.scale, "scale", "300:10000,3000:1000000", "consultations of the scale suite, proposals:votes, the smallest first (10M votes: add 30000:10000000); empty or -quick leaves it out")
 	flag.BoolVar(&o.scaleOnly, "scale-only", false, "measure only the scale suite")
+	flag.StringVar(&o.scaleSQLite, "scale-sqlite", "", "the scale suite's SQLite database file: kept, and what it already holds is not seeded again (one 10M-vote seeding for several builds); empty: a new one")
+	flag.StringVar(&o.scalePGSchema, "scale-pg-schema", "", "the scale suite's PostgreSQL schema in the -pg database: kept and reused like -scale-sqlite; empty: a new one, dropped after")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -143,7 +147,11 @@ func run(ctx context.Context, o options) error {
 	}
 	var scaleRuns []*scaleRun
 	if len(sizes) > 0 {
-		sr, err := measureScale(ctx, o, bin, dir, "SQLite", filepath.Join(dir, "scale.db"), sizes)
+		file := filepath.Join(dir, "scale.db")
+		if o.scaleSQLite != "" {
+			file = o.scaleSQLite
+		}
+		sr, err := measureScale(ctx, o, bin, dir, "SQLite", file, sizes, o.scaleSQLite != "")
 		if err != nil {
 			return fmt.Errorf("SQLite, scale: %w", err)
 		}
@@ -199,10 +207,14 @@ func run(ctx context.Context, o options) error {
 		}
 		if len(sizes) > 0 {
 			url, drop, err := e2e.PostgresSchema(ctx, o.pg, "bench")
+			if o.scalePGSchema != "" {
+				drop = func() {}
+				url, err = e2e.PostgresNamedSchema(ctx, o.pg, o.scalePGSchema)
+			}
 			if err != nil {
 				return err
 			}
-			sr, err := measureScale(ctx, o, bin, dir, "PostgreSQL", url, sizes)
+			sr, err := measureScale(ctx, o, bin, dir, "PostgreSQL", url, sizes, o.scalePGSchema != "")
 			if !o.keep {
 				drop()
 			}
