@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,4 +285,38 @@ func waitServed(t *testing.T, s *e2e.Server, host string, timeout time.Duration)
 			t.Fatalf("%s is not served %v after its creation", host, timeout)
 		}
 	}
+}
+
+// The scale suite's reuse (ops/bench -scale-sqlite, -scale-pg-schema): a second run on the same
+// database measures what the first seeded without seeding or recounting it again, and a
+// database whose seeding did not finish is refused rather than measured.
+func TestScaleSuite_ASecondRunReusesWhatTheFirstSeeded(t *testing.T) {
+	eachDialect(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		sizes := []e2e.ScaleSize{{Proposals: 20, Votes: 200}}
+		o := e2e.ScaleOptions{Concurrency: 2, Duration: 200 * time.Millisecond, Reuse: true, Log: t.Logf}
+		logPath := filepath.Join(t.TempDir(), "scale.log")
+		first, err := e2e.ScaleSuite(ctx, binary, url, logPath, sizes, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := e2e.ScaleSuite(ctx, binary, url, logPath, sizes, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range sizes {
+			if first[i].Kept || !second[i].Kept {
+				t.Errorf("%v: kept by the first run %v, by the second %v; want false, then true", sizes[i], first[i].Kept, second[i].Kept)
+			}
+			if second[i].Vote.Requests == 0 || second[i].Sequence.Requests == 0 || second[i].Vote.Errors+second[i].Sequence.Errors > 0 {
+				t.Errorf("%v, second run: %d votes (%d errors), %d sequences (%d errors)", sizes[i],
+					second[i].Vote.Requests, second[i].Vote.Errors, second[i].Sequence.Requests, second[i].Sequence.Errors)
+			}
+		}
+		// A size whose consultation exists with other figures (a seeding cut short) is refused.
+		_, err = e2e.ScaleSuite(ctx, binary, url, logPath, []e2e.ScaleSize{{Proposals: 20, Votes: 100_000}}, o)
+		if err == nil || !strings.Contains(err.Error(), "use a new database") {
+			t.Errorf("a consultation with fewer votes than asked: %v, want a refusal", err)
+		}
+	})
 }
