@@ -197,7 +197,7 @@ func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]r
 	// The shortlist bounds the sequence's draws in a large consultation (sequence rule 9): built
 	// once per catalog load, and again in the background when the counters are read again.
 	short, _ := catalog.Remember(e, "sequence-shortlist", func(e *catalog.Entry) (*sequence.Shortlist, error) {
-		return sequence.NewShortlist(e.Candidates), nil
+		return sequence.NewShortlist(e.Candidates, SequenceConfig(e)), nil
 	})
 	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending,
 		Shortlist: short, Buffers: &b.buffers}

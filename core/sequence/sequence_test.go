@@ -362,7 +362,7 @@ func benchCandidates(n int) ([]Candidate, Request) {
 func benchChoose(b *testing.B, n int, short bool) {
 	cands, req := benchCandidates(n)
 	if short {
-		req.Shortlist, req.Buffers = NewShortlist(cands), &Buffers{}
+		req.Shortlist, req.Buffers = NewShortlist(cands, DefaultConfig()), &Buffers{}
 	}
 	rng := seeded(99)
 	cfg := DefaultConfig()
@@ -386,12 +386,12 @@ func BenchmarkChoose30000Shortlist(b *testing.B) { benchChoose(b, 30000, true) }
 // the leaders is still shown now and then.
 func TestChoose_ShortlistKeepsTheDrawsOnTheBest(t *testing.T) {
 	cands, req := benchCandidates(5000)
-	req.Shortlist, req.Buffers = NewShortlist(cands), &Buffers{}
+	req.Shortlist, req.Buffers = NewShortlist(cands, DefaultConfig()), &Buffers{}
 	cfg := DefaultConfig()
 	cfg.NewRatio, cfg.ControversyRatio, cfg.RandomSlots = 0, 0, 0
 	leaders := map[int64]bool{}
-	for _, i := range req.Shortlist.top {
-		leaders[cands[i].ID] = true
+	for _, l := range req.Shortlist.top {
+		leaders[l.id] = true
 	}
 	rng := seeded(4)
 	shown, outside := 0, 0
@@ -422,12 +422,12 @@ func TestChoose_ShortlistKeepsTheDrawsOnTheBest(t *testing.T) {
 	// Under the size where it bounds the draws, a shortlist changes nothing.
 	small, sreq := benchCandidates(900)
 	plain := Choose(small, sreq, DefaultConfig(), seeded(8))
-	sreq.Shortlist, sreq.Buffers = NewShortlist(small), &Buffers{}
+	sreq.Shortlist, sreq.Buffers = NewShortlist(small, DefaultConfig()), &Buffers{}
 	if got := Choose(small, sreq, DefaultConfig(), seeded(8)); !slices.Equal(got, plain) {
 		t.Errorf("900 proposals: %v with a shortlist, %v without", got, plain)
 	}
 	// A shortlist built for other candidates is ignored.
-	if got := Choose(cands[:4000], Request{Shortlist: NewShortlist(cands)}, cfg, rng); len(got) != 12 {
+	if got := Choose(cands[:4000], Request{Shortlist: NewShortlist(cands, DefaultConfig())}, cfg, rng); len(got) != 12 {
 		t.Fatalf("with a shortlist of other candidates: %v", got)
 	}
 }
