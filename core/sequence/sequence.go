@@ -10,8 +10,9 @@
 //     link) come first, in the order given, as long as rule 1 and the diversity rules (7) allow.
 //  0. A proposal's votes are those counted, plus, when the caller gives Request.Pending, the
 //     votes on their way that the counters do not hold yet (Concorde counts the sequences
-//     that showed a proposal since its counters were last read, every two seconds or so), so
-//     that participants arriving together do not all get the same oldest new proposals.
+//     that showed a proposal since its counters were last read, every two seconds or so; a
+//     negative number counts as none), so that participants arriving together do not all get
+//     the same oldest new proposals.
 //  3. New proposals, with fewer than Config.NewMaxVotes votes (10; Concorde sets it to at
 //     least the consultation's min_votes_for_zone), take a share of the Config.Size (12)
 //     slots that grows with the backlog: the larger of Config.NewRatio (30%) and the share
@@ -34,6 +35,11 @@
 //     count against, since a proposal that leaves people indifferent is not a top one;
 //     - controversy: Beta(1 + m, 1 + agree + disagree + neutral − m), m = min(agree, disagree),
 //     the share of the minority side, which nears one half only when votes split evenly.
+//     When both shapes of a Beta distribution are 30 or more (about 30 votes on each side),
+//     the draw is one normal draw with the distribution's mean, standard deviation and
+//     skewness (z + skewness·(z²−1)/6, the first Cornish-Fisher term), kept inside (0, 1):
+//     200,000 such draws cannot be told from exact ones (TestBeta_NormalApproximation), and
+//     each costs a third as much.
 //     About Config.ControversyRatio (10%) of the Thompson slots, round(ControversyRatio ×
 //     those slots), are filled by the controversy draw, before the others. For each slot, among the
 //     Config.TopCandidates (10) proposals with the highest draws still available, the one
@@ -54,13 +60,31 @@
 //     held to the author rule.
 //  8. Apart from included proposals, which stay first, the chosen proposals are shown in a
 //     random order, so that neither new nor tested ones always come first.
-//  9. In a large consultation (over 1,024 tested proposals), when the caller gives a Shortlist,
-//     the draws of rule 4 are made only for the ShortlistLeaders (256) proposals with the
-//     highest mean of each Beta distribution, computed when the counters are read, and for
-//     ShortlistSample (256) other proposals of the pool picked uniformly at random for each
-//     request. A proposal outside the leaders keeps a chance at every request, and the random
-//     slot of rule 4 still draws among all tested proposals; the cost of a sequence then no
-//     longer grows with the number of proposals.
+//  9. When the caller gives a Shortlist built from the same candidates (the same slice) and
+//     the same NewMaxVotes and TestedMaxVotes (Concorde builds one each time it reads the
+//     counters), the sequence reads what it needs from it instead of going through every
+//     candidate, so that its cost no longer grows with the number of proposals (given one
+//     built for as many candidates but another slice, as Concorde serves the previous
+//     counters' shortlist while it builds the next, only the leaders below are used):
+//     - rule 1 finds the proposals voted on, excluded or written by the participant through
+//     the shortlist's indexes, and rule 7 takes its keyword counts;
+//     - rule 3 reads the new proposals in the order the shortlist ranked them by their
+//     counted votes, and stops as soon as the next one, even with no votes on their way,
+//     could not be among those it needs; the order it takes them in is rule 3's, votes on
+//     their way included. But the share of new proposals that sets rule 3's slots counts
+//     the pools by counted votes only: until the next read, a proposal that votes on their
+//     way took past NewMaxVotes still counts as new there, though it is ranked and taken as
+//     tested (rule 0);
+//     - when a pool (by counted votes) holds 1,024 or more proposals, the draws of rule 4 and
+//     6 are made only for the ShortlistLeaders (256) proposals with the highest mean of each
+//     Beta distribution, computed when the shortlist is built, and for ShortlistSample (256)
+//     other proposals picked uniformly at random among all candidates, once per request for
+//     both draws (those outside the pool are skipped). A proposal outside the leaders keeps a
+//     chance at every request. The shortlist keeps the shapes of the Beta distributions in
+//     single precision, exact for vote counts below 16 million.
+//     Whether or not there is a shortlist, the random slot of rule 4 draws among all tested
+//     proposals: in a pool of 1,024 or more, by picking proposals at random until it finds
+//     enough of the pool.
 //
 // Votes here are sequence votes only: Concorde gives Choose the counts of votes cast with a
 // sequence key (see core/results, Trust.Weight), so that votes brought through shared links
@@ -168,7 +192,8 @@ type Request struct {
 	Voted       map[int64]bool // proposals the participant already voted on
 	Excluded    map[int64]bool // proposals not to show, for example already shown in this session
 	Include     []int64        // proposals to put first if the rules allow, for example a shared one
-	// Shortlist, when set and built from the same candidates, bounds the draws (rule 9).
+	// Shortlist, when set and built for the same candidates and thresholds, spares going
+	// through every candidate and bounds the draws (rule 9).
 	Shortlist *Shortlist
 	// Buffers, when set, is reused working memory (see Buffers).
 	Buffers *Buffers
@@ -188,7 +213,7 @@ func Choose(cands []Candidate, req Request, cfg Config, rng *rand.Rand) []int64 
 	s := req.Buffers.get()
 	defer req.Buffers.put(s)
 	s.cands, s.cfg, s.rng, s.pending = cands, cfg, rng, req.Pending
-	s.short = req.Shortlist.fitting(cands, cfg)
+	s.short, s.lead = req.Shortlist.fitting(cands, cfg)
 	s.begin(len(cands))
 	s.seq = s.seq[:0]
 	s.rare = s.rare[:0]
@@ -254,7 +279,8 @@ type chooser struct {
 	picks   []int32         // the candidates picked at random for the draws of rule 9, this call
 	rare    []rarity        // keywords whose rarity has been counted
 	pending func(i int) int // Request.Pending, or nil
-	short   *Shortlist      // Request.Shortlist if it fits the candidates, or nil
+	short   *Shortlist      // Request.Shortlist if built for these very candidates, or nil
+	lead    *Shortlist      // Request.Shortlist if its leaders may bound the draws, or nil
 	author  string          // Request.Participant
 }
 
@@ -484,8 +510,8 @@ func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
 		s.rank = make([]ranked, 0, k)
 	}
 	h := s.rank[:0]
-	if s.short != nil && p != poolNew && s.size[p] >= shortlistFrom {
-		if leaders := s.short.leaders(o); leaders != nil {
+	if s.lead != nil && p != poolNew && s.size[p] >= shortlistFrom {
+		if leaders := s.lead.leaders(o); leaders != nil {
 			return s.rankedShort(p, o, k, leaders, h), false
 		}
 	}
@@ -574,7 +600,7 @@ func (s *chooser) rankedShort(p pool, o order, k int, leaders []drawable, h []ra
 		if d == nil {
 			// The shortlist's compact copy of the shapes is read rather than the candidate,
 			// which is likely out of cache.
-			d = &s.short.draws[i]
+			d = &s.lead.draws[i]
 		}
 		shape := d.top
 		if o == byControversy {

@@ -359,10 +359,16 @@ func benchCandidates(n int) ([]Candidate, Request) {
 	return cands, Request{Participant: "author7", Voted: voted, Excluded: map[int64]bool{5: true, 6: true}}
 }
 
-func benchChoose(b *testing.B, n int, short bool) {
+func benchChoose(b *testing.B, n int, short bool) { benchChooseWith(b, n, short, false) }
+
+func benchChooseWith(b *testing.B, n int, short, pending bool) {
 	cands, req := benchCandidates(n)
 	if short {
 		req.Shortlist, req.Buffers = NewShortlist(cands, DefaultConfig()), &Buffers{}
+	}
+	if pending {
+		votes := pendingFor(cands, DefaultConfig())
+		req.Pending = func(i int) int { return votes[i] }
 	}
 	rng := seeded(99)
 	cfg := DefaultConfig()
@@ -375,12 +381,17 @@ func benchChoose(b *testing.B, n int, short bool) {
 }
 
 // BenchmarkChoose3000 chooses 12 of 3,000 proposals, as on every sequence request of a large
-// consultation; the Shortlist variants bound the draws (rule 9), as Concorde does.
+// consultation; the Shortlist variants bound the draws (rule 9), as Concorde does, and the
+// Pending one counts votes on their way, as between two reads of the counters.
 func BenchmarkChoose300(b *testing.B)            { benchChoose(b, 300, false) }
+func BenchmarkChoose300Shortlist(b *testing.B)   { benchChoose(b, 300, true) }
 func BenchmarkChoose3000(b *testing.B)           { benchChoose(b, 3000, false) }
 func BenchmarkChoose3000Shortlist(b *testing.B)  { benchChoose(b, 3000, true) }
 func BenchmarkChoose30000(b *testing.B)          { benchChoose(b, 30000, false) }
 func BenchmarkChoose30000Shortlist(b *testing.B) { benchChoose(b, 30000, true) }
+func BenchmarkChoose30000ShortlistPending(b *testing.B) {
+	benchChooseWith(b, 30000, true, true)
+}
 
 // Rule 9: with a shortlist, the draws still go to the best proposals, and a proposal outside
 // the leaders is still shown now and then.

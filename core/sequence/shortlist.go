@@ -18,10 +18,12 @@ import (
 //   - the pools by counted votes, with the new proposals ranked least voted first, so that
 //     rule 3 reads them from the front instead of ranking every candidate.
 //
-// Choose uses it only when it was built for the same number of candidates and the same
-// vote thresholds (Config.NewMaxVotes, Config.TestedMaxVotes); otherwise it works from the
-// candidates alone.
+// Choose uses all of it only for the very slice of candidates it was built from, with the
+// same vote thresholds (Config.NewMaxVotes, Config.TestedMaxVotes). For another slice of as
+// many candidates (the same proposals with newer counters, while the caller builds their
+// shortlist) it uses only the leaders and shapes, to bound the draws.
 type Shortlist struct {
+	first             *Candidate // the first of the candidates it was built from
 	n                 int        // the number of candidates it was built for
 	newMax, testedMax int        // the thresholds of the Config it was built for, clamped
 	top, controversy  []drawable // the leaders, highest posterior mean first
@@ -62,6 +64,9 @@ func NewShortlist(cands []Candidate, cfg Config) *Shortlist {
 	sl := &Shortlist{n: len(cands), newMax: cfg.NewMaxVotes, testedMax: cfg.TestedMaxVotes,
 		index: make(map[int64]int32, len(cands)), byAuthor: map[string][]int32{}, docs: map[string]int32{},
 		votes: make([]int32, len(cands))}
+	if len(cands) > 0 {
+		sl.first = &cands[0]
+	}
 	for i := range cands {
 		c := &cands[i]
 		sl.index[c.ID] = int32(i)
@@ -146,12 +151,22 @@ func countedPool(votes, newMax, testedMax int) pool {
 	return poolTried
 }
 
-// fitting is sl if it was built for cands and cfg (clamped), else nil.
-func (sl *Shortlist) fitting(cands []Candidate, cfg Config) *Shortlist {
-	if sl == nil || sl.n != len(cands) || sl.newMax != cfg.NewMaxVotes || sl.testedMax != cfg.TestedMaxVotes {
-		return nil
+// fitting says how far sl fits cands and cfg (clamped). All of it fits (full) when it was
+// built from this very slice and these thresholds. Only its leaders and shapes fit (lead),
+// for a slice of as many candidates, when it was built for an earlier state of them: Concorde
+// serves the previous counters' shortlist while it builds the new one, and a draw on counts
+// a refresh old, or even for another candidate, breaks no rule.
+func (sl *Shortlist) fitting(cands []Candidate, cfg Config) (full, lead *Shortlist) {
+	if sl == nil || sl.n != len(cands) {
+		return nil, nil
 	}
-	return sl
+	if sl.draws != nil {
+		lead = sl
+	}
+	if len(cands) > 0 && sl.first == &cands[0] && sl.newMax == cfg.NewMaxVotes && sl.testedMax == cfg.TestedMaxVotes {
+		full = sl
+	}
+	return full, lead
 }
 
 // leaders is the shortlist of order o.
@@ -194,6 +209,6 @@ func (b *Buffers) put(s *chooser) {
 	if b == nil {
 		return
 	}
-	s.cands, s.rng, s.pending, s.short, s.author = nil, nil, nil, nil, ""
+	s.cands, s.rng, s.pending, s.short, s.lead, s.author = nil, nil, nil, nil, nil, ""
 	b.pool.Put(s)
 }

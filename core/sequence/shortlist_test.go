@@ -134,3 +134,22 @@ func TestChoose_ShortlistKeepsTheRules(t *testing.T) {
 		t.Errorf("new proposals shown in 100 sequences: %d with a shortlist, %d without", newShown[true], newShown[false])
 	}
 }
+
+// A shortlist built for an earlier state of the candidates (another slice, other counts) is
+// not used for the pools: the sequence is the one it would be without it.
+func TestChoose_StaleShortlistIsNotUsedForThePools(t *testing.T) {
+	cands, req := benchCandidates(900)
+	sl := NewShortlist(cands, DefaultConfig())
+	now := slices.Clone(cands)
+	for i := range now {
+		now[i].Votes = (now[i].Votes + 7*i) % 20 // other proposals are new now
+	}
+	for seed := range uint64(10) {
+		req.Shortlist, req.Buffers = nil, nil
+		want := Choose(now, req, DefaultConfig(), seeded(seed))
+		req.Shortlist, req.Buffers = sl, &Buffers{}
+		if got := Choose(now, req, DefaultConfig(), seeded(seed)); !slices.Equal(got, want) {
+			t.Fatalf("seed %d: %v with the stale shortlist, %v without", seed, got, want)
+		}
+	}
+}
