@@ -108,24 +108,17 @@ func NewShortlist(cands []Candidate, cfg Config) *Shortlist {
 		ca, cb := controversyShape(c)
 		sl.draws[i] = drawable{c.ID, int32(i), [2]float32{float32(a), float32(b)}, [2]float32{float32(ca), float32(cb)}}
 	}
-	type scored struct {
-		i    int32
-		mean float64
-	}
-	xs := make([]scored, len(cands))
+	h := make([]ranked, 0, ShortlistLeaders)
 	leaders := func(mean func(c *Candidate) float64) []drawable {
+		// The best ShortlistLeaders by mean (ties by lower ID), kept in a heap rather than
+		// sorting every candidate.
+		h = h[:0]
 		for i := range cands {
-			xs[i] = scored{int32(i), mean(&cands[i])}
+			h = push(h, ShortlistLeaders, ranked{key: mean(&cands[i]), id: cands[i].ID, i: int32(i)})
 		}
-		slices.SortFunc(xs, func(a, b scored) int {
-			if c := cmp.Compare(b.mean, a.mean); c != 0 {
-				return c
-			}
-			return cmp.Compare(cands[a.i].ID, cands[b.i].ID)
-		})
-		out := make([]drawable, ShortlistLeaders)
-		for k := range out {
-			out[k] = sl.draws[xs[k].i]
+		out := make([]drawable, len(h))
+		for k, e := range sortRanked(h) {
+			out[k] = sl.draws[e.i]
 		}
 		return out
 	}

@@ -153,3 +153,13 @@ func TestChoose_StaleShortlistIsNotUsedForThePools(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNewShortlist30000 builds the shortlist of 30,000 proposals, as Concorde does each
+// time it reads a large consultation's counters.
+func BenchmarkNewShortlist30000(b *testing.B) {
+	cands, _ := benchCandidates(30000)
+	b.ReportAllocs()
+	for b.Loop() {
+		NewShortlist(cands, DefaultConfig())
+	}
+}
