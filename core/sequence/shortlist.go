@@ -32,7 +32,7 @@ type Shortlist struct {
 	docs              map[string]int32 // keyword → candidates that contain it
 	size              [4]int           // candidates per pool, by counted votes
 	votes             []int32          // each candidate's counted votes, together so that looking one up stays in cache
-	draws             []drawable       // each candidate's Beta shapes, likewise
+	draws             []drawable       // each candidate's Beta shapes, likewise; nil under shortlistFrom candidates
 	fresh             []int32          // candidates with fewer than newMax counted votes, least voted, oldest, lowest id first
 	untried           []int32          // candidates with fewer than testedMax counted votes, by index
 }
