@@ -194,10 +194,11 @@ func (b *Booth) Origin(tenantID int64, e *catalog.Entry, participant, source str
 // since votes with them will not count: asking for sequences without voting must not hold
 // back the exposure of new proposals.
 func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key, origin vote.Origin) []int64 {
-	// The shortlist bounds the sequence's draws in a large consultation (sequence rule 9): built
-	// once per catalog load, and again in the background when the counters are read again.
+	// The shortlist spares the sequence a pass over every proposal and bounds its draws
+	// (sequence rule 9): built once per catalog load, and again in the background when the
+	// counters are read again (meanwhile the previous one bounds the draws only).
 	short, _ := catalog.Remember(e, "sequence-shortlist", func(e *catalog.Entry) (*sequence.Shortlist, error) {
-		return sequence.NewShortlist(e.Candidates), nil
+		return sequence.NewShortlist(e.Candidates, SequenceConfig(e)), nil
 	})
 	req := sequence.Request{Participant: participant, Voted: make(map[int64]bool, len(voted)), Pending: e.Pending,
 		Shortlist: short, Buffers: &b.buffers}

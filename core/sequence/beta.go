@@ -5,14 +5,42 @@ import (
 	"math/rand/v2"
 )
 
-// beta draws from Beta(a, b), a and b > 0, as X / (X + Y) with X ~ Gamma(a) and Y ~ Gamma(b).
+// normalFrom is the shape from which beta draws from a normal approximation: when both
+// shapes are at least this, one normal draw corrected for the skew cannot be told apart from
+// the gamma method by 200,000 draws of each (TestBeta_NormalApproximation), and costs a
+// third of the two gamma draws. A proposal thus needs about 30 votes on each side of a score
+// before its draw is approximated.
+const normalFrom = 30
+
+// beta draws from Beta(a, b), a and b > 0, as X / (X + Y) with X ~ Gamma(a) and Y ~ Gamma(b),
+// or, when both shapes are at least normalFrom, as betaNormal.
 func beta(rng *rand.Rand, a, b float64) float64 {
+	if a >= normalFrom && b >= normalFrom {
+		return betaNormal(rng, a, b)
+	}
+	return betaGamma(rng, a, b)
+}
+
+func betaGamma(rng *rand.Rand, a, b float64) float64 {
 	x := gamma(rng, a)
 	y := gamma(rng, b)
 	if x+y == 0 { // both underflowed, possible only for tiny shapes
 		return a / (a + b)
 	}
 	return x / (x + y)
+}
+
+// betaNormal draws from Beta(a, b) by its mean, standard deviation and skewness: the normal
+// draw z is corrected by the first term of the Cornish-Fisher expansion, z + γ(z²−1)/6, and
+// the result kept inside (0, 1).
+func betaNormal(rng *rand.Rand, a, b float64) float64 {
+	n := a + b
+	mean := a / n
+	sd := math.Sqrt(a*b/(n+1)) / n
+	skew := 2 * (b - a) * math.Sqrt(n+1) / ((n + 2) * math.Sqrt(a*b))
+	z := rng.NormFloat64()
+	x := mean + sd*(z+skew*(z*z-1)/6)
+	return min(max(x, math.SmallestNonzeroFloat64), math.Nextafter(1, 0))
 }
 
 // gamma draws from Gamma(a, 1), a > 0, by Marsaglia and Tsang's method ("A simple method for

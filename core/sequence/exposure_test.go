@@ -11,9 +11,10 @@ import (
 // spread from 10 % to 90 %) are accepted at once, and participants each ask for three
 // sequences and vote on everything shown, until perProposal votes per proposal have been cast
 // overall. The counters lag: they are refreshed every lag sequences, and in between the
-// proposals shown count as votes on their way (Request.Pending), as in Concorde. It returns
-// the fewest votes any proposal has at the end.
-func exposure(t *testing.T, n, perProposal, lag int, seed uint64) (fewest int, votes []int) {
+// proposals shown count as votes on their way (Request.Pending), as in Concorde. With short,
+// a Shortlist is built at every refresh, as Concorde does. It returns the fewest votes any
+// proposal has at the end.
+func exposure(t *testing.T, n, perProposal, lag int, seed uint64, short bool) (fewest int, votes []int) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	choice := rand.New(rand.NewPCG(seed, 2))
@@ -26,17 +27,21 @@ func exposure(t *testing.T, n, perProposal, lag int, seed uint64) (fewest int, v
 	}
 	read := make([]Candidate, n) // the counters as the sequence reads them
 	shown := make([]int, n)
+	cfg := DefaultConfig()
+	var sl *Shortlist
 	refresh := func() {
 		copy(read, truth)
 		clear(shown)
+		if short {
+			sl = NewShortlist(read, cfg)
+		}
 	}
 	refresh()
-	cfg := DefaultConfig()
 	cast, sequences := 0, 0
 	for p := 0; cast < n*perProposal; p++ {
 		voted := map[int64]bool{}
 		for range 3 {
-			ids := Choose(read, Request{Participant: fmt.Sprintf("p%d", p), Voted: voted, Pending: func(i int) int { return shown[i] }}, cfg, choice)
+			ids := Choose(read, Request{Participant: fmt.Sprintf("p%d", p), Voted: voted, Pending: func(i int) int { return shown[i] }, Shortlist: sl}, cfg, choice)
 			for _, id := range ids {
 				i := int(id - 1)
 				shown[i]++
@@ -72,13 +77,16 @@ func TestChoose_EveryProposalReachesTheMinimumWhenManyArriveAtOnce(t *testing.T)
 	// every proposal has the 10 a zone needs. (Before rule 3's backlog share and rule 4's
 	// random slot, 55 % of them still had none: the Thompson draws took two thirds of the
 	// slots as soon as a few proposals were tested.)
-	for _, lag := range []int{1, 20} {
-		fewest, _ := exposure(t, 600, 12, lag, 11)
-		if fewest < DefaultConfig().NewMaxVotes {
-			t.Errorf("counters refreshed every %d sequences: the least voted proposal has %d votes at 12 per proposal, want at least %d",
-				lag, fewest, DefaultConfig().NewMaxVotes)
+	// The same holds with a Shortlist, whose pool sizes count the counted votes only.
+	for _, short := range []bool{false, true} {
+		for _, lag := range []int{1, 20} {
+			fewest, _ := exposure(t, 600, 12, lag, 11, short)
+			if fewest < DefaultConfig().NewMaxVotes {
+				t.Errorf("counters refreshed every %d sequences, shortlist %v: the least voted proposal has %d votes at 12 per proposal, want at least %d",
+					lag, short, fewest, DefaultConfig().NewMaxVotes)
+			}
+			t.Logf("counters refreshed every %d sequences, shortlist %v: fewest votes %d at 12 per proposal", lag, short, fewest)
 		}
-		t.Logf("counters refreshed every %d sequences: fewest votes %d at 12 per proposal", lag, fewest)
 	}
 }
 

@@ -10,8 +10,9 @@
 //     link) come first, in the order given, as long as rule 1 and the diversity rules (7) allow.
 //  0. A proposal's votes are those counted, plus, when the caller gives Request.Pending, the
 //     votes on their way that the counters do not hold yet (Concorde counts the sequences
-//     that showed a proposal since its counters were last read, every two seconds or so), so
-//     that participants arriving together do not all get the same oldest new proposals.
+//     that showed a proposal since its counters were last read, every two seconds or so; a
+//     negative number counts as none), so that participants arriving together do not all get
+//     the same oldest new proposals.
 //  3. New proposals, with fewer than Config.NewMaxVotes votes (10; Concorde sets it to at
 //     least the consultation's min_votes_for_zone), take a share of the Config.Size (12)
 //     slots that grows with the backlog: the larger of Config.NewRatio (30%) and the share
@@ -34,6 +35,11 @@
 //     count against, since a proposal that leaves people indifferent is not a top one;
 //     - controversy: Beta(1 + m, 1 + agree + disagree + neutral − m), m = min(agree, disagree),
 //     the share of the minority side, which nears one half only when votes split evenly.
+//     When both shapes of a Beta distribution are 30 or more (about 30 votes on each side),
+//     the draw is one normal draw with the distribution's mean, standard deviation and
+//     skewness (z + skewness·(z²−1)/6, the first Cornish-Fisher term), kept inside (0, 1):
+//     200,000 such draws cannot be told from exact ones (TestBeta_NormalApproximation), and
+//     each costs a third as much.
 //     About Config.ControversyRatio (10%) of the Thompson slots, round(ControversyRatio ×
 //     those slots), are filled by the controversy draw, before the others. For each slot, among the
 //     Config.TopCandidates (10) proposals with the highest draws still available, the one
@@ -54,13 +60,31 @@
 //     held to the author rule.
 //  8. Apart from included proposals, which stay first, the chosen proposals are shown in a
 //     random order, so that neither new nor tested ones always come first.
-//  9. In a large consultation (over 1,024 tested proposals), when the caller gives a Shortlist,
-//     the draws of rule 4 are made only for the ShortlistLeaders (256) proposals with the
-//     highest mean of each Beta distribution, computed when the counters are read, and for
-//     ShortlistSample (256) other proposals of the pool picked uniformly at random for each
-//     request. A proposal outside the leaders keeps a chance at every request, and the random
-//     slot of rule 4 still draws among all tested proposals; the cost of a sequence then no
-//     longer grows with the number of proposals.
+//  9. When the caller gives a Shortlist built from the same candidates (the same slice) and
+//     the same NewMaxVotes and TestedMaxVotes (Concorde builds one each time it reads the
+//     counters), the sequence reads what it needs from it instead of going through every
+//     candidate, so that its cost no longer grows with the number of proposals (given one
+//     built for as many candidates but another slice, as Concorde serves the previous
+//     counters' shortlist while it builds the next, only the leaders below are used):
+//     - rule 1 finds the proposals voted on, excluded or written by the participant through
+//     the shortlist's indexes, and rule 7 takes its keyword counts;
+//     - rule 3 reads the new proposals in the order the shortlist ranked them by their
+//     counted votes, and stops as soon as the next one, even with no votes on their way,
+//     could not be among those it needs; the order it takes them in is rule 3's, votes on
+//     their way included. But the share of new proposals that sets rule 3's slots counts
+//     the pools by counted votes only: until the next read, a proposal that votes on their
+//     way took past NewMaxVotes still counts as new there, though it is ranked and taken as
+//     tested (rule 0);
+//     - when a pool (by counted votes) holds 1,024 or more proposals, the draws of rule 4 and
+//     6 are made only for the ShortlistLeaders (256) proposals with the highest mean of each
+//     Beta distribution, computed when the shortlist is built, and for ShortlistSample (256)
+//     other proposals picked uniformly at random among all candidates, once per request for
+//     both draws (those outside the pool are skipped). A proposal outside the leaders keeps a
+//     chance at every request. The shortlist keeps the shapes of the Beta distributions in
+//     single precision, exact for vote counts below 16 million.
+//     Whether or not there is a shortlist, the random slot of rule 4 draws among all tested
+//     proposals: in a pool of 1,024 or more, by picking proposals at random until it finds
+//     enough of the pool.
 //
 // Votes here are sequence votes only: Concorde gives Choose the counts of votes cast with a
 // sequence key (see core/results, Trust.Weight), so that votes brought through shared links
@@ -168,7 +192,8 @@ type Request struct {
 	Voted       map[int64]bool // proposals the participant already voted on
 	Excluded    map[int64]bool // proposals not to show, for example already shown in this session
 	Include     []int64        // proposals to put first if the rules allow, for example a shared one
-	// Shortlist, when set and built from the same candidates, bounds the draws (rule 9).
+	// Shortlist, when set and built for the same candidates and thresholds, spares going
+	// through every candidate and bounds the draws (rule 9).
 	Shortlist *Shortlist
 	// Buffers, when set, is reused working memory (see Buffers).
 	Buffers *Buffers
@@ -187,12 +212,17 @@ func Choose(cands []Candidate, req Request, cfg Config, rng *rand.Rand) []int64 
 	cfg = cfg.clamped()
 	s := req.Buffers.get()
 	defer req.Buffers.put(s)
-	s.cands, s.cfg, s.rng, s.short = cands, cfg, rng, req.Shortlist
-	s.class = slices.Grow(s.class[:0], len(cands))[:len(cands)]
+	s.cands, s.cfg, s.rng, s.pending = cands, cfg, rng, req.Pending
+	s.short, s.lead = req.Shortlist.fitting(cands, cfg)
+	s.begin(len(cands))
 	s.seq = s.seq[:0]
-	s.size = [4]int{}
 	s.rare = s.rare[:0]
-	s.classify(req)
+	s.picks = s.picks[:0]
+	if s.short != nil {
+		s.classifyShort(req)
+	} else {
+		s.classify(req)
+	}
 
 	included, includedNew := s.include(req.Include)
 	s.fill(poolNew, byFewest, 1, min(s.newSlots()-includedNew, s.free()))
@@ -240,13 +270,18 @@ type chooser struct {
 	cands   []Candidate
 	cfg     Config
 	rng     *rand.Rand
-	class   []pool  // per candidate
-	size    [4]int  // candidates per pool
-	seq     []int32 // indices of the chosen candidates, in choice order
+	class   []pool   // per candidate, valid where stamp is gen
+	stamp   []uint32 // per candidate, gen when its class was set for this call
+	gen     uint32   // this call's stamp
+	size    [4]int   // candidates per pool (with a Shortlist, by counted votes)
+	seq     []int32  // indices of the chosen candidates, in choice order
 	rank    []ranked
+	picks   []int32         // the candidates picked at random for the draws of rule 9, this call
 	rare    []rarity        // keywords whose rarity has been counted
 	pending func(i int) int // Request.Pending, or nil
-	short   *Shortlist      // Request.Shortlist, or nil
+	short   *Shortlist      // Request.Shortlist if built for these very candidates, or nil
+	lead    *Shortlist      // Request.Shortlist if its leaders may bound the draws, or nil
+	author  string          // Request.Participant
 }
 
 // ranked is a candidate in a ranked pool.
@@ -282,46 +317,99 @@ func (s *chooser) newSlots() int {
 // votesOf is a candidate's votes, counting those on their way when the request says.
 func (s *chooser) votesOf(i int) int {
 	if s.pending != nil {
-		return s.cands[i].Votes + s.pending(i)
+		return s.cands[i].Votes + max(s.pending(i), 0)
 	}
 	return s.cands[i].Votes
 }
 
+// begin readies the per-candidate state for n candidates: a new stamp makes every class
+// unknown without clearing anything.
+func (s *chooser) begin(n int) {
+	if cap(s.stamp) < n {
+		s.stamp, s.class = make([]uint32, n), make([]pool, n)
+	}
+	s.stamp, s.class = s.stamp[:n], s.class[:n]
+	if s.gen++; s.gen == 0 { // wrapped around: old stamps could match again
+		clear(s.stamp)
+		s.gen = 1
+	}
+}
+
+// classOf is the pool of candidate i for this call. With a Shortlist, it is worked out when
+// first asked for; without, classify set them all.
+func (s *chooser) classOf(i int32) pool {
+	if s.stamp[i] != s.gen {
+		// The participant's own proposals were set apart by classifyShort. The shortlist's
+		// copy of the votes is read rather than the candidate, which is likely out of cache.
+		votes := int(s.short.votes[i])
+		if s.pending != nil {
+			votes += max(s.pending(int(i)), 0)
+		}
+		s.stamp[i], s.class[i] = s.gen, countedPool(votes, s.cfg.NewMaxVotes, s.cfg.TestedMaxVotes)
+	}
+	return s.class[i]
+}
+
+func (s *chooser) setClass(i int32, p pool) {
+	s.stamp[i], s.class[i] = s.gen, p
+}
+
+// classify puts every candidate in its pool.
 func (s *chooser) classify(req Request) {
-	s.pending = req.Pending
-	// With a shortlist's index, the proposals voted on or excluded are looked up by id, not
-	// every candidate in the maps.
-	index := s.short.indexOf(s.cands)
+	s.size, s.author = [4]int{}, req.Participant
 	for i := range s.cands {
 		c := &s.cands[i]
-		votes := s.votesOf(i)
 		var p pool
 		switch {
 		case req.Participant != "" && c.AuthorID == req.Participant:
-		case index == nil && len(req.Voted) > 0 && req.Voted[c.ID]:
-		case index == nil && len(req.Excluded) > 0 && req.Excluded[c.ID]:
-		case votes < s.cfg.NewMaxVotes:
-			p = poolNew
-		case votes < s.cfg.TestedMaxVotes:
-			p = poolTested
+		case len(req.Voted) > 0 && req.Voted[c.ID]:
+		case len(req.Excluded) > 0 && req.Excluded[c.ID]:
 		default:
-			p = poolTried
+			p = countedPool(s.votesOf(i), s.cfg.NewMaxVotes, s.cfg.TestedMaxVotes)
 		}
-		s.class[i] = p
+		s.setClass(int32(i), p)
 		s.size[p]++
 	}
-	if index == nil {
-		return
+}
+
+// classifyShort takes the pool sizes from the shortlist, by counted votes, less the
+// candidates the participant voted on, excluded or wrote, found through its indexes. The
+// other candidates get their pool when first looked at (classOf).
+func (s *chooser) classifyShort(req Request) {
+	sl := s.short
+	s.size, s.author = sl.size, req.Participant
+	drop := func(i int32) {
+		if s.stamp[i] == s.gen {
+			return // dropped already
+		}
+		s.size[countedPool(s.cands[i].Votes, sl.newMax, sl.testedMax)]--
+		s.setClass(i, poolGone)
+	}
+	if req.Participant != "" {
+		for _, i := range sl.byAuthor[req.Participant] {
+			drop(i)
+		}
 	}
 	for _, m := range []map[int64]bool{req.Voted, req.Excluded} {
 		for id, yes := range m {
-			if i, ok := index[id]; ok && yes && s.class[i] != poolGone {
-				s.size[s.class[i]]--
-				s.class[i] = poolGone
-				s.size[poolGone]++
+			if i, ok := sl.index[id]; ok && yes {
+				drop(i)
 			}
 		}
 	}
+}
+
+// bound is at least the size of pool p. With a Shortlist, sizes count the counted votes
+// only, and votes on their way can move a candidate from a pool to the next, never back.
+func (s *chooser) bound(p pool) int {
+	if s.short == nil || p == poolGone {
+		return s.size[p]
+	}
+	n := 0
+	for q := poolNew; q <= p; q++ {
+		n += s.size[q]
+	}
+	return n
 }
 
 // include takes the requested proposals that the rules allow, and says how many it took and
@@ -334,33 +422,47 @@ func (s *chooser) include(ids []int64) (taken, newTaken int) {
 		if slices.Contains(ids[:k], id) {
 			continue
 		}
-		for i := range s.cands {
-			if s.cands[i].ID != id || s.class[i] == poolGone {
-				continue
+		i := s.find(id)
+		if i < 0 || s.classOf(i) == poolGone {
+			continue
+		}
+		if s.fits(i, 0) {
+			if s.classOf(i) == poolNew {
+				newTaken++
 			}
-			if s.fits(int32(i), 0) {
-				if s.class[i] == poolNew {
-					newTaken++
-				}
-				s.take(int32(i))
-				taken++
-			}
-			break
+			s.take(i)
+			taken++
 		}
 	}
 	return taken, newTaken
 }
 
+// find is the index of the candidate with the given id, or -1.
+func (s *chooser) find(id int64) int32 {
+	if s.short != nil {
+		if i, ok := s.short.index[id]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range s.cands {
+		if s.cands[i].ID == id {
+			return int32(i)
+		}
+	}
+	return -1
+}
+
 func (s *chooser) take(i int32) {
 	s.seq = append(s.seq, i)
-	s.class[i] = poolGone
+	s.setClass(i, poolGone)
 }
 
 // fill takes up to n candidates from pool p ranked by o: for each slot, among the best window
 // candidates that the diversity rules allow, the one with the fewest votes. It returns how
 // many it took.
 func (s *chooser) fill(p pool, o order, window, n int) int {
-	if n <= 0 || s.size[p] == 0 {
+	if n <= 0 || s.bound(p) == 0 {
 		return 0
 	}
 	// Ranking only the best few is enough unless diversity rules turn many of them away; then
@@ -372,11 +474,11 @@ func (s *chooser) fill(p pool, o order, window, n int) int {
 		best, valid := -1, 0
 		for j := range list {
 			e := &list[j]
-			if s.class[e.i] != p {
+			if s.classOf(e.i) != p {
 				continue
 			}
 			if !s.fits(e.i, e.checked) {
-				s.class[e.i] = poolGone // the rules only tighten as the sequence grows
+				s.setClass(e.i, poolGone) // the rules only tighten as the sequence grows
 				continue
 			}
 			e.checked = int32(len(s.seq))
@@ -403,29 +505,34 @@ func (s *chooser) fill(p pool, o order, window, n int) int {
 
 // ranked returns the best k candidates of pool p by o, best first, and whether the pool holds more.
 func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
-	k = min(k, s.size[p])
+	k = min(k, s.bound(p))
 	if cap(s.rank) < k {
 		s.rank = make([]ranked, 0, k)
 	}
 	h := s.rank[:0]
-	if leaders := s.short.leaders(s.cands, o); leaders != nil && p != poolNew && s.size[p] >= shortlistFrom {
-		return s.rankedShort(p, o, k, leaders, h), false
+	if s.lead != nil && p != poolNew && s.size[p] >= shortlistFrom {
+		if leaders := s.lead.leaders(o); leaders != nil {
+			return s.rankedShort(p, o, k, leaders, h), false
+		}
 	}
 	if o == byChance && s.size[p] >= shortlistFrom {
 		// Uniform among the pool: candidates picked at random, those outside it skipped.
 		return s.rankedShort(p, o, k, nil, h), false
 	}
+	if s.short != nil && o == byFewest {
+		return s.fewest(p, k, h)
+	}
 	n := 0
-	for i := range s.cands {
-		if s.class[i] != p {
-			continue
+	consider := func(i int32) {
+		if s.classOf(i) != p {
+			return
 		}
 		n++
 		c := &s.cands[i]
-		e := ranked{id: c.ID, i: int32(i)}
+		e := ranked{id: c.ID, i: i}
 		switch o {
 		case byFewest:
-			e.key, e.then = -float64(s.votesOf(i)), -float64(c.AcceptedAt.UnixMicro())
+			e.key, e.then = -float64(s.votesOf(int(i))), -float64(c.AcceptedAt.UnixMicro())
 		case byChance:
 			e.key = s.rng.Float64()
 		case byTopScore, byControversy:
@@ -433,15 +540,52 @@ func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
 		}
 		h = push(h, k, e)
 	}
+	if s.short != nil && p != poolTried {
+		// With votes on their way, a candidate of pool p has at most p's counted votes.
+		for _, i := range s.short.untried {
+			consider(i)
+		}
+	} else {
+		for i := range s.cands {
+			consider(int32(i))
+		}
+	}
 	s.rank = sortRanked(h)
 	return s.rank, n > len(h)
 }
 
+// fewest is ranked by fewest votes with a Shortlist: it reads the candidates with few
+// counted votes least voted first, and stops once the next one, even with no votes on their
+// way (they only add), would not be among the k best so far.
+func (s *chooser) fewest(p pool, k int, h []ranked) (list []ranked, partial bool) {
+	n := 0
+	for _, i := range s.short.fresh {
+		c := &s.cands[i]
+		// Its counted votes are the least it may have: once that cannot beat the k-th best,
+		// neither can the rest, which the shortlist ranks after it.
+		least := ranked{id: c.ID, i: i, key: -float64(c.Votes), then: -float64(c.AcceptedAt.UnixMicro())}
+		if len(h) == k && !better(least, h[0]) {
+			partial = true
+			break
+		}
+		if s.classOf(i) != p {
+			continue
+		}
+		n++
+		least.key = -float64(s.votesOf(int(i)))
+		h = push(h, k, least)
+	}
+	s.rank = sortRanked(h)
+	return s.rank, partial || n > len(h)
+}
+
 // rankedShort is ranked for the draws of rule 9: the leaders of o in pool p, then
-// ShortlistSample candidates of the whole set picked at random (those not in p are skipped).
-func (s *chooser) rankedShort(p pool, o order, k int, leaders []int32, h []ranked) []ranked {
-	add := func(i int32) {
-		if s.class[i] != p {
+// ShortlistSample candidates of the whole set picked at random (those not in p are skipped),
+// the same for every draw of one request. By chance (no leaders), it picks at random until
+// it has k candidates of p.
+func (s *chooser) rankedShort(p pool, o order, k int, leaders []drawable, h []ranked) []ranked {
+	add := func(i int32, d *drawable) {
+		if s.classOf(i) != p {
 			return
 		}
 		for _, x := range h { // a random pick may repeat a leader or another pick
@@ -449,13 +593,42 @@ func (s *chooser) rankedShort(p pool, o order, k int, leaders []int32, h []ranke
 				return
 			}
 		}
-		h = push(h, k, ranked{id: s.cands[i].ID, i: i, key: s.draw(&s.cands[i], o)})
+		if o == byChance {
+			h = push(h, k, ranked{id: s.cands[i].ID, i: i, key: s.rng.Float64()})
+			return
+		}
+		if d == nil {
+			// The shortlist's compact copy of the shapes is read rather than the candidate,
+			// which is likely out of cache.
+			d = &s.lead.draws[i]
+		}
+		shape := d.top
+		if o == byControversy {
+			shape = d.controversy
+		}
+		h = push(h, k, ranked{id: d.id, i: i, key: beta(s.rng, float64(shape[0]), float64(shape[1]))})
 	}
-	for _, i := range leaders {
-		add(i)
+	if leaders == nil {
+		for range ShortlistSample {
+			if len(h) == k {
+				break
+			}
+			add(int32(s.rng.IntN(len(s.cands))), nil)
+		}
+		s.rank = sortRanked(h)
+		return s.rank
 	}
-	for range ShortlistSample {
-		add(int32(s.rng.IntN(len(s.cands))))
+	for j := range leaders {
+		add(leaders[j].i, &leaders[j])
+	}
+	if len(s.picks) == 0 {
+		// Picked once per request: the second draw finds them in the processor's cache.
+		for range ShortlistSample {
+			s.picks = append(s.picks, int32(s.rng.IntN(len(s.cands))))
+		}
+	}
+	for _, i := range s.picks {
+		add(i, nil)
 	}
 	s.rank = sortRanked(h)
 	return s.rank
@@ -561,8 +734,12 @@ func (s *chooser) fits(i int32, from int32) bool {
 	return true
 }
 
-// isRare counts, once per call, the candidates that contain w, stopping as soon as it is common.
+// isRare counts, once per call, the candidates that contain w, stopping as soon as it is
+// common; a Shortlist has them counted already.
 func (s *chooser) isRare(w string) bool {
+	if s.short != nil {
+		return int(s.short.docs[w]) <= s.cfg.RareKeywordMaxDocs
+	}
 	for _, r := range s.rare {
 		if r.word == w {
 			return r.rare

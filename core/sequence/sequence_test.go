@@ -359,10 +359,16 @@ func benchCandidates(n int) ([]Candidate, Request) {
 	return cands, Request{Participant: "author7", Voted: voted, Excluded: map[int64]bool{5: true, 6: true}}
 }
 
-func benchChoose(b *testing.B, n int, short bool) {
+func benchChoose(b *testing.B, n int, short bool) { benchChooseWith(b, n, short, false) }
+
+func benchChooseWith(b *testing.B, n int, short, pending bool) {
 	cands, req := benchCandidates(n)
 	if short {
-		req.Shortlist, req.Buffers = NewShortlist(cands), &Buffers{}
+		req.Shortlist, req.Buffers = NewShortlist(cands, DefaultConfig()), &Buffers{}
+	}
+	if pending {
+		votes := pendingFor(cands, DefaultConfig())
+		req.Pending = func(i int) int { return votes[i] }
 	}
 	rng := seeded(99)
 	cfg := DefaultConfig()
@@ -375,23 +381,28 @@ func benchChoose(b *testing.B, n int, short bool) {
 }
 
 // BenchmarkChoose3000 chooses 12 of 3,000 proposals, as on every sequence request of a large
-// consultation; the Shortlist variants bound the draws (rule 9), as Concorde does.
+// consultation; the Shortlist variants bound the draws (rule 9), as Concorde does, and the
+// Pending one counts votes on their way, as between two reads of the counters.
 func BenchmarkChoose300(b *testing.B)            { benchChoose(b, 300, false) }
+func BenchmarkChoose300Shortlist(b *testing.B)   { benchChoose(b, 300, true) }
 func BenchmarkChoose3000(b *testing.B)           { benchChoose(b, 3000, false) }
 func BenchmarkChoose3000Shortlist(b *testing.B)  { benchChoose(b, 3000, true) }
 func BenchmarkChoose30000(b *testing.B)          { benchChoose(b, 30000, false) }
 func BenchmarkChoose30000Shortlist(b *testing.B) { benchChoose(b, 30000, true) }
+func BenchmarkChoose30000ShortlistPending(b *testing.B) {
+	benchChooseWith(b, 30000, true, true)
+}
 
 // Rule 9: with a shortlist, the draws still go to the best proposals, and a proposal outside
 // the leaders is still shown now and then.
 func TestChoose_ShortlistKeepsTheDrawsOnTheBest(t *testing.T) {
 	cands, req := benchCandidates(5000)
-	req.Shortlist, req.Buffers = NewShortlist(cands), &Buffers{}
+	req.Shortlist, req.Buffers = NewShortlist(cands, DefaultConfig()), &Buffers{}
 	cfg := DefaultConfig()
 	cfg.NewRatio, cfg.ControversyRatio, cfg.RandomSlots = 0, 0, 0
 	leaders := map[int64]bool{}
-	for _, i := range req.Shortlist.top {
-		leaders[cands[i].ID] = true
+	for _, l := range req.Shortlist.top {
+		leaders[l.id] = true
 	}
 	rng := seeded(4)
 	shown, outside := 0, 0
@@ -422,12 +433,12 @@ func TestChoose_ShortlistKeepsTheDrawsOnTheBest(t *testing.T) {
 	// Under the size where it bounds the draws, a shortlist changes nothing.
 	small, sreq := benchCandidates(900)
 	plain := Choose(small, sreq, DefaultConfig(), seeded(8))
-	sreq.Shortlist, sreq.Buffers = NewShortlist(small), &Buffers{}
+	sreq.Shortlist, sreq.Buffers = NewShortlist(small, DefaultConfig()), &Buffers{}
 	if got := Choose(small, sreq, DefaultConfig(), seeded(8)); !slices.Equal(got, plain) {
 		t.Errorf("900 proposals: %v with a shortlist, %v without", got, plain)
 	}
 	// A shortlist built for other candidates is ignored.
-	if got := Choose(cands[:4000], Request{Shortlist: NewShortlist(cands)}, cfg, rng); len(got) != 12 {
+	if got := Choose(cands[:4000], Request{Shortlist: NewShortlist(cands, DefaultConfig())}, cfg, rng); len(got) != 12 {
 		t.Fatalf("with a shortlist of other candidates: %v", got)
 	}
 }

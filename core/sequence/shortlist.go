@@ -2,20 +2,48 @@ package sequence
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
 )
 
-// Shortlist bounds the Thompson draws of rule 9 (see the package comment): built once per
-// set of candidates (Concorde builds it when it loads a consultation's counters), it holds
-// the candidates with the highest posterior mean top score and controversy score. Choose
-// then draws only for those leaders and a few others picked uniformly at random per request,
-// instead of for every tested proposal, so a request costs about the same for 300 proposals
-// as for 30,000.
+// Shortlist is what Choose can work out once per set of candidates rather than on every
+// request (Concorde builds it when it loads a consultation's counters), so that a request
+// costs about the same for 300 proposals as for 30,000 (rule 9 of the package comment):
+//   - the candidates with the highest posterior mean top score and controversy score, the
+//     leaders for which the Thompson draws are made;
+//   - each candidate's index by id, and each author's candidates, so that the proposals a
+//     participant voted on, excluded or wrote are looked up rather than searched for;
+//   - how many candidates contain each keyword, for the diversity rule;
+//   - the pools by counted votes, with the new proposals ranked least voted first, so that
+//     rule 3 reads them from the front instead of ranking every candidate.
+//
+// Choose uses all of it only for the very slice of candidates it was built from, with the
+// same vote thresholds (Config.NewMaxVotes, Config.TestedMaxVotes). For another slice of as
+// many candidates (the same proposals with newer counters, while the caller builds their
+// shortlist) it uses only the leaders and shapes, to bound the draws.
 type Shortlist struct {
-	n                int             // the number of candidates it was built for
-	top, controversy []int32         // candidate indexes, highest posterior mean first
-	index            map[int64]int32 // candidate id → index
+	first             *Candidate // the first of the candidates it was built from
+	n                 int        // the number of candidates it was built for
+	newMax, testedMax int        // the thresholds of the Config it was built for, clamped
+	top, controversy  []drawable // the leaders, highest posterior mean first
+	index             map[int64]int32
+	byAuthor          map[string][]int32
+	docs              map[string]int32 // keyword → candidates that contain it
+	size              [4]int           // candidates per pool, by counted votes
+	votes             []int32          // each candidate's counted votes, together so that looking one up stays in cache
+	draws             []drawable       // each candidate's Beta shapes, likewise; nil under shortlistFrom candidates
+	fresh             []int32          // candidates with fewer than newMax counted votes, least voted, oldest, lowest id first
+	untried           []int32          // candidates with fewer than testedMax counted votes, by index
+}
+
+// drawable is what a draw of rule 4 needs to know about a candidate, kept together so that
+// drawing reads no more memory than it must; float32 holds vote counts to a relative 6e-8,
+// far below what a draw can tell.
+type drawable struct {
+	id               int64
+	i                int32      // index in the candidates
+	top, controversy [2]float32 // the shapes of the two Beta distributions
 }
 
 // ShortlistLeaders is how many leaders a Shortlist keeps per score, and ShortlistSample how
@@ -25,38 +53,72 @@ const (
 	ShortlistSample  = 256
 )
 
-// shortlistFrom is the pool size from which the shortlist is used: below it, drawing for
+// shortlistFrom is the pool size from which the leaders are used: below it, drawing for
 // every candidate costs little more than drawing for the shortlist.
 const shortlistFrom = 2 * (ShortlistLeaders + ShortlistSample)
 
-// NewShortlist ranks cands by the means of their two Beta distributions (rule 4) and keeps
-// the leaders of each. It reads cands without changing them.
-func NewShortlist(cands []Candidate) *Shortlist {
-	sl := &Shortlist{n: len(cands), index: make(map[int64]int32, len(cands))}
-	for i := range cands {
-		sl.index[cands[i].ID] = int32(i)
+// NewShortlist prepares cands for Choose with cfg (see Shortlist). It reads cands without
+// changing them.
+func NewShortlist(cands []Candidate, cfg Config) *Shortlist {
+	cfg = cfg.clamped()
+	sl := &Shortlist{n: len(cands), newMax: cfg.NewMaxVotes, testedMax: cfg.TestedMaxVotes,
+		index: make(map[int64]int32, len(cands)), byAuthor: map[string][]int32{}, docs: map[string]int32{},
+		votes: make([]int32, len(cands))}
+	if len(cands) > 0 {
+		sl.first = &cands[0]
 	}
+	for i := range cands {
+		c := &cands[i]
+		sl.index[c.ID] = int32(i)
+		if c.AuthorID != "" {
+			sl.byAuthor[c.AuthorID] = append(sl.byAuthor[c.AuthorID], int32(i))
+		}
+		for k, w := range c.Keywords {
+			if !slices.Contains(c.Keywords[:k], w) {
+				sl.docs[w]++
+			}
+		}
+		sl.votes[i] = int32(min(c.Votes, math.MaxInt32))
+		p := countedPool(c.Votes, cfg.NewMaxVotes, cfg.TestedMaxVotes)
+		sl.size[p]++
+		if p == poolNew {
+			sl.fresh = append(sl.fresh, int32(i))
+		}
+		if p != poolTried {
+			sl.untried = append(sl.untried, int32(i))
+		}
+	}
+	slices.SortFunc(sl.fresh, func(i, j int32) int {
+		a, b := &cands[i], &cands[j]
+		if c := cmp.Compare(a.Votes, b.Votes); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.AcceptedAt.UnixMicro(), b.AcceptedAt.UnixMicro()); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
 	if len(cands) < shortlistFrom {
 		return sl // Choose draws for every candidate
 	}
-	type scored struct {
-		i    int32
-		mean float64
+	sl.draws = make([]drawable, len(cands))
+	for i := range cands {
+		c := &cands[i]
+		a, b := topShape(c)
+		ca, cb := controversyShape(c)
+		sl.draws[i] = drawable{c.ID, int32(i), [2]float32{float32(a), float32(b)}, [2]float32{float32(ca), float32(cb)}}
 	}
-	xs := make([]scored, len(cands))
-	leaders := func(mean func(c *Candidate) float64) []int32 {
+	h := make([]ranked, 0, ShortlistLeaders)
+	leaders := func(mean func(c *Candidate) float64) []drawable {
+		// The best ShortlistLeaders by mean (ties by lower ID), kept in a heap rather than
+		// sorting every candidate.
+		h = h[:0]
 		for i := range cands {
-			xs[i] = scored{int32(i), mean(&cands[i])}
+			h = push(h, ShortlistLeaders, ranked{key: mean(&cands[i]), id: cands[i].ID, i: int32(i)})
 		}
-		slices.SortFunc(xs, func(a, b scored) int {
-			if c := cmp.Compare(b.mean, a.mean); c != 0 {
-				return c
-			}
-			return cmp.Compare(cands[a.i].ID, cands[b.i].ID)
-		})
-		out := make([]int32, ShortlistLeaders)
-		for k := range out {
-			out[k] = xs[k].i
+		out := make([]drawable, len(h))
+		for k, e := range sortRanked(h) {
+			out[k] = sl.draws[e.i]
 		}
 		return out
 	}
@@ -71,19 +133,37 @@ func NewShortlist(cands []Candidate) *Shortlist {
 	return sl
 }
 
-// indexOf is the index of candidate ids, if the shortlist fits cands.
-func (sl *Shortlist) indexOf(cands []Candidate) map[int64]int32 {
-	if sl == nil || sl.n != len(cands) {
-		return nil
+// countedPool is the pool of a candidate with the given votes.
+func countedPool(votes, newMax, testedMax int) pool {
+	switch {
+	case votes < newMax:
+		return poolNew
+	case votes < testedMax:
+		return poolTested
 	}
-	return sl.index
+	return poolTried
 }
 
-// leaders is the shortlist of order o, if the shortlist fits cands.
-func (sl *Shortlist) leaders(cands []Candidate, o order) []int32 {
+// fitting says how far sl fits cands and cfg (clamped). All of it fits (full) when it was
+// built from this very slice and these thresholds. Only its leaders and shapes fit (lead),
+// for a slice of as many candidates, when it was built for an earlier state of them: Concorde
+// serves the previous counters' shortlist while it builds the new one, and a draw on counts
+// a refresh old, or even for another candidate, breaks no rule.
+func (sl *Shortlist) fitting(cands []Candidate, cfg Config) (full, lead *Shortlist) {
 	if sl == nil || sl.n != len(cands) {
-		return nil
+		return nil, nil
 	}
+	if sl.draws != nil {
+		lead = sl
+	}
+	if len(cands) > 0 && sl.first == &cands[0] && sl.newMax == cfg.NewMaxVotes && sl.testedMax == cfg.TestedMaxVotes {
+		full = sl
+	}
+	return full, lead
+}
+
+// leaders is the shortlist of order o.
+func (sl *Shortlist) leaders(o order) []drawable {
 	switch o {
 	case byTopScore:
 		return sl.top
@@ -122,6 +202,6 @@ func (b *Buffers) put(s *chooser) {
 	if b == nil {
 		return
 	}
-	s.cands, s.rng, s.pending, s.short = nil, nil, nil, nil
+	s.cands, s.rng, s.pending, s.short, s.lead, s.author = nil, nil, nil, nil, nil, ""
 	b.pool.Put(s)
 }
