@@ -652,6 +652,8 @@ func (w words) groupsText(o opinionsSummary) string {
 type methodePage struct {
 	SequenceSize, NewMaxVotes, NewPercent, RandomSlots  int
 	ControversyPercent, TopCandidates                   int
+	ShortlistFrom, ShortlistLeaders, ShortlistSample    int
+	NormalFrom                                          int
 	KeyTTLHours                                         int
 	SequencesPerMinute, SequencesPerSourcePerMinute     int
 	FreshPerSourcePerHour                               int
@@ -677,6 +679,7 @@ func (s *Server) methode(c *fiber.Ctx) methodePage {
 	num := func(f float64) string { return web.ShortDecimal(s.locale(c), f) } // "1,5" or "1.5"
 	return methodePage{SequenceSize: sc.Size, NewMaxVotes: max(sc.NewMaxVotes, int(rc.MinVotes)), NewPercent: pc(sc.NewRatio), RandomSlots: sc.RandomSlots,
 		ControversyPercent: pc(sc.ControversyRatio), TopCandidates: sc.TopCandidates, KeyTTLHours: int(vote.DefaultKeyTTL.Hours()),
+		ShortlistFrom: sequence.ShortlistFrom, ShortlistLeaders: sequence.ShortlistLeaders, ShortlistSample: sequence.ShortlistSample, NormalFrom: sequence.NormalFrom,
 		SequencesPerMinute:          or(s.SequenceLimits.PerParticipant, ratelimit.DefaultSequenceLimits.PerParticipant),
 		SequencesPerSourcePerMinute: or(s.SequenceLimits.PerSource, ratelimit.DefaultSequenceLimits.PerSource),
 		FreshPerSourcePerHour:       or(s.FreshPerSourcePerHour, booth.DefaultFreshPerSourcePerHour),

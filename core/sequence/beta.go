@@ -5,17 +5,17 @@ import (
 	"math/rand/v2"
 )
 
-// normalFrom is the shape from which beta draws from a normal approximation: when both
+// NormalFrom is the shape from which beta draws from a normal approximation: when both
 // shapes are at least this, one normal draw corrected for the skew cannot be told apart from
 // the gamma method by 200,000 draws of each (TestBeta_NormalApproximation), and costs a
 // third of the two gamma draws. A proposal thus needs about 30 votes on each side of a score
 // before its draw is approximated.
-const normalFrom = 30
+const NormalFrom = 30
 
 // beta draws from Beta(a, b), a and b > 0, as X / (X + Y) with X ~ Gamma(a) and Y ~ Gamma(b),
-// or, when both shapes are at least normalFrom, as betaNormal.
+// or, when both shapes are at least NormalFrom, as betaNormal.
 func beta(rng *rand.Rand, a, b float64) float64 {
-	if a >= normalFrom && b >= normalFrom {
+	if a >= NormalFrom && b >= NormalFrom {
 		return betaNormal(rng, a, b)
 	}
 	return betaGamma(rng, a, b)

@@ -29,7 +29,7 @@ func ksDistance(n int, x, y func() float64) float64 {
 func abs(x int) int { return max(x, -x) }
 
 // The normal approximation of Beta draws (beta.go) is used only where it cannot be told
-// apart from the gamma method: from normalFrom on both shapes, 200,000 draws of each stay
+// apart from the gamma method: from NormalFrom on both shapes, 200,000 draws of each stay
 // within 0.0062 of each other, the distance a Kolmogorov-Smirnov test would reject at 0.1 %;
 // with a small shape (2) they are six times as far apart.
 func TestBeta_NormalApproximation(t *testing.T) {
@@ -40,10 +40,10 @@ func TestBeta_NormalApproximation(t *testing.T) {
 		atMost  float64 // largest distance allowed
 		atLeast float64 // smallest distance expected, showing the test can tell
 	}{
-		{normalFrom, normalFrom, 0.0062, 0},
-		{normalFrom, 300, 0.0062, 0},
-		{normalFrom, 3000, 0.0062, 0},
-		{3000, normalFrom, 0.0062, 0},
+		{NormalFrom, NormalFrom, 0.0062, 0},
+		{NormalFrom, 300, 0.0062, 0},
+		{NormalFrom, 3000, 0.0062, 0},
+		{3000, NormalFrom, 0.0062, 0},
 		{200, 1000, 0.0062, 0},
 		{1500, 1500, 0.0062, 0},
 		{2, 300, 1, 0.02},
@@ -56,8 +56,8 @@ func TestBeta_NormalApproximation(t *testing.T) {
 	}
 	// The draws stay inside (0, 1) even far in the tails.
 	for range 100000 {
-		if x := betaNormal(rng, normalFrom, 1e7); !(x > 0 && x < 1) {
-			t.Fatalf("Beta(%v, 1e7) drew %v", normalFrom, x)
+		if x := betaNormal(rng, NormalFrom, 1e7); !(x > 0 && x < 1) {
+			t.Fatalf("Beta(%v, 1e7) drew %v", NormalFrom, x)
 		}
 	}
 }

@@ -510,12 +510,12 @@ func (s *chooser) ranked(p pool, o order, k int) (list []ranked, partial bool) {
 		s.rank = make([]ranked, 0, k)
 	}
 	h := s.rank[:0]
-	if s.lead != nil && p != poolNew && s.size[p] >= shortlistFrom {
+	if s.lead != nil && p != poolNew && s.size[p] >= ShortlistFrom {
 		if leaders := s.lead.leaders(o); leaders != nil {
 			return s.rankedShort(p, o, k, leaders, h), false
 		}
 	}
-	if o == byChance && s.size[p] >= shortlistFrom {
+	if o == byChance && s.size[p] >= ShortlistFrom {
 		// Uniform among the pool: candidates picked at random, those outside it skipped.
 		return s.rankedShort(p, o, k, nil, h), false
 	}

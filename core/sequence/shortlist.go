@@ -32,7 +32,7 @@ type Shortlist struct {
 	docs              map[string]int32 // keyword → candidates that contain it
 	size              [4]int           // candidates per pool, by counted votes
 	votes             []int32          // each candidate's counted votes, together so that looking one up stays in cache
-	draws             []drawable       // each candidate's Beta shapes, likewise; nil under shortlistFrom candidates
+	draws             []drawable       // each candidate's Beta shapes, likewise; nil under ShortlistFrom candidates
 	fresh             []int32          // candidates with fewer than newMax counted votes, least voted, oldest, lowest id first
 	untried           []int32          // candidates with fewer than testedMax counted votes, by index
 }
@@ -53,9 +53,9 @@ const (
 	ShortlistSample  = 256
 )
 
-// shortlistFrom is the pool size from which the leaders are used: below it, drawing for
+// ShortlistFrom is the pool size from which the leaders are used: below it, drawing for
 // every candidate costs little more than drawing for the shortlist.
-const shortlistFrom = 2 * (ShortlistLeaders + ShortlistSample)
+const ShortlistFrom = 2 * (ShortlistLeaders + ShortlistSample)
 
 // NewShortlist prepares cands for Choose with cfg (see Shortlist). It reads cands without
 // changing them.
@@ -98,7 +98,7 @@ func NewShortlist(cands []Candidate, cfg Config) *Shortlist {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
-	if len(cands) < shortlistFrom {
+	if len(cands) < ShortlistFrom {
 		return sl // Choose draws for every candidate
 	}
 	sl.draws = make([]drawable, len(cands))
