@@ -288,8 +288,9 @@ func waitServed(t *testing.T, s *e2e.Server, host string, timeout time.Duration)
 }
 
 // The scale suite's reuse (ops/bench -scale-sqlite, -scale-pg-schema): a second run on the same
-// database measures what the first seeded without seeding or recounting it again, and a
-// database whose seeding did not finish is refused rather than measured.
+// database measures what the first seeded without seeding or recounting it again, counters
+// left short by a stopped run are rebuilt, and a database whose seeding did not finish is
+// refused rather than measured.
 func TestScaleSuite_ASecondRunReusesWhatTheFirstSeeded(t *testing.T) {
 	eachDialect(t, func(t *testing.T, url string) {
 		ctx := context.Background()
@@ -312,6 +313,26 @@ func TestScaleSuite_ASecondRunReusesWhatTheFirstSeeded(t *testing.T) {
 				t.Errorf("%v, second run: %d votes (%d errors), %d sequences (%d errors)", sizes[i],
 					second[i].Vote.Requests, second[i].Vote.Errors, second[i].Sequence.Requests, second[i].Sequence.Errors)
 			}
+		}
+		if second[0].Recount != 0 {
+			t.Errorf("the second run recounted kept votes whose counters were exact (%v)", second[0].Recount)
+		}
+		// A run stopped during the recompute leaves counters short: the next run recounts.
+		db, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.ExecContext(ctx, "DELETE FROM proposal_counts")
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		third, err := e2e.ScaleSuite(ctx, binary, url, logPath, sizes, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !third[0].Kept || third[0].Recount == 0 {
+			t.Errorf("counters emptied: kept %v, recounted in %v; want kept and recounted", third[0].Kept, third[0].Recount)
 		}
 		// A size whose consultation exists with other figures (a seeding cut short) is refused.
 		_, err = e2e.ScaleSuite(ctx, binary, url, logPath, []e2e.ScaleSize{{Proposals: 20, Votes: 100_000}}, o)

@@ -40,7 +40,7 @@ type ScalePoint struct {
 	SeedProposals         time.Duration // the proposals, in bulk
 	SeedVotes             time.Duration // the votes, in bulk
 	Recount               time.Duration // `concorde results recompute` writing the counters
-	Kept                  bool          // seeded by an earlier run (ScaleOptions.Reuse): nothing seeded or recounted
+	Kept                  bool          // seeded by an earlier run (ScaleOptions.Reuse): not seeded again, recounted only if its counters fell short
 	Plain, Vote, Sequence loadgen.Report
 }
 
@@ -55,8 +55,8 @@ type ScaleOptions struct {
 	VotesPerParticipant int           // sequence votes per seeded participant (10 by default)
 	// Reuse keeps consultations an earlier run seeded in the same database (its proposals and
 	// at least its votes found): only the missing sizes are seeded, so one long seeding (10M
-	// votes) serves several builds or runs. Their counters are not rebuilt either: the earlier
-	// run's recompute and the vote writer since keep them exact.
+	// votes) serves several builds or runs. Their counters are rebuilt only if they do not
+	// count every vote (an earlier run stopped before its recompute ended).
 	Reuse bool
 	Log   func(format string, args ...any)
 }
@@ -90,15 +90,15 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 	if err != nil {
 		return nil, err
 	}
-	seeded := map[ScaleSize]bool{}
+	seeded := map[ScaleSize]seedState{}
 	if o.Reuse {
 		if seeded, err = seededSizes(ctx, srv.DatabaseURL, sizes); err != nil {
 			return nil, err
 		}
 	}
 	for _, sz := range sizes {
-		points = append(points, ScalePoint{Size: sz, Kept: seeded[sz]})
-		if seeded[sz] {
+		points = append(points, ScalePoint{Size: sz, Kept: seeded[sz].seeded})
+		if seeded[sz].seeded {
 			o.Log("scale: %s already holds %d proposals and %d votes: kept", scaleSlug(sz), sz.Proposals, sz.Votes)
 			continue
 		}
@@ -115,7 +115,7 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 	}
 	for i := range points {
 		p := &points[i]
-		if seeded[p.Size] {
+		if p.Kept {
 			continue
 		}
 		var ref struct {
@@ -154,7 +154,7 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 	db.Close()
 	for i := range points {
 		p := &points[i]
-		if seeded[p.Size] {
+		if seeded[p.Size].counted {
 			continue // counted by the earlier run's recompute, and since by the vote writer
 		}
 		t0 := time.Now()
@@ -198,23 +198,30 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 
 func scaleSlug(sz ScaleSize) string { return fmt.Sprintf("scale-%d", sz.Proposals) }
 
+// seedState is what an earlier run left of one size: its proposals and votes (seeded), and
+// counters that count them all (counted; a run stopped during the recompute leaves them short).
+type seedState struct{ seeded, counted bool }
+
 // seededSizes says which sizes an earlier run seeded completely at dbURL: their consultation
 // exists with its proposals and at least its votes (the load adds a few).
-func seededSizes(ctx context.Context, dbURL string, sizes []ScaleSize) (map[ScaleSize]bool, error) {
+func seededSizes(ctx context.Context, dbURL string, sizes []ScaleSize) (map[ScaleSize]seedState, error) {
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	out := map[ScaleSize]bool{}
+	out := map[ScaleSize]seedState{}
 	for _, sz := range sizes {
 		var n struct {
 			Proposals int `bun:"proposals"`
 			Votes     int `bun:"votes"`
+			Counted   int `bun:"counted"`
 		}
 		err := db.NewRaw(`SELECT
 			(SELECT COUNT(*) FROM proposals p WHERE p.tenant_id = c.tenant_id AND p.consultation_id = c.id) AS proposals,
-			(SELECT COUNT(*) FROM votes v WHERE v.tenant_id = c.tenant_id AND v.consultation_id = c.id) AS votes
+			(SELECT COUNT(*) FROM votes v WHERE v.tenant_id = c.tenant_id AND v.consultation_id = c.id) AS votes,
+			(SELECT COALESCE(SUM(pc.agree + pc.disagree + pc.neutral), 0) FROM proposal_counts pc
+				WHERE pc.tenant_id = c.tenant_id AND pc.consultation_id = c.id) AS counted
 			FROM consultations c JOIN tenants t ON t.id = c.tenant_id WHERE t.slug = ? AND c.slug = ?`,
 			demoTenant, scaleSlug(sz)).Scan(ctx, &n)
 		switch {
@@ -222,7 +229,7 @@ func seededSizes(ctx context.Context, dbURL string, sizes []ScaleSize) (map[Scal
 		case err != nil:
 			return nil, fmt.Errorf("look for %s: %w", scaleSlug(sz), err)
 		case n.Proposals == sz.Proposals && n.Votes >= sz.Votes:
-			out[sz] = true
+			out[sz] = seedState{seeded: true, counted: n.Counted == n.Votes}
 		default:
 			return nil, fmt.Errorf("%s holds %d proposals and %d votes, not %d and %d: seeded by another run, or its seeding did not finish; use a new database", scaleSlug(sz), n.Proposals, n.Votes, sz.Proposals, sz.Votes)
 		}
