@@ -140,8 +140,8 @@ func (d counterDeltas) add(v Vote, delta int64) {
 	addVote(&p.counts, v.Trust, int64(v.KeyIndex), int64(v.Qualifications), delta)
 }
 
-// apply adds the deltas to the stored counters, in one statement.
-func (d counterDeltas) apply(ctx context.Context, sc store.Scope) error {
+// rows are the deltas as proposal_counts rows, by proposal.
+func (d counterDeltas) rows() []countRow {
 	ids := make([]int64, 0, len(d))
 	for id := range d {
 		ids = append(ids, id)
@@ -151,6 +151,12 @@ func (d counterDeltas) apply(ctx context.Context, sc store.Scope) error {
 	for _, id := range ids {
 		rows = rowsOf(id, d[id].consultation, &d[id].counts, rows)
 	}
+	return rows
+}
+
+// apply adds the deltas to the stored counters, in one statement.
+func (d counterDeltas) apply(ctx context.Context, sc store.Scope) error {
+	rows := d.rows()
 	if len(rows) == 0 {
 		return nil
 	}

@@ -10,7 +10,9 @@
 // commit). In that transaction it reads the votes being replaced, writes the vote rows, and
 // adds the change to the per-proposal counters (proposal_counts, one row per proposal and
 // trust level). If the transaction fails, each request of the batch is retried alone, so a
-// bad request fails only itself.
+// bad request fails only itself. On PostgreSQL the batch is a few multi-row statements (one
+// round trip each); on SQLite, which has no round trips but would parse each such statement
+// anew, it is fixed statements prepared once and run once per vote (prepared.go).
 //
 // Counters can always be rebuilt from the raw votes (Recompute), with identical results.
 //

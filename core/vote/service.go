@@ -139,6 +139,7 @@ type Service struct {
 	// without reading the counters again. It runs on the writer: it must not block.
 	OnCounted func(tenantID int64, changes map[int64]CounterChange)
 	committed map[int64]counterDeltas // the commit's counter changes per tenant (writer only)
+	stmts     *statements             // on SQLite, the writer's prepared statements (writer only)
 }
 
 type request struct {
@@ -304,6 +305,11 @@ func validBallot(b *Ballot) error {
 // run is the writer: it takes what is queued, commits it as one batch, answers, and repeats.
 func (s *Service) run() {
 	defer close(s.done)
+	defer func() {
+		if s.stmts != nil {
+			s.stmts.close()
+		}
+	}()
 	batch := make([]*request, 0, s.opts.MaxBatch)
 	stopping := false
 	for {
@@ -408,6 +414,13 @@ func (s *Service) commit(batch []*request) ([]outcome, error) {
 	}
 	sort.Slice(tenants, func(i, j int) bool { return tenants[i] < tenants[j] })
 	now := s.opts.Now().UTC()
+	if s.dialect == store.SQLite && s.stmts == nil {
+		st, err := prepare(ctx, s.db)
+		if err != nil {
+			return nil, err
+		}
+		s.stmts = st
+	}
 	var outs []outcome
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		s.committed = map[int64]counterDeltas{}
@@ -418,7 +431,11 @@ func (s *Service) commit(batch []*request) ([]outcome, error) {
 			}
 		}
 		for _, t := range tenants {
-			if err := s.applyTenant(ctx, store.For(tx, t), batch, byTenant[t], outs, now); err != nil {
+			var ts *txStatements
+			if s.stmts != nil {
+				ts = s.stmts.in(s.db, tx, t)
+			}
+			if err := s.applyTenant(ctx, store.For(tx, t), ts, batch, byTenant[t], outs, now); err != nil {
 				return err
 			}
 		}
@@ -463,7 +480,9 @@ func (p *proposalRef) SetTenantID(id int64) {
 	}
 }
 
-func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*request, idx []int, outs []outcome, now time.Time) error {
+// applyTenant writes the requests idx of batch, all of tenant sc. ts, if not nil, are the
+// prepared statements it runs instead of the batch's statements (SQLite, see prepared.go).
+func (s *Service) applyTenant(ctx context.Context, sc store.Scope, ts *txStatements, batch []*request, idx []int, outs []outcome, now time.Time) error {
 	// The proposals voted on, in one query.
 	var ids []int64
 	seen := map[int64]bool{}
@@ -514,7 +533,12 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 	var isRetired map[string]bool
 	if len(voters) > 0 {
 		var err error
-		if isRetired, err = retired(ctx, sc, voters); err != nil {
+		if ts != nil {
+			isRetired, err = ts.retired(ctx, voters)
+		} else {
+			isRetired, err = retired(ctx, sc, voters)
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -525,9 +549,16 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 		state[k] = &current{}
 	}
 	var existing []Vote
-	where, args := pairsIn(pairs)
-	if err := sc.Select(&existing).Where(where, args...).Scan(ctx); err != nil {
-		return fmt.Errorf("read votes: %w", err)
+	if ts != nil {
+		var err error
+		if existing, err = ts.votes(ctx, pairs); err != nil {
+			return err
+		}
+	} else {
+		where, args := pairsIn(pairs)
+		if err := sc.Select(&existing).Where(where, args...).Scan(ctx); err != nil {
+			return fmt.Errorf("read votes: %w", err)
+		}
 	}
 	for _, v := range existing {
 		state[pairKey{v.ProposalID, v.Participant}] = &current{exists: true, vote: v}
@@ -593,6 +624,13 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 			deletes = append(deletes, k)
 		}
 	}
+	s.committed[sc.TenantID()] = counters
+	if ts != nil {
+		if err := ts.write(ctx, upserts, deletes); err != nil {
+			return err
+		}
+		return ts.addCounts(ctx, counters.rows())
+	}
 	if len(deletes) > 0 {
 		where, args := pairsIn(deletes)
 		if _, err := sc.Delete((*Vote)(nil)).Where(where, args...).Exec(ctx); err != nil {
@@ -602,13 +640,12 @@ func (s *Service) applyTenant(ctx context.Context, sc store.Scope, batch []*requ
 	if len(upserts) > 0 {
 		_, err := sc.Insert(&upserts).
 			On("CONFLICT (tenant_id, proposal_id, participant) DO UPDATE").
-			Set("consultation_id = EXCLUDED.consultation_id, vote = EXCLUDED.vote, qualifications = EXCLUDED.qualifications, trust = EXCLUDED.trust, origin = EXCLUDED.origin, source = EXCLUDED.source, created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at").
+			Set(replaceVoteSQL).
 			Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("write votes: %w", err)
 		}
 	}
-	s.committed[sc.TenantID()] = counters
 	return counters.apply(ctx, sc)
 }
 

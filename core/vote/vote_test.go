@@ -210,6 +210,34 @@ func TestCast_ChangeVoteMovesCounters(t *testing.T) {
 	})
 }
 
+// On SQLite the writer stores votes through its own prepared statements, not bun (see
+// prepared.go): what it stores must read back, and match in bun's queries, exactly as rows
+// that bun writes do (SQLite compares times as text).
+func TestCast_StoredVoteMatchesBunsQueries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *bun.DB) {
+		now := time.Date(2026, 11, 23, 10, 0, 0, 123456000, time.UTC)
+		f := newFixture(t, db, 1, Options{Now: func() time.Time { return now }})
+		p := f.proposals[consultationA][0]
+		b := f.ballot(p, "p:é'x", results.Neutral, results.Trusted, results.NoOpinion)
+		b.Source = "0123456789abcdef"
+		cast := f.cast(t, b)
+		n, err := db.NewSelect().Table("votes").Where("tenant_id = ? AND proposal_id = ? AND participant = ? AND created_at = ? AND updated_at = ?",
+			tenantA, p, "p:é'x", now, now).Count(context.Background())
+		if err != nil || n != 1 {
+			t.Fatalf("votes found by bun at the vote's time: %d, %v; want 1", n, err)
+		}
+		stored, ok, err := f.svc.Get(context.Background(), tenantA, p, "p:é'x")
+		if err != nil || !ok {
+			t.Fatalf("Get: %v, %v", ok, err)
+		}
+		if stored.Key() != cast.Key() || stored.Qualifications != cast.Qualifications || stored.Trust != cast.Trust ||
+			stored.ConsultationID != consultationA || stored.Source != b.Source || stored.Origin != b.Origin ||
+			!stored.CreatedAt.Equal(now) || !stored.UpdatedAt.Equal(now) {
+			t.Fatalf("stored %+v, cast %+v", stored, cast)
+		}
+	})
+}
+
 // One person, one vote: changing one's vote keeps the trust the first vote earned, unless the
 // new key is stronger (a troll vote made again with a sequence key counts in full).
 func TestCast_ReVoteKeepsTheFirstTrustUnlessTheNewKeyIsStronger(t *testing.T) {
