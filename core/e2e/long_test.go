@@ -42,14 +42,15 @@ func TestScale_1MillionVotesSeededInBulkAndMeasured(t *testing.T) {
 		ctx := context.Background()
 		sizes := []e2e.ScaleSize{{Proposals: 300, Votes: 10_000}, {Proposals: 3000, Votes: 1_000_000}}
 		points, err := e2e.ScaleSuite(ctx, binary, url, filepath.Join(t.TempDir(), "scale.log"), sizes,
-			e2e.ScaleOptions{Concurrency: 32, Duration: 5 * time.Second, Log: t.Logf})
+			e2e.ScaleOptions{Concurrency: 32, Duration: 5 * time.Second, Rounds: 3, Log: t.Logf})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range points {
+			vs, ss := p.Against(points[0])
 			t.Logf("%d proposals, %d votes: seeded in %v (proposals) + %v (votes) + %v (counters); vote %.3f× and sequence %.3f× GET /healthz; against the smallest: vote %.2f, sequence %.2f",
 				p.Size.Proposals, p.Size.Votes, p.SeedProposals.Round(time.Millisecond), p.SeedVotes.Round(time.Millisecond), p.Recount.Round(time.Millisecond),
-				p.VoteRatio(), p.SequenceRatio(), p.VoteRatio()/points[0].VoteRatio(), p.SequenceRatio()/points[0].SequenceRatio())
+				p.VoteRatio(), p.SequenceRatio(), vs, ss)
 			if p.Vote.Errors+p.Sequence.Errors > 0 || p.Vote.Requests == 0 || p.Sequence.Requests == 0 {
 				t.Errorf("%d proposals: %d vote errors, %d sequence errors (%d and %d requests)", p.Size.Proposals, p.Vote.Errors, p.Sequence.Errors, p.Vote.Requests, p.Sequence.Requests)
 			}

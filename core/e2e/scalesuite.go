@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,22 +39,73 @@ func ParseScale(s string) ([]ScaleSize, error) {
 // ScalePoint is what one consultation size measured.
 type ScalePoint struct {
 	Size                  ScaleSize
-	SeedProposals         time.Duration // the proposals, in bulk
-	SeedVotes             time.Duration // the votes, in bulk
-	Recount               time.Duration // `concorde results recompute` writing the counters
-	Kept                  bool          // seeded by an earlier run (ScaleOptions.Reuse): not seeded again, recounted only if its counters fell short
-	Plain, Vote, Sequence loadgen.Report
+	SeedProposals         time.Duration  // the proposals, in bulk
+	SeedVotes             time.Duration  // the votes, in bulk
+	Recount               time.Duration  // `concorde results recompute` writing the counters
+	Kept                  bool           // seeded by an earlier run (ScaleOptions.Reuse): not seeded again, recounted only if its counters fell short
+	Rounds                []ScaleRound   // one per round (ScaleOptions.Rounds), in order
+	Plain, Vote, Sequence loadgen.Report // the rounds' together (requests and errors added up)
 }
 
-// VoteRatio and SequenceRatio are the throughputs as a share of GET /healthz's just before.
-func (p ScalePoint) VoteRatio() float64     { return p.Vote.Throughput / p.Plain.Throughput }
-func (p ScalePoint) SequenceRatio() float64 { return p.Sequence.Throughput / p.Plain.Throughput }
+// ScaleRound is one round of measures on one consultation: GET /healthz, then the vote path,
+// then the sequence.
+type ScaleRound struct{ Plain, Vote, Sequence loadgen.Report }
+
+// VoteRatio and SequenceRatio are the throughputs as a share of GET /healthz's just before,
+// the median over the rounds.
+func (p ScalePoint) VoteRatio() float64 {
+	return medianOf(p.Rounds, func(r ScaleRound) float64 { return r.Vote.Throughput / r.Plain.Throughput })
+}
+
+func (p ScalePoint) SequenceRatio() float64 {
+	return medianOf(p.Rounds, func(r ScaleRound) float64 { return r.Sequence.Throughput / r.Plain.Throughput })
+}
+
+// Against is p's vote and sequence ratios against base's (the smallest consultation's): for
+// each round the ratio of the two consultations' ratios measured in that round, a minute or so
+// apart, then the median over the rounds, so that a machine whose load drifts during the run
+// moves both sides of each figure alike.
+func (p ScalePoint) Against(base ScalePoint) (vote, sequence float64) {
+	n := min(len(p.Rounds), len(base.Rounds))
+	v, s := make([]float64, n), make([]float64, n)
+	for k := range n {
+		r, b := p.Rounds[k], base.Rounds[k]
+		v[k] = (r.Vote.Throughput / r.Plain.Throughput) / (b.Vote.Throughput / b.Plain.Throughput)
+		s[k] = (r.Sequence.Throughput / r.Plain.Throughput) / (b.Sequence.Throughput / b.Plain.Throughput)
+	}
+	return median(v), median(s)
+}
+
+func medianOf(rounds []ScaleRound, f func(ScaleRound) float64) float64 {
+	xs := make([]float64, len(rounds))
+	for k, r := range rounds {
+		xs[k] = f(r)
+	}
+	return median(xs)
+}
+
+// median of xs (the mean of the middle two for an even count), NaN for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
 
 // ScaleOptions tune ScaleSuite.
 type ScaleOptions struct {
 	Concurrency         int           // concurrent participants of each measure
 	Duration            time.Duration // of each measure
 	VotesPerParticipant int           // sequence votes per seeded participant (10 by default)
+	// Rounds measures every consultation this many times (1 by default), one consultation
+	// after the other in each round; the ratios are the medians over the rounds.
+	Rounds int
 	// Reuse keeps consultations an earlier run seeded in the same database (its proposals and
 	// at least its votes found): only the missing sizes are seeded, so one long seeding (10M
 	// votes) serves several builds or runs. Their counters are rebuilt only if they do not
@@ -169,28 +222,36 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 		return nil, err
 	}
 	defer func() { _ = srv2.Kill() }()
-	for i := range points {
-		p := &points[i]
-		load := func(mode string, d time.Duration) (loadgen.Report, error) {
-			r, err := loadgen.Run(ctx, loadgen.Config{BaseURL: srv2.URL, Host: demoHost, Consultation: scaleSlug(p.Size), Mode: mode, Path: "/healthz",
-				Concurrency: o.Concurrency, Duration: d, Seed: uint64(time.Now().UnixNano())})
-			if err == nil {
-				o.Log("scale %d proposals, %d votes: %s", p.Size.Proposals, p.Size.Votes, r)
+	rounds := max(o.Rounds, 1)
+	for round := range rounds {
+		for i := range points {
+			p := &points[i]
+			load := func(mode string, d time.Duration) (loadgen.Report, error) {
+				r, err := loadgen.Run(ctx, loadgen.Config{BaseURL: srv2.URL, Host: demoHost, Consultation: scaleSlug(p.Size), Mode: mode, Path: "/healthz",
+					Concurrency: o.Concurrency, Duration: d, Seed: uint64(time.Now().UnixNano())})
+				if err == nil {
+					o.Log("scale %d proposals, %d votes, round %d of %d: %s", p.Size.Proposals, p.Size.Votes, round+1, rounds, r)
+				}
+				return r, err
 			}
-			return r, err
-		}
-		for _, mode := range []string{"plain", "sequence", "vote"} { // warm-up: connections, the catalog entry
-			if _, err := load(mode, time.Second); err != nil {
-				return nil, err
+			if round == 0 {
+				for _, mode := range []string{"plain", "sequence", "vote"} { // warm-up: connections, the catalog entry
+					if _, err := load(mode, time.Second); err != nil {
+						return nil, err
+					}
+				}
 			}
-		}
-		for _, step := range []struct {
-			mode string
-			into *loadgen.Report
-		}{{"plain", &p.Plain}, {"vote", &p.Vote}, {"sequence", &p.Sequence}} {
-			if *step.into, err = load(step.mode, o.Duration); err != nil {
-				return nil, err
+			var r ScaleRound
+			for _, step := range []struct {
+				mode string
+				into *loadgen.Report
+			}{{"plain", &r.Plain}, {"vote", &r.Vote}, {"sequence", &r.Sequence}} {
+				if *step.into, err = load(step.mode, o.Duration); err != nil {
+					return nil, err
+				}
 			}
+			p.Rounds = append(p.Rounds, r)
+			p.Plain, p.Vote, p.Sequence = p.Plain.Add(r.Plain), p.Vote.Add(r.Vote), p.Sequence.Add(r.Sequence)
 		}
 	}
 	return points, srv2.Stop(30 * time.Second)

@@ -63,6 +63,27 @@ func (r Report) String() string {
 		r.Mode, r.Requests, r.Errors, r.Throughput, ms(r.P50), ms(r.P99))
 }
 
+// Add is r and o together, as one run of their combined length: requests and errors added up,
+// the throughput over both, the first error of either; percentiles, which cannot be combined
+// from two summaries, are the worse of the two, and acknowledged votes are left out.
+func (r Report) Add(o Report) Report {
+	if r.Mode == "" {
+		r.Mode = o.Mode
+	}
+	r.Requests += o.Requests
+	r.Errors += o.Errors
+	r.Elapsed += o.Elapsed
+	if r.Elapsed > 0 {
+		r.Throughput = float64(r.Requests) / r.Elapsed.Seconds()
+	}
+	r.P50, r.P99 = max(r.P50, o.P50), max(r.P99, o.P99)
+	if r.FirstError == "" {
+		r.FirstError = o.FirstError
+	}
+	r.Acked = nil
+	return r
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 type card struct {
