@@ -173,7 +173,7 @@ func TestResults_ClonesFromOneSourceCountOnceAndVerify(t *testing.T) {
 			ids = append(ids, w.propose(t, e.Visitor(w.A.Host), text)...)
 		}
 		// Every test visitor comes from the same address (app.Test's).
-		participate := func(vote func(j int) string) {
+		participate := func(vote func(j int) string) *testsupport.Visitor {
 			t.Helper()
 			v := e.Visitor(w.A.Host)
 			voted := 0
@@ -191,9 +191,17 @@ func TestResults_ClonesFromOneSourceCountOnceAndVerify(t *testing.T) {
 			if voted != len(ids) {
 				t.Fatalf("a participant was shown %d proposals, want %d", voted, len(ids))
 			}
+			return v
 		}
-		for range 8 { // the clones: agree on everything
-			participate(func(int) string { return "agree" })
+		for i := range 8 { // the clones: agree on everything
+			v := participate(func(int) string { return "agree" })
+			// Half of them erase their participation: their votes stay counted, and must stay
+			// coalesced with the others (a script erasing its clones would escape otherwise).
+			if i%2 == 0 {
+				if res := v.Do("DELETE", "/api/v1/my/account", nil); res.Status != 204 {
+					t.Fatalf("erase: %d %s", res.Status, res.Body)
+				}
+			}
 		}
 		for _, mind := range []string{"adnadn", "dnadna", "nadnad", "aaddnn", "ddnnaa", "nnaadd"} { // six people of their own mind
 			participate(func(j int) string { return map[byte]string{'a': "agree", 'd': "disagree", 'n': "neutral"}[mind[j]] })
