@@ -59,7 +59,14 @@
 // background, in their digest), so the ranking takes it in once they are computed, and
 // `concorde results recompute`, the verify endpoint and the frozen snapshot include it;
 // for 1,000,000 votes of 100,000 sessions it takes about a second more
-// (BenchmarkCoalesce_MillionVotes). Weighted results and segments do not apply it.
+// (BenchmarkCoalesce_MillionVotes). Sources are compared by their first
+// SourceBucketChars characters (18 bits), which is all that erasing a participant keeps on
+// their votes (core/vote rule 9), so erased sessions stay coalesced with their clones.
+// Weighted results and segments apply it too (Coalesced.ApplyToCells): each profile cell's
+// votes lose the mass of its coalesced sessions, and the raking sample counts each group
+// once, in the cell holding most of its sessions. Pages show what the rates were read from
+// (Scores.Counted), the export gives it beside the raw counts (counted_* columns), and Votes
+// keeps the raw counts whole.
 //
 // # Rates and intervals
 //
