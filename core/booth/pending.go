@@ -1,0 +1,117 @@
+package booth
+
+import (
+	"sync"
+	"time"
+
+	"github.com/concorde-civic/concorde/core/catalog"
+)
+
+// DefaultPendingFor is how long a card shown with a full-weight key counts as a vote on its
+// way at most (catalog.Entry.Pending): a sequence of 12 takes a person a few minutes.
+const DefaultPendingFor = 10 * time.Minute
+
+// maxPendingSequences bounds the sequences followed per consultation; past it, the oldest
+// are let go as if expired, so memory stays bounded whatever arrives.
+const maxPendingSequences = 200_000
+
+// pendingCards follows, per consultation, the cards of each participant's last full-weight
+// sequence that they have not voted on yet: the votes on their way that the sequence counts
+// (catalog.Entry.MarkShown, sequence rule 0). A card stops counting when the participant
+// moves on without voting on it: they ask for another sequence, vote on a card past ones
+// they skipped (picking, not voting through: all their other cards stop counting), or leave
+// it for PendingFor. Without this, every card shown to someone who leaves (a
+// visitor who looks and goes, or a script opening session after session to hunt chosen
+// proposals, voting on one or two cards of 12) held its proposal back for good: the sequence
+// took it for a proposal with more votes than it had, and stopped giving it the votes a
+// zone needs (ops/integrity's harvest attack: the least voted proposal had 3 to 7 votes
+// where 12 per proposal had been cast, against 10 without the attack).
+type pendingCards struct {
+	mu             sync.Mutex
+	byConsultation map[int64]*consultationCards
+}
+
+type consultationCards struct {
+	last  map[string]*shownCards // participant → their last full-weight sequence
+	queue []*shownCards          // in the order shown, for expiry
+}
+
+type shownCards struct {
+	participant string
+	ids         []int64 // shown and not voted on yet, in the order shown
+	at          time.Time
+}
+
+// shown records the full-weight cards just shown to participant, and lets go of those of
+// their previous sequence that they did not vote on, and of expired ones.
+func (p *pendingCards) shown(e *catalog.Entry, participant string, ids []int64, now time.Time, ttl time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byConsultation == nil {
+		p.byConsultation = map[int64]*consultationCards{}
+	}
+	cc := p.byConsultation[e.Consultation.ID]
+	if cc == nil {
+		cc = &consultationCards{last: map[string]*shownCards{}}
+		p.byConsultation[e.Consultation.ID] = cc
+	}
+	if prev := cc.last[participant]; prev != nil {
+		release(e, prev)
+	}
+	s := &shownCards{participant: participant, ids: append([]int64(nil), ids...), at: now}
+	cc.last[participant] = s
+	cc.queue = append(cc.queue, s)
+	cc.expire(e, now, ttl)
+}
+
+// voted takes a card the participant voted on with a full-weight key out of their
+// outstanding cards (its vote is on the counters' way now). If they passed over cards shown
+// before it, they are picking rather than voting through: it lets go of all the others.
+func (p *pendingCards) voted(e *catalog.Entry, participant string, id int64, now time.Time, ttl time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	cc := p.byConsultation[e.Consultation.ID]
+	if cc == nil {
+		return
+	}
+	if s := cc.last[participant]; s != nil {
+		for i, x := range s.ids {
+			if x != id {
+				continue
+			}
+			if i == 0 {
+				s.ids = s.ids[1:] // voting through, in order
+				break
+			}
+			// Cards passed over: the participant picks rather than votes through, so none of
+			// the others is on its way any more.
+			e.Unmark(s.ids[:i]...)
+			e.Unmark(s.ids[i+1:]...)
+			s.ids = nil
+			break
+		}
+	}
+	cc.expire(e, now, ttl)
+}
+
+// expire lets go of the cards shown more than ttl ago, and of the oldest sequences past
+// maxPendingSequences.
+func (cc *consultationCards) expire(e *catalog.Entry, now time.Time, ttl time.Duration) {
+	n := 0
+	for n < len(cc.queue) && (now.Sub(cc.queue[n].at) > ttl || len(cc.queue)-n > maxPendingSequences) {
+		s := cc.queue[n]
+		release(e, s)
+		if cc.last[s.participant] == s {
+			delete(cc.last, s.participant)
+		}
+		cc.queue[n] = nil
+		n++
+	}
+	cc.queue = cc.queue[n:]
+}
+
+// release takes s's cards out of the votes on their way.
+func release(e *catalog.Entry, s *shownCards) {
+	e.Unmark(s.ids...)
+	s.ids = nil
+}
