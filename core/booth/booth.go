@@ -53,7 +53,7 @@ type Booth struct {
 	// its way, if its participant neither votes on it nor moves on (0: DefaultPendingFor).
 	PendingFor time.Duration
 
-	pending pendingCards // the cards shown and not voted on yet (pending.go)
+	pending pendingCards     // the cards shown and not voted on yet (pending.go)
 	rngs    sync.Pool        // seeded random sources for sequences, without a lock on the hot path
 	buffers sequence.Buffers // the sequence's working memory, reused
 }

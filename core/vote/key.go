@@ -79,7 +79,10 @@
 //     (origin Ignored): votes with them are published beside the results, like link votes,
 //     and move nothing. So a participant who keeps asking for sequences and votes on almost
 //     none of what they were shown, hunting for chosen proposals, loses full weight after
-//     their first sequence.
+//     their first sequence. And the cards of that first sequence stop counting as votes on
+//     their way for the sequence's exposure (core/booth) as soon as the participant skips
+//     cards to vote on another, asks for another sequence, or leaves them ten minutes: they
+//     do not hold those proposals back.
 //  7. Fresh sessions from one source are pooled: every full-weight sequence given to a
 //     participant who has not voted yet in the consultation draws on a budget per source
 //     address and consultation (core/booth, FreshPerSourcePerHour, 5 an hour). Past it,
