@@ -101,6 +101,11 @@ func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 	if keyErr != nil && !errs.Is(keyErr, errs.Forbidden) {
 		return vote.Vote{}, keyErr // malformed: nothing recorded
 	}
+	if keyErr == nil && origin == vote.Sequence && b.pending.voted(e, r.Participant, r.ProposalID, b.now(), b.pendingFor()) {
+		// Picked among the cards served, past skipped ones: self-selected, so published
+		// beside, like a vote through a link (core/vote rule 6).
+		trust, origin = results.Trusted, vote.Ignored
+	}
 	lim := b.Limits
 	lim.PerParticipant = e.Consultation.Settings.VoteLimitPerMinute
 	if err := b.Limiter.AllowVote(r.TenantID, r.Participant, r.Source, lim); err != nil {
@@ -114,9 +119,6 @@ func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 	}
 	if keyErr != nil {
 		return v, keyErr // forged or replayed: kept as a troll vote, left out of the results, and said so
-	}
-	if origin == vote.Sequence {
-		b.pending.voted(e, r.Participant, r.ProposalID, b.now(), b.pendingFor())
 	}
 	return v, nil
 }

@@ -129,8 +129,8 @@ func TestBooth_NextShowsProposalsNotVotedOnAndCountsThemShown(t *testing.T) {
 		t.Fatalf("the proposal shown counts %d votes on their way, want 1", e.Pending(0))
 	}
 	key := f.booth.Signer.Key(f.tenant, f.proposal, "p:me", vote.Sequence)
-	if _, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: f.proposal, Participant: "p:me", Vote: "agree", Key: key}); err != nil {
-		t.Fatal(err)
+	if v, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: f.proposal, Participant: "p:me", Vote: "agree", Key: key}); err != nil || v.Trust != results.Sequence {
+		t.Fatalf("a vote on the first card shown: trust %v, %v; want %v", v.Trust, err, results.Sequence)
 	}
 	if ids, _, err := f.booth.Next(ctx, f.tenant, e, "p:me", "", false); err != nil || len(ids) != 0 {
 		t.Fatalf("after voting on the only proposal: %v, %v", ids, err)
@@ -287,9 +287,10 @@ func TestBooth_CardsPassedOverStopCountingAsVotesOnTheirWay(t *testing.T) {
 	}
 	// a votes on the second card, passing over the first: a picks rather than votes
 	// through, so neither the first nor the third is on its way any more.
+	// And that vote, picked among the cards served, is published beside (core/vote rule 6).
 	key := f.booth.Signer.Key(f.tenant, ids[1], "p:a", vote.Sequence)
-	if _, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: ids[1], Participant: "p:a", Vote: "agree", Key: key}); err != nil {
-		t.Fatal(err)
+	if v, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: ids[1], Participant: "p:a", Vote: "agree", Key: key}); err != nil || v.Trust != results.Trusted {
+		t.Fatalf("a vote past a skipped card: trust %v, %v; want %v", v.Trust, err, results.Trusted)
 	}
 	if p := pending(); p[ids[0]] != 0 || p[ids[2]] != 0 {
 		t.Fatalf("after a vote on the second card only: %v, want the first and third back at 0", p)

@@ -1,6 +1,7 @@
 package booth
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -19,8 +20,8 @@ const maxPendingSequences = 200_000
 // sequence that they have not voted on yet: the votes on their way that the sequence counts
 // (catalog.Entry.MarkShown, sequence rule 0). A card stops counting when the participant
 // moves on without voting on it: they ask for another sequence, vote on a card past ones
-// they skipped (picking, not voting through: all their other cards stop counting), or leave
-// it for PendingFor. Without this, every card shown to someone who leaves (a
+// they skipped (picking, not voting through: all their other cards stop counting, and their
+// picked votes are published beside the results, see voted), or leave it for PendingFor. Without this, every card shown to someone who leaves (a
 // visitor who looks and goes, or a script opening session after session to hunt chosen
 // proposals, voting on one or two cards of 12) held its proposal back for good: the sequence
 // took it for a proposal with more votes than it had, and stopped giving it the votes a
@@ -40,6 +41,7 @@ type shownCards struct {
 	participant string
 	ids         []int64 // shown and not voted on yet, in the order shown
 	at          time.Time
+	picking     bool // the participant skipped cards to vote on one: ids no longer count
 }
 
 // shown records the full-weight cards just shown to participant, and lets go of those of
@@ -65,33 +67,34 @@ func (p *pendingCards) shown(e *catalog.Entry, participant string, ids []int64, 
 }
 
 // voted takes a card the participant voted on with a full-weight key out of their
-// outstanding cards (its vote is on the counters' way now). If they passed over cards shown
-// before it, they are picking rather than voting through: it lets go of all the others.
-func (p *pendingCards) voted(e *catalog.Entry, participant string, id int64, now time.Time, ttl time.Duration) {
+// outstanding cards (its vote is on the counters' way now). It says whether the participant
+// picked it: voted on it past cards of the same sequence they skipped, or after such a pick.
+// A participant who picks chooses what they vote on among the cards served, as through a
+// shared link, so their vote is no longer one of a random sample (core/vote rule 6); and none
+// of their other cards is on its way any more.
+func (p *pendingCards) voted(e *catalog.Entry, participant string, id int64, now time.Time, ttl time.Duration) (picked bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cc := p.byConsultation[e.Consultation.ID]
 	if cc == nil {
-		return
+		return false
 	}
 	if s := cc.last[participant]; s != nil {
-		for i, x := range s.ids {
-			if x != id {
-				continue
+		if i := slices.Index(s.ids, id); i >= 0 {
+			switch {
+			case s.picking:
+				picked = true
+			case i == 0: // voting through, in order
+			default:
+				e.Unmark(s.ids[:i]...)
+				e.Unmark(s.ids[i+1:]...)
+				s.picking, picked = true, true
 			}
-			if i == 0 {
-				s.ids = s.ids[1:] // voting through, in order
-				break
-			}
-			// Cards passed over: the participant picks rather than votes through, so none of
-			// the others is on its way any more.
-			e.Unmark(s.ids[:i]...)
-			e.Unmark(s.ids[i+1:]...)
-			s.ids = nil
-			break
+			s.ids = slices.Delete(s.ids, i, i+1)
 		}
 	}
 	cc.expire(e, now, ttl)
+	return picked
 }
 
 // expire lets go of the cards shown more than ttl ago, and of the oldest sequences past
@@ -112,6 +115,8 @@ func (cc *consultationCards) expire(e *catalog.Entry, now time.Time, ttl time.Du
 
 // release takes s's cards out of the votes on their way.
 func release(e *catalog.Entry, s *shownCards) {
-	e.Unmark(s.ids...)
+	if !s.picking {
+		e.Unmark(s.ids...)
+	}
 	s.ids = nil
 }

@@ -21,8 +21,8 @@
 //     proposal; they alone make scores, intervals and zones, and the sequence's own choices
 //     (new proposals, Thompson draws, fewest votes first) read them alone.
 //   - Trusted (a valid key, shown by search, a direct link or the results page, or a
-//     sequence card of a participant who had not earned full weight: core/vote's "ignored"
-//     origin): weight 0. These votes are self-selected, and sharing a link is how an
+//     sequence card of a participant who had not earned full weight, or picked past cards they
+//     skipped: core/vote's "ignored" origin): weight 0. These votes are self-selected, and sharing a link is how an
 //     interest group pushes one proposal: they are published beside the scores
 //     (Scores.Beside: their count and smoothed key rates; and BesideByOrigin: the same for
 //     each origin, direct, search, results and ignored, in the API's beside_by_origin, the

@@ -79,10 +79,14 @@
 //     (origin Ignored): votes with them are published beside the results, like link votes,
 //     and move nothing. So a participant who keeps asking for sequences and votes on almost
 //     none of what they were shown, hunting for chosen proposals, loses full weight after
-//     their first sequence. And the cards of that first sequence stop counting as votes on
-//     their way for the sequence's exposure (core/booth) as soon as the participant skips
-//     cards to vote on another, asks for another sequence, or leaves them ten minutes: they
-//     do not hold those proposals back.
+//     their first sequence. And a sequence is voted through in order: a participant who
+//     skips cards of their last full-weight sequence to vote on one further on picks what
+//     they vote on, as through a shared link, so that vote and their later ones on that
+//     sequence carry trust Trusted and origin Ignored (core/booth, pendingCards: kept in the
+//     memory of the node that served the sequence, like the rate limits without Redis; a
+//     vote reaching another node is not checked). The cards of a sequence stop counting as
+//     votes on their way for the sequence's exposure as soon as the participant picks, asks
+//     for another sequence, or leaves them ten minutes: they do not hold those proposals back.
 //  7. Fresh sessions from one source are pooled: every full-weight sequence given to a
 //     participant who has not voted yet in the consultation draws on a budget per source
 //     address and consultation (core/booth, FreshPerSourcePerHour, 5 an hour). Past it,
