@@ -86,8 +86,9 @@ func (p *pendingCards) voted(e *catalog.Entry, participant string, id int64, now
 				picked = true
 			case i == 0: // voting through, in order
 			default:
-				e.Unmark(s.ids[:i]...)
-				e.Unmark(s.ids[i+1:]...)
+				// The picked card too: its vote is published beside, so no sequence vote
+				// comes to take it off the counters' way.
+				e.Unmark(s.ids...)
 				s.picking, picked = true, true
 			}
 			s.ids = slices.Delete(s.ids, i, i+1)
