@@ -12,9 +12,12 @@ import (
 // way at most (catalog.Entry.Pending): a sequence of 12 takes a person a few minutes.
 const DefaultPendingFor = 10 * time.Minute
 
-// maxPendingSequences bounds the sequences followed per consultation; past it, the oldest
-// are let go as if expired, so memory stays bounded whatever arrives.
-const maxPendingSequences = 200_000
+// maxPendingSequences bounds the sequences followed per consultation (about 150 bytes each);
+// past it, the oldest are let go as if expired, so memory stays bounded whatever arrives:
+// 20,000 sequences in 10 minutes is 33 a second, a busy consultation. A consultation's
+// records are dropped once none is left; those of one nobody visits any more stay until
+// the process ends, at most this many.
+const maxPendingSequences = 20_000
 
 // pendingCards follows, per consultation, the cards of each participant's last full-weight
 // sequence that they have not voted on yet: the votes on their way that the sequence counts
@@ -95,6 +98,9 @@ func (p *pendingCards) voted(e *catalog.Entry, participant string, id int64, now
 		}
 	}
 	cc.expire(e, now, ttl)
+	if len(cc.queue) == 0 {
+		delete(p.byConsultation, e.Consultation.ID)
+	}
 	return picked
 }
 
