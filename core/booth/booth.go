@@ -49,7 +49,11 @@ type Booth struct {
 	// first sequence from one source carries full-weight keys (core/vote rule 7); 0 takes
 	// DefaultFreshPerSourcePerHour, a negative value turns the rule off.
 	FreshPerSourcePerHour int
+	// PendingFor is how long a card shown with a full-weight key counts at most as a vote on
+	// its way, if its participant neither votes on it nor moves on (0: DefaultPendingFor).
+	PendingFor time.Duration
 
+	pending pendingCards     // the cards shown and not voted on yet (pending.go)
 	rngs    sync.Pool        // seeded random sources for sequences, without a lock on the hot path
 	buffers sequence.Buffers // the sequence's working memory, reused
 }
@@ -97,6 +101,11 @@ func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 	if keyErr != nil && !errs.Is(keyErr, errs.Forbidden) {
 		return vote.Vote{}, keyErr // malformed: nothing recorded
 	}
+	if keyErr == nil && origin == vote.Sequence && b.pending.voted(e, r.Participant, r.ProposalID, b.now(), b.pendingFor()) {
+		// Picked among the cards served, past skipped ones: self-selected, so published
+		// beside, like a vote through a link (core/vote rule 6).
+		trust, origin = results.Trusted, vote.Ignored
+	}
 	lim := b.Limits
 	lim.PerParticipant = e.Consultation.Settings.VoteLimitPerMinute
 	if err := b.Limiter.AllowVote(r.TenantID, r.Participant, r.Source, lim); err != nil {
@@ -112,6 +121,20 @@ func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 		return v, keyErr // forged or replayed: kept as a troll vote, left out of the results, and said so
 	}
 	return v, nil
+}
+
+func (b *Booth) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
+func (b *Booth) pendingFor() time.Duration {
+	if b.PendingFor > 0 {
+		return b.PendingFor
+	}
+	return DefaultPendingFor
 }
 
 // Withdraw removes a participant's vote on a proposal while its consultation is open.
@@ -148,7 +171,7 @@ func (b *Booth) Next(ctx context.Context, tenantID int64, e *catalog.Entry, part
 		}
 	}
 	origin := b.Origin(tenantID, e, participant, source, len(voted), false)
-	return b.Sequence(e, participant, voted, origin), origin, nil
+	return b.Sequence(e, participant, voted, origin, 0), origin, nil
 }
 
 // DefaultFreshPerSourcePerHour is core/vote rule 7's budget: 5 new participants an hour
@@ -189,11 +212,13 @@ func (b *Booth) Origin(tenantID int64, e *catalog.Entry, participant, source str
 }
 
 // Sequence draws the next proposals of e for participant, who already voted on voted, to be
-// shown with keys of origin (see Origin). A sequence with sequence keys counts its proposals
-// as shown (votes on their way, until the counters catch up); one with ignored keys does not,
-// since votes with them will not count: asking for sequences without voting must not hold
-// back the exposure of new proposals.
-func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key, origin vote.Origin) []int64 {
+// shown with keys of origin (see Origin); the caller shows the first show of them (0: all;
+// a page of the site shows one). A sequence with sequence keys counts the proposals shown
+// as votes on their way, until the counters catch up or the participant moves on without
+// voting on them (pendingCards); one with ignored keys does not, since votes with them will
+// not count: asking for sequences without voting must not hold back the exposure of new
+// proposals.
+func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]results.Key, origin vote.Origin, show int) []int64 {
 	// The shortlist spares the sequence a pass over every proposal and bounds its draws
 	// (sequence rule 9): built once per catalog load, and again in the background when the
 	// counters are read again (meanwhile the previous one bounds the draws only).
@@ -213,9 +238,15 @@ func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]r
 	}
 	defer b.rngs.Put(rng)
 	ids := sequence.Choose(e.Candidates, req, SequenceConfig(e), rng)
-	if origin == vote.Sequence {
-		e.MarkShown(ids)
+	shown := ids
+	if show > 0 && show < len(ids) {
+		shown = ids[:show]
 	}
+	if origin != vote.Sequence {
+		shown = nil
+	}
+	e.MarkShown(shown)
+	b.pending.shown(e, participant, shown, b.now(), b.pendingFor()) // and lets go of the previous sequence's
 	return ids
 }
 

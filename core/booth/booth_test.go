@@ -2,6 +2,7 @@ package booth_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -128,8 +129,8 @@ func TestBooth_NextShowsProposalsNotVotedOnAndCountsThemShown(t *testing.T) {
 		t.Fatalf("the proposal shown counts %d votes on their way, want 1", e.Pending(0))
 	}
 	key := f.booth.Signer.Key(f.tenant, f.proposal, "p:me", vote.Sequence)
-	if _, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: f.proposal, Participant: "p:me", Vote: "agree", Key: key}); err != nil {
-		t.Fatal(err)
+	if v, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: f.proposal, Participant: "p:me", Vote: "agree", Key: key}); err != nil || v.Trust != results.Sequence {
+		t.Fatalf("a vote on the first card shown: trust %v, %v; want %v", v.Trust, err, results.Sequence)
 	}
 	if ids, _, err := f.booth.Next(ctx, f.tenant, e, "p:me", "", false); err != nil || len(ids) != 0 {
 		t.Fatalf("after voting on the only proposal: %v, %v", ids, err)
@@ -227,9 +228,95 @@ func TestBooth_IgnoredSequencesDoNotHoldBackExposure(t *testing.T) {
 			t.Fatalf("sequence %d: %v %s %v, want one proposal with %s keys", k+1, ids, origin, err, want)
 		}
 	}
-	// Only the first sequence's card counts as a vote on its way: the others carry keys
-	// whose votes will not count, so they must not keep the proposal from others' sequences.
-	if got := e.Pending(0); got != 1 {
-		t.Fatalf("the proposal counts %d votes on their way after one full and two ignored sequences, want 1", got)
+	// The ignored sequences' cards carry keys whose votes will not count, so they must not
+	// keep the proposal from others' sequences; and the full-weight card, not voted on, stops
+	// counting once the participant moved on to another sequence.
+	if got := e.Pending(0); got != 0 {
+		t.Fatalf("the proposal counts %d votes on their way after one full and two ignored sequences, none voted, want 0", got)
+	}
+}
+
+// A card shown with a full-weight key counts as a vote on its way until its participant
+// votes on it or moves on: votes on a card shown after it, asks for another sequence, or
+// leaves it for PendingFor. A script hunting chosen proposals through fresh sessions, voting
+// on one card in twelve, held the others back for good before.
+func TestBooth_CardsPassedOverStopCountingAsVotesOnTheirWay(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i, text := range []string{"Il faut des concerts gratuits dans les parcs", "Il faut des bibliothèques ouvertes la nuit"} {
+		p, err := f.env.App.Proposals.Submit(ctx, f.tenant, f.cs, fmt.Sprintf("p:author%d", i), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.env.App.Proposals.Accept(ctx, f.tenant, p.ID, "moderator", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.booth.Catalog.Invalidate(f.tenant, f.cs.ID)
+	now := time.Now()
+	f.booth.Now = func() time.Time { return now }
+	pending := func() map[int64]int {
+		t.Helper()
+		e, err := f.booth.Catalog.BySlug(ctx, f.tenant, "culture")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]int{}
+		for i, c := range e.Candidates {
+			out[c.ID] = e.Pending(i)
+		}
+		return out
+	}
+	next := func(participant string, fresh bool) []int64 {
+		t.Helper()
+		e, err := f.booth.Catalog.BySlug(ctx, f.tenant, "culture")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, origin, err := f.booth.Next(ctx, f.tenant, e, participant, "", fresh)
+		if err != nil || len(ids) != 3 || (fresh && origin != vote.Sequence) {
+			t.Fatalf("sequence of %s: %v %s %v, want three cards (with full-weight keys if fresh)", participant, ids, origin, err)
+		}
+		return ids
+	}
+	ids := next("p:a", true)
+	for _, id := range ids {
+		if pending()[id] != 1 {
+			t.Fatalf("after one sequence: %v, want 1 each", pending())
+		}
+	}
+	// a votes on the second card, passing over the first: a picks rather than votes
+	// through, so neither the first nor the third is on its way any more.
+	// And that vote, picked among the cards served, is published beside (core/vote rule 6).
+	key := f.booth.Signer.Key(f.tenant, ids[1], "p:a", vote.Sequence)
+	if v, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: ids[1], Participant: "p:a", Vote: "agree", Key: key}); err != nil || v.Trust != results.Trusted {
+		t.Fatalf("a vote past a skipped card: trust %v, %v; want %v", v.Trust, err, results.Trusted)
+	}
+	if p := pending(); p[ids[0]] != 0 || p[ids[1]] != 0 || p[ids[2]] != 0 {
+		t.Fatalf("after a vote on the second card only: %v, want every card back at 0 (the picked one's vote counts beside)", p)
+	}
+	// b asks for a sequence, then another without voting (ignored keys, rule 6): the first
+	// one's cards stop counting.
+	next("p:b", true)
+	before := pending()
+	next("p:b", false)
+	after := pending()
+	for id, n := range before {
+		if after[id] != n-1 {
+			t.Fatalf("b's second sequence: %v, want one less than %v on each (the first one's cards let go)", after, before)
+		}
+	}
+	// c leaves their cards: past PendingFor, the next sequence or vote lets them go.
+	next("p:c", true)
+	if p := pending(); p[ids[0]] != 1 || p[ids[2]] != 1 {
+		t.Fatalf("after c's sequence: %v, want 1 on the first and third cards (c's)", p)
+	}
+	now = now.Add(booth.DefaultPendingFor + time.Minute)
+	key = f.booth.Signer.Key(f.tenant, ids[2], "p:a", vote.Sequence)
+	if _, err := f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: ids[2], Participant: "p:a", Vote: "neutral", Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	if p := pending(); p[ids[0]] != 0 {
+		t.Fatalf("after c's cards expired: %v, want 0 on the first card", p)
 	}
 }

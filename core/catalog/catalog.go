@@ -169,6 +169,23 @@ func (e *Entry) MarkShown(ids []int64) {
 	}
 }
 
+// Unmark takes these proposals' shows back out of the votes on their way: their
+// participant moved on without voting (core/booth). A count never goes below 0.
+func (e *Entry) Unmark(ids ...int64) {
+	for _, id := range ids {
+		i, ok := e.index[id]
+		if !ok {
+			continue
+		}
+		for {
+			n := e.Shown[i].Load()
+			if n <= 0 || e.Shown[i].CompareAndSwap(n, n-1) {
+				break
+			}
+		}
+	}
+}
+
 // Pending is what the sequence counts as votes on their way for the candidate at index i.
 func (e *Entry) Pending(i int) int { return int(e.Shown[i].Load()) }
 

@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"encoding/csv"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,7 +176,7 @@ func TestResults_ClonesFromOneSourceCountOnceAndVerify(t *testing.T) {
 			ids = append(ids, w.propose(t, e.Visitor(w.A.Host), text)...)
 		}
 		// Every test visitor comes from the same address (app.Test's).
-		participate := func(vote func(j int) string) {
+		participate := func(vote func(j int) string) *testsupport.Visitor {
 			t.Helper()
 			v := e.Visitor(w.A.Host)
 			voted := 0
@@ -191,9 +194,17 @@ func TestResults_ClonesFromOneSourceCountOnceAndVerify(t *testing.T) {
 			if voted != len(ids) {
 				t.Fatalf("a participant was shown %d proposals, want %d", voted, len(ids))
 			}
+			return v
 		}
-		for range 8 { // the clones: agree on everything
-			participate(func(int) string { return "agree" })
+		for i := range 8 { // the clones: agree on everything
+			v := participate(func(int) string { return "agree" })
+			// Half of them erase their participation: their votes stay counted, and must stay
+			// coalesced with the others (a script erasing its clones would escape otherwise).
+			if i%2 == 0 {
+				if res := v.Do("DELETE", "/api/v1/my/account", nil); res.Status != 204 {
+					t.Fatalf("erase: %d %s", res.Status, res.Body)
+				}
+			}
 		}
 		for _, mind := range []string{"adnadn", "dnadna", "nadnad", "aaddnn", "ddnnaa", "nnaadd"} { // six people of their own mind
 			participate(func(j int) string { return map[byte]string{'a': "agree", 'd': "disagree", 'n': "neutral"}[mind[j]] })
@@ -248,6 +259,22 @@ func TestResults_ClonesFromOneSourceCountOnceAndVerify(t *testing.T) {
 		if r.OpinionGroups.CoalescedGroups != 1 || r.OpinionGroups.CoalescedSessions != 8 {
 			t.Fatalf("coalesced %d groups of %d sessions, want the 8 clones in one", r.OpinionGroups.CoalescedGroups, r.OpinionGroups.CoalescedSessions)
 		}
+		// Segments count them as one too (nobody gave an age band: one segment, unanswered).
+		var seg struct {
+			Segments map[string][]struct {
+				ID    int64   `json:"id"`
+				Votes float64 `json:"weighted_votes"`
+			} `json:"segments"`
+		}
+		w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/segments?dimension=age_band", Token: w.auditor}).JSON(t, &seg)
+		if len(seg.Segments[""]) != len(ids) {
+			t.Fatalf("segments: %+v", seg)
+		}
+		for _, it := range seg.Segments[""] {
+			if it.Votes != 7 {
+				t.Fatalf("segment of those who gave no age, proposal %d: %v votes, want 7 (the clones as one)", it.ID, it.Votes)
+			}
+		}
 		var v struct {
 			Match    bool `json:"match"`
 			Opinions struct {
@@ -276,6 +303,29 @@ func TestResults_ClonesFromOneSourceCountOnceAndVerify(t *testing.T) {
 		}
 		if body := string(w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/export.json", Token: w.admin}).Body); !strings.Contains(body, `"weighted_votes":7`) {
 			t.Fatalf("the published snapshot does not hold the coalesced scores")
+		}
+		// The spreadsheet gives the votes the rates were read from beside the raw counts: the
+		// clones once, so they sum to 7 on every proposal.
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/export.csv", Token: w.admin}).Body), "\ufeff"))).ReadAll()
+		if err != nil || len(rows) != len(ids)+1 {
+			t.Fatalf("export.csv: %d rows, %v", len(rows), err)
+		}
+		col := map[string]int{}
+		for i, h := range rows[0] {
+			col[h] = i
+		}
+		for _, row := range rows[1:] {
+			sum := 0.0
+			for _, k := range []string{"counted_agree", "counted_disagree", "counted_neutral"} {
+				f, err := strconv.ParseFloat(row[col[k]], 64)
+				if _, ok := col[k]; !ok || err != nil {
+					t.Fatalf("export.csv: column %s missing or not a number in %v", k, row)
+				}
+				sum += f
+			}
+			if raw, _ := strconv.Atoi(row[col["sequence_agree"]]); math.Abs(sum-7) > 0.01 || raw < 8 {
+				t.Fatalf("export.csv row %v: counted votes sum to %v, want 7 (the raw sequence_* counts stay whole)", row, sum)
+			}
 		}
 		// The raw votes name a source, a keyed hash, the same for the clones: no address.
 		raw := string(w.Do(testsupport.Request{Method: "GET", Host: w.A.Host, Path: "/api/v1/consultations/culture/votes.jsonl", Token: w.auditor}).Body)

@@ -264,7 +264,7 @@ func (s *Server) consultationPage(c *fiber.Ctx, e *catalog.Entry, card *cardView
 		return pg, nil
 	}
 	origin := s.booth.Origin(tenantID(c), e, me, clientNetwork(c), len(voted), true) // core/vote rules 6 and 7
-	ids := s.booth.Sequence(e, me, voted, origin)
+	ids := s.booth.Sequence(e, me, voted, origin, 1)                                 // a page shows one card
 	if len(ids) == 0 {
 		pg.Done = true
 		return pg, nil

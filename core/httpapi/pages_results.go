@@ -287,16 +287,16 @@ const (
 )
 
 // itemShares is a result's sequence votes as whole percents of agree, disagree and neutral
-// (summing to 100) and their number.
-func itemShares(sc results.Scores) (agree, disagree, neutral int, total int64) {
-	var k [results.NumKeys]int64
-	for i := range results.NumKeys {
-		k[i] = sc.Votes.Votes[results.Sequence][i]
-		total += k[i]
-	}
-	if total > 0 {
-		agree = int(float64(k[0])*100/float64(total) + 0.5)
-		disagree = int(float64(k[1])*100/float64(total) + 0.5)
+// (summing to 100) and their number, as its zone was read from them: sessions that
+// coalescing counts as one are counted once (results.Scores.Counted), so that the bar, the
+// figures and the zone agree.
+func itemShares(sc results.Scores, cfg results.Config) (agree, disagree, neutral int, total int64) {
+	k, _ := sc.Counted(cfg)
+	sum := k[0] + k[1] + k[2]
+	total = int64(math.Round(sum))
+	if sum > 0 {
+		agree = int(k[0]*100/sum + 0.5)
+		disagree = int(k[1]*100/sum + 0.5)
 		neutral = max(0, 100-agree-disagree)
 	}
 	return agree, disagree, neutral, total
@@ -319,7 +319,7 @@ func (s *Server) resultsPage(w words, r resultsResponse, cs consultation.Consult
 		n++
 		sc := it.Scores
 		rr := resultRow{ID: it.ID, Content: it.Content, Zone: string(sc.Zone), Number: n, BesideVotes: sc.Votes.Total(results.Trusted)}
-		rr.Agree, rr.Disagree, rr.Neutral, rr.Votes = itemShares(sc)
+		rr.Agree, rr.Disagree, rr.Neutral, rr.Votes = itemShares(sc, cfg)
 		if rr.BesideVotes > 0 {
 			rr.BesideAgree = int(float64(sc.Votes.Votes[results.Trusted][0])*100/float64(rr.BesideVotes) + 0.5)
 			rr.BesideText = w.count("results_beside", rr.BesideVotes, w.pct(rr.BesideAgree))
@@ -355,8 +355,9 @@ func (s *Server) resultsPage(w words, r resultsResponse, cs consultation.Consult
 				rr.LeaningText = w.tf("results_leaning", w.t("leaning_"+string(sc.Leaning)))
 			}
 		}
+		_, counted := sc.Counted(cfg)
 		for qi, q := range results.Qualifications() {
-			if c := sc.Votes.Quals[results.Sequence][qi]; c > 0 {
+			if c := int64(math.Round(counted[qi])); c > 0 {
 				rr.Quals = append(rr.Quals, qualCount{Name: string(q), N: c})
 			}
 		}
@@ -571,8 +572,9 @@ func (w words) quote(prefix, content string) string {
 // summary is the results in a few sentences, for the top of the page: how many took part,
 // then what reached consensus, what divides and what is rejected (each with the proposal that
 // leads it), then what is not settled. participants is the number of people whose votes the
-// results count; minVotes, the sequence votes a proposal needs to be placed.
-func (w words) summary(r resultsResponse, prefix string, participants int64, minVotes int64) []string {
+// results count; cfg, the scoring rules (MinVotes: the sequence votes a proposal needs to be placed).
+func (w words) summary(r resultsResponse, prefix string, participants int64, cfg results.Config) []string {
+	minVotes := int64(cfg.MinVotes)
 	var out []string
 	total := int64(len(r.Consensus) + len(r.Controversy) + len(r.Rejection) + len(r.Limbo) + len(r.Undetermined) + len(r.NotEnough))
 	switch {
@@ -603,7 +605,7 @@ func (w words) summary(r resultsResponse, prefix string, participants int64, min
 			out = append(out, w.count(key, int64(len(list)), args(list[0])...))
 		}
 		lead("summary_consensus", r.Consensus, func(it resultItem) []any {
-			a, _, _, _ := itemShares(it.Scores)
+			a, _, _, _ := itemShares(it.Scores, cfg)
 			return []any{w.quote(prefix, it.Content), w.pct(a)}
 		})
 		across := 0
@@ -616,11 +618,11 @@ func (w words) summary(r resultsResponse, prefix string, participants int64, min
 			out = append(out, w.count("summary_across", int64(across)))
 		}
 		lead("summary_controversy", r.Controversy, func(it resultItem) []any {
-			a, d, _, _ := itemShares(it.Scores)
+			a, d, _, _ := itemShares(it.Scores, cfg)
 			return []any{w.quote(prefix, it.Content), w.pct(a), w.pct(d)}
 		})
 		lead("summary_rejection", r.Rejection, func(it resultItem) []any {
-			_, d, _, _ := itemShares(it.Scores)
+			_, d, _, _ := itemShares(it.Scores, cfg)
 			return []any{w.quote(prefix, it.Content), w.pct(d)}
 		})
 		if n := len(r.Limbo); n > 0 {
@@ -732,7 +734,7 @@ func (s *Server) resultPageRoutes() {
 		for _, n := range sample {
 			participants += n
 		}
-		rp.Summary = w.summary(r, e.Consultation.Prefix, participants, int64(cfg.MinVotes))
+		rp.Summary = w.summary(r, e.Consultation.Prefix, participants, cfg)
 		rp.Groups = w.groupsText(r.OpinionGroups)
 		return s.render(c, fiber.StatusOK, "results", s.tr(c, "results_title")+" · "+e.Consultation.Question, rp)
 	})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/web"
 )
@@ -90,7 +91,7 @@ func TestSummary_SaysWhatReachedConsensusWhatDividesWhatIsRejected(t *testing.T)
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := c.w.summary(c.r, "Il faut", c.participants, 10)
+			got := c.w.summary(c.r, "Il faut", c.participants, results.DefaultConfig())
 			if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
 				t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(c.want, "\n"))
 			}
@@ -178,5 +179,37 @@ func TestPlaceLabels_NoNumberOverlapsAnother(t *testing.T) {
 		if n >= 300 && (unlabelled == 0 || len(boxes) < 10) {
 			t.Errorf("%d crowded dots: %d numbered, %d without room: the test does not crowd the plot, or the placement gives up early", n, len(boxes), unlabelled)
 		}
+	}
+}
+
+// The bars and figures of the results page are read from what the zone was read from: 8
+// clones counted as one (coalescing) and 6 others give 1 agree of 7 votes, not 8 of 14.
+func TestItemShares_CountCoalescedSessionsOnce(t *testing.T) {
+	cfg := results.DefaultConfig()
+	var c results.Counts
+	c.Add(results.Sequence, results.Agree, []results.Qualification{results.LikeIt}, 8)
+	c.Add(results.Sequence, results.Disagree, nil, 6)
+	adj := &results.Adjustment{Total: 7}
+	adj.Keys[results.Agree.Index()] = 7
+	adj.Quals[results.LikeIt.Index()] = 7
+	sc := results.ScoreTally(adj.Apply(c.Tally()), cfg)
+	agree, disagree, neutral, votes := itemShares(sc, cfg)
+	if agree != 14 || disagree != 86 || neutral != 0 || votes != 7 {
+		t.Fatalf("shares %d/%d/%d of %d votes, want 14/86/0 of 7", agree, disagree, neutral, votes)
+	}
+	pages, err := web.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := words{pages: pages, locale: "en"}
+	rp := (&Server{}).resultsPage(w, resultsResponse{NotEnough: []resultItem{{ID: 1, Content: "Il faut", Scores: sc}}}, consultation.Consultation{}, cfg)
+	var row resultRow
+	for _, l := range rp.Lists {
+		for _, it := range l.Items {
+			row = it
+		}
+	}
+	if row.Votes != 7 || len(row.Quals) != 1 || row.Quals[0].N != 1 {
+		t.Fatalf("row: %d votes, qualifications %+v; want 7 votes, likeIt 1", row.Votes, row.Quals)
 	}
 }

@@ -428,7 +428,14 @@ func (s *Server) csvOf(d spreadsheet.Dialect) func(e *catalog.Entry) ([]byte, er
 		}
 		header = append(header, "direct_link_bursts", "group_aware_consensus", "consensus_across_groups", "bridging_intercept", "bridging_factor", "bridging")
 		header = append(header, "agree_low", "agree_high", "disagree_low", "disagree_high", "neutral_low", "neutral_high", "top_low", "top_high", "rejection_low", "rejection_high")
+		// The sequence votes the rates were read from, sessions counted as one by coalescing
+		// counted once (results.Scores.Counted): they sum to weighted_votes, where the
+		// sequence_* columns are the raw counts.
+		for _, k := range results.Keys() {
+			header = append(header, "counted_"+string(k))
+		}
 		w.Write(header...)
+		cfg := e.ScoreConfig()
 		for _, list := range [][]resultItem{out.Consensus, out.Controversy, out.Rejection, out.Limbo, out.Undetermined, out.NotEnough} {
 			for _, it := range list {
 				sc := it.Scores
@@ -467,6 +474,10 @@ func (s *Server) csvOf(d spreadsheet.Dialect) func(e *catalog.Entry) ([]byte, er
 					row = append(row, ff(iv.Low), ff(iv.High))
 				}
 				row = append(row, ff(sc.TopInterval.Low), ff(sc.TopInterval.High), ff(sc.RejectionInterval.Low), ff(sc.RejectionInterval.High))
+				counted, _ := sc.Counted(cfg)
+				for _, x := range counted {
+					row = append(row, ff(x))
+				}
 				w.Write(row...)
 			}
 		}

@@ -163,7 +163,8 @@ type cellsAndSample struct {
 }
 
 // segmentCells reads the votes per profile cell once per catalog load (one grouped query
-// over every vote: not something a page view may run each time).
+// over every vote: not something a page view may run each time), with the sessions that
+// coalescing counts as one counted as one.
 func (s *Server) segmentCells(c *fiber.Ctx, e *catalog.Entry) ([]vote.CellCounts, map[results.Profile]int64, error) {
 	tid := tenantID(c)
 	cs, err := catalog.Remember(e, catalog.Lazy+"segments", func(e *catalog.Entry) (cellsAndSample, error) {
@@ -171,7 +172,19 @@ func (s *Server) segmentCells(c *fiber.Ctx, e *catalog.Entry) ([]vote.CellCounts
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		cells, sample, err := s.Votes.Segments(ctx, tid, e.Consultation.ID)
-		return cellsAndSample{cells, sample}, err
+		if err != nil {
+			return cellsAndSample{}, err
+		}
+		// Sessions counted as one in the published scores count as one here too, as of the
+		// last opinion groups (like the ranking: see catalog.Entry.Ranking).
+		if o := e.Opinions(); o != nil && o.Coalesced != nil {
+			profiles, err := s.Votes.Profiles(ctx, tid, o.Coalesced.SessionNames())
+			if err != nil {
+				return cellsAndSample{}, err
+			}
+			cells, sample = o.Coalesced.ApplyToCells(cells, sample, profiles)
+		}
+		return cellsAndSample{cells, sample}, nil
 	})
 	return cs.cells, cs.sample, err
 }

@@ -20,7 +20,8 @@ import (
 // sessions are linked when
 //
 //   - their sequence votes came mostly from the same source (a keyed hash of the network
-//     address, per consultation: core/vote stores no address), and
+//     address, per consultation: core/vote stores no address), compared by its first
+//     SourceBucketChars characters, which is all that erasure keeps, and
 //   - they voted on at least CoalesceConfig.MinCommon proposals in common, and
 //   - the Jaccard similarity of their (proposal, vote) pairs is at least
 //     CoalesceConfig.MinJaccard: |A∩B| / |A∪B|, so a pair that voted the same way on the
@@ -44,6 +45,23 @@ type CoalesceConfig struct {
 	// sessions (chosen by the proposal's id), so that the others are compared through their
 	// other proposals.
 	MaxPerProposal int
+}
+
+// SourceBucketChars is how much of a source coalescing compares: the first 3 characters of
+// its base64 keyed hash (18 bits), so about one network in 260,000 shares a bucket. Erasing
+// a participant keeps only that much of their votes' source (core/vote, DetachIn): it no
+// longer points to one network, but sessions of one network that vote alike, some erased and
+// some not, still fall in one bucket and are coalesced. Sessions of different networks that
+// share a bucket are compared too, and linked only if they also vote alike on many
+// proposals, which the sequence's random draws make unlikely for people of their own mind.
+const SourceBucketChars = 3
+
+// SourceBucket returns the part of source coalescing compares (see SourceBucketChars).
+func SourceBucket(source string) string {
+	if len(source) > SourceBucketChars {
+		return source[:SourceBucketChars]
+	}
+	return source
 }
 
 // DefaultCoalesceConfig returns the published thresholds.
@@ -85,7 +103,7 @@ func (s *SessionVotes) Add(session, source string, proposalID int64, key int, qu
 		s.names = append(s.names, session)
 	}
 	src := int32(-1)
-	if source != "" {
+	if source = SourceBucket(source); source != "" {
 		var ok bool
 		if src, ok = s.sources[source]; !ok {
 			src = int32(len(s.sources))
@@ -102,6 +120,122 @@ type Coalesced struct {
 	// Digest is the SHA-256 of the groups and corrections, for auditors (see Opinions.Digest).
 	Digest string                `json:"digest"`
 	adjust map[int64]*Adjustment // by proposal
+	// lost is, for each vote of a coalesced session that weighs less than 1, the session and
+	// the mass it loses: what ApplyToCells splits by profile cell.
+	lost []lostVote
+	// group names each coalesced session's group by its first session.
+	group map[string]string
+}
+
+type lostVote struct {
+	session  string
+	proposal int64
+	key      int8
+	quals    int16
+	lost     float64
+}
+
+// add takes a vote's lost mass into adjustment a.
+func (a *Adjustment) add(key int8, quals int16, lost float64) {
+	a.Keys[key] += lost
+	for q := 3 * int(key); q < 3*int(key)+3; q++ {
+		if quals&(1<<q) != 0 {
+			a.Quals[q] += lost
+		}
+	}
+	a.Total += lost
+}
+
+// SessionNames returns the sessions coalescing counts with others, by identifier.
+func (c *Coalesced) SessionNames() []string {
+	if c == nil {
+		return nil
+	}
+	out := make([]string, 0, len(c.group))
+	for s := range c.group {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ApplyToCells makes weighted results and segments count coalesced sessions as one, as the
+// published scores do: each cell of votes (one proposal, one profile) gets the adjustment of
+// the coalesced votes it holds (CellCounts.Coalesced), the profile of each coalesced session
+// given by profiles (missing: no profile), and the sample counts each group of sessions as
+// one participant, in the cell where most of its sessions are (ties: the first session's).
+// cells and sample are not changed; the sample returned is a copy.
+func (c *Coalesced) ApplyToCells(cells []CellCounts, sample map[Profile]int64, profiles map[string]Profile) ([]CellCounts, map[Profile]int64) {
+	if c == nil || len(c.group) == 0 {
+		return cells, sample
+	}
+	type cellKey struct {
+		proposal int64
+		profile  Profile
+	}
+	adjust := map[cellKey]*Adjustment{}
+	for _, v := range c.lost {
+		k := cellKey{v.proposal, profiles[v.session]}
+		a := adjust[k]
+		if a == nil {
+			a = &Adjustment{}
+			adjust[k] = a
+		}
+		a.add(v.key, v.quals, v.lost)
+	}
+	out := slices.Clone(cells)
+	for i := range out {
+		if a := adjust[cellKey{out[i].ProposalID, out[i].Profile}]; a != nil {
+			merged := *a
+			if prev := out[i].Coalesced; prev != nil {
+				merged.Keys, merged.Quals, merged.Total = prev.Keys, prev.Quals, prev.Total
+				for k := range merged.Keys {
+					merged.Keys[k] += a.Keys[k]
+				}
+				for q := range merged.Quals {
+					merged.Quals[q] += a.Quals[q]
+				}
+				merged.Total += a.Total
+			}
+			out[i].Coalesced = &merged
+			// A cell of one proposal and profile appears once (core/vote's Segments): its
+			// adjustment is taken.
+			delete(adjust, cellKey{out[i].ProposalID, out[i].Profile})
+		}
+	}
+	// The sample: each group once, in the cell holding most of its sessions.
+	perGroup := map[string]map[Profile]int{}
+	for _, s := range c.SessionNames() {
+		g := c.group[s]
+		if perGroup[g] == nil {
+			perGroup[g] = map[Profile]int{}
+		}
+		perGroup[g][profiles[s]]++
+	}
+	smp := make(map[Profile]int64, len(sample))
+	for p, n := range sample {
+		smp[p] = n
+	}
+	for g, cellsOf := range perGroup {
+		home, homeN := profiles[g], cellsOf[profiles[g]]
+		for p, n := range cellsOf {
+			if n > homeN || (n == homeN && profileLess(p, home)) {
+				home, homeN = p, n
+			}
+		}
+		for p, n := range cellsOf {
+			keep := 0
+			if p == home {
+				keep = 1
+			}
+			smp[p] = max(0, smp[p]-int64(n-keep))
+		}
+	}
+	return out, smp
+}
+
+func profileLess(a, b Profile) bool {
+	return a.AgeBand+"|"+a.Gender+"|"+a.Area < b.AgeBand+"|"+b.Gender+"|"+b.Area
 }
 
 // Adjustment is the vote mass coalescing takes off one proposal's sequence votes.
@@ -297,13 +431,14 @@ func Coalesce(s *SessionVotes, cfg CoalesceConfig) *Coalesced {
 				out.adjust[v.proposal] = a
 			}
 			lost := 1 - 1/j
-			a.Keys[v.key] += lost
-			for q := 3 * int(v.key); q < 3*int(v.key)+3; q++ {
-				if v.quals&(1<<q) != 0 {
-					a.Quals[q] += lost
-				}
-			}
-			a.Total += lost
+			a.add(v.key, v.quals, lost)
+			out.lost = append(out.lost, lostVote{session: s.names[v.session], proposal: v.proposal, key: v.key, quals: v.quals, lost: lost})
+		}
+	}
+	out.group = map[string]string{}
+	for r := range n {
+		if g := find(int32(r)); size[g] >= 2 {
+			out.group[s.names[order[r]]] = s.names[order[g]]
 		}
 	}
 	out.Digest = out.digest()

@@ -72,24 +72,27 @@ func TestCoalesce_DistinctPeopleBehindOneAddressAreNotMerged(t *testing.T) {
 }
 
 func TestCoalesce_Thresholds(t *testing.T) {
+	const src = "sQ4-x1Hb0aE" // a source as core/vote stores it: 8 bytes of keyed hash in base64
 	tests := []struct {
 		name           string
 		common, differ int
 		sourceB        string
 		want           int // sessions merged
 	}{
-		{"same votes on 12 proposals", 12, 0, "s", 2},
-		{"one vote apart of 12: Jaccard 11/13", 12, 1, "s", 0},
-		{"one vote apart of 20: Jaccard 19/21", 20, 1, "s", 2},
-		{"same votes on 4 proposals only", 4, 0, "s", 0},
-		{"same votes from two sources", 12, 0, "t", 0},
+		{"same votes on 12 proposals", 12, 0, src, 2},
+		{"one vote apart of 12: Jaccard 11/13", 12, 1, src, 0},
+		{"one vote apart of 20: Jaccard 19/21", 20, 1, src, 2},
+		{"same votes on 4 proposals only", 4, 0, src, 0},
+		{"same votes from two sources", 12, 0, "tZ9_0Kq2mWw", 0},
 		{"same votes, one of them without a source", 12, 0, "", 0},
+		// Erasure keeps the source's bucket only (core/vote, DetachIn).
+		{"same votes, one of them erased", 12, 0, src[:SourceBucketChars], 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewSessionVotes(0)
 			for p := range int64(tc.common) {
-				s.Add("a", "s", p, Agree.Index(), 0)
+				s.Add("a", src, p, Agree.Index(), 0)
 				k := Agree.Index()
 				if int(p) < tc.differ {
 					k = Neutral.Index()
@@ -112,7 +115,7 @@ func TestCoalesce_SameVotesInAnyOrderGiveTheSameDigest(t *testing.T) {
 	var all []v
 	for i := range 6 {
 		for p := range int64(8) {
-			all = append(all, v{fmt.Sprintf("s%d", i), fmt.Sprintf("src%d", i%2), p, int(p+int64(i%2)) % 3})
+			all = append(all, v{fmt.Sprintf("s%d", i), fmt.Sprintf("%d-source", i%2), p, int(p+int64(i%2)) % 3})
 		}
 	}
 	digest := func(order []v) string {

@@ -21,8 +21,8 @@
 //     proposal; they alone make scores, intervals and zones, and the sequence's own choices
 //     (new proposals, Thompson draws, fewest votes first) read them alone.
 //   - Trusted (a valid key, shown by search, a direct link or the results page, or a
-//     sequence card of a participant who had not earned full weight: core/vote's "ignored"
-//     origin): weight 0. These votes are self-selected, and sharing a link is how an
+//     sequence card of a participant who had not earned full weight, or picked past cards they
+//     skipped: core/vote's "ignored" origin): weight 0. These votes are self-selected, and sharing a link is how an
 //     interest group pushes one proposal: they are published beside the scores
 //     (Scores.Beside: their count and smoothed key rates; and BesideByOrigin: the same for
 //     each origin, direct, search, results and ignored, in the API's beside_by_origin, the
@@ -59,7 +59,14 @@
 // background, in their digest), so the ranking takes it in once they are computed, and
 // `concorde results recompute`, the verify endpoint and the frozen snapshot include it;
 // for 1,000,000 votes of 100,000 sessions it takes about a second more
-// (BenchmarkCoalesce_MillionVotes). Weighted results and segments do not apply it.
+// (BenchmarkCoalesce_MillionVotes). Sources are compared by their first
+// SourceBucketChars characters (18 bits), which is all that erasing a participant keeps on
+// their votes (core/vote rule 9), so erased sessions stay coalesced with their clones.
+// Weighted results and segments apply it too (Coalesced.ApplyToCells): each profile cell's
+// votes lose the mass of its coalesced sessions, and the raking sample counts each group
+// once, in the cell holding most of its sessions. Pages show what the rates were read from
+// (Scores.Counted), the export gives it beside the raw counts (counted_* columns), and Votes
+// keeps the raw counts whole.
 //
 // # Rates and intervals
 //

@@ -100,6 +100,24 @@ func BesideOf(c Counts, cfg Config) Beside {
 	return b
 }
 
+// Counted returns the vote mass the rates of s were read from, per key and qualification
+// (cfg's smoothing undone, rounded to hundredths): sequence votes, with the sessions that
+// coalescing counts as one counted once. It is what a page shows beside a zone, so that the
+// figures and the zone agree; Votes keeps the raw counts.
+func (s Scores) Counted(cfg Config) (byKey [NumKeys]float64, byQual [NumQualifications]float64) {
+	unsmooth := func(rate float64) float64 {
+		x := rate*(s.WeightedVotes+cfg.SmoothingTotal) - cfg.SmoothingCount
+		return max(0, math.Round(x*100)/100)
+	}
+	for i, k := range keys {
+		byKey[i] = unsmooth(s.Rates[string(k)])
+	}
+	for i, q := range qualifications {
+		byQual[i] = unsmooth(s.Rates[string(q)])
+	}
+	return byKey, byQual
+}
+
 // Score scores one proposal's votes with the rules of the package comment.
 func Score(c Counts, cfg Config) Scores { return ScoreTally(c.Tally(), cfg) }
 

@@ -294,23 +294,31 @@ func WeightedCounts(votesPerCell []Counts, weights []float64) (Tally, error) {
 // leans on everyone's votes until it has about prior votes of its own, then on its own.
 // A prior of 0 (or nil priors) is plain raking; +Inf takes the overall rates for the cell.
 func ShrunkWeightedCounts(votesPerCell []Counts, weights, priors []float64) (Tally, error) {
-	if len(votesPerCell) != len(weights) || (priors != nil && len(priors) != len(weights)) {
-		return Tally{}, errs.E(errs.Invalid, "%d cells of votes but %d weights and %d priors", len(votesPerCell), len(weights), len(priors))
+	tallies := make([]Tally, len(votesPerCell))
+	for i, c := range votesPerCell {
+		tallies[i] = c.Tally()
+	}
+	return shrunkWeightedTallies(tallies, weights, priors)
+}
+
+// shrunkWeightedTallies is ShrunkWeightedCounts from each cell's vote mass (coalesced
+// sessions counted as one: CellCounts.Coalesced).
+func shrunkWeightedTallies(tallies []Tally, weights, priors []float64) (Tally, error) {
+	if len(tallies) != len(weights) || (priors != nil && len(priors) != len(weights)) {
+		return Tally{}, errs.E(errs.Invalid, "%d cells of votes but %d weights and %d priors", len(tallies), len(weights), len(priors))
 	}
 	for _, prior := range priors {
 		if !(prior >= 0) {
 			return Tally{}, errs.E(errs.Invalid, "a shrinkage prior is %v; it must not be negative", prior)
 		}
 	}
-	tallies := make([]Tally, len(votesPerCell))
 	var all Tally // every cell together, unweighted: what cells are pooled towards
-	for i := range votesPerCell {
+	for i := range tallies {
 		w := weights[i]
 		if !(w >= 0) || math.IsInf(w, 1) {
 			return Tally{}, errs.E(errs.Invalid, "weight %d is %v; weights must be finite and not negative", i, w)
 		}
-		c := votesPerCell[i].Tally()
-		tallies[i] = c
+		c := tallies[i]
 		all.Raw.Merge(c.Raw)
 		for k := range all.Keys {
 			all.Keys[k] += c.Keys[k]

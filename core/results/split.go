@@ -16,6 +16,27 @@ type CellCounts struct {
 	ProposalID int64
 	Profile    Profile
 	Counts     Counts
+	// Coalesced is the vote mass coalescing takes off these votes (Coalesced.ApplyToCells),
+	// nil if none: sessions counted as one weigh as one here too.
+	Coalesced *Adjustment
+}
+
+// tally is the cell's vote mass, coalesced sessions counted as one.
+func (c CellCounts) tally() Tally {
+	return c.Coalesced.Apply(c.Counts.Tally())
+}
+
+// addTally adds the vote mass of o to t.
+func addTally(t *Tally, o Tally) {
+	t.Raw.Merge(o.Raw)
+	for k := range t.Keys {
+		t.Keys[k] += o.Keys[k]
+	}
+	for q := range t.Quals {
+		t.Quals[q] += o.Quals[q]
+	}
+	t.Total += o.Total
+	t.EffectiveTotal += o.EffectiveTotal
 }
 
 // Unanswered is the segment of those who did not give a dimension, in SplitBy.
@@ -24,25 +45,24 @@ const Unanswered = ""
 // SplitBy scores every proposal within each value of dimension, Unanswered included:
 // value → proposal id → scores.
 func SplitBy(cells []CellCounts, dimension string, cfg Config) map[string]map[int64]Scores {
-	per := map[int64]SegmentCounts{}
+	tallies := map[string]map[int64]*Tally{}
 	for _, c := range cells {
-		s := per[c.ProposalID]
-		if s == nil {
-			s = SegmentCounts{dimension: {}}
-			per[c.ProposalID] = s
+		v := c.Profile.Value(dimension) // who did not answer are a segment of their own here
+		if tallies[v] == nil {
+			tallies[v] = map[int64]*Tally{}
 		}
-		// SegmentCounts.Add leaves out who did not answer; a split shows them as a segment.
-		n := s[dimension][c.Profile.Value(dimension)]
-		n.Merge(c.Counts)
-		s[dimension][c.Profile.Value(dimension)] = n
+		t := tallies[v][c.ProposalID]
+		if t == nil {
+			t = &Tally{}
+			tallies[v][c.ProposalID] = t
+		}
+		addTally(t, c.tally())
 	}
 	out := map[string]map[int64]Scores{}
-	for id, s := range per {
-		for v, sc := range s.Score(cfg)[dimension] {
-			if out[v] == nil {
-				out[v] = map[int64]Scores{}
-			}
-			out[v][id] = sc
+	for v, per := range tallies {
+		out[v] = make(map[int64]Scores, len(per))
+		for id, t := range per {
+			out[v][id] = ScoreTally(*t, cfg)
 		}
 	}
 	return out
@@ -95,14 +115,18 @@ func Weigh(proposals []int64, cells []CellCounts, sample map[Profile]int64, marg
 		out.Cells = append(out.Cells, WeightedCell{Profile: p, Participants: sample[p], Weight: weights[i]})
 	}
 	out.DesignEffect = DesignEffect(rc, weights)
-	perProposal := map[int64][]Counts{}
+	perProposal := map[int64][]Tally{}
 	for _, c := range cells {
+		i, ok := index[c.Profile]
+		if !ok {
+			continue // votes of a cell with no participant in the sample: none with a sequence vote
+		}
 		v := perProposal[c.ProposalID]
 		if v == nil {
-			v = make([]Counts, len(profiles))
+			v = make([]Tally, len(profiles))
 			perProposal[c.ProposalID] = v
 		}
-		v[index[c.Profile]].Merge(c.Counts)
+		addTally(&v[i], c.tally())
 	}
 	priors := make([]float64, len(profiles))
 	for i := range priors {
@@ -112,9 +136,9 @@ func Weigh(proposals []int64, cells []CellCounts, sample map[Profile]int64, marg
 	for _, id := range proposals {
 		v := perProposal[id]
 		if v == nil {
-			v = make([]Counts, len(profiles))
+			v = make([]Tally, len(profiles))
 		}
-		tally, err := ShrunkWeightedCounts(v, weights, priors)
+		tally, err := shrunkWeightedTallies(v, weights, priors)
 		if err != nil {
 			return Weighting{}, err
 		}

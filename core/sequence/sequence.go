@@ -13,6 +13,10 @@
 //     that showed a proposal since its counters were last read, every two seconds or so; a
 //     negative number counts as none), so that participants arriving together do not all get
 //     the same oldest new proposals.
+//     Concorde stops counting a card shown once its participant moves on without voting on
+//     it (core/booth, pendingCards: they ask for another sequence, vote past cards they
+//     skipped, or leave it ten minutes), so that visitors who look and leave, or a script
+//     hunting chosen proposals, do not hold the cards they were shown back for good.
 //  3. New proposals, with fewer than Config.NewMaxVotes votes (10; Concorde sets it to at
 //     least the consultation's min_votes_for_zone), take a share of the Config.Size (12)
 //     slots that grows with the backlog: the larger of Config.NewRatio (30%) and the share

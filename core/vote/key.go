@@ -26,7 +26,9 @@
 // A participant has one vote per proposal: voting again changes it, and keeps the trust the
 // first vote earned unless the new key is stronger (a change of mind through a shared link
 // or a search does not demote a vote the sequence asked for). Erasing a
-// participant (Detach, DetachIn) retires their id (retired_participants, no personal data):
+// participant (Detach, DetachIn) moves their votes to one random pseudonym, the same for all of
+// them (they stay counted, and coalescing and the opinion groups still see one participant: see
+// rule 9), and retires their id (retired_participants, no personal data):
 // the service refuses their votes from then on (errs.Forbidden), so a browser that kept the id
 // cannot vote again as a new person while the erased votes stay counted.
 //
@@ -79,7 +81,14 @@
 //     (origin Ignored): votes with them are published beside the results, like link votes,
 //     and move nothing. So a participant who keeps asking for sequences and votes on almost
 //     none of what they were shown, hunting for chosen proposals, loses full weight after
-//     their first sequence.
+//     their first sequence. And a sequence is voted through in order: a participant who
+//     skips cards of their last full-weight sequence to vote on one further on picks what
+//     they vote on, as through a shared link, so that vote and their later ones on that
+//     sequence carry trust Trusted and origin Ignored (core/booth, pendingCards: kept in the
+//     memory of the node that served the sequence, like the rate limits without Redis; a
+//     vote reaching another node is not checked). The cards of a sequence stop counting as
+//     votes on their way for the sequence's exposure as soon as the participant picks, asks
+//     for another sequence, or leaves them ten minutes: they do not hold those proposals back.
 //  7. Fresh sessions from one source are pooled: every full-weight sequence given to a
 //     participant who has not voted yet in the consultation draws on a budget per source
 //     address and consultation (core/booth, FreshPerSourcePerHour, 5 an hour). Past it,
@@ -99,8 +108,13 @@
 //     network under the server's secret, truncated to 64 bits (the network is the address
 //     for IPv4 and its /64 for IPv6, forwarded.Network, as for every per-source limit). No address is stored (an
 //     unkeyed hash of an IPv4 address could be reversed by trying them all), a source
-//     cannot be matched across consultations, and erasing a participant clears it on their
-//     votes (DetachIn). Two sessions whose sequence votes came mostly from one source, that
+//     cannot be matched across consultations. Sources are compared by their first
+//     results.SourceBucketChars characters (18 bits, a bucket shared by about one network in
+//     260,000). Erasing a participant (DetachIn) gives all their votes one random pseudonym
+//     and keeps only that bucket of their source: the votes no longer point to the network,
+//     yet a script that erases its clones after voting is still coalesced with them, and
+//     with its clones that were not erased. Two sessions whose sequence votes came mostly
+//     from one source, that
 //     voted on at least 5 proposals in common with (proposal, vote) pairs of Jaccard
 //     similarity 0.9 or more, are linked; linked sessions form a group, and on each
 //     proposal the group's sequence votes weigh one vote together. This is computed in the

@@ -2,12 +2,15 @@ package vote
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/concorde-civic/concorde/core/errs"
+	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/store"
 )
 
@@ -91,9 +94,13 @@ func (s *Service) Detach(ctx context.Context, tenantID int64, participant string
 	return n, err
 }
 
-// DetachIn unlinks a participant from their votes, in the caller's transaction tx: each vote
-// gets a random pseudonym of its own, "erased:<hex>", so it stays counted, and nothing ties it
-// to the person or to their other votes any more (its network source is cleared too). The participant id is retired (a tombstone
+// DetachIn unlinks a participant from their votes, in the caller's transaction tx: their
+// votes get one random pseudonym, "erased:<hex>", the same for all of them, so they stay
+// counted as one participant's (coalescing and the opinion groups still see one person) and
+// nothing ties them to the person any more. Their source keeps only its first
+// results.SourceBucketChars characters: shared by about one network in 260,000, it no longer
+// points to the participant's network, yet sessions of one network that vote alike are still
+// coalesced after some of them were erased. The participant id is retired (a tombstone
 // without personal data): a browser that kept it cannot vote again as someone new, which
 // would count one person twice. It returns how many votes were detached.
 func (s *Service) DetachIn(ctx context.Context, tx store.Scope, participant string) (int64, error) {
@@ -103,17 +110,19 @@ func (s *Service) DetachIn(ctx context.Context, tx store.Scope, participant stri
 	if !validParticipant(participant) {
 		return 0, errs.E(errs.Invalid, "the participant identifier must be text of at most 200 bytes")
 	}
-	random := "'erased:' || lower(hex(randomblob(16)))"
-	if tx.Dialect() == store.Postgres {
-		random = "'erased:' || replace(gen_random_uuid()::text, '-', '')"
+	var random [16]byte
+	if _, err := rand.Read(random[:]); err != nil {
+		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
 	}
+	pseudonym := "erased:" + hex.EncodeToString(random[:])
 	// Under the tenant's vote lock, so no batch is between reading the tombstones and
 	// writing a vote of this participant.
 	if err := tx.Lock(ctx, voteLockClass); err != nil {
 		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
 	}
-	// The source goes too: it would tie the erased votes to each other and to their network.
-	res, err := tx.Update(&Vote{}).Set("participant = "+random).Set("source = ''").Where("v.participant = ?", participant).Exec(ctx)
+	res, err := tx.Update(&Vote{}).Set("participant = ?", pseudonym).
+		Set("source = substr(source, 1, ?)", results.SourceBucketChars).
+		Where("v.participant = ?", participant).Exec(ctx)
 	if err != nil {
 		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
 	}

@@ -2,6 +2,9 @@ package vote
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
 
 	"github.com/concorde-civic/concorde/core/results"
 	"github.com/concorde-civic/concorde/core/store"
@@ -86,4 +89,33 @@ func (s *Service) Segments(ctx context.Context, tenantID, consultationID int64) 
 		sample[results.Profile{AgeBand: p.AgeBand, Gender: p.Gender, Area: p.Area}] += p.N
 	}
 	return out, sample, nil
+}
+
+// Profiles returns the profile cell of each of participants (an empty Profile for those who
+// gave none), for the sessions that coalescing counts as one (results.Coalesced.ApplyToCells).
+func (s *Service) Profiles(ctx context.Context, tenantID int64, participants []string) (map[string]results.Profile, error) {
+	if err := checkTenant(tenantID); err != nil {
+		return nil, err
+	}
+	out := make(map[string]results.Profile, len(participants))
+	for len(participants) > 0 {
+		batch := participants[:min(len(participants), 500)]
+		participants = participants[len(batch):]
+		var rows []struct {
+			Participant string `bun:"participant"`
+			AgeBand     string `bun:"age_band"`
+			Gender      string `bun:"gender"`
+			Area        string `bun:"area"`
+		}
+		err := store.For(s.db, tenantID).SelectFrom("participant_profiles", "pp").
+			Column("pp.participant", "pp.age_band", "pp.gender", "pp.area").
+			Where("pp.participant IN (?)", bun.List(batch)).Scan(ctx, &rows)
+		if err != nil {
+			return nil, fmt.Errorf("read profiles: %w", err)
+		}
+		for _, r := range rows {
+			out[r.Participant] = results.Profile{AgeBand: r.AgeBand, Gender: r.Gender, Area: r.Area}
+		}
+	}
+	return out, nil
 }
