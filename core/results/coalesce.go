@@ -20,8 +20,9 @@ import (
 // sessions are linked when
 //
 //   - their sequence votes came mostly from the same source (a keyed hash of the network
-//     address, per consultation: core/vote stores no address), compared by its first
-//     SourceBucketChars characters, which is all that erasure keeps, and
+//     address, per consultation: core/vote stores no address), or one of them was erased
+//     and its source's first SourceBucketChars characters, which is all that erasure keeps,
+//     are those of the other's, and
 //   - they voted on at least CoalesceConfig.MinCommon proposals in common, and
 //   - the Jaccard similarity of their (proposal, vote) pairs is at least
 //     CoalesceConfig.MinJaccard: |A∩B| / |A∪B|, so a pair that voted the same way on the
@@ -47,13 +48,14 @@ type CoalesceConfig struct {
 	MaxPerProposal int
 }
 
-// SourceBucketChars is how much of a source coalescing compares: the first 3 characters of
-// its base64 keyed hash (18 bits), so about one network in 260,000 shares a bucket. Erasing
-// a participant keeps only that much of their votes' source (core/vote, DetachIn): it no
-// longer points to one network, but sessions of one network that vote alike, some erased and
-// some not, still fall in one bucket and are coalesced. Sessions of different networks that
-// share a bucket are compared too, and linked only if they also vote alike on many
-// proposals, which the sequence's random draws make unlikely for people of their own mind.
+// SourceBucketChars is how much of a source erasure keeps: the first 3 characters of its
+// base64 keyed hash (18 bits), so about one network in 260,000 shares a bucket. Erasing a
+// participant keeps only that much of their votes' source (core/vote, DetachIn): it no
+// longer points to one network, but an erased session is still compared with the sessions
+// whose source falls in its bucket, so sessions of one network that vote alike, some erased
+// and some not, are still coalesced. Sessions with a whole source are linked only to those
+// of the same source (or erased ones of its bucket): two networks that share a bucket do not
+// make their people comparable.
 const SourceBucketChars = 3
 
 // SourceBucket returns the part of source coalescing compares (see SourceBucketChars).
@@ -74,6 +76,9 @@ type SessionVotes struct {
 	sessions map[string]int32
 	names    []string
 	sources  map[string]int32 // source → its number; sources are compared by number
+	buckets  map[string]int32 // SourceBucket → its number
+	bucketOf []int32          // by source number: its bucket's number
+	erased   []bool           // by source number: only a bucket is left (DetachIn)
 	votes    []sessionVote
 }
 
@@ -87,7 +92,7 @@ type sessionVote struct {
 
 // NewSessionVotes makes room for about n votes.
 func NewSessionVotes(n int) *SessionVotes {
-	return &SessionVotes{sessions: map[string]int32{}, sources: map[string]int32{}, votes: make([]sessionVote, 0, n)}
+	return &SessionVotes{sessions: map[string]int32{}, sources: map[string]int32{}, buckets: map[string]int32{}, votes: make([]sessionVote, 0, n)}
 }
 
 // Add records session's vote on a proposal (key by Key.Index, qualifications as a bit set
@@ -103,11 +108,18 @@ func (s *SessionVotes) Add(session, source string, proposalID int64, key int, qu
 		s.names = append(s.names, session)
 	}
 	src := int32(-1)
-	if source = SourceBucket(source); source != "" {
+	if source != "" {
 		var ok bool
 		if src, ok = s.sources[source]; !ok {
 			src = int32(len(s.sources))
 			s.sources[source] = src
+			b, ok := s.buckets[SourceBucket(source)]
+			if !ok {
+				b = int32(len(s.buckets))
+				s.buckets[SourceBucket(source)] = b
+			}
+			s.bucketOf = append(s.bucketOf, b)
+			s.erased = append(s.erased, len(source) <= SourceBucketChars)
 		}
 	}
 	s.votes = append(s.votes, sessionVote{session: i, source: src, proposal: proposalID, key: int8(key), quals: int16(quals & (1<<NumQualifications - 1))})
@@ -317,7 +329,7 @@ func Coalesce(s *SessionVotes, cfg CoalesceConfig) *Coalesced {
 		}
 		source[r] = best
 	}
-	// Sessions that share a source and a proposal, found by sorting (source, proposal,
+	// Sessions that share a source's bucket and a proposal, found by sorting (bucket, proposal,
 	// session) triples rather than through a map of lists: a million votes make a million
 	// (source, proposal) keys, most with one session.
 	type triple struct {
@@ -331,7 +343,7 @@ func Coalesce(s *SessionVotes, cfg CoalesceConfig) *Coalesced {
 			continue
 		}
 		for _, v := range votes[start[r]:start[r+1]] {
-			triples = append(triples, triple{source[r], int32(r), v.proposal})
+			triples = append(triples, triple{s.bucketOf[source[r]], int32(r), v.proposal})
 		}
 	}
 	slices.SortFunc(triples, func(x, y triple) int {
@@ -364,7 +376,9 @@ func Coalesce(s *SessionVotes, cfg CoalesceConfig) *Coalesced {
 	}
 	pairs := make([]pair, 0, len(common))
 	for p, c := range common {
-		if c >= cfg.MinCommon {
+		// Compared by bucket; linked only from one source, or when erasure left one of the
+		// two nothing but its bucket.
+		if sa, sb := source[p.a], source[p.b]; c >= cfg.MinCommon && (sa == sb || s.erased[sa] || s.erased[sb]) {
 			pairs = append(pairs, p)
 		}
 	}

@@ -87,6 +87,9 @@ func TestCoalesce_Thresholds(t *testing.T) {
 		{"same votes, one of them without a source", 12, 0, "", 0},
 		// Erasure keeps the source's bucket only (core/vote, DetachIn).
 		{"same votes, one of them erased", 12, 0, src[:SourceBucketChars], 2},
+		// Two networks that share a bucket: their people are not comparable for it.
+		{"same votes from two sources of one bucket", 12, 0, src[:SourceBucketChars] + "9zzzzzzzz", 0},
+		{"same votes, one of them erased from another bucket", 12, 0, "tZ9", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,9 +59,10 @@
 // background, in their digest), so the ranking takes it in once they are computed, and
 // `concorde results recompute`, the verify endpoint and the frozen snapshot include it;
 // for 1,000,000 votes of 100,000 sessions it takes about a second more
-// (BenchmarkCoalesce_MillionVotes). Sources are compared by their first
-// SourceBucketChars characters (18 bits), which is all that erasing a participant keeps on
-// their votes (core/vote rule 9), so erased sessions stay coalesced with their clones.
+// (BenchmarkCoalesce_MillionVotes). Sources are compared whole, except that an
+// erased session keeps only its source's first SourceBucketChars characters (18 bits; core/vote
+// rule 9) and is compared with the sessions of its bucket, so erased sessions stay coalesced
+// with their clones.
 // Weighted results and segments apply it too (Coalesced.ApplyToCells): each profile cell's
 // votes lose the mass of its coalesced sessions, and the raking sample counts each group
 // once, in the cell holding most of its sessions. Pages show what the rates were read from

@@ -108,12 +108,13 @@
 //     network under the server's secret, truncated to 64 bits (the network is the address
 //     for IPv4 and its /64 for IPv6, forwarded.Network, as for every per-source limit). No address is stored (an
 //     unkeyed hash of an IPv4 address could be reversed by trying them all), a source
-//     cannot be matched across consultations. Sources are compared by their first
-//     results.SourceBucketChars characters (18 bits, a bucket shared by about one network in
-//     260,000). Erasing a participant (DetachIn) gives all their votes one random pseudonym
-//     and keeps only that bucket of their source: the votes no longer point to the network,
-//     yet a script that erases its clones after voting is still coalesced with them, and
-//     with its clones that were not erased. Two sessions whose sequence votes came mostly
+//     cannot be matched across consultations. Erasing a participant (DetachIn) gives all their
+//     votes in one consultation one random pseudonym (another in each consultation, so that
+//     nothing links them across consultations) and keeps only the first
+//     results.SourceBucketChars characters of their source (18 bits, a bucket shared by about
+//     one network in 260,000): the votes no longer point to the network, yet an erased
+//     session is compared with the sessions of its bucket, so a script that erases its clones
+//     after voting is still coalesced with them, and with its clones that were not erased. Two sessions whose sequence votes came mostly
 //     from one source, that
 //     voted on at least 5 proposals in common with (proposal, vote) pairs of Jaccard
 //     similarity 0.9 or more, are linked; linked sessions form a group, and on each

@@ -95,9 +95,11 @@ func (s *Service) Detach(ctx context.Context, tenantID int64, participant string
 }
 
 // DetachIn unlinks a participant from their votes, in the caller's transaction tx: their
-// votes get one random pseudonym, "erased:<hex>", the same for all of them, so they stay
-// counted as one participant's (coalescing and the opinion groups still see one person) and
-// nothing ties them to the person any more. Their source keeps only its first
+// votes in each consultation get one random pseudonym, "erased:<hex>", the same for all of
+// them there and another in each consultation, so they stay counted as one participant's
+// (coalescing and the opinion groups, which work per consultation, still see one person),
+// nothing ties them to the person any more, and nothing links their votes across
+// consultations (where the truncated source, keyed per consultation, would add up). Their source keeps only its first
 // results.SourceBucketChars characters: shared by about one network in 260,000, it no longer
 // points to the participant's network, yet sessions of one network that vote alike are still
 // coalesced after some of them were erased. The participant id is retired (a tombstone
@@ -110,23 +112,31 @@ func (s *Service) DetachIn(ctx context.Context, tx store.Scope, participant stri
 	if !validParticipant(participant) {
 		return 0, errs.E(errs.Invalid, "the participant identifier must be text of at most 200 bytes")
 	}
-	var random [16]byte
-	if _, err := rand.Read(random[:]); err != nil {
-		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
-	}
-	pseudonym := "erased:" + hex.EncodeToString(random[:])
 	// Under the tenant's vote lock, so no batch is between reading the tombstones and
 	// writing a vote of this participant.
 	if err := tx.Lock(ctx, voteLockClass); err != nil {
 		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
 	}
-	res, err := tx.Update(&Vote{}).Set("participant = ?", pseudonym).
-		Set("source = substr(source, 1, ?)", results.SourceBucketChars).
-		Where("v.participant = ?", participant).Exec(ctx)
-	if err != nil {
+	var consultations []int64
+	if err := tx.Select((*Vote)(nil)).ColumnExpr("DISTINCT v.consultation_id").
+		Where("v.participant = ?", participant).Scan(ctx, &consultations); err != nil {
 		return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
 	}
-	n, _ := res.RowsAffected()
+	var n int64
+	for _, c := range consultations {
+		var random [16]byte
+		if _, err := rand.Read(random[:]); err != nil {
+			return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
+		}
+		res, err := tx.Update(&Vote{}).Set("participant = ?", "erased:"+hex.EncodeToString(random[:])).
+			Set("source = substr(source, 1, ?)", results.SourceBucketChars).
+			Where("v.participant = ? AND v.consultation_id = ?", participant, c).Exec(ctx)
+		if err != nil {
+			return 0, errs.Wrap(errs.Unavailable, err, "the votes could not be detached; try again")
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
 	row := retiredParticipant{Participant: participant, RetiredAt: s.opts.Now().UTC().Truncate(time.Microsecond)}
 	if _, err := tx.Insert(&row).On("CONFLICT (tenant_id, participant) DO NOTHING").Exec(ctx); err != nil {
 		return 0, errs.Wrap(errs.Unavailable, err, "the participant could not be retired; try again")

@@ -540,6 +540,21 @@ func TestDetach_VotesStayCountedButUnlinked(t *testing.T) {
 		if distinct != 2 {
 			t.Fatalf("%d pseudonyms for two erased participants, want 2", distinct)
 		}
+		// One pseudonym per consultation: the truncated sources, keyed per consultation, must
+		// not add up across consultations to point at the network again.
+		f.cast(t, f.ballot(f.proposals[consultationA][1], "in-two", results.Agree, results.Sequence))
+		other := f.ballot(f.proposals[consultationA2][0], "in-two", results.Agree, results.Sequence)
+		other.ConsultationID = consultationA2
+		f.cast(t, other)
+		if n, err := f.svc.Detach(ctx, tenantA, "in-two"); err != nil || n != 2 {
+			t.Fatalf("Detach = %d, %v; want 2", n, err)
+		}
+		if err := db.NewSelect().TableExpr("votes").ColumnExpr("count(DISTINCT participant)").Where("tenant_id = ? AND participant LIKE 'erased:%'", tenantA).Scan(ctx, &distinct); err != nil {
+			t.Fatal(err)
+		}
+		if distinct != 4 {
+			t.Fatalf("%d pseudonyms after erasing a participant of two consultations, want 4 (one per consultation)", distinct)
+		}
 		f.assertRecomputeClean(t, tenantA, consultationA)
 	})
 }
