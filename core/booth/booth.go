@@ -101,7 +101,8 @@ func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 	if keyErr != nil && !errs.Is(keyErr, errs.Forbidden) {
 		return vote.Vote{}, keyErr // malformed: nothing recorded
 	}
-	if keyErr == nil && origin == vote.Sequence && b.pending.voted(e, r.Participant, r.ProposalID, b.now(), b.pendingFor()) {
+	followed := keyErr == nil && origin == vote.Sequence
+	if followed && b.pending.picked(e, r.Participant, r.ProposalID) {
 		// Picked among the cards served, past skipped ones: self-selected, so published
 		// beside, like a vote through a link (core/vote rule 6).
 		trust, origin = results.Trusted, vote.Ignored
@@ -117,6 +118,9 @@ func (b *Booth) Cast(ctx context.Context, r Request) (vote.Vote, error) {
 	if err != nil {
 		return vote.Vote{}, err
 	}
+	if followed {
+		b.pending.voted(e, r.Participant, r.ProposalID, b.now(), b.pendingFor(), b.keyTTL())
+	}
 	if keyErr != nil {
 		return v, keyErr // forged or replayed: kept as a troll vote, left out of the results, and said so
 	}
@@ -128,6 +132,14 @@ func (b *Booth) now() time.Time {
 		return b.Now()
 	}
 	return time.Now()
+}
+
+// keyTTL is how long the cards' keys stay valid, so how long picking is followed.
+func (b *Booth) keyTTL() time.Duration {
+	if b.Signer.TTL > 0 {
+		return b.Signer.TTL
+	}
+	return vote.DefaultKeyTTL
 }
 
 func (b *Booth) pendingFor() time.Duration {
@@ -246,7 +258,7 @@ func (b *Booth) Sequence(e *catalog.Entry, participant string, voted map[int64]r
 		shown = nil
 	}
 	e.MarkShown(shown)
-	b.pending.shown(e, participant, shown, b.now(), b.pendingFor()) // and lets go of the previous sequence's
+	b.pending.shown(e, participant, shown, b.now(), b.pendingFor(), b.keyTTL()) // and lets go of the previous sequence's
 	return ids
 }
 

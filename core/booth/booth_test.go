@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/concorde-civic/concorde/core/booth"
+	"github.com/concorde-civic/concorde/core/catalog"
 	"github.com/concorde-civic/concorde/core/consultation"
 	"github.com/concorde-civic/concorde/core/errs"
 	"github.com/concorde-civic/concorde/core/ratelimit"
@@ -318,5 +319,98 @@ func TestBooth_CardsPassedOverStopCountingAsVotesOnTheirWay(t *testing.T) {
 	}
 	if p := pending(); p[ids[0]] != 0 {
 		t.Fatalf("after c's cards expired: %v, want 0 on the first card", p)
+	}
+}
+
+// Picking cannot be undone (core/vote rule 6): voting again on the picked card (the site's
+// qualify step does) keeps it beside, and so does a vote on a card of a sequence the
+// participant moved on from without voting on it. A vote that is refused changes nothing.
+func TestBooth_PickingStaysPickedAndARefusedVoteChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i, text := range []string{"Il faut des concerts gratuits dans les parcs", "Il faut des bibliothèques ouvertes la nuit"} {
+		p, err := f.env.App.Proposals.Submit(ctx, f.tenant, f.cs, fmt.Sprintf("p:author%d", i), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.env.App.Proposals.Accept(ctx, f.tenant, p.ID, "moderator", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.booth.Catalog.Invalidate(f.tenant, f.cs.ID)
+	entry := func() *catalog.Entry {
+		t.Helper()
+		e, err := f.booth.Catalog.BySlug(ctx, f.tenant, "culture")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	next := func(participant string) []int64 {
+		t.Helper()
+		ids, origin, err := f.booth.Next(ctx, f.tenant, entry(), participant, "", true)
+		if err != nil || len(ids) != 3 || origin != vote.Sequence {
+			t.Fatalf("sequence of %s: %v %s %v, want three cards with full-weight keys", participant, ids, origin, err)
+		}
+		return ids
+	}
+	cast := func(participant string, id int64, choice string) (vote.Vote, error) {
+		key := f.booth.Signer.Key(f.tenant, id, participant, vote.Sequence)
+		return f.booth.Cast(ctx, booth.Request{TenantID: f.tenant, ProposalID: id, Participant: participant, Vote: choice, Key: key})
+	}
+	trustOf := func(participant string, id int64, choice string) results.Trust {
+		t.Helper()
+		v, err := cast(participant, id, choice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Trust
+	}
+
+	// a votes through in order, then qualifies the same card: full weight both times.
+	ids := next("p:a")
+	if got := trustOf("p:a", ids[0], "agree"); got != results.Sequence {
+		t.Fatalf("a vote on the first card: %v, want %v", got, results.Sequence)
+	}
+	if got := trustOf("p:a", ids[0], "agree"); got != results.Sequence {
+		t.Fatalf("the same card again: %v, want %v", got, results.Sequence)
+	}
+	// b picks the third card, then votes on it again: still beside.
+	ids = next("p:b")
+	if got := trustOf("p:b", ids[2], "agree"); got != results.Trusted {
+		t.Fatalf("a picked vote: %v, want %v", got, results.Trusted)
+	}
+	if got := trustOf("p:b", ids[2], "disagree"); got != results.Trusted {
+		t.Fatalf("the picked card voted on again: %v, want %v (a re-vote must not bring it back to full weight)", got, results.Trusted)
+	}
+	// c moves on to another sequence (its cards carry ignored keys, rule 6), then votes on
+	// the first card of the first one with its still valid key.
+	first := next("p:c")
+	if _, _, err := f.booth.Next(ctx, f.tenant, entry(), "p:c", "", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := trustOf("p:c", first[0], "agree"); got != results.Trusted {
+		t.Fatalf("a vote on a card of a sequence left behind: %v, want %v", got, results.Trusted)
+	}
+
+	// d is erased after being shown a sequence: their vote past the first card is refused,
+	// and the cards still count as votes on their way (nothing was cast, nothing picked).
+	ids = next("p:d")
+	before := map[int64]int{}
+	e := entry()
+	for i, c := range e.Candidates {
+		before[c.ID] = e.Pending(i)
+	}
+	if _, err := f.booth.Votes.Detach(ctx, f.tenant, "p:d"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cast("p:d", ids[1], "agree"); err == nil {
+		t.Fatal("an erased participant's vote was accepted")
+	}
+	e = entry()
+	for i, c := range e.Candidates {
+		if got := e.Pending(i); got != before[c.ID] {
+			t.Fatalf("after a refused vote, proposal %d counts %d votes on their way, want %d as before", c.ID, got, before[c.ID])
+		}
 	}
 }

@@ -656,7 +656,7 @@ type methodePage struct {
 	ControversyPercent, TopCandidates                   int
 	ShortlistFrom, ShortlistLeaders, ShortlistSample    int
 	NormalFrom                                          int
-	KeyTTLHours                                         int
+	KeyTTLHours, PendingMinutes                         int
 	SequencesPerMinute, SequencesPerSourcePerMinute     int
 	FreshPerSourcePerHour                               int
 	MinVotes, LimboNeutral, ConsensusAgree, MaxDisagree int
@@ -680,7 +680,7 @@ func (s *Server) methode(c *fiber.Ctx) methodePage {
 	sc, rc, gc, caps := sequence.DefaultConfig(), results.DefaultConfig(), results.DefaultGroupsConfig(), results.DefaultWeightCaps()
 	num := func(f float64) string { return web.ShortDecimal(s.locale(c), f) } // "1,5" or "1.5"
 	return methodePage{SequenceSize: sc.Size, NewMaxVotes: max(sc.NewMaxVotes, int(rc.MinVotes)), NewPercent: pc(sc.NewRatio), RandomSlots: sc.RandomSlots,
-		ControversyPercent: pc(sc.ControversyRatio), TopCandidates: sc.TopCandidates, KeyTTLHours: int(vote.DefaultKeyTTL.Hours()),
+		ControversyPercent: pc(sc.ControversyRatio), TopCandidates: sc.TopCandidates, KeyTTLHours: int(vote.DefaultKeyTTL.Hours()), PendingMinutes: int(booth.DefaultPendingFor.Minutes()),
 		ShortlistFrom: sequence.ShortlistFrom, ShortlistLeaders: sequence.ShortlistLeaders, ShortlistSample: sequence.ShortlistSample, NormalFrom: sequence.NormalFrom,
 		SequencesPerMinute:          or(s.SequenceLimits.PerParticipant, ratelimit.DefaultSequenceLimits.PerParticipant),
 		SequencesPerSourcePerMinute: or(s.SequenceLimits.PerSource, ratelimit.DefaultSequenceLimits.PerSource),

@@ -94,7 +94,7 @@ func (s *Server) entryFor(c *fiber.Ctx) (*catalog.Entry, error) {
 }
 
 func (s *Server) voteRoutes() {
-	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/sequence", Perm: tenant("proposals", "read"), Summary: "The next proposals to vote on, chosen for the caller, each with its signed vote key", Response: sequenceResponse{}}, func(c *fiber.Ctx) error {
+	s.handle(Route{Method: get, Path: "/api/v1/consultations/:slug/sequence", Perm: tenant("proposals", "read"), Summary: "The next proposals to vote on, chosen for the caller, each with its signed vote key; voted through in order (a vote past cards left unvoted, or on an earlier sequence's card, is published beside)", Response: sequenceResponse{}}, func(c *fiber.Ctx) error {
 		e, err := s.entryFor(c)
 		if err != nil {
 			return err

@@ -83,10 +83,12 @@
 //     none of what they were shown, hunting for chosen proposals, loses full weight after
 //     their first sequence. And a sequence is voted through in order: a participant who
 //     skips cards of their last full-weight sequence to vote on one further on picks what
-//     they vote on, as through a shared link, so that vote and their later ones on that
-//     sequence carry trust Trusted and origin Ignored (core/booth, pendingCards: kept in the
-//     memory of the node that served the sequence, like the rate limits without Redis; a
-//     vote reaching another node is not checked). The cards of a sequence stop counting as
+//     they vote on, as through a shared link, so that vote, any later vote on a card of that
+//     sequence (the picked one again included), and any vote on a card of an earlier
+//     sequence they moved on from without voting on it carry trust Trusted and origin
+//     Ignored (core/booth, pendingCards: kept for the keys' lifetime in the memory of the
+//     node that served the sequence, like the rate limits without Redis, at most 50,000
+//     sequences per consultation; a vote reaching another node is not checked). The cards of a sequence stop counting as
 //     votes on their way for the sequence's exposure as soon as the participant picks, asks
 //     for another sequence, or leaves them ten minutes: they do not hold those proposals back.
 //  7. Fresh sessions from one source are pooled: every full-weight sequence given to a
