@@ -175,8 +175,9 @@ func (c *Coalesced) SessionNames() []string {
 // published scores do: each cell of votes (one proposal, one profile) gets the adjustment of
 // the coalesced votes it holds (CellCounts.Coalesced), the profile of each coalesced session
 // given by profiles (missing: no profile), and the sample counts each group of sessions as
-// one participant, in the cell where most of its sessions are (ties: the first session's).
-// cells and sample are not changed; the sample returned is a copy.
+// one participant, in the cell where most of its sessions are (ties: the least profile in
+// profileLess order, so the result does not depend on the order of the sessions). cells and
+// sample are not changed; the sample returned is a copy.
 func (c *Coalesced) ApplyToCells(cells []CellCounts, sample map[Profile]int64, profiles map[string]Profile) ([]CellCounts, map[Profile]int64) {
 	if c == nil || len(c.group) == 0 {
 		return cells, sample

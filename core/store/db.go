@@ -66,7 +66,7 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 			}
 		}
 		q := "_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(268435456)&_pragma=cache_size(-32000)" +
-			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutocheckpoint) + "&_txlock=immediate"
+			fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", walAutocheckpoint, 4096*walAutocheckpoint) + "&_txlock=immediate"
 		sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+path+"?"+q)
 		if err != nil {
 			return nil, fmt.Errorf("database %s: %v", path, err)
@@ -103,7 +103,8 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 // walAutocheckpoint pages, should the goroutine fall behind. Under a steady load the log only
 // starts over from its beginning after a checkpoint that nothing was committed after, which
 // is rarely the goroutine's, so the log file grows to about walAutocheckpoint pages (64 MB
-// against 4 MB before) and stays that size. Durability does not change: a commit is in the
+// against 4 MB before) and stays that size; a log that a long reader let grow further is
+// cut back to that size once it starts over (journal_size_limit). Durability does not change: a commit is in the
 // log, which survives the process being killed, before it is acknowledged.
 const (
 	checkpointEvery   = time.Second

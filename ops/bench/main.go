@@ -208,10 +208,13 @@ func run(ctx context.Context, o options) error {
 			drop()
 		}
 		if len(sizes) > 0 {
-			url, drop, err := e2e.PostgresSchema(ctx, o.pg, "bench")
+			var url string
+			var drop func()
 			if o.scalePGSchema != "" {
 				drop = func() {}
 				url, err = e2e.PostgresNamedSchema(ctx, o.pg, o.scalePGSchema)
+			} else {
+				url, drop, err = e2e.PostgresSchema(ctx, o.pg, "bench")
 			}
 			if err != nil {
 				return err
