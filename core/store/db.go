@@ -104,8 +104,9 @@ func Open(ctx context.Context, dsn string) (*bun.DB, error) {
 // starts over from its beginning after a checkpoint that nothing was committed after, which
 // is rarely the goroutine's, so the log file grows to about walAutocheckpoint pages (64 MB
 // against 4 MB before) and stays that size; a log that a long reader let grow further is
-// cut back to that size once it starts over (journal_size_limit). Durability does not change: a commit is in the
-// log, which survives the process being killed, before it is acknowledged.
+// cut back to that size once it starts over (journal_size_limit). Durability does not
+// change: a commit is in the log, which survives the process being killed, before it is
+// acknowledged.
 const (
 	checkpointEvery   = time.Second
 	walAutocheckpoint = 16384 // pages of 4 KB: 64 MB
