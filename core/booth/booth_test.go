@@ -244,16 +244,7 @@ func TestBooth_IgnoredSequencesDoNotHoldBackExposure(t *testing.T) {
 func TestBooth_CardsPassedOverStopCountingAsVotesOnTheirWay(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	for i, text := range []string{"Il faut des concerts gratuits dans les parcs", "Il faut des bibliothèques ouvertes la nuit"} {
-		p, err := f.env.App.Proposals.Submit(ctx, f.tenant, f.cs, fmt.Sprintf("p:author%d", i), text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.env.App.Proposals.Accept(ctx, f.tenant, p.ID, "moderator", nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.booth.Catalog.Invalidate(f.tenant, f.cs.ID)
+	f.acceptTwoMore(t)
 	now := time.Now()
 	f.booth.Now = func() time.Time { return now }
 	pending := func() map[int64]int {
@@ -328,16 +319,7 @@ func TestBooth_CardsPassedOverStopCountingAsVotesOnTheirWay(t *testing.T) {
 func TestBooth_PickingStaysPickedAndARefusedVoteChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	for i, text := range []string{"Il faut des concerts gratuits dans les parcs", "Il faut des bibliothèques ouvertes la nuit"} {
-		p, err := f.env.App.Proposals.Submit(ctx, f.tenant, f.cs, fmt.Sprintf("p:author%d", i), text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.env.App.Proposals.Accept(ctx, f.tenant, p.ID, "moderator", nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.booth.Catalog.Invalidate(f.tenant, f.cs.ID)
+	f.acceptTwoMore(t)
 	entry := func() *catalog.Entry {
 		t.Helper()
 		e, err := f.booth.Catalog.BySlug(ctx, f.tenant, "culture")
@@ -413,4 +395,21 @@ func TestBooth_PickingStaysPickedAndARefusedVoteChangesNothing(t *testing.T) {
 			t.Fatalf("after a refused vote, proposal %d counts %d votes on their way, want %d as before", c.ID, got, before[c.ID])
 		}
 	}
+}
+
+// acceptTwoMore accepts two more proposals of other authors (three in all with the fixture's),
+// so that a sequence holds three cards.
+func (f *fixture) acceptTwoMore(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	for i, text := range []string{"Il faut des concerts gratuits dans les parcs", "Il faut des bibliothèques ouvertes la nuit"} {
+		p, err := f.env.App.Proposals.Submit(ctx, f.tenant, f.cs, fmt.Sprintf("p:author%d", i), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.env.App.Proposals.Accept(ctx, f.tenant, p.ID, "moderator", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.booth.Catalog.Invalidate(f.tenant, f.cs.ID)
 }

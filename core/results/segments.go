@@ -318,15 +318,7 @@ func shrunkWeightedTallies(tallies []Tally, weights, priors []float64) (Tally, e
 		if !(w >= 0) || math.IsInf(w, 1) {
 			return Tally{}, errs.E(errs.Invalid, "weight %d is %v; weights must be finite and not negative", i, w)
 		}
-		c := tallies[i]
-		all.Raw.Merge(c.Raw)
-		for k := range all.Keys {
-			all.Keys[k] += c.Keys[k]
-		}
-		for q := range all.Quals {
-			all.Quals[q] += c.Quals[q]
-		}
-		all.Total += c.Total
+		addTally(&all, tallies[i])
 	}
 	t := Tally{Raw: all.Raw}
 	var mass, raked, raked2 float64 // Σm, Σwm, Σw²m with m a cell's trust-weighted votes
