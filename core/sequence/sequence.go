@@ -277,6 +277,8 @@ type chooser struct {
 	class   []pool   // per candidate, valid where stamp is gen
 	stamp   []uint32 // per candidate, gen when its class was set for this call
 	gen     uint32   // this call's stamp
+	drawn   []uint32 // per candidate, drawGen when rankedShort has drawn for it in this ranking
+	drawGen uint32   // this ranking's stamp
 	size    [4]int   // candidates per pool (with a Shortlist, by counted votes)
 	seq     []int32  // indices of the chosen candidates, in choice order
 	rank    []ranked
@@ -330,9 +332,9 @@ func (s *chooser) votesOf(i int) int {
 // unknown without clearing anything.
 func (s *chooser) begin(n int) {
 	if cap(s.stamp) < n {
-		s.stamp, s.class = make([]uint32, n), make([]pool, n)
+		s.stamp, s.class, s.drawn = make([]uint32, n), make([]pool, n), make([]uint32, n)
 	}
-	s.stamp, s.class = s.stamp[:n], s.class[:n]
+	s.stamp, s.class, s.drawn = s.stamp[:n], s.class[:n], s.drawn[:n]
 	if s.gen++; s.gen == 0 { // wrapped around: old stamps could match again
 		clear(s.stamp)
 		s.gen = 1
@@ -588,15 +590,18 @@ func (s *chooser) fewest(p pool, k int, h []ranked) (list []ranked, partial bool
 // the same for every draw of one request. By chance (no leaders), it picks at random until
 // it has k candidates of p.
 func (s *chooser) rankedShort(p pool, o order, k int, leaders []drawable, h []ranked) []ranked {
+	if s.drawGen++; s.drawGen == 0 { // wrapped around: old stamps could match again
+		clear(s.drawn)
+		s.drawGen = 1
+	}
 	add := func(i int32, d *drawable) {
 		if s.classOf(i) != p {
 			return
 		}
-		for _, x := range h { // a random pick may repeat a leader or another pick
-			if x.i == i {
-				return
-			}
+		if s.drawn[i] == s.drawGen { // a random pick may repeat a leader or another pick
+			return
 		}
+		s.drawn[i] = s.drawGen
 		if o == byChance {
 			h = push(h, k, ranked{id: s.cands[i].ID, i: i, key: s.rng.Float64()})
 			return
