@@ -109,6 +109,9 @@ func (p *pendingCards) shown(e *catalog.Entry, participant string, ids []int64, 
 			f.passed[id] = true
 		}
 	}
+	for _, id := range ids {
+		delete(f.passed, id) // drawn again by the server: this sequence's order is what counts now
+	}
 	s := &shownCards{participant: participant, served: slices.Clone(ids), open: slices.Clone(ids), onWay: len(ids) > 0, at: now}
 	f.last = s
 	cc.queue = append(cc.queue, s)
