@@ -78,7 +78,7 @@ func copyVotes(ctx context.Context, db *bun.DB, n int, voteAt func(int) vote.Vot
 	// 10,000,000 of them did not finish in 40 minutes here), are skipped where the role may
 	// (session_replication_role, a superuser's setting; otherwise they run).
 	if _, err := conn.ExecContext(ctx, "SET session_replication_role = replica"); err == nil {
-		defer conn.ExecContext(context.WithoutCancel(ctx), "RESET session_replication_role") //nolint:errcheck // the connection is closed next anyway
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "RESET session_replication_role") }() // then the connection goes back to the pool
 	}
 	cols := []string{"tenant_id", "proposal_id", "participant", "consultation_id", "vote", "qualifications", "trust", "origin", "created_at", "updated_at"}
 	return conn.Raw(func(dc any) error {
