@@ -186,6 +186,9 @@ func (s *Server) RSS() (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
+// Pid is the server process's id.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Kill stops the process with SIGKILL, as a crash or the OOM killer would, and waits for it.
 func (s *Server) Kill() error {
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {

@@ -11,6 +11,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -34,7 +35,7 @@ const ProtocolVersion = 2
 // Version is this SDK module's semantic version (github.com/concorde-civic/concorde/plugins/sdk,
 // tagged plugins/sdk/vX.Y.Z): a minor version adds to the API, a major one breaks it. CHANGELOG.md
 // beside this file says what each version changed.
-const Version = "0.3.0"
+const Version = "0.3.1"
 
 // Isolation modes of Manifest.Isolation. IsolationTenant makes the host run one process per
 // tenant, for plugins that hold sensitive data: a tenant's calls, tokens and memory never meet
@@ -122,6 +123,7 @@ func Serve(p Plugin) {
 		p.Manifest.ProtocolVersion = ProtocolVersion
 	}
 	p.Manifest.LifecycleHooks = p.OnLifecycle != nil
+	go exitWhenOrphaned(os.Getppid(), time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{PluginKey: &grpcPlugin{impl: &p}},
@@ -129,4 +131,22 @@ func Serve(p Plugin) {
 		Logger:          p.Logger,
 	})
 	os.Exit(0)
+}
+
+// exitWhenOrphaned ends the process once its parent, the host that started it, is gone: a
+// host killed (SIGKILL, the OOM killer, a crash) cannot stop its plugins, which the system
+// then gives another parent; without this they would linger, holding memory, until the
+// machine restarts. A host that runs as process 1 (in a container) is never left: nothing to
+// watch then.
+func exitWhenOrphaned(parent int, every time.Duration) {
+	if parent <= 1 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for range t.C {
+		if os.Getppid() != parent {
+			os.Exit(0)
+		}
+	}
 }
