@@ -88,16 +88,7 @@ func TestModeration_ItemViewShowsLookAlikesAndTheAuthorsOthers(t *testing.T) {
 func TestModeration_QueuePages(t *testing.T) {
 	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
 		w := newConsultation(t, e)
-		ctx := context.Background()
-		cs, err := e.App.Consultations.Get(ctx, w.A.Tenant.ID, "culture")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 120 {
-			if _, err := e.App.Proposals.Submit(ctx, w.A.Tenant.ID, cs, fmt.Sprintf("p:author%03d", i), fmt.Sprintf("Il faut une idée numéro %03d pour la culture", i)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		submitWaiting(t, e, w, 120)
 		mod := e.Visitor(w.A.Host)
 		mod.SignIn("moderator@ay.test", testsupport.Password)
 		seen := map[string]bool{}
@@ -164,16 +155,7 @@ func BenchmarkModeration_QueuePage(b *testing.B) {
 func TestModeration_APIQueuePages(t *testing.T) {
 	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
 		w := newConsultation(t, e)
-		ctx := context.Background()
-		cs, err := e.App.Consultations.Get(ctx, w.A.Tenant.ID, "culture")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 7 {
-			if _, err := e.App.Proposals.Submit(ctx, w.A.Tenant.ID, cs, fmt.Sprintf("p:a%d", i), fmt.Sprintf("Il faut une idée numéro %d pour la culture", i)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		submitWaiting(t, e, w, 7)
 		var page struct {
 			Proposals []struct{ ID int64 } `json:"proposals"`
 			Waiting   int                  `json:"waiting"`
@@ -199,4 +181,20 @@ func TestModeration_APIQueuePages(t *testing.T) {
 			t.Errorf("bad offset: %d", res.Status)
 		}
 	})
+}
+
+// submitWaiting submits n proposals of n authors to w's consultation "culture", where they
+// wait for a moderator.
+func submitWaiting(t *testing.T, e *testsupport.Env, w *consultationWorld, n int) {
+	t.Helper()
+	ctx := context.Background()
+	cs, err := e.App.Consultations.Get(ctx, w.A.Tenant.ID, "culture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, err := e.App.Proposals.Submit(ctx, w.A.Tenant.ID, cs, fmt.Sprintf("p:author%03d", i), fmt.Sprintf("Il faut une idée numéro %03d pour la culture", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
