@@ -13,6 +13,19 @@ import (
 	"github.com/concorde-civic/concorde/core/testsupport"
 )
 
+// culturalIdeas are proposals of distinct words, so that no diversity rule of the sequence
+// keeps two of them apart; the opinion tests' participants vote on them.
+var culturalIdeas = []string{
+	"Il faut ouvrir les musées gratuitement le dimanche",
+	"Il faut des bibliothèques ouvertes la nuit en ville",
+	"Il faut financer les festivals de musique locale",
+	"Il faut enseigner le théâtre dans toutes les écoles",
+	"Il faut fermer les salles de cinéma le lundi matin",
+	"Il faut supprimer les subventions aux grands opéras",
+	"Il faut taxer les concerts en plein air le soir",
+	"Il faut privatiser toutes les médiathèques publiques",
+}
+
 // TestResults_ConsensusAcrossOpinionGroupsAndVerify: two camps vote through the sequence;
 // the results say, per proposal, whether consensus holds across the opinion groups the
 // server found, and the auditors' verify recomputes the same groups from the raw votes.
@@ -20,16 +33,7 @@ func TestResults_ConsensusAcrossOpinionGroupsAndVerify(t *testing.T) {
 	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
 		w := newConsultation(t, e)
 		// One author per proposal: a sequence shows one proposal of each author at most.
-		texts := []string{
-			"Il faut ouvrir les musées gratuitement le dimanche",
-			"Il faut des bibliothèques ouvertes la nuit en ville",
-			"Il faut financer les festivals de musique locale",
-			"Il faut enseigner le théâtre dans toutes les écoles",
-			"Il faut fermer les salles de cinéma le lundi matin",
-			"Il faut supprimer les subventions aux grands opéras",
-			"Il faut taxer les concerts en plein air le soir",
-			"Il faut privatiser toutes les médiathèques publiques",
-		}
+		texts := culturalIdeas
 		var ids []int64
 		for _, text := range texts {
 			ids = append(ids, w.propose(t, e.Visitor(w.A.Host), text)...)
@@ -163,14 +167,7 @@ func TestResults_ConsensusAcrossOpinionGroupsAndVerify(t *testing.T) {
 func TestResults_ClonesFromOneSourceCountOnceAndVerify(t *testing.T) {
 	testsupport.Each(t, func(t *testing.T, e *testsupport.Env) {
 		w := newConsultation(t, e)
-		texts := []string{
-			"Il faut ouvrir les musées gratuitement le dimanche",
-			"Il faut des bibliothèques ouvertes la nuit en ville",
-			"Il faut financer les festivals de musique locale",
-			"Il faut enseigner le théâtre dans toutes les écoles",
-			"Il faut fermer les salles de cinéma le lundi matin",
-			"Il faut supprimer les subventions aux grands opéras",
-		}
+		texts := culturalIdeas[:6]
 		var ids []int64
 		for _, text := range texts {
 			ids = append(ids, w.propose(t, e.Visitor(w.A.Host), text)...)
