@@ -34,13 +34,42 @@ func betaGamma(rng *rand.Rand, a, b float64) float64 {
 // draw z is corrected by the first term of the Cornish-Fisher expansion, z + γ(z²−1)/6, and
 // the result kept inside (0, 1).
 func betaNormal(rng *rand.Rand, a, b float64) float64 {
+	mean, sd, g := normalParams(a, b)
+	return normalDraw(rng, mean, sd, g)
+}
+
+// normalParams are the mean, standard deviation and skewness over 6 of Beta(a, b).
+func normalParams(a, b float64) (mean, sd, g float64) {
 	n := a + b
-	mean := a / n
-	sd := math.Sqrt(a*b/(n+1)) / n
 	skew := 2 * (b - a) * math.Sqrt(n+1) / ((n + 2) * math.Sqrt(a*b))
+	return a / n, math.Sqrt(a*b/(n+1)) / n, skew / 6
+}
+
+func normalDraw(rng *rand.Rand, mean, sd, g float64) float64 {
 	z := rng.NormFloat64()
-	x := mean + sd*(z+skew*(z*z-1)/6)
+	x := mean + sd*(z+g*(z*z-1))
 	return min(max(x, math.SmallestNonzeroFloat64), math.Nextafter(1, 0))
+}
+
+// dist is a Beta distribution ready to draw from, in single precision (see drawable): the
+// shapes x and y, drawn by the gamma method, when g is NaN; else, for shapes of at least
+// NormalFrom, the mean x, standard deviation y and skewness over 6 g of betaNormal, worked
+// out once rather than on every draw.
+type dist struct{ x, y, g float32 }
+
+func newDist(a, b float64) dist {
+	if a >= NormalFrom && b >= NormalFrom {
+		mean, sd, g := normalParams(a, b)
+		return dist{float32(mean), float32(sd), float32(g)}
+	}
+	return dist{float32(a), float32(b), float32(math.NaN())}
+}
+
+func (d dist) draw(rng *rand.Rand) float64 {
+	if d.g != d.g {
+		return betaGamma(rng, float64(d.x), float64(d.y))
+	}
+	return normalDraw(rng, float64(d.x), float64(d.y), float64(d.g))
 }
 
 // gamma draws from Gamma(a, 1), a > 0, by Marsaglia and Tsang's method ("A simple method for

@@ -431,11 +431,11 @@ func TestChoose_ShortlistKeepsTheDrawsOnTheBest(t *testing.T) {
 		t.Errorf("no proposal outside the %d leaders was shown in 200 sequences", ShortlistLeaders)
 	}
 	// Under the size where it bounds the draws, a shortlist changes nothing.
-	small, sreq := benchCandidates(900)
+	small, sreq := benchCandidates(ShortlistFrom - 1)
 	plain := Choose(small, sreq, DefaultConfig(), seeded(8))
 	sreq.Shortlist, sreq.Buffers = NewShortlist(small, DefaultConfig()), &Buffers{}
 	if got := Choose(small, sreq, DefaultConfig(), seeded(8)); !slices.Equal(got, plain) {
-		t.Errorf("900 proposals: %v with a shortlist, %v without", got, plain)
+		t.Errorf("%d proposals: %v with a shortlist, %v without", len(small), got, plain)
 	}
 	// A shortlist built for other candidates is ignored.
 	if got := Choose(cands[:4000], Request{Shortlist: NewShortlist(cands, DefaultConfig())}, cfg, rng); len(got) != 12 {

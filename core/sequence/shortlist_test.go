@@ -28,7 +28,7 @@ func pendingFor(cands []Candidate, cfg Config) []int {
 // without one, though it reads only the front of its ranking: with every slot given to new
 // proposals, both give the same sequence.
 func TestChoose_ShortlistRanksNewProposalsAsWithout(t *testing.T) {
-	for _, n := range []int{900, 30000} {
+	for _, n := range []int{ShortlistFrom - 1, 30000} {
 		cands, req := benchCandidates(n)
 		cfg := DefaultConfig()
 		cfg.NewRatio, cfg.RandomSlots = 1, 0
@@ -53,7 +53,7 @@ func TestChoose_ShortlistRanksNewProposalsAsWithout(t *testing.T) {
 	}
 	// Below the size where the leaders bound the draws, with votes on their way that move no
 	// proposal to another pool, a shortlist changes nothing under the default settings.
-	cands, req := benchCandidates(900)
+	cands, req := benchCandidates(ShortlistFrom - 1)
 	pending := make([]int, len(cands))
 	for i := range pending {
 		if cands[i].Votes < 5 || (cands[i].Votes >= 10 && cands[i].Votes < 1000) {
@@ -66,7 +66,7 @@ func TestChoose_ShortlistRanksNewProposalsAsWithout(t *testing.T) {
 		want := Choose(cands, req, DefaultConfig(), seeded(seed))
 		req.Shortlist, req.Buffers = NewShortlist(cands, DefaultConfig()), &Buffers{}
 		if got := Choose(cands, req, DefaultConfig(), seeded(seed)); !slices.Equal(got, want) {
-			t.Fatalf("900 proposals, seed %d: %v with a shortlist, %v without", seed, got, want)
+			t.Fatalf("%d proposals, seed %d: %v with a shortlist, %v without", len(cands), seed, got, want)
 		}
 	}
 }
@@ -138,7 +138,7 @@ func TestChoose_ShortlistKeepsTheRules(t *testing.T) {
 // A shortlist built for an earlier state of the candidates (another slice, other counts) is
 // not used for the pools: the sequence is the one it would be without it.
 func TestChoose_StaleShortlistIsNotUsedForThePools(t *testing.T) {
-	cands, req := benchCandidates(900)
+	cands, req := benchCandidates(ShortlistFrom - 1)
 	sl := NewShortlist(cands, DefaultConfig())
 	now := slices.Clone(cands)
 	for i := range now {
