@@ -763,6 +763,24 @@ func siftDown(h []ranked, j int) {
 // fits says whether candidate i may join the sequence, given that seq[:from] was checked already.
 func (s *chooser) fits(i int32, from int32) bool {
 	c := &s.cands[i]
+	if sl := s.short; sl != nil && sl.rareMax == s.cfg.RareKeywordMaxDocs {
+		// The shortlist has each candidate's rare keywords numbered: no keyword is compared
+		// as a string, nor looked up.
+		mine := sl.rareOf(i)
+		for _, j := range s.seq[from:] {
+			if c.AuthorID != "" && c.AuthorID == s.cands[j].AuthorID {
+				return false
+			}
+			if len(mine) > 0 {
+				for _, w := range sl.rareOf(j) {
+					if slices.Contains(mine, w) {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	}
 	for _, j := range s.seq[from:] {
 		o := &s.cands[j]
 		if c.AuthorID != "" && c.AuthorID == o.AuthorID {
@@ -781,7 +799,8 @@ func (s *chooser) fits(i int32, from int32) bool {
 }
 
 // isRare counts, once per call, the candidates that contain w, stopping as soon as it is
-// common; a Shortlist has them counted already.
+// common; a Shortlist has them counted already (and fits reads its rare keywords instead
+// when it picked them for this Config).
 func (s *chooser) isRare(w string) bool {
 	if s.short != nil {
 		return int(s.short.docs[w]) <= s.cfg.RareKeywordMaxDocs

@@ -431,11 +431,22 @@ func TestChoose_ShortlistKeepsTheDrawsOnTheBest(t *testing.T) {
 		t.Errorf("no proposal outside the %d leaders was shown in 200 sequences", ShortlistLeaders)
 	}
 	// Under the size where it bounds the draws, a shortlist changes nothing.
+	// So does a rare-keyword threshold other than the one the shortlist was built for (rule 7
+	// then counts keywords rather than reading the shortlist's rare ones), the rule turned off
+	// included.
 	small, sreq := benchCandidates(ShortlistFrom - 1)
-	plain := Choose(small, sreq, DefaultConfig(), seeded(8))
-	sreq.Shortlist, sreq.Buffers = NewShortlist(small, DefaultConfig()), &Buffers{}
-	if got := Choose(small, sreq, DefaultConfig(), seeded(8)); !slices.Equal(got, plain) {
-		t.Errorf("%d proposals: %v with a shortlist, %v without", len(small), got, plain)
+	built := NewShortlist(small, DefaultConfig())
+	for _, rare := range []int{DefaultConfig().RareKeywordMaxDocs, 1, 40} {
+		rcfg := DefaultConfig()
+		rcfg.RareKeywordMaxDocs = rare
+		for seed := range uint64(5) {
+			sreq.Shortlist, sreq.Buffers = nil, nil
+			plain := Choose(small, sreq, rcfg, seeded(seed))
+			sreq.Shortlist, sreq.Buffers = built, &Buffers{}
+			if got := Choose(small, sreq, rcfg, seeded(seed)); !slices.Equal(got, plain) {
+				t.Errorf("%d proposals, rare under %d, seed %d: %v with a shortlist, %v without", len(small), rare, seed, got, plain)
+			}
+		}
 	}
 	// A shortlist built for other candidates is ignored.
 	if got := Choose(cands[:4000], Request{Shortlist: NewShortlist(cands, DefaultConfig())}, cfg, rng); len(got) != 12 {

@@ -30,6 +30,9 @@ type Shortlist struct {
 	index             map[int64]int32
 	byAuthor          map[string][]int32
 	docs              map[string]int32 // keyword → candidates that contain it
+	rareMax           int              // the Config.RareKeywordMaxDocs rareWords were picked for
+	rareFrom          []int32          // candidate i's rare keywords are rareWords[rareFrom[i]:rareFrom[i+1]]; nil when the rule is off
+	rareWords         []int32          // the rare keywords of each candidate, numbered, so that rule 7 compares numbers
 	size              [4]int           // candidates per pool, by counted votes
 	votes             []int32          // each candidate's counted votes, together so that looking one up stays in cache
 	draws             []drawable       // each candidate's Beta distributions, likewise; nil under ShortlistFrom candidates
@@ -94,6 +97,27 @@ func NewShortlist(cands []Candidate, cfg Config) *Shortlist {
 			sl.untried = append(sl.untried, int32(i))
 		}
 	}
+	sl.rareMax = cfg.RareKeywordMaxDocs
+	if sl.rareMax >= 2 {
+		number := map[string]int32{}
+		sl.rareFrom = make([]int32, len(cands)+1)
+		for i := range cands {
+			sl.rareFrom[i] = int32(len(sl.rareWords))
+			kw := cands[i].Keywords
+			for k, w := range kw {
+				if int(sl.docs[w]) > sl.rareMax || slices.Contains(kw[:k], w) {
+					continue
+				}
+				n, ok := number[w]
+				if !ok {
+					n = int32(len(number))
+					number[w] = n
+				}
+				sl.rareWords = append(sl.rareWords, n)
+			}
+		}
+		sl.rareFrom[len(cands)] = int32(len(sl.rareWords))
+	}
 	slices.SortFunc(sl.fresh, func(i, j int32) int {
 		a, b := &cands[i], &cands[j]
 		if c := cmp.Compare(a.Votes, b.Votes); c != 0 {
@@ -135,6 +159,14 @@ func NewShortlist(cands []Candidate, cfg Config) *Shortlist {
 		return a / (a + b)
 	})
 	return sl
+}
+
+// rareOf is candidate i's rare keywords, numbered.
+func (sl *Shortlist) rareOf(i int32) []int32 {
+	if sl.rareFrom == nil {
+		return nil
+	}
+	return sl.rareWords[sl.rareFrom[i]:sl.rareFrom[i+1]]
 }
 
 // countedPool is the pool of a candidate with the given votes.
