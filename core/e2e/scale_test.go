@@ -301,7 +301,9 @@ func TestScaleSuite_ASecondRunReusesWhatTheFirstSeeded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := e2e.ScaleSuite(ctx, binary, url, logPath, sizes, o)
+		keep := o
+		keep.Drift = -1 // the votes the first run's load added stay
+		second, err := e2e.ScaleSuite(ctx, binary, url, logPath, sizes, keep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -314,20 +316,44 @@ func TestScaleSuite_ASecondRunReusesWhatTheFirstSeeded(t *testing.T) {
 					second[i].Vote.Requests, second[i].Vote.Errors, second[i].Sequence.Requests, second[i].Sequence.Errors)
 			}
 		}
-		if second[0].Recount != 0 {
-			t.Errorf("the second run recounted kept votes whose counters were exact (%v)", second[0].Recount)
+		if second[0].Recount != 0 || second[0].Trimmed != 0 {
+			t.Errorf("the second run recounted kept votes whose counters were exact (%v), or removed votes (%d)", second[0].Recount, second[0].Trimmed)
 		}
-		// A run stopped during the recompute leaves counters short: the next run recounts.
+		// The loads of two runs added far more than a twentieth of the size's 200 votes: the
+		// next run removes them, and only them, and recounts.
+		trimmed, err := e2e.ScaleSuite(ctx, binary, url, logPath, sizes, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !trimmed[0].Kept || int64(trimmed[0].Trimmed) < first[0].Vote.Requests-first[0].Vote.Errors || trimmed[0].Recount == 0 {
+			t.Errorf("after two loads of %d and %d votes: kept %v, %d votes removed, recounted in %v; want kept, them removed, recounted",
+				first[0].Vote.Requests, second[0].Vote.Requests, trimmed[0].Kept, trimmed[0].Trimmed, trimmed[0].Recount)
+		}
 		db, err := store.Open(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
+		var seededLeft, all int
+		const ofSize = "SELECT COUNT(*) FROM votes WHERE consultation_id = (SELECT id FROM consultations WHERE slug = 'scale-20')"
+		if err := db.NewRaw(ofSize+" AND participant LIKE 'p:scale%'").Scan(ctx, &seededLeft); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.NewRaw(ofSize).Scan(ctx, &all); err != nil {
+			t.Fatal(err)
+		}
+		// What is left besides the seeded votes is the third run's load (its warm-up and its
+		// measure), less than the two loads removed.
+		if seededLeft != sizes[0].Votes || all-seededLeft >= trimmed[0].Trimmed {
+			t.Errorf("after removing %d votes and a third load: %d seeded votes and %d others, want %d seeded and fewer others than were removed",
+				trimmed[0].Trimmed, seededLeft, all-seededLeft, sizes[0].Votes)
+		}
+		// A run stopped during the recompute leaves counters short: the next run recounts.
 		_, err = db.ExecContext(ctx, "DELETE FROM proposal_counts")
 		db.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		third, err := e2e.ScaleSuite(ctx, binary, url, logPath, sizes, o)
+		third, err := e2e.ScaleSuite(ctx, binary, url, logPath, sizes, keep)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/concorde-civic/concorde/core/store"
 	"github.com/concorde-civic/concorde/ops/loadgen"
 )
@@ -43,6 +45,7 @@ type ScalePoint struct {
 	SeedVotes             time.Duration  // the votes, in bulk
 	Recount               time.Duration  // `concorde results recompute` writing the counters
 	Kept                  bool           // seeded by an earlier run (ScaleOptions.Reuse): not seeded again, recounted only if its counters fell short
+	Trimmed               int            // votes earlier runs' loads had added to a kept size, removed (ScaleOptions.Drift)
 	Rounds                []ScaleRound   // one per round (ScaleOptions.Rounds), in order
 	Plain, Vote, Sequence loadgen.Report // the rounds' together (requests and errors added up)
 }
@@ -111,6 +114,12 @@ type ScaleOptions struct {
 	// votes) serves several builds or runs. Their counters are rebuilt only if they do not
 	// count every vote (an earlier run stopped before its recompute ended).
 	Reuse bool
+	// Drift is how far a kept size may grow: each run's load adds votes to it (tens of
+	// thousands a round), so that after a few runs the smallest consultation no longer is
+	// (its 10,000 votes had become 762,000 after six runs). When its votes exceed its seeded
+	// ones by more than this share of them, the votes of the earlier loads are removed and its
+	// counters rebuilt before measuring. 0 means 0.05; negative, never.
+	Drift float64
 	Log   func(format string, args ...any)
 }
 
@@ -168,9 +177,6 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 	}
 	for i := range points {
 		p := &points[i]
-		if p.Kept {
-			continue
-		}
 		var ref struct {
 			TenantID       int64 `bun:"tenant_id"`
 			ConsultationID int64 `bun:"id"`
@@ -179,6 +185,17 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 			demoTenant, scaleSlug(p.Size)).Scan(ctx, &ref); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("find consultation %s: %w", scaleSlug(p.Size), err)
+		}
+		if p.Kept {
+			if p.Trimmed, err = trimLoads(ctx, db, ref.TenantID, ref.ConsultationID, p.Size, o.Drift); err != nil {
+				db.Close()
+				return nil, err
+			}
+			if p.Trimmed > 0 {
+				o.Log("scale: %s: %d votes of earlier runs' loads removed", scaleSlug(p.Size), p.Trimmed)
+				seeded[p.Size] = seedState{seeded: true} // its counters count them: rebuilt below
+			}
+			continue
 		}
 		o.Log("scale: inserting %d proposals", p.Size.Proposals)
 		t0 := time.Now()
@@ -191,7 +208,7 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 		o.Log("scale: inserting %d votes", p.Size.Votes)
 		t0 = time.Now()
 		per := min(o.VotesPerParticipant, len(ids))
-		if err := SeedVotes(ctx, db, ref.TenantID, ref.ConsultationID, ids, p.Size.Votes, per, "p:scale"+strconv.Itoa(i)+"-"); err != nil {
+		if err := SeedVotes(ctx, db, ref.TenantID, ref.ConsultationID, ids, p.Size.Votes, per, seededPrefix+strconv.Itoa(i)+"-"); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -258,6 +275,37 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 }
 
 func scaleSlug(sz ScaleSize) string { return fmt.Sprintf("scale-%d", sz.Proposals) }
+
+// seededPrefix begins the name of every participant SeedVotes writes for the suite (then the
+// size's index and a dash): the votes of other participants are the loads'.
+const seededPrefix = "p:scale"
+
+// trimLoads removes the votes earlier loads added to a kept size's consultation when they are
+// more than drift (ScaleOptions.Drift) of its seeded votes, and says how many it removed.
+// They are counted, then removed, through the participants' index, which holds the seeded
+// participants' names in one run: only the others are read.
+func trimLoads(ctx context.Context, db *bun.DB, tenantID, consultationID int64, sz ScaleSize, drift float64) (int, error) {
+	if drift == 0 {
+		drift = 0.05
+	}
+	if drift < 0 {
+		return 0, nil
+	}
+	// Every name below the prefix, and every name at or after the first one past it.
+	const others = "v.tenant_id = ? AND (v.participant < ? OR v.participant >= ?) AND v.consultation_id = ?"
+	after := seededPrefix[:len(seededPrefix)-1] + string(seededPrefix[len(seededPrefix)-1]+1)
+	var n int
+	if err := db.NewRaw("SELECT COUNT(*) FROM votes v WHERE "+others, tenantID, seededPrefix, after, consultationID).Scan(ctx, &n); err != nil {
+		return 0, fmt.Errorf("count the loads' votes of %s: %w", scaleSlug(sz), err)
+	}
+	if float64(n) <= drift*float64(sz.Votes) {
+		return 0, nil
+	}
+	if _, err := db.NewRaw("DELETE FROM votes AS v WHERE "+others, tenantID, seededPrefix, after, consultationID).Exec(ctx); err != nil {
+		return 0, fmt.Errorf("remove the loads' votes of %s: %w", scaleSlug(sz), err)
+	}
+	return n, nil
+}
 
 // seedState is what an earlier run left of one size: its proposals and votes (seeded), and
 // counters that count them all (counted; a run stopped during the recompute leaves them short).

@@ -46,7 +46,10 @@ func reportScale(w io.Writer, runs []*scaleRun) {
 			v, s := p.VoteRatio(), p.SequenceRatio()
 			vs, ss := p.Against(r.points[0])
 			seeding := fmt.Sprintf("%s / %s / %s", p.SeedProposals.Round(100*time.Millisecond), p.SeedVotes.Round(100*time.Millisecond), p.Recount.Round(100*time.Millisecond))
-			if p.Kept {
+			switch {
+			case p.Kept && p.Trimmed > 0:
+				seeding = fmt.Sprintf("kept; %d votes of earlier loads removed, counters rebuilt in %s", p.Trimmed, p.Recount.Round(100*time.Millisecond))
+			case p.Kept:
 				seeding = "kept from an earlier run"
 			}
 			fmt.Fprintf(w, "| %s | %d | %d | %s | %.3f | %.3f | **%.2f** | **%.2f** | %d |\n", r.name, p.Size.Proposals, p.Size.Votes,
