@@ -21,7 +21,7 @@ type scaleRun struct {
 // measureScale runs the scale suite on one dialect; reuse keeps what an earlier run seeded at dbURL.
 func measureScale(ctx context.Context, o options, bin, dir, name, dbURL string, sizes []e2e.ScaleSize, reuse bool) (*scaleRun, error) {
 	points, err := e2e.ScaleSuite(ctx, bin, dbURL, filepath.Join(dir, strings.ToLower(name)+"-scale.log"), sizes, e2e.ScaleOptions{
-		Concurrency: o.concurrency, Duration: o.duration, VotesPerParticipant: o.votesPerPerson, Reuse: reuse, Rounds: o.scaleRounds,
+		Concurrency: o.concurrency, Duration: o.duration, VotesPerParticipant: o.votesPerPerson, Reuse: reuse, Rounds: o.scaleRounds, Drift: o.scaleDrift,
 		Log: func(format string, args ...any) { logf(name+": "+format, args...) },
 	})
 	if err != nil {
