@@ -233,6 +233,9 @@ func ScaleSuite(ctx context.Context, bin, dbURL, logPath string, sizes []ScaleSi
 		}
 		p.Recount = time.Since(t0)
 	}
+	if err := settle(ctx, srv.DatabaseURL, points); err != nil {
+		return nil, err
+	}
 
 	srv2, err := Start(bin, srv.DatabaseURL, logPath, false)
 	if err != nil {
@@ -305,6 +308,35 @@ func trimLoads(ctx context.Context, db *bun.DB, tenantID, consultationID int64, 
 		return 0, fmt.Errorf("remove the loads' votes of %s: %w", scaleSlug(sz), err)
 	}
 	return n, nil
+}
+
+// settle writes out what the seeding, the removals and the recounts left pending, so that the
+// first round does not pay for it: SQLite's log is copied into the database and emptied;
+// PostgreSQL reclaims the removed votes' rows (an autovacuum could otherwise start during a
+// measure) and checkpoints.
+func settle(ctx context.Context, dbURL string, points []ScalePoint) error {
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if store.DialectOf(db) == store.SQLite {
+		if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		return nil
+	}
+	for _, p := range points {
+		if p.Trimmed > 0 {
+			if _, err := db.ExecContext(ctx, "VACUUM ANALYZE votes"); err != nil {
+				return fmt.Errorf("vacuum the votes: %w", err)
+			}
+			break
+		}
+	}
+	// A superuser's (or pg_checkpoint's) right: without it the next checkpoint comes on its own.
+	_, _ = db.ExecContext(ctx, "CHECKPOINT")
+	return nil
 }
 
 // seedState is what an earlier run left of one size: its proposals and votes (seeded), and
