@@ -44,7 +44,7 @@ type ScalePoint struct {
 	SeedProposals         time.Duration  // the proposals, in bulk
 	SeedVotes             time.Duration  // the votes, in bulk
 	Recount               time.Duration  // `concorde results recompute` writing the counters
-	Kept                  bool           // seeded by an earlier run (ScaleOptions.Reuse): not seeded again, recounted only if its counters fell short
+	Kept                  bool           // seeded by an earlier run (ScaleOptions.Reuse): not seeded again, recounted only if its counters fell short or votes were removed
 	Trimmed               int            // votes earlier runs' loads had added to a kept size, removed (ScaleOptions.Drift)
 	Rounds                []ScaleRound   // one per round (ScaleOptions.Rounds), in order
 	Plain, Vote, Sequence loadgen.Report // the rounds' together (requests and errors added up)

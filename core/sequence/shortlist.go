@@ -55,8 +55,9 @@ type drawable struct {
 // ShortlistLeaders is how many leaders a Shortlist keeps per score, and ShortlistSample how
 // many other candidates each request draws for, uniformly at random. Together they are
 // about the 300 candidates of a small consultation, for which a request draws for every
-// one: at 256 each, a sequence cost half as much again at 30,000 proposals as at 300, for
-// the same quality of the proposals shown (BenchmarkChooseScaleCold300, ...30000).
+// one: at 256 each, a sequence cost about a third more at 30,000 proposals than at 300 on a
+// busy server, for the same quality of the proposals shown (BenchmarkChooseScaleCold300 and
+// BenchmarkChooseScaleCold30000; TestChoose_ShortlistKeepsTheDrawsOnTheBest).
 const (
 	ShortlistLeaders = 128
 	ShortlistSample  = 128

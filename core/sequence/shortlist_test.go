@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // pendingFor gives a fifth of the candidates 1 to 4 votes on their way, and the 20 least
@@ -161,5 +162,13 @@ func BenchmarkNewShortlist30000(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		NewShortlist(cands, DefaultConfig())
+	}
+}
+
+// A drawable fills one cache line, so that a draw for a candidate picked at random reads one
+// line (large allocations start on a page, so every element stays within its line).
+func TestDrawable_OneCacheLine(t *testing.T) {
+	if n := unsafe.Sizeof(drawable{}); n != 64 {
+		t.Fatalf("a drawable takes %d bytes, not 64", n)
 	}
 }
