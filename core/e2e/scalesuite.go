@@ -304,10 +304,15 @@ func trimLoads(ctx context.Context, db *bun.DB, tenantID, consultationID int64, 
 	if float64(n) <= drift*float64(sz.Votes) {
 		return 0, nil
 	}
-	if _, err := db.NewRaw("DELETE FROM votes AS v WHERE "+others, tenantID, seededPrefix, after, consultationID).Exec(ctx); err != nil {
+	res, err := db.NewRaw("DELETE FROM votes AS v WHERE "+others, tenantID, seededPrefix, after, consultationID).Exec(ctx)
+	if err != nil {
 		return 0, fmt.Errorf("remove the loads' votes of %s: %w", scaleSlug(sz), err)
 	}
-	return n, nil
+	removed, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("remove the loads' votes of %s: %w", scaleSlug(sz), err)
+	}
+	return int(removed), nil
 }
 
 // settle writes out what the seeding, the removals and the recounts left pending, so that the

@@ -434,17 +434,27 @@ func TestChoose_ShortlistKeepsTheDrawsOnTheBest(t *testing.T) {
 	// So does a rare-keyword threshold other than the one the shortlist was built for (rule 7
 	// then counts keywords rather than reading the shortlist's rare ones), the rule turned off
 	// included.
+	// Likewise with a shortlist built for that threshold (rule 7 reads its numbered rare
+	// keywords), and with a keyword written twice in a proposal.
 	small, sreq := benchCandidates(ShortlistFrom - 1)
+	for i := range small {
+		if i%7 == 0 {
+			small[i].Keywords = append(small[i].Keywords, small[i].Keywords[0])
+		}
+	}
 	built := NewShortlist(small, DefaultConfig())
 	for _, rare := range []int{DefaultConfig().RareKeywordMaxDocs, 1, 40} {
 		rcfg := DefaultConfig()
 		rcfg.RareKeywordMaxDocs = rare
-		for seed := range uint64(5) {
-			sreq.Shortlist, sreq.Buffers = nil, nil
-			plain := Choose(small, sreq, rcfg, seeded(seed))
-			sreq.Shortlist, sreq.Buffers = built, &Buffers{}
-			if got := Choose(small, sreq, rcfg, seeded(seed)); !slices.Equal(got, plain) {
-				t.Errorf("%d proposals, rare under %d, seed %d: %v with a shortlist, %v without", len(small), rare, seed, got, plain)
+		for _, sl := range []*Shortlist{built, NewShortlist(small, rcfg)} {
+			for seed := range uint64(5) {
+				sreq.Shortlist, sreq.Buffers = nil, nil
+				plain := Choose(small, sreq, rcfg, seeded(seed))
+				sreq.Shortlist, sreq.Buffers = sl, &Buffers{}
+				if got := Choose(small, sreq, rcfg, seeded(seed)); !slices.Equal(got, plain) {
+					t.Errorf("%d proposals, rare under %d (shortlist built for %d), seed %d: %v with a shortlist, %v without",
+						len(small), rare, sl.rareMax, seed, got, plain)
+				}
 			}
 		}
 	}

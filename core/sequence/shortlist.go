@@ -43,7 +43,8 @@ type Shortlist struct {
 // drawable is what a draw of rule 4 needs to know about a candidate, kept together in one
 // cache line so that drawing reads no more memory than it must (the draws of rule 9 look at
 // candidates scattered over the whole set); float32 holds vote counts and the normal
-// approximation's parameters to a relative 6e-8, far below what a draw can tell.
+// approximation's parameters to a relative 6e-8, far below a draw's spread for any
+// realistic vote count.
 type drawable struct {
 	id               int64
 	i                int32 // index in the candidates

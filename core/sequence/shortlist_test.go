@@ -155,6 +155,29 @@ func TestChoose_StaleShortlistIsNotUsedForThePools(t *testing.T) {
 	}
 }
 
+// Above the size where the leaders bound the draws, a stale shortlist's leaders and copies of
+// the counts bound only the draws: the pools are the current counts'. With two thirds of the
+// proposals past the tested limit now, no sequence shows one of them.
+func TestChoose_StaleShortlistLeadsOnlyTheDraws(t *testing.T) {
+	cands, req := benchCandidates(3000)
+	sl := NewShortlist(cands, DefaultConfig())
+	now := slices.Clone(cands)
+	for i := range now {
+		if i%3 != 0 {
+			now[i].Votes = 2000
+		}
+	}
+	req.Shortlist, req.Buffers = sl, &Buffers{}
+	rng := seeded(3)
+	for range 100 {
+		for _, id := range Choose(now, req, DefaultConfig(), rng) {
+			if v := now[id-1].Votes; v >= DefaultConfig().TestedMaxVotes {
+				t.Fatalf("proposal %d, with %d votes now, shown while proposals under %d were left", id, v, DefaultConfig().TestedMaxVotes)
+			}
+		}
+	}
+}
+
 // BenchmarkNewShortlist30000 builds the shortlist of 30,000 proposals, as Concorde does each
 // time it reads a large consultation's counters.
 func BenchmarkNewShortlist30000(b *testing.B) {

@@ -82,7 +82,7 @@ func main() {
 	flag.StringVar(&o.scale, "scale", "300:10000,3000:1000000", "consultations of the scale suite, proposals:votes, the smallest first (10M votes: add 30000:10000000); empty or -quick leaves it out")
 	flag.BoolVar(&o.scaleOnly, "scale-only", false, "measure only the scale suite")
 	flag.IntVar(&o.scaleRounds, "scale-rounds", 3, "rounds of the scale suite's measures, each consultation once per round; the ratios are medians over the rounds, which a drifting machine load moves less")
-	flag.Float64Var(&o.scaleDrift, "scale-drift", 0.05, "a kept consultation whose votes exceed its seeded ones by more than this share (earlier runs' loads) has those votes removed and its counters rebuilt; negative: never")
+	flag.Float64Var(&o.scaleDrift, "scale-drift", 0.05, "a kept consultation whose votes exceed its seeded ones by more than this share (earlier runs' loads) has those votes removed and its counters rebuilt; 0 is taken as 0.05; negative: never")
 	flag.StringVar(&o.scaleSQLite, "scale-sqlite", "", "the scale suite's SQLite database file: kept, and what it already holds is not seeded again (one 10M-vote seeding for several builds); empty: a new one")
 	flag.StringVar(&o.scalePGSchema, "scale-pg-schema", "", "the scale suite's PostgreSQL schema in the -pg database: kept and reused like -scale-sqlite; empty: a new one, dropped after")
 	flag.Parse()
