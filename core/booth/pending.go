@@ -155,10 +155,11 @@ func (p *pendingCards) voted(e *catalog.Entry, participant string, id int64, now
 		return
 	}
 	cc.expire(e, now, pendingFor, ttl)
-	if cc.people[participant] == nil || cc.people[participant].last == nil {
+	f := cc.people[participant]
+	if f == nil || f.last == nil {
 		return
 	}
-	s := cc.people[participant].last
+	s := f.last
 	i := slices.Index(s.open, id)
 	if i < 0 {
 		return
